@@ -1,0 +1,160 @@
+"""Server settings: defaults, then ``accord.toml``, then ``ACCORD_*`` environment variables.
+
+Every setting has a safe default so ``accord serve`` works on a fresh machine: SQLite in the
+data directory, no Redis, a development PKI and a random token secret created on first start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IceServer:
+    """One STUN/TURN server handed to aiortc and to browsers."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+    def to_browser(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"urls": self.urls}
+        if self.username is not None:
+            out["username"] = self.username
+        if self.credential is not None:
+            out["credential"] = self.credential
+        return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All knobs of one server process. Documented in the README's configuration table."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("./accord-data")
+    public_url: str | None = None
+    database_url: str | None = None
+    redis_url: str | None = None
+    redis_prefix: str = "accord"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_self_signed: bool = False
+    ice_servers: tuple[IceServer, ...] = ()
+    log_level: str = "INFO"
+    log_format: str = "json"
+    token_ttl_seconds: int = 4 * 3600
+    max_event_bytes: int = 64 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024
+    reconnect_grace_seconds: float = 60.0
+    key_passphrase: str | None = field(default=None, repr=False)
+    tsa_url: str | None = None
+    identity_gate: str = "face"
+    environment: str = "development"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if (self.tls_cert or self.tls_self_signed) else "http"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in ("0.0.0.0", "::", "127.0.0.1") else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'accord.sqlite3').resolve()}"
+
+    def secret_file(self, name: str) -> Path:
+        return self.data_dir / "secrets" / name
+
+
+_ENV_PREFIX = "ACCORD_"
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    """Turn a TOML or environment value into the field's type."""
+    if name == "ice_servers":
+        items = json.loads(raw) if isinstance(raw, str) else raw
+        return tuple(
+            IceServer(
+                urls=[item["urls"]] if isinstance(item["urls"], str) else list(item["urls"]),
+                username=item.get("username"),
+                credential=item.get("credential"),
+            )
+            for item in items
+        )
+    if name in ("data_dir", "tls_cert", "tls_key"):
+        return Path(raw) if raw not in (None, "") else None
+    if name in ("port", "token_ttl_seconds", "max_event_bytes", "max_upload_bytes"):
+        return int(raw)
+    if name == "reconnect_grace_seconds":
+        return float(raw)
+    if name == "tls_self_signed":
+        return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
+    return raw
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from defaults, a TOML file, the environment and explicit overrides.
+
+    ``DATABASE_URL`` and ``REDIS_URL`` are honoured without the prefix, as most hosting
+    platforms set them that way.
+    """
+    values: dict[str, Any] = {}
+    known = {f.name for f in fields(Settings)}
+    path = config_file or (Path(os.environ["ACCORD_CONFIG"]) if "ACCORD_CONFIG" in os.environ else None)
+    if path is None and Path("accord.toml").exists():
+        path = Path("accord.toml")
+    if path is not None:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+        flat = dict(data.get("server", {}))
+        flat.update({k: v for k, v in data.items() if not isinstance(v, dict) or k == "ice_servers"})
+        for key, raw in flat.items():
+            if key not in known:
+                raise ValueError(f"{path}: unknown setting {key!r}")
+            values[key] = _coerce(key, raw)
+    for env_name in ("DATABASE_URL", "REDIS_URL"):
+        if env_name in os.environ:
+            values[env_name.lower()] = os.environ[env_name]
+    for name in known:
+        env_name = _ENV_PREFIX + name.upper()
+        if env_name in os.environ:
+            values[name] = _coerce(name, os.environ[env_name])
+    if "ACCORD_KEY_PASSPHRASE_FILE" in os.environ:
+        values["key_passphrase"] = Path(os.environ["ACCORD_KEY_PASSPHRASE_FILE"]).read_text().strip()
+    for key, raw in overrides.items():
+        if raw is not None:
+            values[key] = _coerce(key, raw)
+    settings = Settings(**values)
+    if settings.environment == "production" and settings.identity_gate == "test":
+        raise ValueError("identity_gate = 'test' is refused in production")
+    return settings
+
+
+def ensure_secret(settings: Settings, name: str, nbytes: int = 32) -> bytes:
+    """Read a random secret from the data directory, creating it (mode 0600) on first use."""
+    path = settings.secret_file(name)
+    if path.exists():
+        return bytes.fromhex(path.read_text().strip())
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    value = secrets.token_bytes(nbytes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value.hex())
+    return value
+
+
+def with_overrides(settings: Settings, **changes: Any) -> Settings:
+    return replace(settings, **{k: _coerce(k, v) for k, v in changes.items()})

@@ -1,0 +1,181 @@
+"""Declarative HTTP endpoints: one decorator registers the route, validates the body against a
+pydantic model, checks the caller's role, and describes it all in ``/api/openapi.json``.
+
+Handlers are plain ``async def handler(request, body) -> BaseModel | dict | web.StreamResponse``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from .auth import PUBLIC, Principal, require
+from .errors import ApiError
+
+Handler = Callable[[web.Request, Any], Awaitable[Any]]
+
+
+@dataclass
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    allow: frozenset[str]
+    tag: str
+    request_model: type[BaseModel] | None = None
+    response_model: type[BaseModel] | None = None
+    status: int = 200
+    raw_body: bool = False
+    content_type: str | None = None
+    description: str = ""
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]), "problem": err["msg"]}
+        for err in exc.errors(include_url=False)
+    ]
+
+
+def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_body", "request body does not match the schema",
+                       {"errors": validation_details(exc)}) from None
+
+
+def principal_of(request: web.Request) -> Principal:
+    return request["principal"]
+
+
+@dataclass
+class ApiRegistry:
+    """Collects endpoints from every API module; ``install`` adds them to an aiohttp app."""
+
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        allow: frozenset[str],
+        tag: str,
+        request: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        raw_body: bool = False,
+        content_type: str | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Register ``handler``. ``raw_body=True`` hands the handler the request untouched (uploads)."""
+
+        def decorate(handler: Handler) -> Handler:
+            self.endpoints.append(
+                Endpoint(method.upper(), path, handler, summary, allow, tag, request, response, status,
+                         raw_body, content_type, (handler.__doc__ or "").strip())
+            )
+            return handler
+
+        return decorate
+
+    def install(self, app: web.Application) -> None:
+        for ep in self.endpoints:
+            app.router.add_route(ep.method, ep.path, self._wrap(ep))
+
+    @staticmethod
+    def _wrap(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            require(principal_of(request), ep.allow)
+            body: Any = None
+            if ep.request_model is not None and not ep.raw_body:
+                raw = await request.read()
+                try:
+                    data = json.loads(raw) if raw else {}
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    raise ApiError(400, "invalid_json", f"request body is not JSON: {exc}") from None
+                body = parse_model(ep.request_model, data)
+            result = await ep.handler(request, body)
+            if isinstance(result, web.StreamResponse):
+                return result
+            if isinstance(result, BaseModel):
+                return web.json_response(result.model_dump(mode="json"), status=ep.status,
+                                         dumps=lambda o: json.dumps(o, ensure_ascii=False))
+            return web.json_response(result, status=ep.status,
+                                     dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+        handle.__name__ = ep.handler.__name__
+        return handle
+
+    def document(self, title: str, version: str, server_url: str) -> dict[str, Any]:
+        """The OpenAPI 3.1 document for everything registered."""
+        paths: dict[str, dict[str, Any]] = {}
+        schemas: dict[str, Any] = {}
+
+        def ref(model: type[BaseModel]) -> dict[str, str]:
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in schema.pop("$defs", {}).items():
+                schemas[name] = sub
+            schemas[model.__name__] = schema
+            return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+        error_ref = {"$ref": "#/components/schemas/Error"}
+        schemas["Error"] = {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}},
+        }
+        for ep in self.endpoints:
+            op: dict[str, Any] = {
+                "summary": ep.summary,
+                "tags": [ep.tag],
+                "operationId": ep.handler.__name__,
+                "responses": {},
+            }
+            if ep.description:
+                op["description"] = ep.description
+            if ep.allow != PUBLIC:
+                op["security"] = [{"bearer": []}, {"session": []}]
+                op["x-roles"] = sorted(ep.allow)
+            params = [
+                {"name": seg[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+                for seg in ep.path.split("/") if seg.startswith("{")
+            ]
+            if params:
+                op["parameters"] = params
+            if ep.request_model is not None:
+                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(ep.request_model)}}}
+            elif ep.raw_body and ep.content_type:
+                op["requestBody"] = {"required": True, "content": {ep.content_type: {"schema": {"type": "string", "format": "binary"}}}}
+            ok: dict[str, Any] = {"description": "OK"}
+            if ep.response_model is not None:
+                ok["content"] = {"application/json": {"schema": ref(ep.response_model)}}
+            op["responses"][str(ep.status)] = ok
+            for code, text in (("400", "Malformed request"), ("401", "Not authenticated"),
+                               ("403", "Role not allowed"), ("404", "Not found"), ("422", "Invalid body")):
+                op["responses"][code] = {"description": text, "content": {"application/json": {"schema": error_ref}}}
+            paths.setdefault(ep.path, {})[ep.method.lower()] = op
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": title, "version": version},
+            "servers": [{"url": server_url}],
+            "paths": paths,
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer", "description": "API key (ak_...) or session token"},
+                    "session": {"type": "apiKey", "in": "cookie", "name": "accord_session"},
+                },
+            },
+        }
+
+
+#: The process-wide registry API modules decorate into.
+api = ApiRegistry()
