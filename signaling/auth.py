@@ -98,12 +98,13 @@ class ApiKeyStore:
 
 
 SESSION_COOKIE = "accord_session"
+PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 
 def make_auth_middleware(
     api_keys: ApiKeyStore, sessions: Callable[[str], Awaitable[Principal | None]] | None
 ) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """Attach ``request["principal"]``; a credential that is present but wrong is a 401 at once."""
+    """Attach ``request[PRINCIPAL_KEY]``; a credential that is present but wrong is a 401 at once."""
 
     @web.middleware
     async def auth_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
@@ -126,7 +127,7 @@ def make_auth_middleware(
             if resolved is None:
                 raise ApiError(401, "bad_credentials", "unknown or expired credential")
             principal = resolved
-        request["principal"] = principal
+        request[PRINCIPAL_KEY] = principal
         return await handler(request)
 
     return auth_middleware

@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from .auth import PUBLIC, Principal, require
+from .auth import PRINCIPAL_KEY, PUBLIC, Principal, require
 from .errors import ApiError
 
 Handler = Callable[[web.Request, Any], Awaitable[Any]]
@@ -51,7 +51,7 @@ def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
 
 
 def principal_of(request: web.Request) -> Principal:
-    return request["principal"]
+    return request[PRINCIPAL_KEY]
 
 
 @dataclass

@@ -1,0 +1,377 @@
+"""Every use of aiortc private internals, in one place, checked at import.
+
+aiortc always decodes what it receives and only encodes what it sends; a forwarding server
+needs neither. The hooks below make the router's receivers yield encoded ``av.Packet``s and
+its senders packetise them unchanged, let the router ask a publisher for a keyframe, see
+subscribers' PLI/FIR, and read the audio level header extension. They are per receiver /
+per sender: aiortc used elsewhere in the process (tests, tools) keeps decoding and encoding.
+
+``check_compatibility()`` verifies every private name and shape used here; the pin
+``aiortc==1.16.0`` in pyproject.toml exists because of this module.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import sys
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import aiortc
+import aiortc.codecs
+import aiortc.rtcrtpreceiver as receiver_module
+import aiortc.rtcrtpsender as sender_module
+import av
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc.codecs.base import Decoder, Encoder
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.mediastreams import convert_timebase
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
+from aiortc.utils import uint16_add
+
+log = logging.getLogger(__name__)
+
+AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+
+# aiortc's originals, kept before anything is replaced.
+_original_get_decoder = aiortc.codecs.get_decoder
+_original_get_encoder = aiortc.codecs.get_encoder
+
+
+class AiortcCompatibilityError(RuntimeError):
+    """The installed aiortc no longer has the private internals this module relies on."""
+
+
+@dataclass
+class CodecCounters:
+    """Real codec instances created for one router's peer connections.
+
+    Incremented from aiortc's decoder threads as well as the event loop, hence the lock.
+    """
+
+    decoders_created: int = 0
+    encoders_created: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count_decoder(self) -> None:
+        with self._lock:
+            self.decoders_created += 1
+
+    def count_encoder(self) -> None:
+        with self._lock:
+            self.encoders_created += 1
+
+
+# -- keyframe detection ---------------------------------------------------------------
+
+
+def is_vp8_keyframe(frame: bytes) -> bool:
+    """RFC 6386 §9.1: bit 0 of the first byte of the frame tag is 0 for a key frame."""
+    return len(frame) > 0 and frame[0] & 0x01 == 0
+
+
+def is_h264_keyframe(frame: bytes) -> bool:
+    """True when the Annex B access unit contains an IDR slice (NAL unit type 5)."""
+    start = frame.find(b"\x00\x00\x01")
+    while start != -1 and start + 3 < len(frame):
+        if frame[start + 3] & 0x1F == 5:
+            return True
+        start = frame.find(b"\x00\x00\x01", start + 3)
+    return False
+
+
+def keyframe_detector(codec: RTCRtpCodecParameters) -> Callable[[bytes], bool]:
+    """Audio frames are all independently decodable, so every one counts as a keyframe."""
+    mime = codec.mimeType.lower()
+    if mime == "video/vp8":
+        return is_vp8_keyframe
+    if mime == "video/h264":
+        return is_h264_keyframe
+    if mime.startswith("audio/"):
+        return lambda frame: True
+    raise ValueError(f"no keyframe detection for {codec.mimeType}")
+
+
+# -- pass-through codecs ------------------------------------------------------------------
+
+
+class PassThroughDecoder(Decoder):
+    """Turns a reassembled encoded frame into an ``av.Packet`` instead of decoding it."""
+
+    def __init__(self, codec: RTCRtpCodecParameters) -> None:
+        self._time_base = Fraction(1, codec.clockRate)
+        self._is_keyframe = keyframe_detector(codec)
+
+    def decode(self, encoded_frame: JitterFrame) -> list[Any]:
+        packet = av.Packet(encoded_frame.data)
+        packet.pts = encoded_frame.timestamp
+        packet.time_base = self._time_base
+        packet.is_keyframe = self._is_keyframe(encoded_frame.data)
+        return [packet]
+
+
+class PassThroughEncoder(Encoder):
+    """Packetises ``av.Packet``s without ever opening an encoder.
+
+    aiortc's video encoders open their codec lazily, so one is reused for its packetiser
+    (VP8 picture ids, H.264 STAP-A/FU-A). aiortc's Opus encoder opens libopus in its
+    constructor, so audio is packed here: one packet is one RTP payload. Should a decoded
+    frame ever reach ``encode()``, a real encoder is created and counted, which is what
+    makes ``encoders_created`` a real measurement rather than a constant.
+    """
+
+    def __init__(self, codec: RTCRtpCodecParameters, counters: CodecCounters) -> None:
+        self._codec = codec
+        self._counters = counters
+        self._clock = Fraction(1, codec.clockRate)
+        self._packer: Encoder | None = (
+            _original_get_encoder(codec) if codec.mimeType.lower().startswith("video/") else None
+        )
+        self._fallback: Encoder | None = None
+
+    def pack(self, packet: av.Packet) -> tuple[list[bytes], int]:
+        if self._packer is not None:
+            return self._packer.pack(packet)
+        return [bytes(packet)], convert_timebase(packet.pts, packet.time_base, self._clock)
+
+    def encode(self, frame: av.frame.Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        if self._fallback is None:
+            self._fallback = _original_get_encoder(self._codec)
+            self._counters.count_encoder()
+            log.warning("router sender received a decoded %s frame: encoding it", self._codec.mimeType)
+        return self._fallback.encode(frame, force_keyframe)
+
+
+class ForwardingJitterBuffer(JitterBuffer):
+    """Releases each frame as soon as it is complete.
+
+    aiortc's buffer releases a frame only when the next one starts (video: one frame
+    interval) and holds four audio frames (80 ms) before releasing one: jitter smoothing
+    a forwarder should leave to the subscriber's own buffer. Video frames are complete at
+    the packet carrying the RTP marker bit (or when the timestamp changes, should a marker
+    be lost); each audio packet is one Opus frame and is passed on at once, late ones dropped.
+    """
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        if self._is_video:
+            return super().add(packet)
+        if self._origin is not None and uint16_add(packet.sequence_number, -self._origin) >= 0x8000:
+            return False, None  # older than what was already forwarded
+        self._origin = uint16_add(packet.sequence_number, 1)
+        return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+
+    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        packets: list[RtpPacket] = []
+        for count in range(self._capacity):
+            packet = self._packets[(self._origin + count) % self._capacity]
+            if packet is None:
+                return None
+            if packets and packet.timestamp != packets[0].timestamp:
+                break
+            packets.append(packet)
+            if packet.marker:
+                break
+        else:
+            return None
+        self.remove(len(packets))
+        return JitterFrame(
+            data=b"".join(p._data for p in packets),  # type: ignore[attr-defined]
+            timestamp=packets[0].timestamp,
+        )
+
+
+# -- registries ---------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_owned_peers: weakref.WeakKeyDictionary[RTCPeerConnection, CodecCounters] = weakref.WeakKeyDictionary()
+_routed_receivers: weakref.WeakSet[RTCRtpReceiver] = weakref.WeakSet()
+_routed_senders: weakref.WeakSet[RTCRtpSender] = weakref.WeakSet()
+
+
+def own_peer(pc: RTCPeerConnection, counters: CodecCounters) -> None:
+    """Attribute every codec created for ``pc``'s receivers and senders to ``counters``."""
+    with _lock:
+        _owned_peers[pc] = counters
+
+
+def route_receiver(receiver: RTCRtpReceiver, kind: str, on_rtp: Callable[[RtpPacket], None]) -> None:
+    """Make ``receiver``'s track yield encoded ``av.Packet``s; call ``on_rtp`` per RTP packet.
+
+    Must run before the first packet arrives (the router calls it from the ``track`` event,
+    which aiortc emits before it starts the receiver).
+    """
+    with _lock:
+        _routed_receivers.add(receiver)
+    buffer: JitterBuffer = receiver._RTCRtpReceiver__jitter_buffer  # type: ignore[attr-defined]
+    receiver._RTCRtpReceiver__jitter_buffer = ForwardingJitterBuffer(  # type: ignore[attr-defined]
+        capacity=buffer.capacity, is_video=kind == "video"
+    )
+    handle = receiver._handle_rtp_packet
+
+    async def observed(packet: RtpPacket, arrival_time_ms: int) -> None:
+        on_rtp(packet)
+        await handle(packet, arrival_time_ms=arrival_time_ms)
+
+    receiver._handle_rtp_packet = observed  # type: ignore[method-assign]
+
+
+def route_sender(sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> None:
+    """Make ``sender`` pack ``av.Packet``s unchanged and report the subscriber's PLI/FIR.
+
+    aiortc answers PLI/FIR only by flagging its encoder; a forwarder must ask the publisher.
+    """
+    with _lock:
+        _routed_senders.add(sender)
+    sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
+
+
+def audio_level(packet: RtpPacket) -> int | None:
+    """The ssrc-audio-level value (0 = loudest, 127 = silence, in -dBov), if present."""
+    level = packet.extensions.audio_level
+    return None if level is None else int(level[1])
+
+
+async def request_keyframe(receiver: RTCRtpReceiver) -> int:
+    """Send a PLI for every media SSRC seen on ``receiver``; returns how many were sent."""
+    streams: dict[int, Any] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+    rtx: dict[int, int] = receiver._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
+    ssrcs = [ssrc for ssrc in list(streams) if ssrc not in rtx]
+    for ssrc in ssrcs:
+        await receiver._send_rtcp_pli(ssrc)
+    return len(ssrcs)
+
+
+# -- factory wrappers ----------------------------------------------------------------------
+
+
+def _owned_receivers() -> list[tuple[RTCRtpReceiver, CodecCounters]]:
+    with _lock:
+        peers = list(_owned_peers.items())
+    return [(receiver, counters) for pc, counters in peers for receiver in pc.getReceivers()]
+
+
+def _routed_get_decoder(codec: RTCRtpCodecParameters) -> Decoder:
+    """Runs in the receiver's decoder thread, which is how the receiver is identified."""
+    current = threading.current_thread()
+    for receiver, counters in _owned_receivers():
+        if getattr(receiver, "_RTCRtpReceiver__decoder_thread", None) is current:
+            if receiver in _routed_receivers:
+                return PassThroughDecoder(codec)
+            counters.count_decoder()
+            break
+    return _original_get_decoder(codec)
+
+
+def _routed_get_encoder(codec: RTCRtpCodecParameters) -> Encoder:
+    """Called from ``RTCRtpSender._next_encoded_frame``; the caller's ``self`` is the sender."""
+    sender = sys._getframe(1).f_locals.get("self")
+    if isinstance(sender, RTCRtpSender):
+        with _lock:
+            peers = list(_owned_peers.items())
+        for pc, counters in peers:
+            if sender in pc.getSenders():
+                if sender in _routed_senders:
+                    return PassThroughEncoder(codec, counters)
+                counters.count_encoder()
+                break
+    return _original_get_encoder(codec)
+
+
+def install() -> None:
+    """Replace aiortc's codec factories with the routing wrappers (idempotent)."""
+    receiver_module.get_decoder = _routed_get_decoder  # type: ignore[assignment]
+    sender_module.get_encoder = _routed_get_encoder  # type: ignore[assignment]
+
+
+# -- compatibility -----------------------------------------------------------------------
+
+
+def _names(function: Any) -> tuple[str, ...]:
+    code = getattr(function, "__code__", None)
+    return code.co_names if code is not None else ()
+
+
+def _params(function: Any) -> list[str]:
+    try:
+        return list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return []
+
+
+def check_compatibility() -> None:
+    """Raise ``AiortcCompatibilityError`` listing every hooked internal that changed shape."""
+    problems: list[str] = []
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            problems.append(what)
+
+    worker = getattr(receiver_module, "decoder_worker", None)
+    need(callable(getattr(receiver_module, "get_decoder", None)),
+         "aiortc.rtcrtpreceiver.get_decoder (decoder factory) is missing")
+    need("get_decoder" in _names(worker),
+         "aiortc.rtcrtpreceiver.decoder_worker no longer calls the module-level get_decoder")
+    need("_RTCRtpReceiver__decoder_thread" in _names(getattr(RTCRtpReceiver, "receive", None)),
+         "RTCRtpReceiver.receive no longer stores its thread in __decoder_thread")
+    need(worker is not None and "target=decoder_worker" in inspect.getsource(RTCRtpReceiver.receive),
+         "RTCRtpReceiver.receive no longer runs decoder_worker in its own thread")
+    init_names = _names(RTCRtpReceiver.__init__)
+    for private in ("_RTCRtpReceiver__remote_streams", "_RTCRtpReceiver__rtx_ssrc"):
+        need(private in init_names, f"RTCRtpReceiver no longer has {private}")
+    need(inspect.iscoroutinefunction(getattr(RTCRtpReceiver, "_send_rtcp_pli", None))
+         and _params(RTCRtpReceiver._send_rtcp_pli) == ["self", "media_ssrc"],
+         "RTCRtpReceiver._send_rtcp_pli(self, media_ssrc) coroutine is missing or changed")
+    need(inspect.iscoroutinefunction(getattr(RTCRtpReceiver, "_handle_rtp_packet", None))
+         and _params(RTCRtpReceiver._handle_rtp_packet) == ["self", "packet", "arrival_time_ms"],
+         "RTCRtpReceiver._handle_rtp_packet(self, packet, arrival_time_ms) is missing or changed")
+    need("_handle_rtp_packet" in _names(getattr(RTCDtlsTransport, "_handle_rtp_data", None)),
+         "RTCDtlsTransport._handle_rtp_data no longer dispatches to receiver._handle_rtp_packet")
+
+    need(callable(getattr(sender_module, "get_encoder", None)),
+         "aiortc.rtcrtpsender.get_encoder (encoder factory) is missing")
+    next_frame = getattr(RTCRtpSender, "_next_encoded_frame", None)
+    need({"get_encoder", "pack"} <= set(_names(next_frame)) and _params(next_frame)[:1] == ["self"],
+         "RTCRtpSender._next_encoded_frame no longer calls get_encoder() and encoder.pack()")
+    need(callable(getattr(RTCRtpSender, "_send_keyframe", None))
+         and "_send_keyframe" in _names(getattr(RTCRtpSender, "_handle_rtcp_packet", None)),
+         "RTCRtpSender._handle_rtcp_packet no longer calls self._send_keyframe() on PLI/FIR")
+
+    for mime, params in (("video/VP8", {}), ("video/H264", {"packetization-mode": "1"})):
+        codec = RTCRtpCodecParameters(mimeType=mime, clockRate=90000, payloadType=97, parameters=params)
+        try:
+            packer = _original_get_encoder(codec)
+            need(getattr(packer, "codec", "missing") is None and callable(getattr(packer, "pack", None)),
+                 f"aiortc's {mime} encoder now opens its codec in the constructor or lost pack()")
+        except Exception as exc:  # noqa: BLE001 - any failure here is a compatibility problem
+            problems.append(f"cannot create aiortc's {mime} encoder: {exc!r}")
+
+    need("_RTCRtpReceiver__jitter_buffer" in init_names
+         and "_RTCRtpReceiver__jitter_buffer" in _names(getattr(RTCRtpReceiver, "_handle_rtp_packet", None)),
+         "RTCRtpReceiver no longer keeps its JitterBuffer in __jitter_buffer")
+    try:
+        buffer = JitterBuffer(capacity=16, prefetch=0, is_video=True)
+        need(all(hasattr(buffer, name) for name in ("_origin", "_packets", "_capacity", "_is_video", "capacity"))
+             and _params(JitterBuffer._remove_frame) == ["self", "sequence_number"]
+             and callable(getattr(JitterBuffer, "remove", None)),
+             "JitterBuffer's internals (_origin, _packets, _remove_frame, remove) changed")
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"cannot create aiortc's JitterBuffer: {exc!r}")
+    frame = JitterFrame(data=b"", timestamp=0)
+    need(hasattr(frame, "data") and hasattr(frame, "timestamp"), "JitterFrame lost data/timestamp")
+    need(hasattr(RtpPacket().extensions, "audio_level"), "RtpPacket.extensions.audio_level is gone")
+    need(any(ext.uri == AUDIO_LEVEL_URI for ext in aiortc.codecs.HEADER_EXTENSIONS.get("audio", [])),
+         "aiortc no longer negotiates the ssrc-audio-level header extension")
+
+    if problems:
+        raise AiortcCompatibilityError(
+            f"aiortc {aiortc.__version__} is incompatible with rtc/aiortc_hooks.py:\n- "
+            + "\n- ".join(problems)
+        )
+

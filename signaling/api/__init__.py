@@ -1,0 +1,1 @@
+"""HTTP API modules. Importing one registers its endpoints on :data:`signaling.openapi.api`."""

@@ -1,0 +1,121 @@
+"""Rooms over HTTP, for integrating systems: create a room for a case, issue invitations, end it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..config import Settings
+from ..errors import ApiError
+from ..openapi import api
+from ..room_events import RoomHub
+from ..room_store import RoomRecord, RoomStore
+from ..tokens import TokenIssuer
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+ROOM_STORE_KEY = web.AppKey("room_store", RoomStore)
+TOKENS_KEY = web.AppKey("tokens", TokenIssuer)
+HUB_KEY = web.AppKey("room_hub", RoomHub)
+
+ROOM_MANAGERS = frozenset({"service", "platform_admin", "mediator"})
+
+
+class CreateRoom(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    case_id: str = Field(min_length=1, max_length=64, pattern=r"^[\w\-./()（）\u4e00-\u9fff]+$")
+    title: str = Field(default="", max_length=200)
+
+
+class RoomOut(BaseModel):
+    room_id: str
+    case_id: str
+    title: str
+    created_at: datetime
+    ended_at: datetime | None
+    live_participants: int = 0
+
+    @classmethod
+    def of(cls, record: RoomRecord, live: int = 0) -> "RoomOut":
+        return cls(room_id=record.room_id, case_id=record.case_id, title=record.title,
+                   created_at=record.created_at, ended_at=record.ended_at, live_participants=live)
+
+
+class CreateInvite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["mediator", "party", "agent", "observer"]
+    side: Literal["applicant", "respondent"] | None = None
+    name: str = Field(min_length=1, max_length=64)
+    ttl_seconds: int = Field(default=4 * 3600, ge=60, le=7 * 24 * 3600)
+
+    @model_validator(mode="after")
+    def _side_matches_role(self) -> "CreateInvite":
+        if self.role in ("party", "agent") and self.side is None:
+            raise ValueError(f"a {self.role} needs side applicant or respondent")
+        if self.role in ("mediator", "observer") and self.side is not None:
+            raise ValueError(f"a {self.role} has no side")
+        return self
+
+
+class InviteOut(BaseModel):
+    room_id: str
+    seat: str
+    role: str
+    side: str | None
+    name: str
+    token: str
+    url: str
+    expires_at: datetime
+
+
+async def _room(request: web.Request) -> RoomRecord:
+    record = await request.app[ROOM_STORE_KEY].get(request.match_info["room_id"])
+    if record is None:
+        raise ApiError(404, "room_not_found", "no such room")
+    return record
+
+
+@api.route("POST", "/api/rooms", summary="Create a video mediation room for a case", allow=ROOM_MANAGERS,
+           tag="rooms", request=CreateRoom, response=RoomOut, status=201)
+async def create_room(request: web.Request, body: CreateRoom) -> RoomOut:
+    record = await request.app[ROOM_STORE_KEY].create(body.case_id, body.title)
+    return RoomOut.of(record)
+
+
+@api.route("GET", "/api/rooms/{room_id}", summary="A room and how many people are connected", allow=ROOM_MANAGERS,
+           tag="rooms", response=RoomOut)
+async def get_room(request: web.Request, _: None) -> RoomOut:
+    record = await _room(request)
+    live = request.app[HUB_KEY].rooms.get(record.room_id)
+    return RoomOut.of(record, len(live.sid_of) if live else 0)
+
+
+@api.route("POST", "/api/rooms/{room_id}/invites", summary="Issue a join link for one seat", allow=ROOM_MANAGERS,
+           tag="rooms", request=CreateInvite, response=InviteOut, status=201)
+async def create_invite(request: web.Request, body: CreateInvite) -> InviteOut:
+    """The link carries a signed, expiring token in its fragment; one link is one seat."""
+    record = await _room(request)
+    if record.ended_at is not None:
+        raise ApiError(409, "room_ended", "the room has ended; create a new one")
+    token, claims = request.app[TOKENS_KEY].issue(record.room_id, body.role, body.name, body.side,
+                                                  ttl=body.ttl_seconds)
+    base = request.app[SETTINGS_KEY].base_url
+    return InviteOut(room_id=record.room_id, seat=claims.seat, role=claims.role, side=claims.side,
+                     name=claims.name, token=token, url=f"{base}/join#{token}",
+                     expires_at=datetime.fromtimestamp(claims.exp, timezone.utc))
+
+
+@api.route("DELETE", "/api/rooms/{room_id}", summary="End the session: everyone is disconnected",
+           allow=ROOM_MANAGERS, tag="rooms", response=RoomOut)
+async def end_room(request: web.Request, _: None) -> RoomOut:
+    record = await _room(request)
+    hub = request.app[HUB_KEY]
+    live = hub.rooms.get(record.room_id)
+    if live is not None:
+        async with live.lock:
+            await hub.end_room(live)
+    else:
+        await request.app[ROOM_STORE_KEY].mark_ended(record.room_id)
+    return RoomOut.of(await _room(request))

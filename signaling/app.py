@@ -1,0 +1,120 @@
+"""The app factory: composes rooms, media, signing and cases into one aiohttp application.
+
+Request flow: aiohttp → ``error_middleware`` (one error shape) → ``auth_middleware`` (who is
+calling) → the endpoint wrapper from :mod:`signaling.openapi` (role check, body validation) →
+a handler that calls a domain package. Socket.IO shares the same aiohttp server and is served
+by :class:`signaling.room_events.RoomHub`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import socketio
+from aiohttp import web
+
+from .api import rooms as rooms_api
+from .api import system as _system_api  # noqa: F401  (registers /healthz and /api/openapi.json)
+from .auth import ApiKeyStore, make_auth_middleware
+from .config import Settings, ensure_secret
+from .database import create_schema, make_engine
+from .errors import error_middleware
+from .openapi import api
+from .room_events import RoomHub
+from .room_store import RoomStore
+from .room_store import metadata as room_metadata
+from .tokens import TokenIssuer
+
+log = logging.getLogger(__name__)
+
+WEB_CLIENT = Path(__file__).resolve().parent.parent / "web_client"
+VENDOR_FILES = {
+    "socket.io.js": WEB_CLIENT / "node_modules/socket.io-client/dist/socket.io.esm.min.js",
+}
+ENGINE_KEY = web.AppKey("engine", object)
+
+
+def _security_headers() -> web.middleware:  # type: ignore[valid-type]
+    @web.middleware
+    async def headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        response = await handler(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        return response
+
+    return headers
+
+
+def _file_handler(path: Path):  # type: ignore[no-untyped-def]
+    async def serve_file(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(path)
+
+    return serve_file
+
+
+def _static_routes(app: web.Application) -> None:
+    async def join_page(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_CLIENT / "room.html")
+
+    async def index(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_CLIENT / "index.html")
+
+    async def vendor(request: web.Request) -> web.FileResponse:
+        path = VENDOR_FILES.get(request.match_info["name"])
+        if path is None or not path.exists():
+            raise web.HTTPNotFound(text="front-end dependency missing: run scripts/setup.sh")
+        return web.FileResponse(path, headers={"Content-Type": "text/javascript"})
+
+    app.router.add_get("/join", join_page)
+    app.router.add_get("/", index)
+    app.router.add_get("/vendor/{name}", vendor)
+    for sub in ("js", "css", "img"):
+        if (WEB_CLIENT / sub).is_dir():
+            app.router.add_static(f"/{sub}/", WEB_CLIENT / sub)
+    for page in sorted(WEB_CLIENT.glob("*.html")):
+        app.router.add_get(f"/{page.name}", _file_handler(page))
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the application; start-up work (schema, keys) runs in ``on_startup``."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    api_keys = ApiKeyStore(settings.secret_file("api-keys.json"))
+    app = web.Application(
+        middlewares=[error_middleware, _security_headers(), make_auth_middleware(api_keys, sessions=None)],
+        client_max_size=settings.max_upload_bytes,
+    )
+    engine = make_engine(settings.effective_database_url)
+    manager = socketio.AsyncRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}-sio") \
+        if settings.redis_url else None
+    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=[], client_manager=manager,
+                               max_http_buffer_size=max(settings.max_event_bytes * 4, 1_000_000))
+    sio.attach(app)
+    store = RoomStore(engine)
+    tokens = TokenIssuer(ensure_secret(settings, "token-secret"), settings.token_ttl_seconds)
+    hub = RoomHub(sio, store, tokens, settings)
+
+    app[rooms_api.SETTINGS_KEY] = settings
+    app[rooms_api.ROOM_STORE_KEY] = store
+    app[rooms_api.TOKENS_KEY] = tokens
+    app[rooms_api.HUB_KEY] = hub
+    app[ENGINE_KEY] = engine
+    api.install(app)
+    _static_routes(app)
+
+    async def startup(_: web.Application) -> None:
+        await create_schema(engine, [room_metadata])
+        hub.start()
+        log.info("accord ready", extra={"url": settings.base_url})
+
+    async def shutdown(_: web.Application) -> None:
+        await hub.close()
+
+    async def cleanup(_: web.Application) -> None:
+        await engine.dispose()
+
+    app.on_startup.append(startup)
+    app.on_shutdown.append(shutdown)
+    app.on_cleanup.append(cleanup)
+    return app

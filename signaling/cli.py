@@ -1,0 +1,36 @@
+"""The ``accord`` command: ``accord serve``, ``accord room ...``, ``accord apikey ...`` and the
+commands other packages contribute (each ``signaling/commands/<name>.py`` has ``register``)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+#: Command modules, in the order ``accord --help`` lists them.
+COMMAND_MODULES = ("serve", "room", "apikey")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="accord", description="Video mediation and e-signing server")
+    parser.add_argument("--config", type=Path, help="accord.toml to read (default: ./accord.toml if present)")
+    parser.add_argument("--data-dir", type=Path, help="where the database, keys and files live")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"signaling.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"accord: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,394 @@
+"""Socket.IO handlers for rooms: validate, authorise, update the room, then tell everyone.
+
+Handlers are plain async functions registered on a python-socketio ``AsyncServer``. Each returns
+the acknowledgement (``{"ok": true, ...}`` or ``{"ok": false, "error": {...}}``); a bad event
+never raises into python-socketio, so one client's garbage cannot hurt the room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+import socketio
+from aiortc import RTCIceServer
+from pydantic import BaseModel, ValidationError
+
+from rtc.errors import GlareError, NoOfferPendingError, SdpError
+from rtc.router import MediaRouter
+
+from . import events as ev
+from .config import Settings
+from .room import Room, RoomError
+from .room_store import RoomStore
+from .tokens import TokenError, TokenIssuer
+
+log = logging.getLogger(__name__)
+
+Ack = dict[str, Any]
+
+
+class EventError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def refuse(code: str, message: str) -> Ack:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+@dataclass
+class LiveRoom:
+    """A room with people in it on this node: its state, its media router, its connections."""
+
+    room: Room
+    router: MediaRouter
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    sid_of: dict[str, str] = field(default_factory=dict)  # seat -> sid
+
+
+@dataclass
+class Connection:
+    room_id: str
+    seat: str
+    last_events: list[float] = field(default_factory=list)
+
+
+class RoomHub:
+    """Owns the live rooms of this process and serves their Socket.IO events."""
+
+    #: Events a client may send per second before it is told to slow down.
+    RATE_LIMIT = 40
+
+    def __init__(self, sio: socketio.AsyncServer, store: RoomStore, tokens: TokenIssuer, settings: Settings):
+        self.sio = sio
+        self.store = store
+        self.tokens = tokens
+        self.settings = settings
+        self.rooms: dict[str, LiveRoom] = {}
+        self.connections: dict[str, Connection] = {}
+        self._reaper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._register()
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        """Run after the current ack is sent (e.g. a re-offer); keep a reference until done."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ plumbing
+    def _register(self) -> None:
+        handlers: dict[str, tuple[type[BaseModel], Callable[..., Awaitable[Ack]]]] = {
+            "leave": (ev.Leave, self.on_leave),
+            "rtc:offer": (ev.Offer, self.on_offer),
+            "rtc:answer": (ev.Answer, self.on_answer),
+            "media:state": (ev.MediaState, self.on_media_state),
+            "chat:send": (ev.ChatSend, self.on_chat),
+            "mod:admit": (ev.Admit, self.on_admit),
+            "mod:mute": (ev.Mute, self.on_mute),
+            "mod:permit": (ev.Permit, self.on_permit),
+            "mod:remove": (ev.Remove, self.on_remove),
+            "mod:end": (ev.End, self.on_end),
+            "caucus:start": (ev.CaucusStart, self.on_caucus_start),
+            "caucus:end": (ev.CaucusEnd, self.on_caucus_end),
+        }
+        self.sio.on("connect", self.on_connect)
+        self.sio.on("disconnect", self.on_disconnect)
+        self.sio.on("join", self._guarded("join", ev.Join, self.on_join, needs_join=False))
+        for name, (model, handler) in handlers.items():
+            self.sio.on(name, self._guarded(name, model, handler, needs_join=True))
+        self.sio.on("*", self.on_unknown)
+
+    def _guarded(self, name: str, model: type[BaseModel], handler: Callable[..., Awaitable[Ack]],
+                 *, needs_join: bool) -> Callable[..., Awaitable[Ack]]:
+        async def guarded(sid: str, data: Any = None, *extra: Any) -> Ack:
+            try:
+                if extra:
+                    raise EventError("bad_event", f"{name} takes one payload object")
+                self._rate_limit(sid)
+                try:
+                    size = len(json.dumps(data))
+                except (TypeError, ValueError):
+                    raise EventError("bad_event", "payload must be JSON") from None
+                if size > self.settings.max_event_bytes:
+                    raise EventError("too_large", f"payload of {size} bytes exceeds {self.settings.max_event_bytes}")
+                if not isinstance(data, dict):
+                    raise EventError("bad_event", f"{name} payload must be an object")
+                try:
+                    payload = model.model_validate(data)
+                except ValidationError as exc:
+                    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}"
+                                         for e in exc.errors(include_url=False))
+                    raise EventError("bad_event", f"invalid {name}: {problems}") from None
+                if needs_join:
+                    conn = self.connections.get(sid)
+                    if conn is None:
+                        raise EventError("not_joined", "send join with your invitation first")
+                    live = self.rooms.get(conn.room_id)
+                    if live is None:
+                        raise EventError("room_ended", "the room is closed")
+                    async with live.lock:
+                        if live.room.seats.get(conn.seat) is None or live.sid_of.get(conn.seat) != sid:
+                            raise EventError("not_in_room", "you are no longer in this room")
+                        return await handler(sid, conn, live, payload)
+                return await handler(sid, payload)
+            except EventError as err:
+                return refuse(err.code, err.message)
+            except (RoomError, TokenError) as err:
+                return refuse(err.code, err.message)
+            except (SdpError, GlareError, NoOfferPendingError) as err:
+                return refuse(err.code, str(err))
+            except Exception:
+                log.exception("event handler failed", extra={"event": name})
+                return refuse("internal", "the server could not handle this event")
+
+        return guarded
+
+    def _rate_limit(self, sid: str) -> None:
+        conn = self.connections.get(sid)
+        if conn is None:
+            return
+        now = time.monotonic()
+        conn.last_events = [t for t in conn.last_events if now - t < 1.0]
+        if len(conn.last_events) >= self.RATE_LIMIT:
+            raise EventError("rate_limited", "too many events; slow down")
+        conn.last_events.append(now)
+
+    async def on_unknown(self, event: str, sid: str, *args: Any) -> Ack:
+        return refuse("bad_event", f"unknown event {event[:40]!r}")
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        log.info("socket connected", extra={"sid": sid})
+
+    # ------------------------------------------------------------------ live rooms
+    def _new_router(self, room: Room) -> MediaRouter:
+        room_id = room.room_id
+        ice = [RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
+               for s in self.settings.ice_servers]
+
+        async def offer_needed(seat: str) -> None:
+            await self._send_offer(room_id, seat)
+
+        async def tracks_changed(seat: str) -> None:
+            live = self.rooms.get(room_id)
+            if live and (sid := live.sid_of.get(seat)):
+                await self.sio.emit("rtc:tracks", {"tracks": live.router.track_map(seat)}, to=sid)
+
+        async def active_speaker(seat: str | None) -> None:
+            live = self.rooms.get(room_id)
+            if live is None:
+                return
+            for other, sid in list(live.sid_of.items()):
+                if seat is None or other == seat or live.room.may_forward(other, seat, "audio"):
+                    await self.sio.emit("speaker:active", {"seat": seat}, to=sid)
+
+        return MediaRouter(ice, policy=room.may_forward, on_offer_needed=offer_needed,
+                           on_tracks_changed=tracks_changed, on_active_speaker=active_speaker)
+
+    async def _live(self, room_id: str) -> LiveRoom:
+        live = self.rooms.get(room_id)
+        if live is not None:
+            return live
+        record = await self.store.get(room_id)
+        if record is None:
+            raise EventError("room_not_found", "this room does not exist")
+        if record.ended_at is not None:
+            raise EventError("room_ended", "the mediation session has ended")
+        live = self.rooms.get(room_id)  # another join may have won the race while we awaited
+        if live is None:
+            room = Room(room_id=room_id, case_id=record.case_id)
+            live = LiveRoom(room=room, router=self._new_router(room))
+            self.rooms[room_id] = live
+        return live
+
+    async def _send_offer(self, room_id: str, seat: str) -> None:
+        live = self.rooms.get(room_id)
+        if live is None or (sid := live.sid_of.get(seat)) is None:
+            return
+        try:
+            sdp = await live.router.make_offer(seat)
+        except Exception:
+            log.exception("could not create offer", extra={"seat": seat})
+            return
+        if sdp is not None:
+            await self.sio.emit("rtc:offer", {"sdp": sdp, "tracks": live.router.track_map(seat)}, to=sid)
+
+    async def broadcast_state(self, live: LiveRoom) -> None:
+        """Send each connected participant its own view, then let media follow the new rules."""
+        live.router.refresh()
+        for seat, sid in list(live.sid_of.items()):
+            if seat in live.room.seats:
+                await self.sio.emit("room:state", live.room.snapshot_for(seat), to=sid)
+
+    async def _drop_seat(self, live: LiveRoom, seat: str, reason: str) -> None:
+        sid = live.sid_of.pop(seat, None)
+        await live.router.remove(seat)
+        if sid is not None:
+            self.connections.pop(sid, None)
+            await self.sio.emit("removed", {"reason": reason}, to=sid)
+            await self.sio.disconnect(sid)
+
+    # ------------------------------------------------------------------ join / leave
+    async def on_join(self, sid: str, payload: ev.Join) -> Ack:
+        if sid in self.connections:
+            raise EventError("bad_event", "already joined; open a new connection to join another room")
+        claims = self.tokens.verify(payload.token)
+        live = await self._live(claims.room)
+        async with live.lock:
+            seat = live.room.join(claims)
+            previous = live.sid_of.get(seat.seat)
+            if previous is not None and previous != sid:
+                self.connections.pop(previous, None)
+                await self.sio.emit("removed", {"reason": "replaced"}, to=previous)
+                await self.sio.disconnect(previous)
+            live.sid_of[seat.seat] = sid
+            self.connections[sid] = Connection(room_id=claims.room, seat=seat.seat)
+            log.info("joined", extra={"room": claims.room, "seat": seat.seat, "role": seat.role, "state": seat.state})
+            await self.broadcast_state(live)
+            snapshot = live.room.snapshot_for(seat.seat)
+        return {"ok": True, "seat": seat.seat, "you": snapshot["you"], "room": snapshot,
+                "ice_servers": [s.to_browser() for s in self.settings.ice_servers]}
+
+    async def on_leave(self, sid: str, conn: Connection, live: LiveRoom, _: ev.Leave) -> Ack:
+        live.room.leave(conn.seat)
+        live.sid_of.pop(conn.seat, None)
+        self.connections.pop(sid, None)
+        await live.router.remove(conn.seat)
+        await self.broadcast_state(live)
+        return {"ok": True}
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        conn = self.connections.pop(sid, None)
+        if conn is None:
+            return
+        live = self.rooms.get(conn.room_id)
+        if live is None:
+            return
+        async with live.lock:
+            if live.sid_of.get(conn.seat) != sid:
+                return
+            del live.sid_of[conn.seat]
+            live.room.disconnect(conn.seat)
+            log.info("disconnected", extra={"room": conn.room_id, "seat": conn.seat})
+            await self.broadcast_state(live)
+
+    # ------------------------------------------------------------------ media negotiation
+    async def on_offer(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.Offer) -> Ack:
+        seat = live.room.seats[conn.seat]
+        if not seat.present:
+            raise EventError("not_admitted", "wait until the mediator admits you")
+        answer = await live.router.accept_offer(conn.seat, payload.sdp, reset=payload.reset)
+        live.router.refresh()
+        self._spawn(self._send_offer(conn.room_id, conn.seat))
+        return {"ok": True, "sdp": answer, "tracks": live.router.track_map(conn.seat)}
+
+    async def on_answer(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.Answer) -> Ack:
+        await live.router.accept_answer(conn.seat, payload.sdp)
+        live.router.refresh()
+        self._spawn(self._send_offer(conn.room_id, conn.seat))
+        return {"ok": True}
+
+    async def on_media_state(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.MediaState) -> Ack:
+        live.room.set_self_media(conn.seat, payload.audio, payload.video)
+        await self.broadcast_state(live)
+        return {"ok": True}
+
+    # ------------------------------------------------------------------ chat
+    async def on_chat(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.ChatSend) -> Ack:
+        scope, recipients = live.room.chat_recipients(conn.seat)
+        seat = live.room.seats[conn.seat]
+        message = {"id": "m_" + secrets.token_urlsafe(8), "seat": seat.seat, "name": seat.name, "role": seat.role,
+                   "text": payload.text, "ts": time.time(), "scope": scope}
+        for target in recipients:
+            if (target_sid := live.sid_of.get(target)) is not None:
+                await self.sio.emit("chat:message", message, to=target_sid)
+        return {"ok": True, "id": message["id"]}
+
+    # ------------------------------------------------------------------ moderation
+    async def on_admit(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.Admit) -> Ack:
+        admitted = live.room.admit(conn.seat, None if payload.all else payload.seat)
+        await self.broadcast_state(live)
+        return {"ok": True, "admitted": admitted}
+
+    async def on_mute(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.Mute) -> Ack:
+        live.room.set_mute(conn.seat, payload.seat, payload.kind, payload.muted)
+        await self.broadcast_state(live)
+        return {"ok": True}
+
+    async def on_permit(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.Permit) -> Ack:
+        live.room.permit(conn.seat, payload.seat, payload.publish)
+        await self.broadcast_state(live)
+        return {"ok": True}
+
+    async def on_remove(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.Remove) -> Ack:
+        live.room.remove(conn.seat, payload.seat)
+        await self._drop_seat(live, payload.seat, payload.reason or "removed")
+        await self.broadcast_state(live)
+        return {"ok": True}
+
+    async def on_end(self, sid: str, conn: Connection, live: LiveRoom, _: ev.End) -> Ack:
+        live.room.end(conn.seat)
+        await self.end_room(live)
+        return {"ok": True}
+
+    async def end_room(self, live: LiveRoom) -> None:
+        """Close every connection and peer of the room and mark it ended for good."""
+        live.room.status = "ended"
+        await self.store.mark_ended(live.room.room_id)
+        sids = list(live.sid_of.values())
+        for sid in sids:
+            await self.sio.emit("room:ended", {}, to=sid)
+            self.connections.pop(sid, None)
+        live.sid_of.clear()
+        self._spawn(self._disconnect_later(sids))
+        await live.router.close()
+        self.rooms.pop(live.room.room_id, None)
+
+    async def on_caucus_start(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.CaucusStart) -> Ack:
+        live.room.start_caucus(conn.seat, payload.side)
+        await self.broadcast_state(live)
+        return {"ok": True}
+
+    async def on_caucus_end(self, sid: str, conn: Connection, live: LiveRoom, _: ev.CaucusEnd) -> Ack:
+        live.room.end_caucus(conn.seat)
+        await self.broadcast_state(live)
+        return {"ok": True}
+
+    async def _disconnect_later(self, sids: list[str]) -> None:
+        """Close sockets once the acknowledgement of the event that caused it has gone out."""
+        await asyncio.sleep(0.2)
+        for sid in sids:
+            await self.sio.disconnect(sid)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._reaper = asyncio.get_running_loop().create_task(self._reap_forever())
+
+    async def _reap_forever(self) -> None:
+        """Seats that stay disconnected past the grace period leave; the mediator's seat waits."""
+        while True:
+            await asyncio.sleep(min(5.0, self.settings.reconnect_grace_seconds / 2))
+            for live in list(self.rooms.values()):
+                async with live.lock:
+                    gone = live.room.expire_reconnecting(self.settings.reconnect_grace_seconds)
+                    for seat in gone:
+                        await live.router.remove(seat)
+                    if gone:
+                        await self.broadcast_state(live)
+
+    async def close(self) -> None:
+        """Graceful shutdown: stop the reaper, tell clients, close every peer connection."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+        for live in list(self.rooms.values()):
+            for sid in list(live.sid_of.values()):
+                await self.sio.emit("error", {"code": "server_shutdown", "message": "the server is restarting"}, to=sid)
+            await live.router.close()
+        self.rooms.clear()

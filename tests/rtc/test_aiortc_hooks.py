@@ -1,0 +1,177 @@
+"""The aiortc internals rtc/ relies on: fail loudly when an aiortc upgrade moves them."""
+
+from __future__ import annotations
+
+import asyncio
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender
+from aiortc.codecs import get_capabilities
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+import rtc.router  # noqa: F401 - installs the hooks, as the server does
+from rtc import aiortc_hooks
+from rtc_test_clients import PatternVideoTrack, wait_for
+
+VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
+H264 = RTCRtpCodecParameters(
+    mimeType="video/H264", clockRate=90000, payloadType=99, parameters={"packetization-mode": "1"}
+)
+OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=96)
+
+
+def test_installed_aiortc_has_every_hooked_internal() -> None:
+    aiortc_hooks.check_compatibility()
+
+
+@pytest.mark.parametrize(
+    ("owner", "name", "expected"),
+    [
+        ("sender", "_send_keyframe", "_send_keyframe"),
+        ("receiver", "_send_rtcp_pli", "_send_rtcp_pli"),
+        ("receiver", "_handle_rtp_packet", "_handle_rtp_packet"),
+        ("sender", "_next_encoded_frame", "_next_encoded_frame"),
+    ],
+)
+def test_compatibility_check_names_a_missing_internal(
+    monkeypatch: pytest.MonkeyPatch, owner: str, name: str, expected: str
+) -> None:
+    cls = RTCRtpSender if owner == "sender" else aiortc_hooks.RTCRtpReceiver
+    monkeypatch.delattr(cls, name)
+    with pytest.raises(aiortc_hooks.AiortcCompatibilityError, match=expected):
+        aiortc_hooks.check_compatibility()
+
+
+def test_compatibility_check_notices_factories_and_changed_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(aiortc_hooks.receiver_module, "get_decoder")
+    monkeypatch.delattr(aiortc_hooks.sender_module, "get_encoder")
+
+    async def renamed(self, ssrc):  # type: ignore[no-untyped-def]
+        return None
+
+    monkeypatch.setattr(aiortc_hooks.RTCRtpReceiver, "_send_rtcp_pli", renamed)
+    with pytest.raises(aiortc_hooks.AiortcCompatibilityError) as error:
+        aiortc_hooks.check_compatibility()
+    message = str(error.value)
+    assert "get_decoder" in message and "get_encoder" in message and "media_ssrc" in message
+
+
+def encode_vp8(frames: int) -> list[av.Packet]:
+    encoder = av.CodecContext.create("libvpx", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = 160, 120, "yuv420p"
+    encoder.time_base = Fraction(1, 30)
+    encoder.gop_size = 5
+    packets = []
+    for i in range(frames):
+        image = np.full((120, 160, 3), (i * 20) % 255, dtype=np.uint8)
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+        frame.pts = i
+        packets += encoder.encode(frame)
+    return packets + list(encoder.encode(None))
+
+
+def encode_h264(frames: int) -> list[av.Packet]:
+    encoder = av.CodecContext.create("libx264", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = 160, 120, "yuv420p"
+    encoder.time_base = Fraction(1, 30)
+    encoder.options = {"keyint": "4", "bframes": "0", "tune": "zerolatency"}
+    packets = []
+    for i in range(frames):
+        frame = av.VideoFrame.from_ndarray(np.full((120, 160, 3), i * 9, dtype=np.uint8), format="rgb24")
+        frame = frame.reformat(format="yuv420p")
+        frame.pts = i
+        packets += encoder.encode(frame)
+    return packets + list(encoder.encode(None))
+
+
+@pytest.mark.parametrize(("codec", "encode"), [(VP8, encode_vp8), (H264, encode_h264)])
+def test_pass_through_decoder_flags_real_keyframes(codec, encode) -> None:  # type: ignore[no-untyped-def]
+    packets = encode(12)
+    expected = [p.is_keyframe for p in packets]
+    assert expected[0] and not all(expected), "the encoder should produce key and inter frames"
+
+    decoder = aiortc_hooks.PassThroughDecoder(codec)
+    out = [decoder.decode(JitterFrame(data=bytes(p), timestamp=3000 * i))[0] for i, p in enumerate(packets)]
+    assert [p.is_keyframe for p in out] == expected
+    assert [bytes(p) for p in out] == [bytes(p) for p in packets]
+    assert [p.pts for p in out] == [3000 * i for i in range(len(packets))]
+    assert all(p.time_base == Fraction(1, 90000) for p in out)
+
+
+def test_keyframe_detection_on_degenerate_input() -> None:
+    assert not aiortc_hooks.is_vp8_keyframe(b"")
+    assert not aiortc_hooks.is_h264_keyframe(b"")
+    assert not aiortc_hooks.is_h264_keyframe(b"\x00\x00\x01")
+    assert aiortc_hooks.is_h264_keyframe(b"\x00\x00\x00\x01\x67\x00\x00\x01\x65")
+    assert not aiortc_hooks.is_h264_keyframe(b"\x00\x00\x01\x41\x9a")
+
+
+def test_pass_through_encoder_packs_without_opening_a_codec() -> None:
+    counters = aiortc_hooks.CodecCounters()
+    video = aiortc_hooks.PassThroughEncoder(VP8, counters)
+    packet = encode_vp8(1)[0]
+    packet.pts, packet.time_base = 3000, Fraction(1, 90000)
+    payloads, timestamp = video.pack(packet)
+    assert timestamp == 3000 and len(payloads) >= 1
+    audio = aiortc_hooks.PassThroughEncoder(OPUS, counters)
+    opus = av.Packet(b"\xfc" + bytes(40))
+    opus.pts, opus.time_base = 960, Fraction(1, 48000)
+    assert audio.pack(opus) == ([bytes(opus)], 960)
+    assert counters.encoders_created == 0
+
+    frame = av.VideoFrame.from_ndarray(np.zeros((120, 160, 3), dtype=np.uint8), format="rgb24")
+    frame.pts, frame.time_base = 0, Fraction(1, 90000)
+    video.encode(frame.reformat(format="yuv420p"))
+    assert counters.encoders_created == 1, "a decoded frame reaching a router sender must be counted"
+
+
+async def connected_pair(owned_counters: aiortc_hooks.CodecCounters | None):  # type: ignore[no-untyped-def]
+    sender, receiver = (RTCPeerConnection(RTCConfiguration(iceServers=[])) for _ in range(2))
+    if owned_counters is not None:
+        aiortc_hooks.own_peer(receiver, owned_counters)
+    sender.addTrack(PatternVideoTrack())
+    frames: list[object] = []
+
+    @receiver.on("track")
+    def on_track(track) -> None:  # type: ignore[no-untyped-def]
+        async def read() -> None:
+            while True:
+                frames.append(await track.recv())
+
+        asyncio.ensure_future(read())
+
+    await sender.setLocalDescription(await sender.createOffer())
+    await receiver.setRemoteDescription(sender.localDescription)
+    await receiver.setLocalDescription(await receiver.createAnswer())
+    await sender.setRemoteDescription(receiver.localDescription)
+    return sender, receiver, frames
+
+
+async def test_plain_aiortc_still_decodes_and_an_unrouted_router_receiver_is_counted() -> None:
+    counters = aiortc_hooks.CodecCounters()
+    plain = await connected_pair(None)
+    owned = await connected_pair(counters)
+    try:
+        await wait_for(lambda: len(plain[2]) >= 3 and len(owned[2]) >= 3, 15, "frames on both pairs")
+        assert all(isinstance(f, av.VideoFrame) for f in plain[2] + owned[2])
+        # the owned peer's receiver was never routed, so it decoded, and that was counted
+        assert counters.decoders_created == 1
+    finally:
+        for pc in (*plain[:2], *owned[:2]):
+            await pc.close()
+
+
+def test_audio_level_extension_is_read() -> None:
+    from aiortc.rtp import RtpPacket
+
+    packet = RtpPacket()
+    assert aiortc_hooks.audio_level(packet) is None
+    packet.extensions.audio_level = (True, 30)
+    assert aiortc_hooks.audio_level(packet) == 30
+    assert any(
+        ext.uri == aiortc_hooks.AUDIO_LEVEL_URI for ext in get_capabilities("audio").headerExtensions
+    )

@@ -1,0 +1,108 @@
+"""A real Accord server on a free port, and Socket.IO clients that talk to it."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import aiohttp
+import pytest
+import socketio
+from aiohttp import web
+
+from signaling.app import create_app
+from signaling.auth import ApiKeyStore
+from signaling.config import load_settings
+
+
+@dataclass
+class RunningServer:
+    url: str
+    api_key: str
+    app: web.Application
+
+    async def create_room(self, case_id: str = "CASE-1") -> str:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.api_key}"}) as http:
+            async with http.post(f"{self.url}/api/rooms", json={"case_id": case_id}) as resp:
+                assert resp.status == 201, await resp.text()
+                return (await resp.json())["room_id"]
+
+    async def invite(self, room_id: str, role: str, name: str, side: str | None = None, **extra: Any) -> dict:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.api_key}"}) as http:
+            body = {"role": role, "name": name, "side": side, **extra}
+            async with http.post(f"{self.url}/api/rooms/{room_id}/invites", json=body) as resp:
+                assert resp.status == 201, await resp.text()
+                return await resp.json()
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    settings = load_settings(data_dir=tmp_path / "data", port=0, reconnect_grace_seconds=2.0,
+                             max_event_bytes=16 * 1024)
+    app = create_app(settings)
+    runner = web.AppRunner(app, shutdown_timeout=2)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    key = ApiKeyStore(settings.secret_file("api-keys.json")).create("tests")
+    yield RunningServer(url=f"http://127.0.0.1:{port}", api_key=key, app=app)
+    await runner.cleanup()
+
+
+class Client:
+    """A Socket.IO participant that records every server event it receives."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.received: list[tuple[str, Any]] = []
+        self.sio.on("*", self._record)
+
+    async def _record(self, event: str, data: Any = None) -> None:
+        self.received.append((event, data))
+
+    async def connect(self) -> "Client":
+        await self.sio.connect(self.url, transports=["websocket"])
+        return self
+
+    async def call(self, event: str, data: Any = None, timeout: float = 10) -> Any:
+        return await self.sio.call(event, data, timeout=timeout)
+
+    def last(self, event: str) -> Any:
+        for name, data in reversed(self.received):
+            if name == event:
+                return data
+        raise AssertionError(f"no {event} received; got {[n for n, _ in self.received]}")
+
+    async def wait_for(self, event: str, predicate=lambda d: True, timeout: float = 10) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        seen = 0
+        while loop.time() < deadline:
+            for name, data in self.received[seen:]:
+                if name == event and predicate(data):
+                    return data
+            seen = 0
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {event}; got {[n for n, _ in self.received]}")
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+@pytest.fixture
+async def clients(server: RunningServer) -> AsyncIterator[Any]:
+    made: list[Client] = []
+
+    async def make() -> Client:
+        client = await Client(server.url).connect()
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        await client.close()

@@ -1,0 +1,48 @@
+from pathlib import Path
+
+import pytest
+
+from signaling.config import ensure_secret, load_settings
+
+
+def test_defaults_are_safe(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    s = load_settings()
+    assert s.host == "127.0.0.1" and s.ice_servers == () and s.redis_url is None
+    assert s.effective_database_url.startswith("sqlite+aiosqlite:///")
+
+
+def test_toml_then_environment_then_overrides(tmp_path, monkeypatch):
+    cfg = tmp_path / "accord.toml"
+    cfg.write_text('[server]\nport = 9000\nlog_level = "DEBUG"\n\n[[ice_servers]]\nurls = "stun:a:3478"\n'
+                   '[[ice_servers]]\nurls = ["turn:b:3478"]\nusername = "u"\ncredential = "c"\n')
+    monkeypatch.setenv("ACCORD_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://x/y")
+    s = load_settings(cfg, port=9100)
+    assert s.port == 9100 and s.log_level == "WARNING" and s.database_url == "postgresql+asyncpg://x/y"
+    assert [i.urls for i in s.ice_servers] == [["stun:a:3478"], ["turn:b:3478"]]
+    assert s.ice_servers[1].to_browser() == {"urls": ["turn:b:3478"], "username": "u", "credential": "c"}
+
+
+def test_example_config_loads():
+    load_settings(Path(__file__).resolve().parents[2] / "accord.example.toml")
+
+
+def test_unknown_setting_is_an_error(tmp_path):
+    cfg = tmp_path / "accord.toml"
+    cfg.write_text("[server]\nprot = 1\n")
+    with pytest.raises(ValueError, match="prot"):
+        load_settings(cfg)
+
+
+def test_test_identity_gate_is_refused_in_production(monkeypatch):
+    monkeypatch.setenv("ACCORD_ENVIRONMENT", "production")
+    with pytest.raises(ValueError, match="identity_gate"):
+        load_settings(identity_gate="test")
+
+
+def test_secret_is_created_once_with_private_mode(tmp_path):
+    s = load_settings(data_dir=tmp_path)
+    first = ensure_secret(s, "token-secret")
+    assert ensure_secret(s, "token-secret") == first and len(first) == 32
+    assert (s.secret_file("token-secret").stat().st_mode & 0o777) == 0o600
