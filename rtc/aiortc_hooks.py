@@ -16,6 +16,7 @@ import inspect
 import logging
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,8 +103,16 @@ def keyframe_detector(codec: RTCRtpCodecParameters) -> Callable[[bytes], bool]:
 # -- pass-through codecs ------------------------------------------------------------------
 
 
+class FrameAfterLoss(JitterFrame):
+    """A frame released after ``ForwardingJitterBuffer`` gave up on a lost packet."""
+
+
 class PassThroughDecoder(Decoder):
-    """Turns a reassembled encoded frame into an ``av.Packet`` instead of decoding it."""
+    """Turns a reassembled encoded frame into an ``av.Packet`` instead of decoding it.
+
+    A video inter frame that follows a lost frame references a picture the subscribers
+    never got: it is flagged ``is_corrupt`` so forwarding resumes at the next keyframe.
+    """
 
     def __init__(self, codec: RTCRtpCodecParameters) -> None:
         self._time_base = Fraction(1, codec.clockRate)
@@ -114,6 +123,7 @@ class PassThroughDecoder(Decoder):
         packet.pts = encoded_frame.timestamp
         packet.time_base = self._time_base
         packet.is_keyframe = self._is_keyframe(encoded_frame.data)
+        packet.is_corrupt = isinstance(encoded_frame, FrameAfterLoss) and not packet.is_keyframe
         return [packet]
 
 
@@ -150,22 +160,67 @@ class PassThroughEncoder(Encoder):
 
 
 class ForwardingJitterBuffer(JitterBuffer):
-    """Releases each frame as soon as it is complete.
+    """Releases each frame as soon as it is complete, and never waits long for a lost packet.
 
     aiortc's buffer releases a frame only when the next one starts (video: one frame
-    interval) and holds four audio frames (80 ms) before releasing one: jitter smoothing
-    a forwarder should leave to the subscriber's own buffer. Video frames are complete at
-    the packet carrying the RTP marker bit (or when the timestamp changes, should a marker
-    be lost); each audio packet is one Opus frame and is passed on at once, late ones dropped.
+    interval), holds four audio frames (80 ms) before releasing one, and waits for a
+    missing video packet until the buffer overflows (512 packets: seconds of frozen video
+    for everyone downstream when a retransmission is lost too). A forwarder leaves jitter
+    smoothing to the subscriber. Video frames are complete at the packet carrying the RTP
+    marker bit (or when the timestamp changes, should a marker be lost); a gap older than
+    ``max_gap_wait`` is skipped with the frame it broke, and a PLI is requested. Each audio
+    packet is one Opus frame and is passed on at once; late ones are dropped.
     """
 
+    def __init__(
+        self,
+        capacity: int,
+        *,
+        is_video: bool,
+        max_gap_wait: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(capacity=capacity, prefetch=0, is_video=is_video)
+        self._max_gap_wait = max_gap_wait
+        self._clock = clock
+        self._gap_since: float | None = None
+        self._lost = False
+
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
-        if self._is_video:
-            return super().add(packet)
-        if self._origin is not None and uint16_add(packet.sequence_number, -self._origin) >= 0x8000:
-            return False, None  # older than what was already forwarded
-        self._origin = uint16_add(packet.sequence_number, 1)
-        return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+        if not self._is_video:
+            if self._origin is not None and uint16_add(packet.sequence_number, -self._origin) >= 0x8000:
+                return False, None  # older than what was already forwarded
+            self._origin = uint16_add(packet.sequence_number, 1)
+            return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+        pli, frame = super().add(packet)
+        if frame is None and self._gap_too_old():
+            self._skip_gap()
+            return True, self._remove_frame(packet.sequence_number)
+        return pli, frame
+
+    def _gap_too_old(self) -> bool:
+        if self._packets[self._origin % self._capacity] is not None:
+            self._gap_since = None
+            return False
+        now = self._clock()
+        if self._gap_since is None:
+            self._gap_since = now
+        return now - self._gap_since > self._max_gap_wait
+
+    def _skip_gap(self) -> None:
+        """Drop the missing packets and the rest of the frame they broke."""
+        self._gap_since = None
+        self._lost = True
+        present = [
+            (count, packet)
+            for count in range(self._capacity)
+            if (packet := self._packets[(self._origin + count) % self._capacity]) is not None
+        ]
+        if not present:
+            return
+        broken = present[0][1].timestamp
+        next_frame = next((count for count, packet in present if packet.timestamp != broken), None)
+        self.remove(next_frame if next_frame is not None else present[-1][0] + 1)
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         packets: list[RtpPacket] = []
@@ -181,7 +236,9 @@ class ForwardingJitterBuffer(JitterBuffer):
         else:
             return None
         self.remove(len(packets))
-        return JitterFrame(
+        self._gap_since = None
+        frame_type, self._lost = (FrameAfterLoss if self._lost else JitterFrame), False
+        return frame_type(
             data=b"".join(p._data for p in packets),  # type: ignore[attr-defined]
             timestamp=packets[0].timestamp,
         )
@@ -240,6 +297,8 @@ def audio_level(packet: RtpPacket) -> int | None:
 
 async def request_keyframe(receiver: RTCRtpReceiver) -> int:
     """Send a PLI for every media SSRC seen on ``receiver``; returns how many were sent."""
+    if receiver._RTCRtpReceiver__rtcp_ssrc is None:  # type: ignore[attr-defined]
+        return 0  # not connected yet: aiortc would silently send nothing
     streams: dict[int, Any] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
     rtx: dict[int, int] = receiver._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
     ssrcs = [ssrc for ssrc in list(streams) if ssrc not in rtx]
@@ -323,7 +382,7 @@ def check_compatibility() -> None:
     need(worker is not None and "target=decoder_worker" in inspect.getsource(RTCRtpReceiver.receive),
          "RTCRtpReceiver.receive no longer runs decoder_worker in its own thread")
     init_names = _names(RTCRtpReceiver.__init__)
-    for private in ("_RTCRtpReceiver__remote_streams", "_RTCRtpReceiver__rtx_ssrc"):
+    for private in ("_RTCRtpReceiver__remote_streams", "_RTCRtpReceiver__rtx_ssrc", "_RTCRtpReceiver__rtcp_ssrc"):
         need(private in init_names, f"RTCRtpReceiver no longer has {private}")
     need(inspect.iscoroutinefunction(getattr(RTCRtpReceiver, "_send_rtcp_pli", None))
          and _params(RTCRtpReceiver._send_rtcp_pli) == ["self", "media_ssrc"],

@@ -69,10 +69,6 @@ class ForwardedTrack(MediaStreamTrack):
     def paused(self) -> bool:
         return self._paused
 
-    @property
-    def waiting_for_keyframe(self) -> bool:
-        return self._waiting_for_keyframe
-
     def pause(self) -> None:
         """Stop forwarding; what is queued is discarded (it would arrive stale)."""
         if not self._paused:
@@ -91,6 +87,10 @@ class ForwardedTrack(MediaStreamTrack):
         """Queue one encoded frame from the current source (called on the event loop)."""
         if self._paused or self.readyState != "live":
             return
+        if packet.is_corrupt and not self._waiting_for_keyframe:
+            # frames were lost upstream: what follows is undecodable until a keyframe
+            self._waiting_for_keyframe = True
+            self._on_keyframe_needed()
         if self._waiting_for_keyframe:
             if not packet.is_keyframe:
                 self._counters.frames_dropped += 1

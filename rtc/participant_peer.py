@@ -18,6 +18,7 @@ from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
     RTCPeerConnection,
+    RTCRtpCodecCapability,
     RTCRtpReceiver,
     RTCRtpSender,
     RTCRtpTransceiver,
@@ -39,7 +40,7 @@ class PublishedTrack:
     receiver: RTCRtpReceiver
 
 
-def _codec_preferences(kind: str) -> list:
+def _codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
     mime, _ = FORWARDED_CODECS[kind]
     return [
         codec
@@ -62,6 +63,7 @@ class ParticipantPeer:
         self.pc = RTCPeerConnection(configuration)
         self._lock = asyncio.Lock()
         self._sections: list[MediaSection] = []
+        self._remote_ufrag: str | None = None
         self._offered: list[MediaSection] | None = None
         self._renegotiation_needed = False
         self._closed = False
@@ -71,10 +73,6 @@ class ParticipantPeer:
     @property
     def closed(self) -> bool:
         return self._closed
-
-    @property
-    def offer_outstanding(self) -> bool:
-        return self._offered is not None
 
     @property
     def negotiated(self) -> bool:
@@ -101,7 +99,9 @@ class ParticipantPeer:
                 raise SdpError("this peer connection is closed; send a new offer with reset")
             if self._offered is not None:
                 raise GlareError("the server's offer is waiting for an answer; roll back and answer it")
-            description = parse_description(text, "offer", established=self._sections)
+            description = parse_description(
+                text, "offer", established=self._sections, ice_ufrag=self._remote_ufrag
+            )
             for media in description.media[len(self._sections):]:
                 # Claim each new section with a receive-only transceiver limited to the
                 # forwarded codec, so publishers send what every subscriber can receive.
@@ -117,6 +117,7 @@ class ParticipantPeer:
                     "this peer connection is closed, send a new offer with reset"
                 ) from exc
             self._sections = [MediaSection(m.kind, m.rtp.muxId) for m in description.media]
+            self._remote_ufrag = description.media[0].ice.usernameFragment
             return self.pc.localDescription.sdp
 
     async def make_offer(self, prepare: Callable[[], None]) -> str | None:
@@ -150,7 +151,7 @@ class ParticipantPeer:
         async with self._lock:
             if self._closed or self._offered is None:
                 raise NoOfferPendingError("the server has no offer waiting for an answer")
-            parse_description(text, "answer", established=self._offered)
+            parse_description(text, "answer", established=self._offered, ice_ufrag=self._remote_ufrag)
             try:
                 await self.pc.setRemoteDescription(RTCSessionDescription(sdp=str(text), type="answer"))
             except Exception as exc:  # noqa: BLE001 - the stack refused it after our checks

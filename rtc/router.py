@@ -234,6 +234,8 @@ class MediaRouter:
         for kind in KINDS:
             self._published.pop((seat, kind), None)
         self._speaker.forget(seat)
+        self._seat_locks.pop(seat, None)
+        self._last_keyframe_request.pop(seat, None)
         for other in self._participants.values():
             for slot in other.slots:
                 if slot.publisher == seat:
@@ -277,18 +279,15 @@ class MediaRouter:
             raise SdpError("the media router is shut down")
 
     def _new_peer(self, seat: str) -> ParticipantPeer:
-        peer: ParticipantPeer
-
-        def published(track: PublishedTrack) -> None:
-            self._track_published(seat, peer, track)
-
         peer = ParticipantPeer(
-            seat, RTCConfiguration(iceServers=self._ice_servers), on_published=published
+            seat,
+            RTCConfiguration(iceServers=self._ice_servers),
+            on_published=lambda track: self._track_published(seat, track),
         )
         aiortc_hooks.own_peer(peer.pc, self._codec_counters)
         return peer
 
-    def _track_published(self, seat: str, peer: ParticipantPeer, published: PublishedTrack) -> None:
+    def _track_published(self, seat: str, published: PublishedTrack) -> None:
         """Runs inside aiortc's ``track`` event, before the receiver starts."""
         aiortc_hooks.route_receiver(
             published.receiver, published.kind, on_rtp=self._rtp_observer(seat, published.kind)
@@ -347,6 +346,8 @@ class MediaRouter:
                 packet = await published.track.recv()
                 if not isinstance(packet, av.Packet):
                     continue  # a decoded frame: the hook failed, and decoders_created shows it
+                if self._published.get((seat, kind)) is not published:
+                    continue  # a newer track of this kind (re-offer, screen share) replaced it
                 for track in self._legs_fed_by(seat, kind):
                     track.push(packet)
                 self._tap.publish(seat, kind, packet)

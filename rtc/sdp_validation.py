@@ -35,12 +35,14 @@ def parse_description(
     kind: Literal["offer", "answer"],
     *,
     established: list[MediaSection],
+    ice_ufrag: str | None = None,
 ) -> sdp.SessionDescription:
     """Parse and validate ``text``; ``established`` lists the sections negotiated so far.
 
     For an answer, ``established`` is the server's outstanding offer and must match
     exactly; for an offer, it must be a prefix (sections can be added, never removed
-    or changed).
+    or changed). ``ice_ufrag`` is the client's ICE username so far: aiortc cannot
+    restart ICE, so a new one is refused rather than silently breaking the connection.
     """
     if not isinstance(text, str) or not text.strip():
         raise SdpError(f"the {kind} SDP is empty or not a string")
@@ -56,6 +58,8 @@ def parse_description(
         raise SdpError(f"the {kind} has no media section")
     sections = [_check_media(index, media, kind) for index, media in enumerate(description.media)]
     _check_bundle(description, sections)
+    if ice_ufrag is not None and any(media.ice.usernameFragment != ice_ufrag for media in description.media):
+        raise SdpError("ICE restart (a new a=ice-ufrag) is not supported; send a new offer with reset")
 
     if kind == "answer" and sections != established:
         raise SdpError(

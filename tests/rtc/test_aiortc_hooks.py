@@ -175,3 +175,51 @@ def test_audio_level_extension_is_read() -> None:
     assert any(
         ext.uri == aiortc_hooks.AUDIO_LEVEL_URI for ext in get_capabilities("audio").headerExtensions
     )
+
+
+def rtp(seq: int, timestamp: int, marker: bool = False, data: bytes = b"x") -> "RtpPacket":
+    from aiortc.rtp import RtpPacket
+
+    packet = RtpPacket(sequence_number=seq, timestamp=timestamp, marker=int(marker))
+    packet._data = data  # what aiortc's depayloader sets
+    return packet
+
+
+def test_forwarding_jitter_buffer_releases_video_at_the_marker_bit() -> None:
+    buffer = aiortc_hooks.ForwardingJitterBuffer(capacity=16, is_video=True)
+    assert buffer.add(rtp(10, 3000, data=b"a")) == (False, None)
+    pli, frame = buffer.add(rtp(11, 3000, marker=True, data=b"b"))
+    assert not pli and frame is not None and (frame.data, frame.timestamp) == (b"ab", 3000)
+    # reordered packets still assemble
+    assert buffer.add(rtp(13, 6000, marker=True, data=b"d"))[1] is None
+    assert buffer.add(rtp(12, 6000, data=b"c"))[1].data == b"cd"
+
+
+def test_forwarding_jitter_buffer_skips_a_lost_packet_after_a_short_wait() -> None:
+    now = [0.0]
+    buffer = aiortc_hooks.ForwardingJitterBuffer(capacity=16, is_video=True, max_gap_wait=0.25, clock=lambda: now[0])
+    buffer.add(rtp(1, 100, marker=True))
+    # packet 2 (first half of frame 200) is lost for good
+    assert buffer.add(rtp(3, 200, marker=True)) == (False, None)
+    assert buffer.add(rtp(4, 300, marker=True)) == (False, None)
+    now[0] = 0.3
+    pli, frame = buffer.add(rtp(5, 400, data=b"y"))
+    assert pli, "skipping a gap must ask the publisher for a keyframe"
+    assert frame is not None and frame.timestamp == 300, "the broken frame is dropped, the next one flows"
+    assert isinstance(frame, aiortc_hooks.FrameAfterLoss)
+    following = buffer.add(rtp(6, 400, marker=True, data=b"z"))[1]
+    assert following.data == b"yz" and not isinstance(following, aiortc_hooks.FrameAfterLoss)
+
+    decoder = aiortc_hooks.PassThroughDecoder(VP8)
+    inter, key = b"\x01" + bytes(9), b"\x00" + bytes(9)
+    assert decoder.decode(aiortc_hooks.FrameAfterLoss(inter, 300))[0].is_corrupt
+    assert not decoder.decode(aiortc_hooks.FrameAfterLoss(key, 300))[0].is_corrupt
+    assert not decoder.decode(following)[0].is_corrupt
+
+
+def test_forwarding_jitter_buffer_passes_audio_through_and_drops_late_packets() -> None:
+    buffer = aiortc_hooks.ForwardingJitterBuffer(capacity=16, is_video=False)
+    assert buffer.add(rtp(100, 960, data=b"a"))[1].data == b"a"
+    assert buffer.add(rtp(102, 2880, data=b"c"))[1].data == b"c"
+    assert buffer.add(rtp(101, 1920, data=b"b")) == (False, None)
+    assert buffer.add(rtp(103, 3840, data=b"d"))[1].timestamp == 3840

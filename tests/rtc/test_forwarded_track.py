@@ -125,3 +125,17 @@ def test_any_sequence_keeps_the_queue_bounded_and_pts_increasing(kind: str, ops)
 def test_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="kind"):
         ForwardedTrack("data", on_keyframe_needed=lambda: None)
+
+
+async def test_a_frame_after_upstream_loss_stops_video_until_the_next_keyframe() -> None:
+    requests = []
+    track = ForwardedTrack("video", on_keyframe_needed=lambda: requests.append(1))
+    track.resume()
+    track.push(packet(0, keyframe=True))
+    after_loss = packet(6000)
+    after_loss.is_corrupt = True
+    track.push(after_loss)
+    track.push(packet(9000))
+    assert requests == [1]
+    track.push(packet(12000, keyframe=True))
+    assert [p.is_keyframe for p in await take(track)] == [True, True]

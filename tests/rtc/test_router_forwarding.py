@@ -103,3 +103,21 @@ async def test_a_leaving_publishers_slot_is_reused_without_renegotiation(room: T
     assert all(b > a for a, b in zip(record.pts, record.pts[1:])), "pts went backwards across the switch"
     stats = room.router.stats()
     assert stats.decoders_created == 0 and stats.encoders_created == 0
+
+
+async def test_a_subscribers_picture_loss_report_reaches_the_publisher(room: TestRoom) -> None:
+    from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
+
+    from rtc.router import KEYFRAME_REQUEST_INTERVAL
+
+    await room.join("alice")
+    await room.join("bob")
+    await wait_for(lambda: room.frames_from("bob", "alice", "video") >= 10, 15, "bob to see alice")
+    await asyncio.sleep(KEYFRAME_REQUEST_INTERVAL)
+    slot = room.router._participants["bob"].slots[0]  # noqa: SLF001 - the server-side sender
+    sender = slot.legs["video"].transceiver.sender
+    before = room.router.stats().keyframe_requests
+
+    # what aiortc does when bob's browser sends a PLI for that stream
+    await sender._handle_rtcp_packet(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1, media_ssrc=sender._ssrc))
+    await wait_for(lambda: room.router.stats().keyframe_requests > before, 2, "a PLI to alice")
