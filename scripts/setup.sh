@@ -19,25 +19,21 @@ runtime_pkgs=(python3 python3-venv python3-dev gcc pkg-config libffi-dev
               fonts-noto-cjk fonts-wqy-microhei nodejs npm openssl)
 test_pkgs=(chromium poppler-utils libnss3-tools)
 
-need=()
-for p in "${runtime_pkgs[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
-done
-if [[ $WANT_TEST -eq 1 ]]; then
-  for p in "${test_pkgs[@]}"; do
-    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
-  done
-fi
-# node and npm may come from elsewhere than Debian (nvm, nodesource).
-if command -v node >/dev/null && command -v npm >/dev/null; then
-  need=("${need[@]/nodejs}"); need=("${need[@]/npm}")
-fi
-# python3 may be a pyenv build that already has venv and headers.
-if python3 -c 'import venv, sysconfig, os; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' 2>/dev/null; then
-  need=("${need[@]/python3-venv}"); need=("${need[@]/python3-dev}"); need=("${need[@]/python3}")
-fi
+wanted=("${runtime_pkgs[@]}")
+[[ $WANT_TEST -eq 1 ]] && wanted+=("${test_pkgs[@]}")
+have_elsewhere() {
+  # node/npm may come from nvm or nodesource; python3 may be a pyenv build with venv and headers.
+  case "$1" in
+    nodejs|npm) command -v node >/dev/null && command -v npm >/dev/null ;;
+    python3|python3-venv|python3-dev)
+      python3 -c 'import venv, sysconfig, os; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' 2>/dev/null ;;
+    *) return 1 ;;
+  esac
+}
 clean=()
-for p in "${need[@]}"; do [[ -n "$p" ]] && clean+=("$p"); done
+for p in "${wanted[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || have_elsewhere "$p" || clean+=("$p")
+done
 if [[ ${#clean[@]} -gt 0 ]]; then
   echo "setup: installing system packages: ${clean[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -14,6 +14,8 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
+from .api import agreements as agreements_api
+from .api import pki as pki_api
 from .api import rooms as rooms_api
 from .api import system as _system_api  # noqa: F401  (registers /healthz and /api/openapi.json)
 from .auth import ApiKeyStore, make_auth_middleware
@@ -100,6 +102,8 @@ def create_app(settings: Settings) -> web.Application:
     app[rooms_api.TOKENS_KEY] = tokens
     app[rooms_api.HUB_KEY] = hub
     app[ENGINE_KEY] = engine
+    pki_api.install_pki(app, pki_api.open_platform_pki(settings))
+    agreements_api.setup_agreements(app, settings)
     api.install(app)
     _static_routes(app)
 

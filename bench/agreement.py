@@ -1,0 +1,112 @@
+"""Agreement benchmark: JSON lines with median times of the agreement-specific work.
+
+* rendering the agreement PDF (reportlab + embedded CJK font + pyHanko fields),
+* locking a version (render + atomic writes),
+* one ceremony signature as the browser drives it (prepare, then complete), measured on the
+  ceremony object so HTTP is excluded; pyHanko runs in a worker thread as on the server,
+* the seal plus the B-LTA archive timestamp,
+* rendering one page to PNG with pdftoppm (what the signing page shows).
+
+Run from the repository root: ``.venv/bin/python bench/agreement.py [--rounds N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "signing")]
+
+from agreement_samples import sample_agreement  # noqa: E402
+from pades_samples import ID_DIGEST_KEY  # noqa: E402
+from identity.gate import TestIdentityGate  # noqa: E402
+from signing.agreement_pdf import EvidenceAppendix, render_agreement  # noqa: E402
+from signing.agreement_versions import AgreementStore  # noqa: E402
+from signing.ceremony import SigningCeremony, gate_key  # noqa: E402
+from signing.pki import PlatformPKI  # noqa: E402
+from signing.tsa import InProcessTimeStamper, TimeStampAuthority  # noqa: E402
+
+
+def emit(metric: str, value: float, unit: str = "ms") -> None:
+    print(json.dumps({"metric": metric, "value": round(value, 2), "unit": unit}), flush=True)
+
+
+def raw_sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
+    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+async def one_agreement(ceremony: SigningCeremony, store: AgreementStore, gate: TestIdentityGate,
+                        timings: dict[str, list[float]]) -> None:
+    draft = await store.create(sample_agreement(), created_by="bench")
+    t0 = time.perf_counter()
+    state = await store.lock(draft.agreement_id, 1)
+    timings["agreement_lock"].append(time.perf_counter() - t0)
+    for slot in state.slots[:-1]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+        await gate.pass_now(gate_key(draft.agreement_id, slot.signer_key))
+        challenge = ceremony.begin(draft.agreement_id, 1, slot.signer_key, slot.field_name)
+        await ceremony.enroll(draft.agreement_id, 1, slot.signer_key, slot.field_name, spki,
+                              raw_sign(key, challenge.nonce + spki))
+        t0 = time.perf_counter()
+        prep = await ceremony.prepare(draft.agreement_id, 1, slot.signer_key, slot.field_name)
+        t1 = time.perf_counter()
+        await ceremony.complete(draft.agreement_id, 1, slot.signer_key, slot.field_name,
+                                raw_sign(key, prep.signed_attrs_der))
+        t2 = time.perf_counter()
+        timings["ceremony_prepare"].append(t1 - t0)
+        timings["ceremony_complete"].append(t2 - t1)
+    t0 = time.perf_counter()
+    await ceremony.seal(draft.agreement_id, 1)
+    timings["ceremony_seal_and_lta"].append(time.perf_counter() - t0)
+
+
+async def main(rounds: int) -> None:
+    timings: dict[str, list[float]] = {k: [] for k in (
+        "agreement_render", "agreement_lock", "ceremony_prepare", "ceremony_complete", "ceremony_seal_and_lta",
+        "page_png")}
+    agreement = sample_agreement()
+    render_agreement(agreement, EvidenceAppendix(), agreement_id="ag_0000000000000000", version=1)  # warm fonts
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        rendered = render_agreement(agreement, EvidenceAppendix(), agreement_id="ag_0000000000000000", version=1)
+        timings["agreement_render"].append(time.perf_counter() - t0)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        pdf = work / "a.pdf"
+        pdf.write_bytes(rendered.pdf)
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "80", "-png", "-singlefile", str(pdf),
+                            str(work / "p")], check=True)
+            timings["page_png"].append(time.perf_counter() - t0)
+        pki = PlatformPKI.init(work / "pki", "bench-passphrase", "http://accord.bench", "朝阳区人民调解委员会")
+        store = AgreementStore(work / "agreements")
+        gate = TestIdentityGate()
+        ceremony = SigningCeremony(store, pki, gate, InProcessTimeStamper(TimeStampAuthority(pki)),
+                                   id_digest_key=ID_DIGEST_KEY)
+        await one_agreement(ceremony, store, gate, {k: [] for k in timings})  # warm the stamp font cache
+        for _ in range(rounds):
+            await one_agreement(ceremony, store, gate, timings)
+    for name, values in timings.items():
+        emit(f"{name}_median", statistics.median(values) * 1000)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    asyncio.run(main(parser.parse_args().rounds))

@@ -1,0 +1,72 @@
+"""``accord verify agreement.pdf``: the court's check, offline. Exit 0 only for a valid agreement
+(1: verified and not valid, 2: not verifiable at all)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from cryptography import x509
+
+from signing.verification import AgreementReport, VerificationError, verify_agreement_bytes_safely
+
+from ..api.pki import pki_directory
+from . import settings_from
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("verify", help="verify a signed mediation agreement (offline)")
+    p.add_argument("pdf", type=Path)
+    p.add_argument("--trust", type=Path, action="append", default=[],
+                   help="trusted root certificate (PEM or DER); default: this platform's root")
+    p.add_argument("--crl", type=Path, action="append", default=[],
+                   help="a current CRL (DER), e.g. downloaded from {server}/pki/signing-ca.crl")
+    p.add_argument("--expected-fields", help="comma-separated field names (default: the list in the PDF)")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds before giving up")
+    p.set_defaults(func=run)
+
+
+def _load_cert(path: Path) -> x509.Certificate:
+    raw = path.read_bytes()
+    return x509.load_pem_x509_certificate(raw) if raw.lstrip().startswith(b"-----") else \
+        x509.load_der_x509_certificate(raw)
+
+
+def _print_human(report: AgreementReport) -> None:
+    print("VALID" if report.valid else "NOT VALID", f"(judged at {report.judged_at})")
+    for reason in report.reasons:
+        print(f"  ! {reason.code}: {reason.message}")
+    for note in report.notes:
+        print(f"  note: {note}")
+    for s in report.signatures:
+        mark = "ok " if s.ok else "BAD"
+        print(f"  [{mark}] {s.field}: {s.signer.name} ({s.signer.role}"
+              f"{', ' + s.signer.side if s.signer.side else ''}) case {s.signer.case_number or '-'}, "
+              f"signed {s.signing_time or '?'}, revocation {s.revocation}, modifications {s.modification_level}")
+        print(f"        key custody {s.key_custody or 'not stated'}; identity check {s.identity_check or '-'}")
+        for reason in s.reasons:
+            print(f"        ! {reason.code}: {reason.message}")
+    for t in report.document_timestamps:
+        print(f"  [{'ok ' if t.ok else 'BAD'}] document timestamp {t.time} by {t.tsa}")
+        for reason in t.reasons:
+            print(f"        ! {reason.code}: {reason.message}")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        trust_paths = args.trust or [pki_directory(settings_from(args)) / "root.crt"]
+        roots = [_load_cert(p) for p in trust_paths]
+        expected = [f.strip() for f in args.expected_fields.split(",")] if args.expected_fields else None
+        report = verify_agreement_bytes_safely(args.pdf.read_bytes(), roots, expected, timeout=args.timeout,
+                                               current_crls=[p.read_bytes() for p in args.crl])
+    except (VerificationError, OSError, ValueError) as exc:
+        print(f"accord verify: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_human(report)
+    return 0 if report.valid else 1

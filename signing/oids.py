@@ -1,0 +1,29 @@
+"""Object identifiers the platform defines for itself.
+
+We have no registered enterprise number, so the arc is a UUID-derived OID under ``2.25``
+(ITU-T X.667): globally unique without registration. Every platform OID hangs off
+:data:`ACCORD_ARC` so that a certificate or timestamp can always be traced back to us.
+"""
+
+from __future__ import annotations
+
+from cryptography.x509 import ObjectIdentifier
+
+#: The platform's own arc (2.25.<uuid as integer>).
+ACCORD_ARC = "2.25.304421296880843554270423277363217070026"
+
+#: Policy under which the platform TSA issues RFC 3161 time-stamp tokens.
+TSA_POLICY = f"{ACCORD_ARC}.1.1"
+#: Certificate policy of short-lived event certificates (one signing event, one identity check).
+EVENT_CERTIFICATE_POLICY = f"{ACCORD_ARC}.1.2"
+#: Certificate policy of the organisation seal certificate.
+SEAL_CERTIFICATE_POLICY = f"{ACCORD_ARC}.1.3"
+#: Extended key usage: signing mediation agreements on the platform.
+DOCUMENT_SIGNING_EKU = f"{ACCORD_ARC}.2.1"
+#: Subject attribute carrying the signer's side in the case (``applicant`` / ``respondent``).
+SIDE_ATTRIBUTE = f"{ACCORD_ARC}.3.1"
+
+
+def oid(dotted: str) -> ObjectIdentifier:
+    """The ``cryptography`` object for one of the dotted strings above."""
+    return ObjectIdentifier(dotted)

@@ -1,0 +1,65 @@
+"""Every string the room page shows exists in Chinese and English, and every protocol error code
+has its own message (no browser needed: reads web_client/ and docs/protocol.md)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CLIENT = REPO / "web_client"
+
+
+def catalogs() -> dict[str, set[str]]:
+    body = (CLIENT / "js" / "room_messages.js").read_text()
+    zh_start, en_start = body.index("\n  zh: {"), body.index("\n  en: {")
+    key = re.compile(r'^\s+"([\w.]+)":', re.M)
+    return {"zh": set(key.findall(body[zh_start:en_start])), "en": set(key.findall(body[en_start:]))}
+
+
+def used_keys() -> set[str]:
+    keys: set[str] = set()
+    for path in (CLIENT / "js").glob("*.js"):
+        keys |= set(re.findall(r'\bt\(\s*"([\w.]+)"', path.read_text()))  # dynamic keys: tests below
+    for page in ("room.html", "index.html"):
+        html = (CLIENT / page).read_text()
+        keys |= set(re.findall(r'data-i18n(?:-placeholder|-title)?="([\w.]+)"', html))
+    return keys
+
+
+def protocol_error_codes() -> set[str]:
+    text = (REPO / "docs" / "protocol.md").read_text()
+    section = text[text.index("## Error codes"):]
+    section = section[:section.index("\n## ", 1)]
+    return set(re.findall(r"`([a-z_]+)`", section))
+
+
+def test_both_languages_have_the_same_keys() -> None:
+    found = catalogs()
+    assert found["zh"] == found["en"], {"only zh": found["zh"] - found["en"], "only en": found["en"] - found["zh"]}
+
+
+def test_every_key_the_page_uses_is_translated() -> None:
+    missing = used_keys() - catalogs()["zh"]
+    assert not missing, f"keys used but not in room_messages.js: {sorted(missing)}"
+
+
+def test_every_protocol_error_code_has_a_message() -> None:
+    codes = protocol_error_codes()
+    assert {"token_expired", "token_invalid", "room_ended"} <= codes  # the parser found the list
+    missing = {code for code in codes if f"error.{code}" not in catalogs()["zh"]}
+    assert not missing, f"error codes without a message: {sorted(missing)}"
+
+
+def test_keys_built_at_run_time_are_translated() -> None:
+    """Keys the code assembles (`role.${role}`, `conn.${status}`, ...), which the scan above cannot see."""
+    keys = catalogs()["zh"]
+    for status in ("connecting", "connected", "reconnecting", "offline"):
+        assert f"conn.{status}" in keys
+    for change in ("muted", "unmuted"):
+        for kind in ("Audio", "Video"):
+            assert f"notice.{change}{kind}" in keys
+    for role in ("mediator", "party", "agent", "observer"):
+        assert f"role.{role}" in keys
+    for side in ("applicant", "respondent"):
+        assert f"side.{side}" in keys

@@ -1,0 +1,8 @@
+// The landing page: where to go from here, in the chosen language.
+
+import { applyTranslations, register, toggleLanguage } from "./i18n.js";
+import { MESSAGES } from "./room_messages.js";
+
+register(MESSAGES);
+applyTranslations(document);
+document.getElementById("lang").addEventListener("click", toggleLanguage);

@@ -1,0 +1,102 @@
+// The public verification page: upload a PDF, show the verifier's report.
+
+import * as i18n from "../sign/i18n.js";
+import { MESSAGES } from "./messages.js";
+
+i18n.register(MESSAGES);
+
+const $ = (id) => document.getElementById(id);
+let lastReport = null;
+
+function cell(text, flag) {
+  const td = document.createElement("td");
+  td.textContent = text ?? "—";
+  if (flag !== undefined) td.className = flag ? "yes" : "no";
+  return td;
+}
+
+function yesNo(value) {
+  return cell(i18n.t(value ? "verify.yes" : "verify.no"), value);
+}
+
+function reasonsText(reasons) {
+  return reasons.map((r) => `${r.code}: ${r.message}`).join("\n");
+}
+
+function signerText(signer) {
+  const parts = [signer.name, signer.role, signer.side, signer.case_number].filter(Boolean);
+  return parts.join(" · ") || signer.organisation;
+}
+
+function evidenceText(s) {
+  const custody = i18n.t(`verify.custody.${s.key_custody ?? "unknown"}`);
+  return s.identity_check ? `${custody}\n${s.identity_check}` : custody;
+}
+
+function render(report) {
+  lastReport = report;
+  $("result").hidden = false;
+  const verdict = $("verdict");
+  verdict.dataset.valid = String(report.valid);
+  verdict.textContent = i18n.t(report.valid ? "verify.valid" : "verify.invalid");
+  const reasons = $("reasons");
+  reasons.replaceChildren(...report.reasons.map((r) => Object.assign(document.createElement("li"), {
+    textContent: `${r.code}: ${r.message}`,
+  })));
+  $("notes").replaceChildren(...report.notes.map((n) => Object.assign(document.createElement("li"), { textContent: n })));
+  const rows = report.signatures.map((s) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(s.field), cell(signerText(s.signer)), cell(s.signing_time), yesNo(s.intact), yesNo(s.valid),
+      yesNo(s.trusted), cell(s.revocation), cell(s.modification_level), cell(evidenceText(s)), yesNo(s.ok),
+      cell(reasonsText(s.reasons)));
+    return tr;
+  });
+  $("signatures").replaceChildren(...rows);
+  const stamps = report.document_timestamps.map((t) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(t.field), cell(t.time), cell(t.tsa), yesNo(t.intact), yesNo(t.trusted), yesNo(t.ok),
+      cell(reasonsText(t.reasons)));
+    return tr;
+  });
+  $("timestamps").replaceChildren(...stamps);
+  document.body.dataset.state = report.valid ? "valid" : "invalid";
+}
+
+function showError(code, message) {
+  $("result").hidden = true;
+  const box = $("error");
+  box.hidden = false;
+  box.textContent = i18n.has(`error.${code}`) ? `${i18n.t(`error.${code}`)} ${message}` : message;
+  document.body.dataset.state = "error";
+}
+
+async function submit(event) {
+  event.preventDefault();
+  const file = $("file").files[0];
+  if (!file) return;
+  $("error").hidden = true;
+  $("submit").disabled = true;
+  $("submit").textContent = i18n.t("verify.working");
+  document.body.dataset.state = "working";
+  try {
+    const response = await fetch("/api/verify", { method: "POST", headers: { "Content-Type": "application/pdf" }, body: file });
+    const payload = await response.json().catch(() => null);
+    if (!response.ok) {
+      showError(payload?.error?.code ?? `http_${response.status}`, payload?.error?.message ?? response.statusText);
+    } else {
+      render(payload);
+    }
+  } catch (error) {
+    showError("network", String(error));
+  } finally {
+    $("submit").disabled = false;
+    $("submit").textContent = i18n.t("verify.submit");
+  }
+}
+
+i18n.apply();
+$("form").addEventListener("submit", submit);
+$("lang").addEventListener("click", () => {
+  i18n.toggle();
+  if (lastReport) render(lastReport);
+});
