@@ -323,6 +323,22 @@ async def test_signature_carries_china_time_stamp_evidence_and_keyed_id_digest(w
     assert serial != id_number_digest(id_number, b"another-platform-secret-32-bytes")
 
 
+async def test_a_revoked_event_certificate_is_refused_at_prepare(world: World) -> None:
+    """prepare checks the certificate against the validation context before fixing a revision."""
+    w = world
+    await w.store.lock(w.agreement_id, 1)
+    key = ec.generate_private_key(ec.SECP256R1())
+    await _pass(w, "party:zhang")
+    challenge = w.ceremony.begin(w.agreement_id, 1, "party:zhang", "sig_01_party_zhang")
+    enrollment = await w.ceremony.enroll(w.agreement_id, 1, "party:zhang", "sig_01_party_zhang", _spki(key),
+                                         browser_sign(key, challenge.nonce + _spki(key)))
+    w.pki.revoke(enrollment.certificate.serial_number, "keyCompromise")
+    error = await _refused(RefusalCode.BAD_CERTIFICATE, w.ceremony.prepare(w.agreement_id, 1, "party:zhang",
+                                                                           "sig_01_party_zhang"))
+    assert "does not validate" in error.message
+    assert w.store.current(w.agreement_id).revision == 0  # nothing was written
+
+
 def test_the_test_gate_is_refused_in_production() -> None:
     assert isinstance(gate_for("test", "development"), TestIdentityGate)
     assert type(gate_for("face", "production")) is RecordedIdentityGate

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 from datetime import datetime, timezone
 from io import BytesIO
 from pathlib import Path
@@ -30,11 +31,12 @@ from signing.pades import (
     finish_external,
     prepare_external,
     renew_archive_timestamp,
+    sign_with_key,
     stamp_time,
 )
 from signing.verification import async_verify_agreement, verify_agreement
 
-from pades_samples import BROWSER_EVIDENCE, SEATS, Platform, blank_pdf, browser_sign
+from pades_samples import BROWSER_EVIDENCE, SEAL_EVIDENCE, SEATS, Platform, blank_pdf, browser_sign
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -236,3 +238,31 @@ def test_evidence_refuses_a_reference_that_would_not_parse_back() -> None:
     for bad in ("a; b", "", "   "):
         with pytest.raises(ValueError):
             SignatureEvidence(KeyCustody.BROWSER, bad)
+
+
+_stamp_threads: list[int] = []
+
+
+class _ThreadRecordingStamp(StampText):
+    """A stamp that notes which thread pyHanko lays it out on (layout is part of the signing work)."""
+
+    def style(self):  # type: ignore[no-untyped-def]
+        _stamp_threads.append(threading.get_ident())
+        return super().style()
+
+
+async def test_signing_work_runs_off_the_event_loop(platform: Platform) -> None:
+    """The ceremony awaits these directly in aiohttp handlers: pyHanko must not run on the loop."""
+    _stamp_threads.clear()
+    seat = SEATS[0]
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = platform.pki.issue_event_certificate(key.public_key(), platform.identity(seat))
+    context = platform.pki.validation_context()
+    prepared = await prepare_external(blank_pdf([seat.field]), seat.field, cert, platform.pki.chain,
+                                      _ThreadRecordingStamp("张三", "申请人"), platform.timestamper,
+                                      evidence=BROWSER_EVIDENCE, validation_context=context)
+    await finish_external(prepared, browser_sign(key, prepared.signed_attrs_der), platform.timestamper, context)
+    await sign_with_key(blank_pdf(["seal"]), "seal", platform.pki.seal_key, platform.pki.seal_cert,
+                        platform.pki.chain, _ThreadRecordingStamp("调解委员会", "调解组织"), platform.timestamper,
+                        context, evidence=SEAL_EVIDENCE)
+    assert len(_stamp_threads) >= 2 and threading.get_ident() not in _stamp_threads
