@@ -187,8 +187,10 @@ def chromium_args(camera: Path) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_session() -> Iterator[Any]:
+    """Module-scoped on purpose: Playwright's sync API keeps an event loop running in this thread
+    while it is open, and the asyncio tests of later modules cannot start one of their own."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
