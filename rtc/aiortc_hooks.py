@@ -5,6 +5,8 @@ needs neither. The hooks below make the router's receivers yield encoded ``av.Pa
 its senders packetise them unchanged, let the router ask a publisher for a keyframe, see
 subscribers' PLI/FIR, and read the audio level header extension. They are per receiver /
 per sender: aiortc used elsewhere in the process (tests, tools) keeps decoding and encoding.
+``create_offer`` keeps each participant's payload types and header-extension ids in the
+server's re-offers, which aiortc's own ``createOffer`` resets to its defaults.
 
 ``check_compatibility()`` verifies every private name and shape used here; the pin
 ``aiortc==1.16.0`` in pyproject.toml exists because of this module.
@@ -12,6 +14,7 @@ per sender: aiortc used elsewhere in the process (tests, tools) keeps decoding a
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 import sys
@@ -27,13 +30,15 @@ import aiortc
 import aiortc.codecs
 import aiortc.rtcrtpreceiver as receiver_module
 import aiortc.rtcrtpsender as sender_module
+import aiortc.rtcpeerconnection as peer_connection_module
 import av
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver, RTCSessionDescription, sdp
+from aiortc.codecs import is_rtx
 from aiortc.codecs.base import Decoder, Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import convert_timebase
 from aiortc.rtcdtlstransport import RTCDtlsTransport
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_add
 
@@ -44,6 +49,10 @@ AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 # aiortc's originals, kept before anything is replaced.
 _original_get_decoder = aiortc.codecs.get_decoder
 _original_get_encoder = aiortc.codecs.get_encoder
+
+
+DYNAMIC_PAYLOAD_TYPES = range(96, 128)
+ONE_BYTE_EXTENSION_IDS = range(1, 15)  # RFC 8285 one-byte form, the only one aiortc writes
 
 
 class AiortcCompatibilityError(RuntimeError):
@@ -244,6 +253,164 @@ class ForwardingJitterBuffer(JitterBuffer):
         )
 
 
+# -- keeping the participant's numbering --------------------------------------------------
+
+
+class NumberingExhaustedError(RuntimeError):
+    """No free dynamic payload type or header-extension id is left in the participant's BUNDLE."""
+
+
+@dataclass
+class RtpNumbering:
+    """The payload types and header-extension ids used in one participant's BUNDLE.
+
+    aiortc's ``createOffer`` numbers every section with its own defaults (opus 96, VP8 97,
+    rtx 98; mid 1, audio-level 2, abs-send-time 3) whatever was negotiated. Browsers refuse
+    a re-offer that moves an extension id, and a renumbered payload type is dropped by the
+    receivers aiortc already started, whose codec maps never change. So the numbering is
+    learned from every description the participant sends and only ever extended: a codec or
+    extension the participant never numbered gets a number it has not used for anything else
+    (one-byte ids and payload types are shared by every section of a BUNDLE).
+    """
+
+    codecs: dict[str, list[RTCRtpCodecParameters]] = field(default_factory=dict)
+    extension_ids: dict[str, int] = field(default_factory=dict)
+
+    def learn(self, description: sdp.SessionDescription) -> None:
+        """Record the participant's numbers; the first number seen for a codec or URI stays."""
+        for media in description.media:
+            known = self.codecs.setdefault(media.kind, [])
+            taken = self._payload_types_taken()
+            known.extend(copy.deepcopy(c) for c in media.rtp.codecs if c.payloadType not in taken)
+            for extension in media.rtp.headerExtensions:
+                self.extension_ids.setdefault(extension.uri, extension.id)
+
+    def renumbering(self, description: sdp.SessionDescription) -> list[str]:
+        """The lines of ``description`` that give a known codec or extension another number.
+
+        aiortc cannot follow that: started receivers keep their payload-type map, and the
+        BUNDLE's one header-extension map would then misread the participant's packets.
+        """
+        changes: list[str] = []
+        uris = {number: uri for uri, number in self.extension_ids.items()}
+        by_payload_type = {codec.payloadType: codec for codecs in self.codecs.values() for codec in codecs}
+        for media in description.media:
+            for extension in media.rtp.headerExtensions:
+                if self.extension_ids.get(extension.uri, extension.id) != extension.id or (
+                    uris.get(extension.id, extension.uri) != extension.uri
+                ):
+                    changes.append(f"a=extmap:{extension.id} {extension.uri}")
+            matched: set[int] = set()
+            for codec in media.rtp.codecs:
+                if is_rtx(codec):
+                    continue
+                line = f"a=rtpmap:{codec.payloadType} {codec.mimeType.split('/')[-1]}"
+                same_number = by_payload_type.get(codec.payloadType)
+                if same_number is not None and not (
+                    not is_rtx(same_number) and peer_connection_module.is_codec_compatible(same_number, codec)
+                ):
+                    changes.append(line)
+                    continue
+                known = next(
+                    (
+                        k
+                        for k in self.codecs.get(media.kind, [])
+                        if not is_rtx(k) and peer_connection_module.is_codec_compatible(k, codec)
+                    ),
+                    None,
+                )
+                if known is not None and id(known) not in matched:
+                    matched.add(id(known))
+                    if known.payloadType != codec.payloadType:
+                        changes.append(line)
+        return changes
+
+    def number_codecs(self, kind: str, codecs: list[RTCRtpCodecParameters]) -> list[RTCRtpCodecParameters]:
+        """Copies of aiortc's ``codecs`` (bases before their rtx) with the participant's numbers."""
+        known = self.codecs.setdefault(kind, [])
+        renumbered: dict[int, int] = {}
+        numbered: list[RTCRtpCodecParameters] = []
+        for codec in codecs:
+            codec = copy.deepcopy(codec)
+            if is_rtx(codec):
+                base = renumbered.get(codec.parameters.get("apt"))  # type: ignore[arg-type]
+                if base is None:
+                    continue  # its base codec is not offered
+                codec.parameters["apt"] = base
+                match = next((c for c in known if is_rtx(c) and c.parameters.get("apt") == base), None)
+            elif codec.payloadType in DYNAMIC_PAYLOAD_TYPES:
+                used = {c.payloadType for c in numbered}
+                match = next(
+                    (
+                        c
+                        for c in known
+                        if not is_rtx(c)
+                        and c.payloadType not in used
+                        and peer_connection_module.is_codec_compatible(c, codec)
+                    ),
+                    None,
+                )
+            else:
+                match = codec  # a static payload type means the same codec everywhere
+            original = codec.payloadType
+            if match is None:
+                codec.payloadType = self._free_payload_type()
+                known.append(copy.deepcopy(codec))
+            else:
+                codec.payloadType = match.payloadType
+            renumbered[original] = codec.payloadType
+            numbered.append(codec)
+        return numbered
+
+    def number_extensions(
+        self, extensions: list[RTCRtpHeaderExtensionParameters]
+    ) -> list[RTCRtpHeaderExtensionParameters]:
+        numbered = []
+        for extension in extensions:
+            if extension.uri not in self.extension_ids:
+                self.extension_ids[extension.uri] = self._free_extension_id()
+            numbered.append(RTCRtpHeaderExtensionParameters(id=self.extension_ids[extension.uri], uri=extension.uri))
+        return numbered
+
+    def _payload_types_taken(self) -> set[int]:
+        return {codec.payloadType for codecs in self.codecs.values() for codec in codecs}
+
+    def _free_payload_type(self) -> int:
+        taken = self._payload_types_taken()
+        free = next((pt for pt in DYNAMIC_PAYLOAD_TYPES if pt not in taken), None)
+        if free is None:
+            raise NumberingExhaustedError("every dynamic payload type (96-127) is already in use")
+        return free
+
+    def _free_extension_id(self) -> int:
+        taken = set(self.extension_ids.values())
+        free = next((i for i in ONE_BYTE_EXTENSION_IDS if i not in taken), None)
+        if free is None:
+            raise NumberingExhaustedError("every one-byte header extension id (1-14) is already in use")
+        return free
+
+
+async def create_offer(pc: RTCPeerConnection, numbering: RtpNumbering) -> RTCSessionDescription:
+    """``pc.createOffer()`` with every section, new ones included, in ``numbering``.
+
+    The transceivers' negotiated codecs and extensions are what aiortc sends and receives
+    with once the answer arrives, so they are renumbered along with the SDP.
+    """
+    offer = await pc.createOffer()
+    description = sdp.SessionDescription.parse(offer.sdp)
+    for transceiver in pc.getTransceivers():
+        index = transceiver._get_mline_index()
+        if transceiver.stopped or index is None or index >= len(description.media):
+            continue
+        media = description.media[index]
+        transceiver._codecs = numbering.number_codecs(transceiver.kind, transceiver._codecs)
+        transceiver._headerExtensions = numbering.number_extensions(transceiver._headerExtensions)
+        media.fmt = [codec.payloadType for codec in transceiver._codecs]
+        media.rtp.codecs = transceiver._codecs
+        media.rtp.headerExtensions = transceiver._headerExtensions
+    return RTCSessionDescription(sdp=str(description), type="offer")
+
+
 # -- registries ---------------------------------------------------------------------------
 
 _lock = threading.Lock()
@@ -364,6 +531,15 @@ def _params(function: Any) -> list[str]:
         return []
 
 
+_SDP_PROBE = (
+    "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
+    "a=mid:0\r\na=extmap:2 urn:ietf:params:rtp-hdrext:sdes:mid\r\na=sendrecv\r\na=rtcp-mux\r\n"
+    "a=rtpmap:96 opus/48000/2\r\na=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwxyz\r\n"
+    "a=fingerprint:sha-256 00:11\r\na=setup:actpass\r\n"
+)
+
+
 def check_compatibility() -> None:
     """Raise ``AiortcCompatibilityError`` listing every hooked internal that changed shape."""
     problems: list[str] = []
@@ -427,6 +603,32 @@ def check_compatibility() -> None:
     need(hasattr(RtpPacket().extensions, "audio_level"), "RtpPacket.extensions.audio_level is gone")
     need(any(ext.uri == AUDIO_LEVEL_URI for ext in aiortc.codecs.HEADER_EXTENSIONS.get("audio", [])),
          "aiortc no longer negotiates the ssrc-audio-level header extension")
+
+    offer_names = set(_names(getattr(RTCPeerConnection, "createOffer", None)))
+    need({"_codecs", "_headerExtensions", "_set_mline_index"} <= offer_names,
+         "RTCPeerConnection.createOffer no longer (re)sets transceivers' _codecs/_headerExtensions/mline index")
+    for private in ("_RTCPeerConnection__localRtp", "_RTCPeerConnection__remoteRtp"):
+        need({"_codecs", "_headerExtensions"} <= set(_names(getattr(RTCPeerConnection, private, None))),
+             f"RTCPeerConnection.{private} no longer reads the transceiver's _codecs/_headerExtensions")
+    transceiver = RTCRtpTransceiver("audio", sender=None, receiver=None)  # type: ignore[arg-type]
+    need(isinstance(getattr(transceiver, "_codecs", None), list)
+         and isinstance(getattr(transceiver, "_headerExtensions", None), list)
+         and callable(getattr(transceiver, "_get_mline_index", None)),
+         "RTCRtpTransceiver lost _codecs, _headerExtensions or _get_mline_index()")
+    need(_params(getattr(peer_connection_module, "is_codec_compatible", None)) == ["a", "b"],
+         "aiortc.rtcpeerconnection.is_codec_compatible(a, b) is missing or changed")
+    try:
+        description = sdp.SessionDescription.parse(_SDP_PROBE)
+        media = description.media[0]
+        media.fmt = [111]
+        media.rtp.codecs = [RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)]
+        media.rtp.headerExtensions = [RTCRtpHeaderExtensionParameters(id=4, uri=AUDIO_LEVEL_URI)]
+        written = str(description)
+        need("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n" in written and "a=rtpmap:111 opus/48000/2" in written
+             and f"a=extmap:4 {AUDIO_LEVEL_URI}" in written and "a=rtpmap:96" not in written,
+             "aiortc.sdp no longer writes a section from its fmt, rtp.codecs and rtp.headerExtensions")
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"cannot parse and rewrite an SDP with aiortc.sdp: {exc!r}")
 
     if problems:
         raise AiortcCompatibilityError(

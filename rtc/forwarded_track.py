@@ -21,6 +21,9 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, convert_time
 
 CLOCK_RATES = {"audio": 48000, "video": 90000}
 DEFAULT_CAPACITY = {"audio": 25, "video": 15}
+# A keyframe request can be lost, or merged by the publisher's encoder with an earlier one
+# whose keyframe arrived before this track resumed: ask again while still waiting.
+KEYFRAME_RETRY_INTERVAL = 1.0  # seconds
 
 
 @dataclass
@@ -46,6 +49,7 @@ class ForwardedTrack(MediaStreamTrack):
         on_keyframe_needed: Callable[[], None],
         counters: ForwardingCounters | None = None,
         capacity: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         if kind not in CLOCK_RATES:
@@ -59,6 +63,8 @@ class ForwardedTrack(MediaStreamTrack):
         self._ready = asyncio.Event()
         self._paused = True
         self._waiting_for_keyframe = kind == "video"
+        self._clock = clock
+        self._keyframe_asked_at = -KEYFRAME_RETRY_INTERVAL
         # Timeline: output pts = _out_origin + (input pts - _in_origin), in self._time_base.
         self._in_origin: int | None = None
         self._out_origin = 0
@@ -78,6 +84,7 @@ class ForwardedTrack(MediaStreamTrack):
     def resume(self) -> None:
         """Forward again; video waits for the next keyframe (the caller requests one)."""
         self._paused = False
+        self._keyframe_asked_at = self._clock()
 
     def switch_source(self) -> None:
         """The frames that follow come from another source, with an unrelated pts origin."""
@@ -90,10 +97,12 @@ class ForwardedTrack(MediaStreamTrack):
         if packet.is_corrupt and not self._waiting_for_keyframe:
             # frames were lost upstream: what follows is undecodable until a keyframe
             self._waiting_for_keyframe = True
-            self._on_keyframe_needed()
+            self._ask_for_keyframe()
         if self._waiting_for_keyframe:
             if not packet.is_keyframe:
                 self._counters.frames_dropped += 1
+                if self._clock() - self._keyframe_asked_at >= KEYFRAME_RETRY_INTERVAL:
+                    self._ask_for_keyframe()
                 return
             self._waiting_for_keyframe = False
         if len(self._queue) >= self._capacity:
@@ -130,10 +139,14 @@ class ForwardedTrack(MediaStreamTrack):
             self._counters.frames_dropped += len(self._queue)
             self._queue.clear()
             self._waiting_for_keyframe = True
-            self._on_keyframe_needed()
+            self._ask_for_keyframe()
         else:
             self._queue.popleft()
             self._counters.frames_dropped += 1
+
+    def _ask_for_keyframe(self) -> None:
+        self._keyframe_asked_at = self._clock()
+        self._on_keyframe_needed()
 
     def _restart_timeline(self) -> None:
         self._counters.frames_dropped += len(self._queue)

@@ -23,8 +23,10 @@ from aiortc import (
     RTCRtpSender,
     RTCRtpTransceiver,
     RTCSessionDescription,
+    sdp,
 )
 
+from . import aiortc_hooks
 from .errors import GlareError, NoOfferPendingError, SdpError
 from .sdp_validation import FORWARDED_CODECS, MediaSection, parse_description
 
@@ -66,6 +68,7 @@ class ParticipantPeer:
         self._remote_ufrag: str | None = None
         self._offered: list[MediaSection] | None = None
         self._renegotiation_needed = False
+        self._numbering = aiortc_hooks.RtpNumbering()
         self._closed = False
         self._on_published = on_published
         self.pc.on("track", self._handle_track)
@@ -102,6 +105,7 @@ class ParticipantPeer:
             description = parse_description(
                 text, "offer", established=self._sections, ice_ufrag=self._remote_ufrag
             )
+            self._refuse_renumbering(description, "offer")
             for media in description.media[len(self._sections):]:
                 # Claim each new section with a receive-only transceiver limited to the
                 # forwarded codec, so publishers send what every subscriber can receive.
@@ -116,6 +120,7 @@ class ParticipantPeer:
                     f"the offer was refused by the WebRTC stack ({type(exc).__name__}: {exc}); "
                     "this peer connection is closed, send a new offer with reset"
                 ) from exc
+            self._numbering.learn(description)
             self._sections = [MediaSection(m.kind, m.rtp.muxId) for m in description.media]
             self._remote_ufrag = description.media[0].ice.usernameFragment
             return self.pc.localDescription.sdp
@@ -133,7 +138,8 @@ class ParticipantPeer:
             if not self._renegotiation_needed:
                 return None
             try:
-                await self.pc.setLocalDescription(await self.pc.createOffer())
+                # aiortc's own createOffer would renumber codecs and extensions: see RtpNumbering.
+                await self.pc.setLocalDescription(await aiortc_hooks.create_offer(self.pc, self._numbering))
             except Exception:
                 log.exception("seat %s: creating a re-offer failed; closing its peer", self.seat)
                 await self._fail()
@@ -151,7 +157,10 @@ class ParticipantPeer:
         async with self._lock:
             if self._closed or self._offered is None:
                 raise NoOfferPendingError("the server has no offer waiting for an answer")
-            parse_description(text, "answer", established=self._offered, ice_ufrag=self._remote_ufrag)
+            description = parse_description(
+                text, "answer", established=self._offered, ice_ufrag=self._remote_ufrag
+            )
+            self._refuse_renumbering(description, "answer")
             try:
                 await self.pc.setRemoteDescription(RTCSessionDescription(sdp=str(text), type="answer"))
             except Exception as exc:  # noqa: BLE001 - the stack refused it after our checks
@@ -160,7 +169,16 @@ class ParticipantPeer:
                     f"the answer was refused by the WebRTC stack ({type(exc).__name__}: {exc}); "
                     "this peer connection is closed, send a new offer with reset"
                 ) from exc
+            self._numbering.learn(description)
             self._sections, self._offered = self._offered, None
+
+    def _refuse_renumbering(self, description: sdp.SessionDescription, kind: str) -> None:
+        changes = self._numbering.renumbering(description)
+        if changes:
+            raise SdpError(
+                f"the {kind} gives codecs or header extensions negotiated earlier other numbers "
+                f"({'; '.join(changes[:4])}); keep the numbers, or send a new offer with reset"
+            )
 
     async def close(self) -> None:
         self._closed = True

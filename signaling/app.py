@@ -14,11 +14,15 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
+from .api import accounts as accounts_api
 from .api import agreements as agreements_api
+from .api import cases as cases_api
+from .api import directory as directory_api
 from .api import pki as pki_api
 from .api import rooms as rooms_api
 from .api import system as _system_api  # noqa: F401  (registers /healthz and /api/openapi.json)
 from .auth import ApiKeyStore, make_auth_middleware
+from .case_follow import CaseFollowers
 from .config import Settings, ensure_secret
 from .database import create_schema, make_engine
 from .errors import error_middleware
@@ -82,20 +86,25 @@ def _static_routes(app: web.Application) -> None:
 def create_app(settings: Settings) -> web.Application:
     """Build the application; start-up work (schema, keys) runs in ``on_startup``."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    store = RoomStore(engine)
+    tokens = TokenIssuer(ensure_secret(settings, "token-secret"), settings.token_ttl_seconds)
+    services = cases_api.create_case_services(
+        settings, engine, rooms=cases_api.RoomServiceScheduler(store, tokens, settings.base_url))
+    sessions = accounts_api.make_session_resolver(services.accounts)
     api_keys = ApiKeyStore(settings.secret_file("api-keys.json"))
     app = web.Application(
-        middlewares=[error_middleware, _security_headers(), make_auth_middleware(api_keys, sessions=None)],
+        middlewares=[error_middleware, _security_headers(), make_auth_middleware(api_keys, sessions=sessions)],
         client_max_size=settings.max_upload_bytes,
     )
-    engine = make_engine(settings.effective_database_url)
     manager = socketio.AsyncRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}-sio") \
         if settings.redis_url else None
     sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=[], client_manager=manager,
                                max_http_buffer_size=max(settings.max_event_bytes * 4, 1_000_000))
     sio.attach(app)
-    store = RoomStore(engine)
-    tokens = TokenIssuer(ensure_secret(settings, "token-secret"), settings.token_ttl_seconds)
     hub = RoomHub(sio, store, tokens, settings)
+    CaseFollowers(sio, sessions, lambda principal, case_id: cases_api.may_follow_case(services, principal, case_id))
+    services.events.subscribe(cases_api.SocketIoCaseEvents(sio))
 
     app[rooms_api.SETTINGS_KEY] = settings
     app[rooms_api.ROOM_STORE_KEY] = store
@@ -104,6 +113,8 @@ def create_app(settings: Settings) -> web.Application:
     app[ENGINE_KEY] = engine
     pki_api.install_pki(app, pki_api.open_platform_pki(settings))
     agreements_api.setup_agreements(app, settings)
+    cases_api.setup_cases(app, settings, engine, services)
+    directory_api.setup_directory(app, services)
     api.install(app)
     _static_routes(app)
 

@@ -106,27 +106,27 @@ def make_auth_middleware(
 ) -> Callable[..., Awaitable[web.StreamResponse]]:
     """Attach ``request[PRINCIPAL_KEY]``; a credential that is present but wrong is a 401 at once."""
 
+    async def resolve(token: str) -> Principal | None:
+        if token.startswith("ak_"):
+            return api_keys.resolve(token)
+        return await sessions(token) if sessions is not None else None
+
     @web.middleware
     async def auth_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
         principal = ANONYMOUS
         header = request.headers.get("Authorization", "")
-        token: str | None = None
         if header:
             scheme, _, value = header.partition(" ")
-            if scheme.lower() != "bearer" or not value:
+            if scheme.lower() != "bearer" or not value.strip():
                 raise ApiError(401, "bad_credentials", "Authorization must be 'Bearer <key or session>'")
-            token = value.strip()
-        elif SESSION_COOKIE in request.cookies:
-            token = request.cookies[SESSION_COOKIE]
-        if token is not None:
-            resolved: Principal | None = None
-            if token.startswith("ak_"):
-                resolved = api_keys.resolve(token)
-            elif sessions is not None:
-                resolved = await sessions(token)
+            resolved = await resolve(value.strip())
             if resolved is None:
                 raise ApiError(401, "bad_credentials", "unknown or expired credential")
             principal = resolved
+        elif SESSION_COOKIE in request.cookies:
+            # A stale cookie is not an attack: treat its bearer as signed out, so public pages and
+            # the login endpoint keep working and protected ones answer 401 "unauthenticated".
+            principal = await resolve(request.cookies[SESSION_COOKIE]) or ANONYMOUS
         request[PRINCIPAL_KEY] = principal
         return await handler(request)
 

@@ -8,6 +8,7 @@ test run alone (``-k``) still checks what its name says.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -16,6 +17,20 @@ import pytest
 from .conftest import BrowserFactory, Participant, RunningServer, expect_flowing, expect_silent
 
 pytestmark = pytest.mark.browser
+
+# Installed in every page: the descriptions Chrome applies, local and remote, in order.
+SDP_RECORDER = """(() => {
+  const log = (window.__sdpLog = []);
+  for (const [name, side] of [["setLocalDescription", "local"], ["setRemoteDescription", "remote"]]) {
+    const original = RTCPeerConnection.prototype[name];
+    RTCPeerConnection.prototype[name] = async function (description) {
+      const result = await original.apply(this, arguments);
+      const applied = side === "local" ? this.localDescription : this.remoteDescription;
+      if (applied && description?.type !== "rollback") log.push({ side, type: applied.type, sdp: applied.sdp });
+      return result;
+    };
+  }
+})();"""
 
 @dataclass
 class Meeting:
@@ -56,7 +71,9 @@ def meeting(accord_server: RunningServer, browsers: BrowserFactory) -> Iterator[
         ("respondent", "party", "李四", "respondent"),
     ]:
         invite = accord_server.invite(room_id, role, name, side)
-        people[label] = Participant(label, browsers.launch(), accord_server.join_url(invite["token"]))
+        context = browsers.launch()
+        context.add_init_script(SDP_RECORDER)
+        people[label] = Participant(label, context, accord_server.join_url(invite["token"]))
     meeting = Meeting(room_id, **people)
     meeting.mediator.open().join()
     meeting.mediator.wait_state("s.you.state === 'admitted'")
@@ -109,6 +126,41 @@ def test_everyone_decodes_everyone(meeting: Meeting, screenshots: list[Participa
     send_chat(meeting.applicant, "大家好，我是申请人")
     for person in meeting.everyone:
         person.page.wait_for_selector("#chat-list li:has-text('大家好，我是申请人')")
+
+
+def numbering(sdp: str) -> dict[str, int]:
+    """``opus``/``VP8``/``rtx`` (of VP8) payload types and every extension URI's id in ``sdp``."""
+    numbers: dict[str, int] = {}
+    rtpmap = {int(pt): name for pt, name in re.findall(r"a=rtpmap:(\d+) ([\w-]+)/", sdp)}
+    for pt, name in rtpmap.items():
+        if name in ("opus", "VP8"):
+            numbers.setdefault(name, pt)
+    for pt, apt in re.findall(r"a=fmtp:(\d+) apt=(\d+)", sdp):
+        if rtpmap.get(int(apt)) == "VP8":
+            numbers.setdefault("rtx", int(pt))
+    for ext_id, uri in re.findall(r"a=extmap:(\d+)(?:/\w+)? (\S+)", sdp):
+        numbers.setdefault(uri, int(ext_id))
+    return numbers
+
+
+def test_server_keeps_chromes_own_numbering(meeting: Meeting, screenshots: list[Participant]) -> None:
+    """Chrome offers its own payload types and extension ids; every server offer/answer reuses them."""
+    screenshots.extend(meeting.everyone)
+    meeting.ensure_admitted()
+    server_offers = 0
+    for person in meeting.everyone:
+        log = person.page.evaluate("window.__sdpLog")
+        chrome = numbering(next(entry["sdp"] for entry in log if entry["side"] == "local" and entry["type"] == "offer"))
+        assert chrome["opus"] != 96 and chrome["VP8"] != 97, f"{person.label}: not Chrome's own numbering: {chrome}"
+        for entry in log:
+            if entry["side"] != "remote":
+                continue
+            server_offers += entry["type"] == "offer"
+            server = numbering(entry["sdp"])
+            assert {"opus", "VP8"} <= server.keys()
+            wrong = {name: (number, chrome.get(name)) for name, number in server.items() if chrome.get(name) != number}
+            assert not wrong, f"{person.label}: server {entry['type']} renumbered (server, chrome): {wrong}"
+    assert server_offers >= 2, "the server re-offered to add the others' tracks"
 
 
 def send_chat(person: Participant, text: str) -> None:

@@ -11,10 +11,14 @@ CLIENT = REPO / "web_client"
 
 
 def catalogs() -> dict[str, set[str]]:
-    body = (CLIENT / "js" / "room_messages.js").read_text()
-    zh_start, en_start = body.index("\n  zh: {"), body.index("\n  en: {")
+    found: dict[str, set[str]] = {"zh": set(), "en": set()}
     key = re.compile(r'^\s+"([\w.]+)":', re.M)
-    return {"zh": set(key.findall(body[zh_start:en_start])), "en": set(key.findall(body[en_start:]))}
+    for name in ("room_messages.js", "home_messages.js"):  # the landing page registers both
+        body = (CLIENT / "js" / name).read_text()
+        zh_start, en_start = body.index("\n  zh: {"), body.index("\n  en: {")
+        found["zh"] |= set(key.findall(body[zh_start:en_start]))
+        found["en"] |= set(key.findall(body[en_start:]))
+    return found
 
 
 def used_keys() -> set[str]:

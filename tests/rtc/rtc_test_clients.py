@@ -77,8 +77,18 @@ class Received:
 class TestClient:
     __test__ = False
 
-    def __init__(self, seat: str, *, publish: bool = True, loud: bool = False) -> None:
+    def __init__(
+        self,
+        seat: str,
+        *,
+        publish: bool = True,
+        loud: bool = False,
+        rewrite_offer: Callable[[str], str] | None = None,
+    ) -> None:
+        """``rewrite_offer`` renumbers this client's offers, the way another browser numbers."""
         self.seat = seat
+        self.rewrite_offer = rewrite_offer
+        self.server_descriptions: list[tuple[str, str]] = []  # (type, SDP) the server sent
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.lock = asyncio.Lock()
         self.audio = ToneAudioTrack(loud=loud)
@@ -109,13 +119,18 @@ class TestClient:
             pass
 
     async def create_offer(self) -> str:
-        await self.pc.setLocalDescription(await self.pc.createOffer())
+        offer = await self.pc.createOffer()
+        if self.rewrite_offer is not None:
+            offer = RTCSessionDescription(sdp=self.rewrite_offer(offer.sdp), type="offer")
+        await self.pc.setLocalDescription(offer)
         return self.pc.localDescription.sdp
 
     async def accept_answer(self, sdp: str) -> None:
+        self.server_descriptions.append(("answer", sdp))
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
 
     async def answer_offer(self, sdp: str) -> str:
+        self.server_descriptions.append(("offer", sdp))
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp

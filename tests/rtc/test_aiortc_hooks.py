@@ -60,6 +60,19 @@ def test_compatibility_check_notices_factories_and_changed_signatures(monkeypatc
     assert "get_decoder" in message and "get_encoder" in message and "media_ssrc" in message
 
 
+def test_compatibility_check_notices_what_keeping_the_numbering_relies_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def offer_without_codecs(self):  # type: ignore[no-untyped-def]
+        return None
+
+    monkeypatch.setattr(RTCPeerConnection, "createOffer", offer_without_codecs)
+    monkeypatch.delattr(aiortc_hooks.RTCRtpTransceiver, "_get_mline_index")
+    monkeypatch.delattr(aiortc_hooks.peer_connection_module, "is_codec_compatible")
+    with pytest.raises(aiortc_hooks.AiortcCompatibilityError) as error:
+        aiortc_hooks.check_compatibility()
+    message = str(error.value)
+    assert "createOffer" in message and "_get_mline_index" in message and "is_codec_compatible" in message
+
+
 def encode_vp8(frames: int) -> list[av.Packet]:
     encoder = av.CodecContext.create("libvpx", "w")
     encoder.width, encoder.height, encoder.pix_fmt = 160, 120, "yuv420p"

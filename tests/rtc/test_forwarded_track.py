@@ -44,6 +44,23 @@ async def test_paused_track_yields_nothing_and_video_starts_at_a_keyframe() -> N
     track.stop()
 
 
+async def test_a_track_still_waiting_for_a_keyframe_asks_again_once_a_second() -> None:
+    now = [100.0]
+    requests: list[float] = []
+    track = ForwardedTrack("video", on_keyframe_needed=lambda: requests.append(now[0]), clock=lambda: now[0])
+    track.resume()  # the router asks for the first keyframe itself
+    for step in range(30):  # 3 s of inter frames at 10 fps, the requested keyframe never comes
+        now[0] = 100.0 + step / 10
+        track.push(packet(3000 * step))
+    assert requests == [101.0, 102.0]
+    track.push(packet(90000, keyframe=True))
+    now[0] = 104.0
+    track.push(packet(93000))
+    assert requests == [101.0, 102.0], "asked again after the keyframe arrived"
+    assert [p.is_keyframe for p in await take(track)] == [True, False]
+    track.stop()
+
+
 async def test_audio_overflow_drops_the_oldest() -> None:
     counters = ForwardingCounters()
     track = ForwardedTrack("audio", on_keyframe_needed=lambda: None, counters=counters, capacity=3)

@@ -11,6 +11,8 @@ from typing import Any, AsyncIterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from mediation.accounts import Actor, NewAccount, Role
+from signaling.api.accounts import SERVICES_KEY
 from playwright.async_api import BrowserContext, Page, async_playwright
 
 from agreement_samples import agreement_dict
@@ -184,26 +186,30 @@ async def test_mediator_drafts_previews_locks_and_hands_out_links(server: Server
     await page.close()
 
 
-async def test_a_reload_reopens_the_agreement_and_sign_in_without_accounts_is_explained(
+async def test_a_mediator_signs_in_with_a_password_and_a_reload_reopens_the_agreement(
         server: Server, browser: BrowserContext) -> None:
+    accounts = server.app[SERVICES_KEY].accounts
+    admin = await accounts.bootstrap_admin("root", "Platform Admin", "correct horse battery")
+    await accounts.create_staff(Actor(admin.id, "platform_admin", admin.display_name),
+                                NewAccount(Role.MEDIATOR, "mediator1", "李调解员", "correct horse battery",
+                                           organisation="示例人民调解委员会"))
     status, created = await server.call("POST", "/api/agreements", json={"data": agreement_dict()})
     assert status == 201
     page = await browser.new_page()
     await page.goto(f"{server.base_url}/agreement.html#{created['agreement_id']}")
     await page.wait_for_selector("body[data-state=auth]")
     await page.fill("#login", "mediator1")
-    await page.fill("#password", "correct horse battery")
+    await page.fill("#password", "wrong password here")
     await page.click("#sign-in")
     await page.wait_for_selector("#auth-error:not([hidden])")
-    assert "API 密钥" in await page.text_content("#auth-error")  # this server has no account login yet
-    await page.fill("#api-key", server.api_key)
-    await page.click("#use-key")
+    assert "wrong login" in await page.text_content("#auth-error")
+    await page.fill("#password", "correct horse battery")
+    await page.click("#sign-in")
     await page.wait_for_selector("#status[data-status=draft]")
     assert await page.input_value('[data-path="parties.1.agent.name"]') == "王律师"
     assert await page.input_value('[data-path="monetary.0.amount"]') == "50000.00"
     await page.reload()
-    await page.wait_for_selector("#status[data-status=draft]")  # the key survives a reload of the tab
+    await page.wait_for_selector("#status[data-status=draft]")  # the session cookie survives a reload
     await page.click("#sign-out")
     await page.wait_for_selector("body[data-state=auth]")
-    assert await page.evaluate("sessionStorage.getItem('accord.editor.apiKey')") is None
     await page.close()

@@ -8,9 +8,8 @@
 // aiortc does not trickle ICE, so every SDP we send waits for ICE gathering to complete.
 // Offers and answers run one at a time through a queue; the browser is the polite peer: if the
 // server refuses our offer with `glare`, we roll back, answer the server's offer, then retry.
-// Our offer is renumbered to the server's codec numbering first (see sdp.js).
-
-import { alignOfferWithServer } from "./sdp.js";
+// Our offers keep the browser's own codec and header-extension numbering: the server's
+// re-offers and answers reuse it (docs/protocol.md, "Codecs and numbering").
 
 const GATHER_TIMEOUT_MS = 4000;
 const GLARE_RETRIES = 5;
@@ -126,15 +125,7 @@ export class PeerLink {
   }
 
   async offer(reset, attempt) {
-    const offer = await this.pc.createOffer();
-    try {
-      await this.pc.setLocalDescription({ type: "offer", sdp: alignOfferWithServer(offer.sdp) });
-    } catch (error) {
-      // Browsers that refuse a rewritten local offer (the spec allows refusing it) offer as
-      // they are: fine with a server that keeps negotiated numbering (docs/protocol.md).
-      console.warn("offer renumbering refused; offering unchanged", error);
-      await this.pc.setLocalDescription(offer);
-    }
+    await this.pc.setLocalDescription(await this.pc.createOffer());
     await this.gathered();
     if (this.closed) return;
     let ack;

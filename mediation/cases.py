@@ -1,0 +1,808 @@
+"""Cases through steps 1-6: application or court delegation, the respondent's consent, choosing
+the mediator, counselling, the video session, the result and the evaluation.
+
+Every method takes the acting :class:`Actor`, checks that the actor is related to the case (a
+stranger gets :class:`NotFound`, so case ids leak nothing), checks the step, and then makes the
+change, its audit entry and its deadline bookkeeping in one transaction. Court docking (step 7)
+lives in ``court.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from . import audit
+from .accounts import SERVICE_ROLE, Actor, Role, normalise_phone
+from .clock import Clock
+from .deadlines import DeadlineView, Responsible, complete_deadlines, deadlines_of, open_deadline
+from .errors import Forbidden, InvalidInput, NotFound, WrongState
+from .events import CaseEvents
+from .files import FileStore, clean_file_name
+from .id_numbers import validate_id_number
+from .models import (Account, AgentLink, Case, CaseDocument, CaseParty, CaseResult, Complaint, CounsellingMessage,
+                     LitigationPackage, MediatorChoice, Rating, StoredFile)
+from .pii import PiiCipher, mask_id_number
+from .rooms import RoomScheduler
+from .sms import SmsGateway
+from .text import clean_text, is_identifier
+from .workflow import JC_APPLICATION_WINDOW, Outcome, Step, WorkflowPolicy, check_transition, require_step
+
+log = logging.getLogger(__name__)
+SIDES = ("applicant", "respondent")
+MAX_TEXT = 5000
+MAX_SHORT = 200
+
+
+def other_side(side: str) -> str:
+    return "respondent" if side == "applicant" else "applicant"
+
+
+@dataclass(frozen=True)
+class PartyDetails:
+    name: str
+    phone: str
+    id_number: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Application:
+    dispute_type: str
+    claims: str
+    facts: str
+    applicant: PartyDetails
+    respondent: PartyDetails
+    amount_fen: int | None = None
+    court: str | None = None
+    on_behalf_of: str | None = None  # an agent applying names the party account they represent
+
+
+@dataclass(frozen=True)
+class PaymentTerms:
+    """The monetary obligation in an agreement, as the court's payment-order checks need it."""
+
+    debtor_side: str
+    amount_fen: int
+    due_date: str  # ISO date
+    money_only: bool
+    counter_obligation: bool
+
+
+@dataclass(frozen=True)
+class Relation:
+    """How the actor stands to a case; an actor with no relation does not see the case at all."""
+
+    sides: frozenset[str] = frozenset()
+    mediator: bool = False
+    candidate_mediator: bool = False
+    organisation: bool = False
+    court: bool = False
+    oversight: bool = False  # platform administrators and integrating systems
+
+    @property
+    def any(self) -> bool:
+        return bool(self.sides) or self.mediator or self.candidate_mediator or self.organisation or self.court \
+            or self.oversight
+
+
+@dataclass
+class CaseContext:
+    case: Case
+    parties: dict[str, CaseParty]
+    relation: Relation
+
+
+@dataclass(frozen=True)
+class PartyView:
+    side: str
+    name: str
+    id_number: str  # masked
+    consent: str
+    registered: bool
+
+
+@dataclass(frozen=True)
+class ResultView:
+    kind: str
+    agreement_id: str | None
+    agreement_status: str | None
+    effective_at: datetime | None
+    failure_reasons: list[str] | None
+    payment_terms: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: str
+    origin: str
+    court: str | None
+    dispute_type: str
+    claims: str
+    amount_fen: int | None
+    facts: str
+    step: str
+    step_number: int
+    status: str
+    outcome: str | None
+    mediator_id: str | None
+    organisation: str | None
+    room_id: str | None
+    created_at: datetime
+    parties: list[PartyView]
+    your_sides: list[str]
+    deadlines: list[DeadlineView]
+    result: ResultView | None
+    documents: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """A line of a case list; the full :class:`CaseView` is one request away."""
+
+    id: str
+    dispute_type: str
+    step: str
+    step_number: int
+    status: str
+    outcome: str | None
+    created_at: datetime
+    updated_at: datetime
+    parties: dict[str, str]  # side -> name
+    your_sides: list[str]
+
+
+@dataclass(frozen=True)
+class AssignmentAnswer:
+    """A mediator's answer; after declining they no longer see the case, so no case view is returned."""
+
+    case_id: str
+    accepted: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: int
+    side: str
+    sender_role: str
+    text: str
+    sent_at: datetime
+
+
+class CaseService:
+    def __init__(self, db: async_sessionmaker[AsyncSession], clock: Clock, events: CaseEvents, cipher: PiiCipher,
+                 files: FileStore, rooms: RoomScheduler | None, sms: SmsGateway,
+                 policy: WorkflowPolicy | None = None):
+        self.db = db
+        self.sms = sms
+        self.clock = clock
+        self.events = events
+        self.cipher = cipher
+        self.files = files
+        self.rooms = rooms
+        self.policy = policy or WorkflowPolicy()
+
+    # --- access ---------------------------------------------------------------------------
+    async def relation(self, s: AsyncSession, actor: Actor, case: Case, parties: dict[str, CaseParty]) -> Relation:
+        if actor.role in (Role.PLATFORM_ADMIN, SERVICE_ROLE):
+            return Relation(oversight=True)
+        if actor.role == Role.PARTY:
+            return Relation(sides=frozenset(side for side, p in parties.items() if self._is_party(actor, p)))
+        if actor.role == Role.AGENT:
+            represented = await self._represented(s, actor)
+            return Relation(sides=frozenset(side for side, p in parties.items()
+                                            if self._represents(represented, p) is not None))
+        if actor.role == Role.MEDIATOR:
+            if case.mediator_id == actor.id:
+                return Relation(mediator=True)
+            pending = await s.scalar(select(MediatorChoice.id).where(
+                MediatorChoice.case_id == case.id, MediatorChoice.mediator_id == actor.id,
+                MediatorChoice.status == "proposed"))
+            return Relation(candidate_mediator=pending is not None)
+        if actor.role == Role.ORG_ADMIN:
+            return Relation(organisation=case.organisation is not None and case.organisation == actor.organisation)
+        if actor.role in (Role.COURT_CLERK, Role.JUDGE):
+            return Relation(court=case.court is not None and case.court == actor.court)
+        return Relation()
+
+    @staticmethod
+    async def _represented(s: AsyncSession, agent: Actor) -> dict[str, str | None]:
+        """The party accounts (id -> phone) that gave this agent a power of attorney."""
+        rows = (await s.execute(select(Account.id, Account.phone).join(AgentLink, AgentLink.party_id == Account.id)
+                                .where(AgentLink.agent_id == agent.id, AgentLink.revoked_at.is_(None)))).all()
+        return {account_id: phone for account_id, phone in rows}
+
+    @staticmethod
+    def _represents(represented: dict[str, str | None], party: CaseParty) -> str | None:
+        """The represented account that is this case party (by account, or by phone before they acted)."""
+        if party.account_id is not None:
+            return party.account_id if party.account_id in represented else None
+        return next((a for a, phone in represented.items() if phone == party.phone), None)
+
+    @staticmethod
+    def _is_party(actor: Actor, party: CaseParty) -> bool:
+        """A party is on a case by account, or, before they first act on it, by their verified phone."""
+        if party.account_id is not None:
+            return party.account_id == actor.id
+        return actor.phone is not None and party.phone == actor.phone
+
+    async def load_context(self, s: AsyncSession, actor: Actor, case_id: str, *, lock: bool = False) -> CaseContext:
+        query = select(Case).where(Case.id == case_id)
+        case = await s.scalar(query.with_for_update() if lock else query) if is_identifier(case_id) else None
+        if case is None:
+            raise NotFound("case_not_found", f"no case {case_id} that you can see")
+        parties = {p.side: p for p in (await s.scalars(select(CaseParty).where(CaseParty.case_id == case_id))).all()}
+        relation = await self.relation(s, actor, case, parties)
+        if not relation.any:
+            raise NotFound("case_not_found", f"no case {case_id} that you can see")
+        return CaseContext(case, parties, relation)
+
+    @staticmethod
+    def acting_side(ctx: CaseContext, side: str | None = None) -> str:
+        """The side a party or agent acts for; ``side`` picks one when an agent represents both."""
+        if not ctx.relation.sides:
+            raise Forbidden("not_a_party", "only the parties (or their agents) do this")
+        if side is None:
+            if len(ctx.relation.sides) > 1:
+                raise InvalidInput("side_required", "you act for both sides: say which")
+            return next(iter(ctx.relation.sides))
+        if side not in ctx.relation.sides:
+            raise Forbidden("not_your_side", f"you do not act for the {side}")
+        return side
+
+    @staticmethod
+    def _require_mediator(ctx: CaseContext) -> None:
+        if not ctx.relation.mediator:
+            raise Forbidden("not_the_mediator", "only the case's mediator does this")
+
+    def record(self, s: AsyncSession, ctx: CaseContext, actor: Actor, action: str, payload: dict[str, Any],
+                now: datetime) -> None:
+        ctx.case.updated_at = now
+        audit.append(s, ctx.case, actor.id, action, payload, now)
+
+    async def enter_step(self, s: AsyncSession, ctx: CaseContext, step: Step, now: datetime) -> None:
+        check_transition(Step(ctx.case.step), step)
+        await complete_deadlines(s, ctx.case.id, "step:", now)
+        ctx.case.step = str(step)
+        policy = self.policy.for_step(step)
+        open_deadline(s, ctx.case.id, f"step:{step}", policy.standard, now, now + policy.limit,
+                      await self._responsible(s, ctx, policy.responsible))
+
+    async def _responsible(self, s: AsyncSession, ctx: CaseContext, who: str) -> Responsible:
+        if who == "mediator":
+            return Responsible(account_ids=(ctx.case.mediator_id,) if ctx.case.mediator_id else ())
+        if who == "respondent":
+            # Consent is owed by whoever has not answered; before answering they are known by phone.
+            pending = [p for p in ctx.parties.values() if p.consent == "pending"]
+            ids = set((await s.scalars(select(Account.id).where(
+                Account.role == str(Role.PARTY), Account.phone.in_([p.phone for p in pending])))).all())
+            court_follow_up = ctx.case.origin == "court_delegation"
+            return Responsible(account_ids=tuple(sorted(ids)), role=str(Role.COURT_CLERK) if court_follow_up else None,
+                               court=ctx.case.court if court_follow_up else None)
+        return Responsible(account_ids=tuple(p.account_id for p in ctx.parties.values() if p.account_id))
+
+    async def publish(self, case_id: str, kind: str, **data: Any) -> None:
+        await self.events.publish(case_id, {"kind": kind, "at": self.clock.now().isoformat(), **data})
+
+    # --- step 1: start --------------------------------------------------------------------
+    def _party_row(self, case_id: str, side: str, details: PartyDetails, account_id: str | None,
+                   consent: str, now: datetime) -> CaseParty:
+        return CaseParty(case_id=case_id, side=side, name=clean_text(details.name, f"{side}.name", 100),
+                         phone=normalise_phone(details.phone),
+                         id_number_enc=self.cipher.encrypt(validate_id_number(details.id_number), context="party.id_number"),
+                         address=clean_text(details.address, f"{side}.address", MAX_SHORT), account_id=account_id,
+                         consent=consent, consent_at=now if consent == "given" else None)
+
+    async def _create(self, actor: Actor, app: Application, origin: str, court: str | None,
+                      applicant_account: str | None) -> CaseView:
+        dispute_type = clean_text(app.dispute_type, "dispute_type", 40)
+        claims = clean_text(app.claims, "claims", MAX_TEXT)
+        facts = clean_text(app.facts, "facts", MAX_TEXT)
+        if app.amount_fen is not None and not 0 <= app.amount_fen <= 10**15:
+            raise InvalidInput("invalid_amount", "the amount must be between 0 and 10^13 yuan")
+        now = self.clock.now()
+        case_id = "CASE-" + secrets.token_hex(5).upper()
+        applicant_consent = "given" if origin == "application" else "pending"
+        applicant = self._party_row(case_id, "applicant", app.applicant, applicant_account, applicant_consent, now)
+        respondent = self._party_row(case_id, "respondent", app.respondent, None, "pending", now)
+        if applicant.phone == respondent.phone:
+            raise InvalidInput("same_party", "the applicant and the respondent must be different people")
+        async with self.db.begin() as s:
+            case = Case(id=case_id, origin=origin, court=court, dispute_type=dispute_type, claims=claims,
+                        amount_fen=app.amount_fen, facts=facts, step=str(Step.START), status="open",
+                        created_by=actor.id, created_at=now, updated_at=now, audit_seq=0, audit_head=audit.GENESIS)
+            s.add(case)
+            await s.flush()
+            s.add_all([applicant, respondent])
+            await s.flush()
+            ctx = CaseContext(case, {"applicant": applicant, "respondent": respondent}, Relation(oversight=True))
+            policy = self.policy.for_step(Step.START)
+            open_deadline(s, case_id, f"step:{Step.START}", policy.standard, now, now + policy.limit,
+                          await self._responsible(s, ctx, "respondent"))
+            self.record(s, ctx, actor, "case.created", {
+                "origin": origin, "court": court, "dispute_type": dispute_type, "amount_fen": app.amount_fen,
+                "applicant": applicant.name, "respondent": respondent.name}, now)
+        await self.publish(case_id, "case.created", step=str(Step.START))
+        await self._ask_for_consent(case_id, [p for p in (applicant, respondent) if p.consent == "pending"], now)
+        return await self.view(actor, case_id)
+
+    async def _ask_for_consent(self, case_id: str, parties: list[CaseParty], now: datetime) -> None:
+        """Tell each party whose consent is needed (by text message: they may have no account yet).
+        The case exists whatever happens to the message; a failed send is logged for follow-up."""
+        due = (now + self.policy.for_step(Step.START).limit).date().isoformat()
+        for party in parties:
+            try:
+                await self.sms.send(party.phone, f"Accord: you are named in mediation case {case_id}. Sign in with "
+                                                 f"this phone to consent or refuse by {due}.")
+            except Exception:
+                log.exception("consent request not sent", extra={"case_id": case_id, "side": party.side})
+
+    async def apply(self, actor: Actor, app: Application) -> CaseView:
+        """A party (or an agent for a party) applies for mediation online."""
+        if actor.role == Role.PARTY:
+            account = actor.id
+            if app.on_behalf_of not in (None, actor.id):
+                raise Forbidden("forbidden", "a party applies for themselves")
+        elif actor.role == Role.AGENT:
+            if app.on_behalf_of is None or not is_identifier(app.on_behalf_of):
+                raise InvalidInput("missing_field", "an agent names the party they apply for (on_behalf_of)")
+            async with self.db() as s:
+                link = await s.scalar(select(AgentLink.id).where(AgentLink.agent_id == actor.id,
+                                                                AgentLink.party_id == app.on_behalf_of,
+                                                                AgentLink.revoked_at.is_(None)))
+            if link is None:
+                raise Forbidden("no_power_of_attorney", "you hold no power of attorney from that party")
+            account = app.on_behalf_of
+        else:
+            raise Forbidden("forbidden", "only parties and agents apply; courts delegate")
+        async with self.db() as s:
+            row = await s.get(Account, account)
+        if row is None or row.id_number_enc is None or row.phone != normalise_phone(app.applicant.phone) or \
+                self.cipher.decrypt(row.id_number_enc, context="account.id_number") != \
+                validate_id_number(app.applicant.id_number):
+            raise InvalidInput("applicant_mismatch", "the applicant's phone and ID number must be those of the "
+                                                     "account applying (or of the party the agent represents)")
+        return await self._create(actor, app, "application", app.court, account)
+
+    async def delegate(self, actor: Actor, app: Application) -> CaseView:
+        """A court (its clerk, or its case system through the API) delegates a case to mediation."""
+        court = actor.court if actor.role == Role.COURT_CLERK else app.court
+        if actor.role not in (Role.COURT_CLERK, SERVICE_ROLE):
+            raise Forbidden("forbidden", "only a court delegates a case")
+        if not court:
+            raise InvalidInput("missing_court", "a delegated case names its court")
+        return await self._create(actor, app, "court_delegation", clean_text(court, "court", 100), None)
+
+    async def add_document(self, actor: Actor, case_id: str, data: bytes, file_name: str, media_type: str,
+                           side: str | None = None) -> dict[str, Any]:
+        """Evidence (before a mediator is chosen) or counselling material (during counselling and video)."""
+        async with self.db() as s:
+            ctx = await self.load_context(s, actor, case_id)
+        name = clean_file_name(file_name)
+        step = Step(ctx.case.step)
+        require_step(step, Step.START, Step.CHOOSE_MEDIATOR, Step.COUNSELLING, Step.VIDEO_MEDIATION)
+        kind = "evidence" if step in (Step.START, Step.CHOOSE_MEDIATOR) else "counselling"
+        if ctx.relation.mediator and kind == "counselling":
+            doc_side = clean_text(side or "", "side", 12)
+            if doc_side not in SIDES:
+                raise InvalidInput("invalid_side", "side is applicant or respondent")
+        else:
+            doc_side = self.acting_side(ctx, side)
+        blob = await self.files.put(data)
+        now = self.clock.now()
+        file_id = "f_" + secrets.token_hex(8)
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, actor, case_id, lock=True)
+            if Step(ctx.case.step) != step:
+                raise WrongState("step_changed", "the case moved on while the file was uploading; try again")
+            s.add(StoredFile(id=file_id, sha256=blob.sha256, size=blob.size, media_type=media_type[:100], name=name,
+                             path=blob.relative_path, uploaded_by=actor.id, created_at=now))
+            await s.flush()
+            s.add(CaseDocument(case_id=case_id, file_id=file_id, kind=kind, side=doc_side, added_by=actor.id, added_at=now))
+            self.record(s, ctx, actor, "document.added",
+                         {"file_id": file_id, "kind": kind, "side": doc_side, "name": name, "sha256": blob.sha256}, now)
+        await self.publish(case_id, "document.added", document_kind=kind)
+        return {"id": file_id, "kind": kind, "side": doc_side, "name": name, "sha256": blob.sha256, "size": blob.size}
+
+    async def answer_consent(self, actor: Actor, case_id: str, consent: bool, reason: str = "",
+                             side: str | None = None) -> CaseView:
+        """Online Mediation Rules art. 4: no mediation without consent. A refusal ends the case and
+        hands it to litigation; the person consenting must be the one named (same ID number)."""
+        reason = clean_text(reason, "reason", 1000, required=not consent)
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, actor, case_id, lock=True)
+            require_step(Step(ctx.case.step), Step.START)
+            acting = self.acting_side(ctx, side)
+            party = ctx.parties[acting]
+            if party.consent != "pending":
+                raise WrongState("already_answered", f"the {acting} has already answered ({party.consent})")
+            account_id = actor.id if actor.role == Role.PARTY else \
+                self._represents(await self._represented(s, actor), party)
+            account = await s.get(Account, account_id) if account_id is not None else None
+            if account is None or account.id_number_enc is None or \
+                    self.cipher.decrypt(account.id_number_enc, context="account.id_number") != \
+                    self.cipher.decrypt(party.id_number_enc, context="party.id_number"):
+                raise Forbidden("identity_mismatch", f"your ID number is not the one the case names for the {acting}")
+            party.account_id = account.id
+            party.consent = "given" if consent else "refused"
+            party.consent_at = now
+            self.record(s, ctx, actor, "consent.given" if consent else "consent.refused",
+                         {"side": acting, "reason": reason}, now)
+            if not consent:
+                ctx.case.outcome = str(Outcome.REFUSED)
+                await self.enter_step(s, ctx, Step.COURT_DOCKING, now)
+                await self._hand_to_litigation(s, ctx, actor, now)
+            elif all(p.consent == "given" for p in ctx.parties.values()):
+                await self.enter_step(s, ctx, Step.CHOOSE_MEDIATOR, now)
+                self.record(s, ctx, actor, "step.entered", {"step": str(Step.CHOOSE_MEDIATOR)}, now)
+        await self.publish(case_id, "consent", side=acting, consent=consent)
+        return await self.view(actor, case_id)
+
+    # --- step 2: choose the mediator --------------------------------------------------------
+    async def choose_mediator(self, actor: Actor, case_id: str, mediator_id: str, side: str | None = None) -> CaseView:
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, actor, case_id, lock=True)
+            require_step(Step(ctx.case.step), Step.CHOOSE_MEDIATOR)
+            acting = self.acting_side(ctx, side)
+            mediator = await s.get(Account, mediator_id) if is_identifier(mediator_id) else None
+            if mediator is None or mediator.role != Role.MEDIATOR or mediator.disabled_at is not None:
+                raise InvalidInput("not_a_mediator", "no mediator with this id")
+            pending = await s.scalar(select(MediatorChoice.id).where(MediatorChoice.case_id == case_id,
+                                                                     MediatorChoice.status == "proposed"))
+            if pending is not None:
+                raise WrongState("choice_pending", "a chosen mediator has not answered yet")
+            declined = await s.scalar(select(MediatorChoice.id).where(
+                MediatorChoice.case_id == case_id, MediatorChoice.mediator_id == mediator_id,
+                MediatorChoice.status == "declined"))
+            if declined is not None:
+                raise WrongState("mediator_declined", "this mediator already declined the case")
+            s.add(MediatorChoice(case_id=case_id, mediator_id=mediator_id, chosen_by=actor.id, status="proposed",
+                                 chosen_at=now))
+            self.record(s, ctx, actor, "mediator.chosen", {"side": acting, "mediator_id": mediator_id}, now)
+        await self.publish(case_id, "mediator.chosen", mediator_id=mediator_id)
+        return await self.view(actor, case_id)
+
+    async def answer_assignment(self, actor: Actor, case_id: str, accept: bool, reason: str = "") -> AssignmentAnswer:
+        """The chosen mediator accepts, or declines with a reason (declines count in statistics)."""
+        reason = clean_text(reason, "reason", 500, required=not accept)
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, actor, case_id, lock=True)
+            require_step(Step(ctx.case.step), Step.CHOOSE_MEDIATOR)
+            choice = await s.scalar(select(MediatorChoice).where(
+                MediatorChoice.case_id == case_id, MediatorChoice.mediator_id == actor.id,
+                MediatorChoice.status == "proposed"))
+            if choice is None:
+                raise Forbidden("not_chosen", "you have not been chosen for this case")
+            choice.status = "accepted" if accept else "declined"
+            choice.reason = reason or None
+            choice.answered_at = now
+            self.record(s, ctx, actor, "mediator.accepted" if accept else "mediator.declined", {"reason": reason}, now)
+            if accept:
+                ctx.case.mediator_id = actor.id
+                ctx.case.organisation = actor.organisation
+                await self.enter_step(s, ctx, Step.COUNSELLING, now)
+                self.record(s, ctx, actor, "step.entered", {"step": str(Step.COUNSELLING)}, now)
+        await self.publish(case_id, "mediator.answered", accepted=accept)
+        return AssignmentAnswer(case_id, accept, reason or None)
+
+    # --- step 3: counselling ----------------------------------------------------------------
+    async def send_message(self, actor: Actor, case_id: str, text: str, side: str | None = None) -> MessageView:
+        """Counselling is per side: each side talks with the mediator, the other side does not see it."""
+        text = clean_text(text, "text", 2000)
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, actor, case_id, lock=True)
+            require_step(Step(ctx.case.step), Step.COUNSELLING, Step.VIDEO_MEDIATION)
+            if ctx.relation.mediator:
+                if side not in SIDES:
+                    raise InvalidInput("invalid_side", "the mediator says which side the message is for")
+                conversation = side
+            else:
+                conversation = self.acting_side(ctx, side)
+            msg = CounsellingMessage(case_id=case_id, sender_id=actor.id, sender_role=actor.role, side=conversation,
+                                     text=text, sent_at=now)
+            s.add(msg)
+            await s.flush()
+            self.record(s, ctx, actor, "message.sent", {"side": conversation, "message_id": msg.id}, now)
+            view = MessageView(msg.id, conversation, actor.role, text, now)
+        await self.publish(case_id, "message", side=conversation)
+        return view
+
+    async def messages(self, actor: Actor, case_id: str) -> list[MessageView]:
+        async with self.db() as s:
+            ctx = await self.load_context(s, actor, case_id)
+            query = select(CounsellingMessage).where(CounsellingMessage.case_id == case_id)
+            if not (ctx.relation.mediator or ctx.relation.oversight):
+                if not ctx.relation.sides:
+                    raise Forbidden("forbidden", "counselling is between the mediator and each side")
+                query = query.where(CounsellingMessage.side.in_(ctx.relation.sides))
+            rows = (await s.scalars(query.order_by(CounsellingMessage.id))).all()
+        return [MessageView(r.id, r.side, r.sender_role, r.text, r.sent_at) for r in rows]
+
+    # --- step 4: video mediation ------------------------------------------------------------
+    async def open_video(self, actor: Actor, case_id: str) -> CaseView:
+        """The mediator ends counselling and opens the case's room."""
+        if self.rooms is None:
+            raise WrongState("rooms_unavailable", "this server has no video room service configured")
+        async with self.db() as s:
+            ctx = await self.load_context(s, actor, case_id)
+        self._require_mediator(ctx)
+        require_step(Step(ctx.case.step), Step.COUNSELLING)
+        room_id = await self.rooms.create_room(case_id)
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, actor, case_id, lock=True)
+            ctx.case.room_id = room_id
+            await self.enter_step(s, ctx, Step.VIDEO_MEDIATION, now)
+            self.record(s, ctx, actor, "step.entered", {"step": str(Step.VIDEO_MEDIATION), "room_id": room_id}, now)
+        await self.publish(case_id, "video.opened", room_id=room_id)
+        return await self.view(actor, case_id)
+
+    async def invitation(self, actor: Actor, case_id: str, side: str | None = None) -> str:
+        """The caller's own join link for the case's room (links are never stored)."""
+        if self.rooms is None:
+            raise WrongState("rooms_unavailable", "this server has no video room service configured")
+        async with self.db() as s:
+            ctx = await self.load_context(s, actor, case_id)
+        require_step(Step(ctx.case.step), Step.VIDEO_MEDIATION)
+        assert ctx.case.room_id is not None  # set when entering the step
+        if ctx.relation.mediator:
+            return await self.rooms.invite(ctx.case.room_id, "mediator", None, actor.name)
+        acting = self.acting_side(ctx, side)
+        return await self.rooms.invite(ctx.case.room_id, "agent" if actor.role == Role.AGENT else "party", acting,
+                                       actor.name)
+
+    async def conclude_video(self, actor: Actor, case_id: str) -> CaseView:
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, actor, case_id, lock=True)
+            self._require_mediator(ctx)
+            require_step(Step(ctx.case.step), Step.VIDEO_MEDIATION)
+            await self.enter_step(s, ctx, Step.RESULT, now)
+            self.record(s, ctx, actor, "step.entered", {"step": str(Step.RESULT)}, now)
+        await self.publish(case_id, "step", step=str(Step.RESULT))
+        return await self.view(actor, case_id)
+
+    # --- step 5: result ---------------------------------------------------------------------
+    async def record_agreement(self, actor: Actor, case_id: str, agreement_id: str,
+                               payment_terms: PaymentTerms | None) -> CaseView:
+        """The mediator registers the agreement drafted in ``signing/``; it takes effect when signed."""
+        agreement_id = clean_text(agreement_id, "agreement_id", 64)
+        terms: dict[str, Any] | None = None
+        if payment_terms is not None:
+            if payment_terms.debtor_side not in SIDES:
+                raise InvalidInput("invalid_side", "the debtor is the applicant or the respondent")
+            if payment_terms.amount_fen <= 0:
+                raise InvalidInput("invalid_amount", "the amount owed must be positive")
+            terms = {"debtor_side": payment_terms.debtor_side, "amount_fen": payment_terms.amount_fen,
+                     "due_date": payment_terms.due_date, "money_only": payment_terms.money_only,
+                     "counter_obligation": payment_terms.counter_obligation}
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, actor, case_id, lock=True)
+            self._require_mediator(ctx)
+            require_step(Step(ctx.case.step), Step.RESULT)
+            if await s.get(CaseResult, case_id) is not None:
+                raise WrongState("result_exists", "a result is already recorded")
+            s.add(CaseResult(case_id=case_id, kind="agreement", agreement_id=agreement_id, agreement_status="drafted",
+                             payment_terms=terms, recorded_by=actor.id, recorded_at=now))
+            self.record(s, ctx, actor, "agreement.recorded", {"agreement_id": agreement_id, "payment_terms": terms}, now)
+        await self.publish(case_id, "agreement.recorded", agreement_id=agreement_id)
+        return await self.view(actor, case_id)
+
+    async def agreement_took_effect(self, actor: Actor, case_id: str, agreement_id: str, effective_at: datetime) -> CaseView:
+        """The seam for ``signing/``: every party and the mediator have signed (People's Mediation
+        Law art. 29 / Online Mediation Rules art. 19). Starts the 30-day confirmation window."""
+        now = self.clock.now()
+        if effective_at > now:
+            raise InvalidInput("future_time", "an agreement cannot take effect in the future")
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, actor, case_id, lock=True)
+            if actor.role != SERVICE_ROLE:
+                raise Forbidden("forbidden", "only the signing service reports an agreement's effect")
+            result = await s.get(CaseResult, case_id)
+            if result is None or result.kind != "agreement" or result.agreement_id != agreement_id:
+                raise NotFound("agreement_not_found", "this case has no such agreement")
+            if result.agreement_status == "effective":
+                raise WrongState("already_effective", "the agreement has already taken effect")
+            result.agreement_status = "effective"
+            result.effective_at = effective_at
+            ctx.case.outcome = str(Outcome.SETTLED)
+            self.record(s, ctx, actor, "agreement.effective",
+                         {"agreement_id": agreement_id, "effective_at": effective_at.isoformat()}, now)
+            await self.enter_step(s, ctx, Step.EVALUATION, now)
+            self.record(s, ctx, actor, "step.entered", {"step": str(Step.EVALUATION)}, now)
+            open_deadline(s, case_id, "court:apply", "apply jointly for judicial confirmation (CPL art. 205)",
+                          effective_at, effective_at + JC_APPLICATION_WINDOW,
+                          Responsible(account_ids=tuple(p.account_id for p in ctx.parties.values() if p.account_id)))
+        await self.publish(case_id, "agreement.effective")
+        return await self.view(actor, case_id)
+
+    async def record_failure(self, actor: Actor, case_id: str, reasons: list[str]) -> CaseView:
+        cleaned = [clean_text(r, "reasons[]", 500) for r in reasons]
+        if not cleaned or len(cleaned) > 20:
+            raise InvalidInput("invalid_reasons", "give 1-20 reasons why mediation failed")
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, actor, case_id, lock=True)
+            self._require_mediator(ctx)
+            require_step(Step(ctx.case.step), Step.RESULT)
+            existing = await s.get(CaseResult, case_id)
+            if existing is not None and existing.agreement_status == "effective":
+                raise WrongState("result_exists", "the agreement has already taken effect")
+            if existing is not None:
+                await s.delete(existing)  # an unsigned draft is superseded by the failure record
+                await s.flush()
+            s.add(CaseResult(case_id=case_id, kind="failure", failure_reasons=cleaned, recorded_by=actor.id,
+                             recorded_at=now))
+            ctx.case.outcome = str(Outcome.FAILED)
+            self.record(s, ctx, actor, "mediation.failed", {"reasons": cleaned}, now)
+            await self.enter_step(s, ctx, Step.EVALUATION, now)
+            self.record(s, ctx, actor, "step.entered", {"step": str(Step.EVALUATION)}, now)
+        await self.publish(case_id, "mediation.failed")
+        return await self.view(actor, case_id)
+
+    # --- step 6: evaluation -----------------------------------------------------------------
+    async def rate(self, actor: Actor, case_id: str, score: int, comment: str, side: str | None = None) -> CaseView:
+        if not 1 <= score <= 5:
+            raise InvalidInput("invalid_score", "a rating is 1 to 5")
+        comment = clean_text(comment, "comment", 1000, required=False)
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, actor, case_id, lock=True)
+            require_step(Step(ctx.case.step), Step.EVALUATION)
+            acting = self.acting_side(ctx, side)
+            if await s.scalar(select(Rating.id).where(Rating.case_id == case_id, Rating.side == acting)) is not None:
+                raise WrongState("already_rated", f"the {acting} has already rated the mediator")
+            assert ctx.case.mediator_id is not None  # a case reaches evaluation only with a mediator
+            s.add(Rating(case_id=case_id, side=acting, mediator_id=ctx.case.mediator_id, score=score, comment=comment,
+                         rated_by=actor.id, rated_at=now))
+            await s.flush()
+            self.record(s, ctx, actor, "mediator.rated", {"side": acting, "score": score}, now)
+            rated = set((await s.scalars(select(Rating.side).where(Rating.case_id == case_id))).all())
+            if rated == set(SIDES):
+                await self.enter_step(s, ctx, Step.COURT_DOCKING, now)
+                self.record(s, ctx, actor, "step.entered", {"step": str(Step.COURT_DOCKING)}, now)
+                if ctx.case.outcome == Outcome.FAILED:
+                    await self._hand_to_litigation(s, ctx, actor, now)
+        await self.publish(case_id, "rated", side=acting)
+        return await self.view(actor, case_id)
+
+    async def complain(self, actor: Actor, case_id: str, text: str) -> dict[str, Any]:
+        """A complaint about the mediation goes to the mediator's organisation."""
+        text = clean_text(text, "text", 2000)
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, actor, case_id, lock=True)
+            acting = self.acting_side(ctx)
+            if ctx.case.organisation is None:
+                raise WrongState("no_organisation", "no mediator (and so no organisation) is on the case yet")
+            row = Complaint(case_id=case_id, organisation=ctx.case.organisation, filed_by=actor.id, text=text, filed_at=now)
+            s.add(row)
+            await s.flush()
+            self.record(s, ctx, actor, "complaint.filed", {"side": acting, "complaint_id": row.id}, now)
+            out = {"id": row.id, "organisation": row.organisation, "filed_at": now.isoformat()}
+        await self.publish(case_id, "complaint.filed")
+        return out
+
+    async def complaints(self, actor: Actor) -> list[dict[str, Any]]:
+        if actor.role != Role.ORG_ADMIN or not actor.organisation:
+            raise Forbidden("forbidden", "complaints are read by the organisation's administrators")
+        async with self.db() as s:
+            rows = (await s.scalars(select(Complaint).where(Complaint.organisation == actor.organisation)
+                                    .order_by(Complaint.id))).all()
+        return [{"id": r.id, "case_id": r.case_id, "text": r.text, "filed_at": r.filed_at.isoformat()} for r in rows]
+
+    # --- step 7 hand-off for failed / refused mediation --------------------------------------
+    async def _hand_to_litigation(self, s: AsyncSession, ctx: CaseContext, actor: Actor, now: datetime) -> None:
+        """Assemble the package a party files with the court, and close the case."""
+        docs = (await s.execute(select(CaseDocument, StoredFile).join(StoredFile, StoredFile.id == CaseDocument.file_id)
+                                .where(CaseDocument.case_id == ctx.case.id, CaseDocument.kind == "evidence"))).all()
+        result = await s.get(CaseResult, ctx.case.id)
+        content = {
+            "case_id": ctx.case.id,
+            "dispute_type": ctx.case.dispute_type,
+            "claims": ctx.case.claims,
+            "amount_fen": ctx.case.amount_fen,
+            "facts": ctx.case.facts,
+            "outcome": ctx.case.outcome,
+            "failure_reasons": result.failure_reasons if result is not None else None,
+            "parties": [self.party_material(p) for p in ctx.parties.values()],
+            "evidence": [{"name": f.name, "sha256": f.sha256, "size": f.size, "side": d.side} for d, f in docs],
+            "audit_head": ctx.case.audit_head,
+        }
+        s.add(LitigationPackage(case_id=ctx.case.id, content=content, created_at=now))
+        ctx.case.status = "closed"
+        await complete_deadlines(s, ctx.case.id, "step:", now)
+        self.record(s, ctx, actor, "litigation.package", {"evidence": len(docs)}, now)
+
+    def party_material(self, p: CaseParty) -> dict[str, Any]:
+        return {"side": p.side, "name": p.name, "id_number": mask_id_number(
+            self.cipher.decrypt(p.id_number_enc, context="party.id_number")), "address": p.address, "phone": p.phone}
+
+    async def litigation_package(self, actor: Actor, case_id: str) -> dict[str, Any]:
+        async with self.db() as s:
+            ctx = await self.load_context(s, actor, case_id)
+            package = await s.get(LitigationPackage, case_id)
+        if package is None:
+            raise NotFound("no_package", "this case has no litigation package (it was not refused or failed)")
+        if not (ctx.relation.sides or ctx.relation.oversight or ctx.relation.court or ctx.relation.mediator):
+            raise Forbidden("forbidden", "the litigation package is for the parties and the court")
+        return package.content
+
+    # --- reading ----------------------------------------------------------------------------
+    async def view(self, actor: Actor, case_id: str) -> CaseView:
+        async with self.db() as s:
+            ctx = await self.load_context(s, actor, case_id)
+            return await self._view(s, ctx)
+
+    async def _view(self, s: AsyncSession, ctx: CaseContext) -> CaseView:
+        case = ctx.case
+        result = await s.get(CaseResult, case.id)
+        docs = (await s.execute(select(CaseDocument, StoredFile).join(StoredFile, StoredFile.id == CaseDocument.file_id)
+                                .where(CaseDocument.case_id == case.id).order_by(CaseDocument.id))).all()
+        visible_docs = [
+            {"id": f.id, "kind": d.kind, "side": d.side, "name": f.name, "sha256": f.sha256, "size": f.size}
+            for d, f in docs
+            if d.kind == "evidence" or ctx.relation.mediator or ctx.relation.oversight or d.side in ctx.relation.sides
+        ]
+        parties = [PartyView(p.side, p.name, mask_id_number(self.cipher.decrypt(p.id_number_enc, context="party.id_number")),
+                             p.consent, p.account_id is not None) for p in sorted(ctx.parties.values(), key=lambda p: p.side)]
+        return CaseView(
+            id=case.id, origin=case.origin, court=case.court, dispute_type=case.dispute_type, claims=case.claims,
+            amount_fen=case.amount_fen, facts=case.facts, step=case.step, step_number=Step(case.step).number,
+            status=case.status, outcome=case.outcome, mediator_id=case.mediator_id, organisation=case.organisation,
+            room_id=case.room_id, created_at=case.created_at, parties=parties, your_sides=sorted(ctx.relation.sides),
+            deadlines=await deadlines_of(s, case.id),
+            result=ResultView(result.kind, result.agreement_id, result.agreement_status, result.effective_at,
+                              result.failure_reasons, result.payment_terms) if result is not None else None,
+            documents=visible_docs)
+
+    async def list_cases(self, actor: Actor, limit: int = 100, offset: int = 0) -> list[CaseSummary]:
+        """The cases the actor is related to, newest first, as summaries (three queries whatever the page size)."""
+        async with self.db() as s:
+            query = select(Case)
+            represented: dict[str, str | None] = {}
+            if actor.role == Role.AGENT:
+                represented = await self._represented(s, actor)
+            if actor.role == Role.PARTY:
+                query = query.where(Case.id.in_(select(CaseParty.case_id).where(
+                    (CaseParty.account_id == actor.id) | ((CaseParty.account_id.is_(None)) & (CaseParty.phone == actor.phone)))))
+            elif actor.role == Role.AGENT:
+                query = query.where(Case.id.in_(select(CaseParty.case_id).where(
+                    CaseParty.account_id.in_(list(represented)) | (CaseParty.account_id.is_(None) & CaseParty.phone.in_(
+                        [phone for phone in represented.values() if phone is not None])))))
+            elif actor.role == Role.MEDIATOR:
+                query = query.where((Case.mediator_id == actor.id) | Case.id.in_(select(MediatorChoice.case_id).where(
+                    MediatorChoice.mediator_id == actor.id, MediatorChoice.status == "proposed")))
+            elif actor.role == Role.ORG_ADMIN:
+                query = query.where(Case.organisation == actor.organisation)
+            elif actor.role in (Role.COURT_CLERK, Role.JUDGE):
+                query = query.where(Case.court == actor.court)
+            elif actor.role not in (Role.PLATFORM_ADMIN, SERVICE_ROLE):
+                return []
+            cases = (await s.scalars(query.order_by(Case.created_at.desc(), Case.id).limit(limit).offset(offset))).all()
+            parties = (await s.scalars(select(CaseParty).where(CaseParty.case_id.in_([c.id for c in cases])))).all()
+        by_case: dict[str, list[CaseParty]] = {}
+        for party in parties:
+            by_case.setdefault(party.case_id, []).append(party)
+
+        def yours(party: CaseParty) -> bool:
+            if actor.role == Role.AGENT:
+                return self._represents(represented, party) is not None
+            return actor.role == Role.PARTY and self._is_party(actor, party)
+
+        return [CaseSummary(c.id, c.dispute_type, c.step, Step(c.step).number, c.status, c.outcome, c.created_at,
+                            c.updated_at, {p.side: p.name for p in by_case.get(c.id, [])},
+                            sorted(p.side for p in by_case.get(c.id, []) if yours(p)))
+                for c in cases]

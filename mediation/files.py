@@ -1,0 +1,69 @@
+"""Uploaded documents (evidence, powers of attorney, counselling material), kept by content hash.
+
+The SHA-256 recorded at upload is what the audit trail, the court materials and the case
+package cite, so a later change to a file on disk is detectable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InvalidInput
+
+MAX_NAME = 200
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: str
+    size: int
+    relative_path: str
+
+
+class FileStore:
+    """Content-addressed files under ``root`` (``<data_dir>/case-files``)."""
+
+    def __init__(self, root: Path, max_bytes: int):
+        self.root = root
+        self.max_bytes = max_bytes
+
+    async def put(self, data: bytes) -> StoredBlob:
+        if not data:
+            raise InvalidInput("empty_file", "the uploaded file is empty")
+        if len(data) > self.max_bytes:
+            raise InvalidInput("file_too_large", f"files are limited to {self.max_bytes} bytes",
+                               {"limit": self.max_bytes})
+        digest = hashlib.sha256(data).hexdigest()
+        relative = f"{digest[:2]}/{digest}"
+        await asyncio.to_thread(self._write, self.root / relative, data)
+        return StoredBlob(digest, len(data), relative)
+
+    async def read(self, relative_path: str) -> bytes:
+        return await asyncio.to_thread((self.root / relative_path).read_bytes)
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        tmp.replace(path)
+
+
+def clean_file_name(name: str) -> str:
+    """A display name for an upload: no path parts, bounded length."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not base:
+        raise InvalidInput("invalid_file_name", "the file needs a name")
+    if "\x00" in base:
+        raise InvalidInput("invalid_file_name", "file names may not contain NUL characters")
+    if len(base) > MAX_NAME:
+        raise InvalidInput("invalid_file_name", f"file names are limited to {MAX_NAME} characters")
+    return base

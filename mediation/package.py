@@ -1,0 +1,75 @@
+"""The case package: everything a court (or another organisation's system) needs to import a
+case, as one zip file: ``case.json`` (the case, its court applications, its audit trail),
+``files/`` (every document, named by its SHA-256) and ``manifest.json`` listing every member
+with its SHA-256, so the receiver can check that nothing was lost or changed on the way."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import select
+
+from .accounts import Actor
+from .audit import read_trail, verify_chain
+from .cases import CaseService
+from .court import CourtService
+from .errors import Forbidden
+from .models import CaseDocument, StoredFile
+
+FORMAT = "accord-case-package/1"
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str).encode()
+
+
+def _zip(members: dict[str, bytes], manifest: dict[str, Any]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        archive.writestr("manifest.json", _json_bytes(manifest))
+    return out.getvalue()
+
+
+class CasePackager:
+    def __init__(self, cases: CaseService, court: CourtService):
+        self.cases = cases
+        self.court = court
+
+    async def export(self, actor: Actor, case_id: str) -> bytes:
+        """For the parties, the court of the case and integrating systems (not the mediator's peers)."""
+        async with self.cases.db() as s:
+            ctx = await self.cases.load_context(s, actor, case_id)
+            if not (ctx.relation.sides or ctx.relation.court or ctx.relation.oversight):
+                raise Forbidden("forbidden", "the case package is for the parties, the court and integrating systems")
+            docs = (await s.execute(select(CaseDocument, StoredFile)
+                                    .join(StoredFile, StoredFile.id == CaseDocument.file_id)
+                                    .where(CaseDocument.case_id == case_id).order_by(CaseDocument.id))).all()
+        view = await self.cases.view(actor, case_id)
+        trail = await read_trail(self.cases.db, case_id)
+        members: dict[str, bytes] = {}
+        documents = []
+        for doc, stored in docs:
+            data = await self.cases.files.read(stored.path)
+            path = f"files/{stored.sha256}"
+            members[path] = data
+            documents.append({"path": path, "name": stored.name, "kind": doc.kind, "side": doc.side,
+                              "media_type": stored.media_type, "sha256": stored.sha256, "size": stored.size})
+        members["case.json"] = _json_bytes({
+            "format": FORMAT,
+            "case": asdict(view),
+            "documents": documents,
+            "court_applications": [asdict(a) for a in await self.court.applications_of_case(actor, case_id)],
+            "audit": {"verification": asdict(await verify_chain(self.cases.db, case_id)),
+                      "entries": [asdict(e) for e in trail]},
+        })
+        manifest = {"format": FORMAT, "case_id": case_id, "exported_at": self.cases.clock.now().isoformat(),
+                    "members": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(members.items())}}
+        return await asyncio.to_thread(_zip, members, manifest)

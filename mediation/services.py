@@ -1,0 +1,43 @@
+"""Wiring of the case system's services over one database engine: what the HTTP layer, the
+command line and the tests build, so they all run the same objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from .accounts import AccountService
+from .clock import Clock
+from .cases import CaseService
+from .court import CourtService
+from .deadlines import DeadlineMonitor
+from .events import CaseEventHub
+from .files import FileStore
+from .pii import PiiCipher
+from .rooms import RoomScheduler
+from .sms import SmsGateway
+from .workflow import WorkflowPolicy
+
+
+@dataclass
+class MediationServices:
+    db: async_sessionmaker[AsyncSession]
+    events: CaseEventHub
+    accounts: AccountService
+    cases: CaseService
+    court: CourtService
+    deadlines: DeadlineMonitor
+
+
+def build_services(engine: AsyncEngine, *, data_dir: Path, pii_key: bytes, clock: Clock, sms: SmsGateway,
+                   rooms: RoomScheduler | None, max_upload_bytes: int = 20 * 1024 * 1024,
+                   policy: WorkflowPolicy | None = None) -> MediationServices:
+    db = async_sessionmaker(engine, expire_on_commit=False)
+    events = CaseEventHub()
+    cipher = PiiCipher(pii_key)
+    files = FileStore(data_dir / "case-files", max_upload_bytes)
+    cases = CaseService(db, clock, events, cipher, files, rooms, sms, policy)
+    return MediationServices(db=db, events=events, accounts=AccountService(db, clock, sms, cipher, files),
+                             cases=cases, court=CourtService(cases), deadlines=DeadlineMonitor(db, clock, events))

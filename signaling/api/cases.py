@@ -1,0 +1,544 @@
+"""Mediation cases over HTTP: the 7 steps, the court queue, deadlines and the audit trail.
+
+Every endpoint declares the roles that may call it; the domain then checks the caller's relation
+to the case (a case the caller has no part in is a 404, whatever its id). ``setup_cases`` is
+what the app factory calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import date
+from typing import Any, AsyncIterator, Literal
+
+from aiohttp import web
+from pydantic import AwareDatetime, Field
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mediation.audit import read_trail, verify_chain
+from mediation.cases import Application, PartyDetails, PaymentTerms
+from mediation.clock import Clock, SystemClock
+from mediation.court import PaymentOrderDeclarations
+from mediation.errors import MediationError
+from mediation.package import CasePackager
+from mediation.rooms import RoomScheduler
+from mediation.schema import upgrade_engine
+from mediation.services import MediationServices, build_services
+from mediation.sms import LoggingSmsGateway, SmsGateway
+
+from ..auth import Principal
+from ..config import Settings, ensure_secret
+from ..errors import ApiError
+from ..openapi import api
+from ..room_store import RoomStore
+from ..tokens import TokenIssuer
+from .accounts import (ACCOUNT_ROLES, CASES_SETTINGS_KEY, SERVICES_KEY, Empty, Strict, actor_for, actor_of,
+                       domain_errors, dump, services_of)
+
+log = logging.getLogger(__name__)
+TAG = "cases"
+COURT_TAG = "court"
+
+PARTIES = frozenset({"party", "agent"})
+MEDIATOR = frozenset({"mediator"})
+EVERYONE = ACCOUNT_ROLES | {"service"}
+OVERSIGHT = frozenset({"platform_admin", "service"})
+
+
+# --- wiring -----------------------------------------------------------------------------------
+class RoomServiceScheduler:
+    """The case system's :class:`RoomScheduler` over this server's rooms: a room per video session,
+    and join links exactly like ``POST /api/rooms/{id}/invites`` issues them."""
+
+    def __init__(self, store: RoomStore, tokens: TokenIssuer, base_url: str):
+        self.store = store
+        self.tokens = tokens
+        self.base_url = base_url.rstrip("/")
+
+    async def create_room(self, case_id: str) -> str:
+        return (await self.store.create(case_id, f"Mediation {case_id}")).room_id
+
+    async def invite(self, room_id: str, role: str, side: str | None, name: str) -> str:
+        token, _ = self.tokens.issue(room_id, role, name[:64], side)
+        return f"{self.base_url}/join#{token}"
+
+
+class SocketIoCaseEvents:
+    """Publishes case progress to the Socket.IO room ``case:<id>`` as the event ``case:event``."""
+
+    def __init__(self, sio: Any):  # socketio.AsyncServer
+        self.sio = sio
+
+    async def publish(self, case_id: str, event: dict[str, Any]) -> None:
+        await self.sio.emit("case:event", {"case_id": case_id, **event}, room=f"case:{case_id}")
+
+
+async def may_follow_case(services: MediationServices, principal: Principal, case_id: str) -> bool:
+    """For the Socket.IO layer: may this caller join ``case:<id>``? Exactly those who may read the case."""
+    if principal.kind not in ("user", "service"):
+        return False
+    try:
+        await services.cases.view(actor_for(principal), case_id)
+    except MediationError:
+        return False
+    return True
+
+
+def create_case_services(settings: Settings, engine: AsyncEngine, *, rooms: RoomScheduler | None,
+                         clock: Clock | None = None, sms: SmsGateway | None = None) -> MediationServices:
+    """The case system for this server: PII key from the data directory, SMS codes to a file there
+    unless a real gateway is given."""
+    return build_services(engine, data_dir=settings.data_dir, pii_key=ensure_secret(settings, "mediation-pii.key"),
+                          clock=clock or SystemClock(), sms=sms or LoggingSmsGateway(settings.data_dir), rooms=rooms,
+                          max_upload_bytes=settings.max_upload_bytes)
+
+
+def setup_cases(app: web.Application, settings: Settings, engine: AsyncEngine, services: MediationServices, *,
+                scan_interval: float | None = 60.0) -> None:
+    """Make the services reachable from handlers, migrate the tables at start-up, and scan for
+    overdue deadlines every ``scan_interval`` seconds (``None``: only on ``POST /api/deadlines/scan``)."""
+    app[SERVICES_KEY] = services
+    app[CASES_SETTINGS_KEY] = settings
+
+    async def migrate(_: web.Application) -> None:
+        await upgrade_engine(engine)
+
+    app.on_startup.append(migrate)
+    if scan_interval is not None:
+        interval = scan_interval
+
+        async def scanner(_: web.Application) -> AsyncIterator[None]:
+            async def loop() -> None:
+                while True:
+                    await asyncio.sleep(interval)
+                    try:
+                        await services.deadlines.scan()
+                    except Exception:
+                        log.exception("deadline scan failed")
+
+            task = asyncio.create_task(loop())
+            yield
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        app.cleanup_ctx.append(scanner)
+
+
+def _case_id(request: web.Request) -> str:
+    return request.match_info["case_id"]
+
+
+def _application_id(request: web.Request) -> str:
+    return request.match_info["application_id"]
+
+
+Side = Literal["applicant", "respondent"]
+
+
+# --- bodies -----------------------------------------------------------------------------------
+class PartyIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(min_length=6, max_length=16)
+    id_number: str = Field(min_length=18, max_length=18)
+    address: str = Field(min_length=1, max_length=200)
+
+    def domain(self) -> PartyDetails:
+        return PartyDetails(self.name, self.phone, self.id_number, self.address)
+
+
+class CaseApplication(Strict):
+    dispute_type: str = Field(min_length=1, max_length=40)
+    claims: str = Field(min_length=1, max_length=5000)
+    facts: str = Field(min_length=1, max_length=5000)
+    amount: str | None = Field(default=None, pattern=r"^\d{1,13}(\.\d{1,2})?$", description="yuan, e.g. 12000.50")
+    applicant: PartyIn
+    respondent: PartyIn
+    court: str | None = Field(default=None, max_length=100)
+    on_behalf_of: str | None = Field(default=None, max_length=32)
+
+    def domain(self) -> Application:
+        amount_fen = None
+        if self.amount is not None:
+            whole, _, cents = self.amount.partition(".")
+            amount_fen = int(whole) * 100 + int((cents + "00")[:2])
+        return Application(self.dispute_type, self.claims, self.facts, self.applicant.domain(),
+                           self.respondent.domain(), amount_fen, self.court, self.on_behalf_of)
+
+
+class ConsentIn(Strict):
+    consent: bool
+    reason: str = Field(default="", max_length=1000)
+    side: Side | None = None
+
+
+class ChooseMediator(Strict):
+    mediator_id: str = Field(min_length=1, max_length=32)
+    side: Side | None = None
+
+
+class AssignmentIn(Strict):
+    accept: bool
+    reason: str = Field(default="", max_length=500)
+
+
+class MessageIn(Strict):
+    text: str = Field(min_length=1, max_length=2000)
+    side: Side | None = None
+
+
+class PaymentTermsIn(Strict):
+    debtor_side: Side
+    amount_fen: int = Field(gt=0, le=10**15)
+    due_date: date
+    money_only: bool
+    counter_obligation: bool
+
+
+class AgreementIn(Strict):
+    agreement_id: str = Field(min_length=1, max_length=64)
+    payment_terms: PaymentTermsIn | None = None
+
+
+class AgreementEffective(Strict):
+    agreement_id: str = Field(min_length=1, max_length=64)
+    effective_at: AwareDatetime
+
+
+class FailureIn(Strict):
+    reasons: list[str] = Field(min_length=1, max_length=20)
+
+
+class RatingIn(Strict):
+    score: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=1000)
+    side: Side | None = None
+
+
+class ComplaintIn(Strict):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class ConfirmationIn(Strict):
+    court: str | None = Field(default=None, max_length=100)
+    side: Side | None = None
+
+
+class PaymentOrderIn(Strict):
+    court: str | None = Field(default=None, max_length=100)
+    side: Side | None = None
+    no_other_debt_dispute: bool
+    debtor_reachable_in_china: bool
+    no_pre_suit_preservation: bool
+
+
+class DecisionIn(Strict):
+    accept: bool
+    reasons: str = Field(default="", max_length=2000)
+
+
+class ExtensionIn(Strict):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class RulingIn(Strict):
+    grant: bool
+    reasons: str = Field(default="", max_length=2000)
+
+
+class RulingDocumentIn(Strict):
+    document_id: str = Field(min_length=1, max_length=64)
+
+
+# --- step 1 -----------------------------------------------------------------------------------
+@api.route("POST", "/api/cases", summary="Apply for mediation (step 1)", allow=PARTIES, tag=TAG,
+           request=CaseApplication, status=201)
+@domain_errors
+async def apply_for_mediation(request: web.Request, body: CaseApplication) -> Any:
+    return dump(await services_of(request).cases.apply(actor_of(request), body.domain()))
+
+
+@api.route("POST", "/api/cases/delegations", summary="A court delegates a case to mediation (step 1)",
+           allow=frozenset({"court_clerk", "service"}), tag=TAG, request=CaseApplication, status=201)
+@domain_errors
+async def delegate_case(request: web.Request, body: CaseApplication) -> Any:
+    return dump(await services_of(request).cases.delegate(actor_of(request), body.domain()))
+
+
+@api.route("GET", "/api/cases", summary="The cases you take part in", allow=EVERYONE, tag=TAG)
+@domain_errors
+async def list_cases(request: web.Request, _: None) -> Any:
+    try:
+        limit = min(int(request.query.get("limit", "50")), 200)
+        offset = max(int(request.query.get("offset", "0")), 0)
+    except ValueError:
+        raise ApiError(400, "bad_query", "limit and offset are integers") from None
+    return dump(await services_of(request).cases.list_cases(actor_of(request), limit, offset))
+
+
+@api.route("GET", "/api/cases/{case_id}", summary="A case: step, parties, deadlines, result", allow=EVERYONE, tag=TAG)
+@domain_errors
+async def get_case(request: web.Request, _: None) -> Any:
+    return dump(await services_of(request).cases.view(actor_of(request), _case_id(request)))
+
+
+@api.route("GET", "/api/cases/{case_id}/timeline", summary="Everything that happened on the case (audit trail)",
+           allow=EVERYONE, tag=TAG)
+@domain_errors
+async def case_timeline(request: web.Request, _: None) -> Any:
+    services = services_of(request)
+    await services.cases.view(actor_of(request), _case_id(request))  # access check
+    return dump(await read_trail(services.db, _case_id(request)))
+
+
+@api.route("GET", "/api/cases/{case_id}/audit", summary="Verify the case's hash-chained audit trail",
+           allow=EVERYONE, tag=TAG)
+@domain_errors
+async def verify_case_audit(request: web.Request, _: None) -> Any:
+    services = services_of(request)
+    await services.cases.view(actor_of(request), _case_id(request))
+    return dump(await verify_chain(services.db, _case_id(request)))
+
+
+@api.route("GET", "/api/cases/{case_id}/package",
+           summary="Export the case: JSON, documents and a manifest of SHA-256 hashes, as a zip",
+           allow=PARTIES | {"court_clerk", "judge", "platform_admin", "service"}, tag=TAG)
+@domain_errors
+async def export_package(request: web.Request, _: None) -> web.Response:
+    services = services_of(request)
+    data = await CasePackager(services.cases, services.court).export(actor_of(request), _case_id(request))
+    return web.Response(body=data, content_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{_case_id(request)}.zip"'})
+
+
+@api.route("POST", "/api/cases/{case_id}/documents", summary="Upload evidence or counselling material",
+           allow=PARTIES | MEDIATOR, tag=TAG, raw_body=True, content_type="application/octet-stream", status=201)
+@domain_errors
+async def upload_document(request: web.Request, _: None) -> Any:
+    """Query: ``name`` (file name), ``side`` (when the uploader acts for both sides, or is the mediator)."""
+    side = request.query.get("side")
+    if side not in (None, "applicant", "respondent"):
+        raise ApiError(422, "invalid_side", "side is applicant or respondent")
+    return await services_of(request).cases.add_document(
+        actor_of(request), _case_id(request), await request.read(), request.query.get("name", ""),
+        request.content_type, side)
+
+
+@api.route("POST", "/api/cases/{case_id}/consent", summary="Consent to or refuse mediation (step 1)",
+           allow=PARTIES, tag=TAG, request=ConsentIn)
+@domain_errors
+async def answer_consent(request: web.Request, body: ConsentIn) -> Any:
+    return dump(await services_of(request).cases.answer_consent(actor_of(request), _case_id(request), body.consent,
+                                                                 body.reason, body.side))
+
+
+# --- step 2 -----------------------------------------------------------------------------------
+@api.route("POST", "/api/cases/{case_id}/mediator", summary="Choose the mediator (step 2)", allow=PARTIES, tag=TAG,
+           request=ChooseMediator)
+@domain_errors
+async def choose_mediator(request: web.Request, body: ChooseMediator) -> Any:
+    return dump(await services_of(request).cases.choose_mediator(actor_of(request), _case_id(request),
+                                                                  body.mediator_id, body.side))
+
+
+@api.route("POST", "/api/cases/{case_id}/assignment", summary="The chosen mediator accepts or declines",
+           allow=MEDIATOR, tag=TAG, request=AssignmentIn)
+@domain_errors
+async def answer_assignment(request: web.Request, body: AssignmentIn) -> Any:
+    return dump(await services_of(request).cases.answer_assignment(actor_of(request), _case_id(request), body.accept,
+                                                                    body.reason))
+
+
+# --- step 3 -----------------------------------------------------------------------------------
+@api.route("POST", "/api/cases/{case_id}/messages", summary="Counselling message between a side and the mediator",
+           allow=PARTIES | MEDIATOR, tag=TAG, request=MessageIn, status=201)
+@domain_errors
+async def send_message(request: web.Request, body: MessageIn) -> Any:
+    return dump(await services_of(request).cases.send_message(actor_of(request), _case_id(request), body.text,
+                                                               body.side))
+
+
+@api.route("GET", "/api/cases/{case_id}/messages", summary="Counselling messages you may read",
+           allow=PARTIES | MEDIATOR | {"platform_admin"}, tag=TAG)
+@domain_errors
+async def list_messages(request: web.Request, _: None) -> Any:
+    return dump(await services_of(request).cases.messages(actor_of(request), _case_id(request)))
+
+
+# --- step 4 -----------------------------------------------------------------------------------
+@api.route("POST", "/api/cases/{case_id}/video", summary="Open the case's video room (step 4)", allow=MEDIATOR,
+           tag=TAG, request=Empty)
+@domain_errors
+async def open_video(request: web.Request, _: Empty) -> Any:
+    return dump(await services_of(request).cases.open_video(actor_of(request), _case_id(request)))
+
+
+@api.route("GET", "/api/cases/{case_id}/invitation", summary="Your own link into the case's video room",
+           allow=PARTIES | MEDIATOR, tag=TAG)
+@domain_errors
+async def video_invitation(request: web.Request, _: None) -> dict[str, str]:
+    side = request.query.get("side")
+    if side not in (None, "applicant", "respondent"):
+        raise ApiError(422, "invalid_side", "side is applicant or respondent")
+    url = await services_of(request).cases.invitation(actor_of(request), _case_id(request), side)
+    return {"url": url}
+
+
+@api.route("POST", "/api/cases/{case_id}/video/conclude", summary="End video mediation, go to the result (step 5)",
+           allow=MEDIATOR, tag=TAG, request=Empty)
+@domain_errors
+async def conclude_video(request: web.Request, _: Empty) -> Any:
+    return dump(await services_of(request).cases.conclude_video(actor_of(request), _case_id(request)))
+
+
+# --- step 5 -----------------------------------------------------------------------------------
+@api.route("POST", "/api/cases/{case_id}/agreement", summary="Register the drafted agreement (step 5)",
+           allow=MEDIATOR, tag=TAG, request=AgreementIn)
+@domain_errors
+async def record_agreement(request: web.Request, body: AgreementIn) -> Any:
+    terms = None
+    if body.payment_terms is not None:
+        t = body.payment_terms
+        terms = PaymentTerms(t.debtor_side, t.amount_fen, t.due_date.isoformat(), t.money_only, t.counter_obligation)
+    return dump(await services_of(request).cases.record_agreement(actor_of(request), _case_id(request),
+                                                                   body.agreement_id, terms))
+
+
+@api.route("POST", "/api/cases/{case_id}/agreement/effective",
+           summary="The signing service reports that every signature is on the agreement",
+           allow=frozenset({"service"}), tag=TAG,
+           request=AgreementEffective)
+@domain_errors
+async def agreement_effective(request: web.Request, body: AgreementEffective) -> Any:
+    return dump(await services_of(request).cases.agreement_took_effect(actor_of(request), _case_id(request),
+                                                                        body.agreement_id, body.effective_at))
+
+
+@api.route("POST", "/api/cases/{case_id}/failure", summary="Record that mediation failed, with reasons (step 5)",
+           allow=MEDIATOR, tag=TAG, request=FailureIn)
+@domain_errors
+async def record_failure(request: web.Request, body: FailureIn) -> Any:
+    return dump(await services_of(request).cases.record_failure(actor_of(request), _case_id(request), body.reasons))
+
+
+# --- step 6 -----------------------------------------------------------------------------------
+@api.route("POST", "/api/cases/{case_id}/rating", summary="Rate the mediator 1-5 (step 6)", allow=PARTIES, tag=TAG,
+           request=RatingIn)
+@domain_errors
+async def rate_mediator(request: web.Request, body: RatingIn) -> Any:
+    return dump(await services_of(request).cases.rate(actor_of(request), _case_id(request), body.score, body.comment,
+                                                       body.side))
+
+
+@api.route("POST", "/api/cases/{case_id}/complaints", summary="Complain to the mediator's organisation",
+           allow=PARTIES, tag=TAG, request=ComplaintIn, status=201)
+@domain_errors
+async def file_complaint(request: web.Request, body: ComplaintIn) -> Any:
+    return await services_of(request).cases.complain(actor_of(request), _case_id(request), body.text)
+
+
+@api.route("GET", "/api/complaints", summary="Complaints about your organisation's mediators",
+           allow=frozenset({"org_admin"}), tag=TAG)
+@domain_errors
+async def list_complaints(request: web.Request, _: None) -> Any:
+    return await services_of(request).cases.complaints(actor_of(request))
+
+
+# --- step 7 -----------------------------------------------------------------------------------
+@api.route("GET", "/api/cases/{case_id}/litigation-package", summary="The package for filing a lawsuit",
+           allow=EVERYONE, tag=COURT_TAG)
+@domain_errors
+async def litigation_package(request: web.Request, _: None) -> Any:
+    return await services_of(request).cases.litigation_package(actor_of(request), _case_id(request))
+
+
+@api.route("POST", "/api/cases/{case_id}/court/confirmation",
+           summary="Apply (jointly) for judicial confirmation (step 7, CPL art. 205)", allow=PARTIES, tag=COURT_TAG,
+           request=ConfirmationIn, status=201)
+@domain_errors
+async def apply_confirmation(request: web.Request, body: ConfirmationIn) -> Any:
+    return dump(await services_of(request).court.apply_confirmation(actor_of(request), _case_id(request), body.court,
+                                                                     body.side))
+
+
+@api.route("POST", "/api/cases/{case_id}/court/payment-order",
+           summary="Apply for a payment order (step 7, CPL art. 225)", allow=PARTIES, tag=COURT_TAG,
+           request=PaymentOrderIn, status=201)
+@domain_errors
+async def apply_payment_order(request: web.Request, body: PaymentOrderIn) -> Any:
+    declarations = PaymentOrderDeclarations(body.no_other_debt_dispute, body.debtor_reachable_in_china,
+                                            body.no_pre_suit_preservation)
+    return dump(await services_of(request).court.apply_payment_order(actor_of(request), _case_id(request), body.court,
+                                                                      declarations, body.side))
+
+
+@api.route("GET", "/api/cases/{case_id}/court/applications", summary="The case's court applications",
+           allow=EVERYONE, tag=COURT_TAG)
+@domain_errors
+async def case_applications(request: web.Request, _: None) -> Any:
+    return dump(await services_of(request).court.applications_of_case(actor_of(request), _case_id(request)))
+
+
+@api.route("GET", "/api/court/queue", summary="Applications waiting for you (clerks: acceptance, judges: ruling)",
+           allow=frozenset({"court_clerk", "judge"}), tag=COURT_TAG)
+@domain_errors
+async def court_queue(request: web.Request, _: None) -> Any:
+    return dump(await services_of(request).court.queue(actor_of(request)))
+
+
+@api.route("GET", "/api/court/applications/{application_id}", summary="One court application", allow=EVERYONE,
+           tag=COURT_TAG)
+@domain_errors
+async def get_application(request: web.Request, _: None) -> Any:
+    return dump(await services_of(request).court.application(actor_of(request), _application_id(request)))
+
+
+@api.route("POST", "/api/court/applications/{application_id}/acceptance",
+           summary="The clerk accepts or refuses (within 3 days)", allow=frozenset({"court_clerk"}), tag=COURT_TAG,
+           request=DecisionIn)
+@domain_errors
+async def decide_acceptance(request: web.Request, body: DecisionIn) -> Any:
+    return dump(await services_of(request).court.decide_acceptance(actor_of(request), _application_id(request),
+                                                                    body.accept, body.reasons))
+
+
+@api.route("POST", "/api/court/applications/{application_id}/extension",
+           summary="The judge extends the ruling limit by 10 days (once)", allow=frozenset({"judge"}), tag=COURT_TAG,
+           request=ExtensionIn)
+@domain_errors
+async def extend_ruling(request: web.Request, body: ExtensionIn) -> Any:
+    return dump(await services_of(request).court.extend(actor_of(request), _application_id(request), body.reason))
+
+
+@api.route("POST", "/api/court/applications/{application_id}/ruling", summary="The judge rules (within 15 days)",
+           allow=frozenset({"judge"}), tag=COURT_TAG, request=RulingIn)
+@domain_errors
+async def rule_on_application(request: web.Request, body: RulingIn) -> Any:
+    return dump(await services_of(request).court.rule(actor_of(request), _application_id(request), body.grant,
+                                                       body.reasons))
+
+
+@api.route("POST", "/api/court/applications/{application_id}/ruling-document",
+           summary="Attach the court-signed ruling document", allow=frozenset({"judge", "service"}), tag=COURT_TAG,
+           request=RulingDocumentIn)
+@domain_errors
+async def attach_ruling_document(request: web.Request, body: RulingDocumentIn) -> Any:
+    return dump(await services_of(request).court.attach_ruling_document(actor_of(request), _application_id(request),
+                                                                         body.document_id))
+
+
+# --- deadlines --------------------------------------------------------------------------------
+@api.route("GET", "/api/me/flags", summary="Overdue steps you are responsible for", allow=ACCOUNT_ROLES, tag=TAG)
+@domain_errors
+async def my_flags(request: web.Request, _: None) -> Any:
+    return dump(await services_of(request).deadlines.flags_for(actor_of(request)))
+
+
+@api.route("POST", "/api/deadlines/scan", summary="Flag overdue deadlines now (also runs periodically)",
+           allow=OVERSIGHT, tag=TAG, request=Empty)
+@domain_errors
+async def scan_deadlines(request: web.Request, _: Empty) -> Any:
+    result = await services_of(request).deadlines.scan()
+    return {"flagged": dump(result.flagged)}

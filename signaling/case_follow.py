@@ -1,0 +1,71 @@
+"""Live case progress over Socket.IO: a signed-in person follows the cases they may read.
+
+The client sends ``case:follow {case_id}`` on the same connection the room client uses (or one of
+its own); the session comes from the ``accord_session`` cookie of the Socket.IO handshake. The
+case system publishes ``case:event`` to the Socket.IO room ``case:<id>``.
+"""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+from typing import Any, Awaitable, Callable
+
+import socketio
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .auth import SESSION_COOKIE, Principal
+
+SessionResolver = Callable[[str], Awaitable[Principal | None]]
+FollowCheck = Callable[[Principal, str], Awaitable[bool]]
+
+
+class CaseFollow(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    case_id: str = Field(min_length=1, max_length=64)
+
+
+def _refuse(code: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+class CaseFollowers:
+    """Handles ``case:follow`` / ``case:unfollow``; authorisation is the case system's read rule."""
+
+    def __init__(self, sio: socketio.AsyncServer, sessions: SessionResolver, may_follow: FollowCheck):
+        self.sio = sio
+        self.sessions = sessions
+        self.may_follow = may_follow
+        sio.on("case:follow", self.on_follow)
+        sio.on("case:unfollow", self.on_unfollow)
+
+    async def _principal(self, sid: str) -> Principal | None:
+        environ = self.sio.get_environ(sid) or {}
+        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
+        morsel = cookie.get(SESSION_COOKIE)
+        return await self.sessions(morsel.value) if morsel else None
+
+    def _parse(self, data: Any) -> CaseFollow:
+        if not isinstance(data, dict):
+            raise ValueError("payload must be an object")
+        return CaseFollow.model_validate(data)
+
+    async def on_follow(self, sid: str, data: Any = None) -> dict[str, Any]:
+        try:
+            payload = self._parse(data)
+        except (ValueError, ValidationError) as exc:
+            return _refuse("bad_event", f"invalid case:follow: {exc}")
+        principal = await self._principal(sid)
+        if principal is None:
+            return _refuse("unauthenticated", "sign in first")
+        if not await self.may_follow(principal, payload.case_id):
+            return _refuse("not_found", "no such case")  # the same answer as for a case that does not exist
+        await self.sio.enter_room(sid, f"case:{payload.case_id}")
+        return {"ok": True}
+
+    async def on_unfollow(self, sid: str, data: Any = None) -> dict[str, Any]:
+        try:
+            payload = self._parse(data)
+        except (ValueError, ValidationError) as exc:
+            return _refuse("bad_event", f"invalid case:unfollow: {exc}")
+        await self.sio.leave_room(sid, f"case:{payload.case_id}")
+        return {"ok": True}

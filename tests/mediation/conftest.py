@@ -1,0 +1,129 @@
+"""Fixtures: a migrated database (SQLite file, and PostgreSQL in a schema of its own), the
+services over it with a manual clock, an in-memory SMS outbox and a recording room scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import secrets
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+from aiohttp import DummyCookieJar, web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from mediation.clock import ManualClock
+from mediation.schema import all_tables
+from mediation.schema import upgrade_engine
+from mediation.services import MediationServices, build_services
+from signaling.api.accounts import make_session_resolver
+from signaling.api.cases import setup_cases
+from signaling.auth import ApiKeyStore, make_auth_middleware
+from signaling.config import Settings
+from signaling.database import make_engine
+from signaling.errors import error_middleware
+from signaling.openapi import ApiRegistry
+from signaling.openapi import api as registry
+
+from .api_client import Api
+from .doubles import START, MemorySms, RecordingEvents, RecordingRooms
+
+PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+MEDIATION_TAGS = ("accounts", "cases", "court")
+
+
+def _in_thread(coro_fn: Any) -> Any:
+    """Run a coroutine on its own loop: session fixtures are built while a test loop is running."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro_fn()).result()
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[str]:
+    schema = f"med_test_{os.getpid()}_{secrets.token_hex(3)}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(PG_DSN)
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        await conn.close()
+        engine = create_async_engine(PG_URL, connect_args={"server_settings": {"search_path": schema}})
+        await upgrade_engine(engine)
+        await engine.dispose()
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(PG_DSN)
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await conn.close()
+
+    _in_thread(create)
+    yield schema
+    _in_thread(drop)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'accord.sqlite3'}")
+        await upgrade_engine(eng)
+    else:
+        schema = request.getfixturevalue("pg_schema")
+        eng = create_async_engine(PG_URL, connect_args={"server_settings": {"search_path": schema}})
+        async with eng.begin() as conn:
+            names = ", ".join(f'"{t.name}"' for t in all_tables().sorted_tables)
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def sms() -> MemorySms:
+    return MemorySms()
+
+
+@pytest.fixture
+def rooms() -> RecordingRooms:
+    return RecordingRooms()
+
+
+@pytest.fixture
+def events() -> RecordingEvents:
+    return RecordingEvents()
+
+
+@pytest.fixture
+def services(engine: AsyncEngine, tmp_path: Path, clock: ManualClock, sms: MemorySms, rooms: RecordingRooms,
+             events: RecordingEvents) -> MediationServices:
+    built = build_services(engine, data_dir=tmp_path / "data", pii_key=secrets.token_bytes(32), clock=clock, sms=sms,
+                           rooms=rooms, max_upload_bytes=1024 * 1024)
+    built.events.subscribe(events)
+    return built
+
+
+@pytest.fixture
+async def api(services: MediationServices, engine: AsyncEngine, tmp_path: Path, sms: MemorySms) -> AsyncIterator[Api]:
+    """The HTTP API (accounts, cases, court endpoints) over the services, with an API key for the
+    integrating systems (signing service, court case system) and a bootstrapped platform administrator."""
+    settings = Settings(data_dir=tmp_path / "data")
+    keys = ApiKeyStore(settings.secret_file("api-keys.json"))
+    app = web.Application(middlewares=[error_middleware,
+                                       make_auth_middleware(keys, make_session_resolver(services.accounts))])
+    setup_cases(app, settings, engine, services, scan_interval=None)
+    ApiRegistry([ep for ep in registry.endpoints if ep.tag in MEDIATION_TAGS]).install(app)
+    client = TestClient(TestServer(app), cookie_jar=DummyCookieJar())  # each call names its caller
+    await client.start_server()
+    await services.accounts.bootstrap_admin("root", "Platform Admin", "correct horse battery")
+    try:
+        yield Api(client, services, sms, keys.create("court-system"))
+    finally:
+        await client.close()

@@ -1,0 +1,68 @@
+"""A populated platform for tests that need a case far along: the cast, and a case driven
+to a filed judicial confirmation application."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mediation.schema import all_tables
+
+from .api_client import Api, User, application_body
+from .doubles import START
+
+COURT = "Chengdu Jinjiang District People's Court"
+ORG = "Jinjiang People's Mediation Committee"
+
+
+async def cast_of_characters(api: Api) -> dict[str, User]:
+    admin = await api.login("admin", "root")
+    org_admin = await api.staff(admin, "org_admin", "orgadmin", organisation=ORG)
+    return {
+        "admin": admin,
+        "org_admin": org_admin,
+        "mediator": await api.staff(org_admin, "mediator", "mediator1", organisation=ORG),
+        "clerk": await api.staff(admin, "court_clerk", "clerk1", court=COURT),
+        "judge": await api.staff(admin, "judge", "judge1", court=COURT),
+        "alice": await api.register("alice", 1),
+        "bob": await api.register("bob", 2),
+    }
+
+
+async def case_with_filed_confirmation(api: Api, c: dict[str, User]) -> tuple[str, str]:
+    """Alice v. Bob, settled, with a judicial confirmation application filed at ``COURT``."""
+    alice, bob, mediator = c["alice"], c["bob"], c["mediator"]
+    cid = (await api.call("POST", "/api/cases", alice, json=application_body(alice, bob), expect=201))["id"]
+    await api.call("POST", f"/api/cases/{cid}/documents?name=iou.pdf", alice, data=b"%PDF IOU", expect=201)
+    await api.call("POST", f"/api/cases/{cid}/consent", bob, json={"consent": True}, expect=200)
+    await api.call("POST", f"/api/cases/{cid}/mediator", alice, json={"mediator_id": mediator.id}, expect=200)
+    await api.call("POST", f"/api/cases/{cid}/assignment", mediator, json={"accept": True}, expect=200)
+    await api.call("POST", f"/api/cases/{cid}/messages", bob, json={"text": "hello"}, expect=201)
+    await api.call("POST", f"/api/cases/{cid}/video", mediator, json={}, expect=200)
+    await api.call("POST", f"/api/cases/{cid}/video/conclude", mediator, json={}, expect=200)
+    await api.call("POST", f"/api/cases/{cid}/agreement", mediator, expect=200, json={
+        "agreement_id": "AG-1", "payment_terms": {"debtor_side": "respondent", "amount_fen": 500_000,
+                                                  "due_date": (START + timedelta(days=30)).date().isoformat(),
+                                                  "money_only": True, "counter_obligation": False}})
+    await api.call("POST", f"/api/cases/{cid}/agreement/effective", api.service_key, expect=200,
+                   json={"agreement_id": "AG-1", "effective_at": START.isoformat()})
+    await api.call("POST", f"/api/cases/{cid}/rating", alice, json={"score": 5}, expect=200)
+    await api.call("POST", f"/api/cases/{cid}/rating", bob, json={"score": 5}, expect=200)
+    await api.call("POST", f"/api/cases/{cid}/court/confirmation", alice, json={"court": COURT}, expect=201)
+    app = await api.call("POST", f"/api/cases/{cid}/court/confirmation", bob, json={}, expect=201)
+    return cid, app["id"]
+
+
+async def database_snapshot(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every case-system table except sessions and codes (which logins create)."""
+    out = {}
+    async with engine.connect() as conn:
+        for table in all_tables().sorted_tables:
+            if table.name in ("med_sessions", "med_one_time_codes"):
+                continue
+            rows = (await conn.execute(select(table))).all()
+            out[table.name] = sorted((tuple(r) for r in rows), key=repr)
+    return out
