@@ -19,7 +19,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"signaling.commands.{name}").register(sub)
+    _accept_global_options_everywhere(parser)
     return parser
+
+
+def _accept_global_options_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Let ``--config``/``--data-dir`` follow the sub-command too (``accord serve --data-dir X``)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                child.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+                child.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+                _accept_global_options_everywhere(child)
 
 
 def main(argv: list[str] | None = None) -> int:

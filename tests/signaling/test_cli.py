@@ -26,7 +26,8 @@ def free_port() -> int:
 
 
 def run(*args: str, data: Path) -> str:
-    out = subprocess.run([*ACCORD, "--data-dir", str(data), *args], capture_output=True, text=True, timeout=60)
+    """Global options may come before or after the sub-command: use the latter, as people do."""
+    out = subprocess.run([*ACCORD, *args, "--data-dir", str(data)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return out.stdout
 
