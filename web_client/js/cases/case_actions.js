@@ -1,0 +1,189 @@
+// What the signed-in person can do on a case at its current step. Each panel calls the API and
+// then `refresh()`; the server decides whether the action is allowed, the page only offers it.
+
+import * as i18n from "../i18n.js";
+import { api } from "./api.js";
+import { busy, el, notify, when } from "./dom.js";
+import { mediatorChoicePanel } from "./mediator_choice.js";
+
+const PARTY_ROLES = ["party", "agent"];
+const DECLARATIONS = ["no_other_debt_dispute", "debtor_reachable_in_china", "no_pre_suit_preservation"];
+
+function panel(id, headingKey, ...children) {
+  const notice = el("p", { class: "notice", role: "status", hidden: true });
+  return { notice, node: el("section", { class: "card panel", id }, el("h2", { text: i18n.t(headingKey) }), ...children, notice) };
+}
+
+function button(textKey, attrs = {}) {
+  return el("button", { type: "button", ...attrs, text: i18n.t(textKey) });
+}
+
+const casePath = (c, rest) => `/api/cases/${encodeURIComponent(c.id)}/${rest}`;
+
+function consentPanel(c, side, refresh) {
+  const reason = el("textarea", { rows: 2, maxlength: 1000, name: "refuse_reason", placeholder: i18n.t("action.refuseReason") });
+  const yes = button("action.consent", { class: "primary", id: "consent" });
+  const no = button("action.refuse", { class: "danger", id: "refuse" });
+  const p = panel("consent-panel", "action.consentHeading", el("p", { class: "hint", text: c.claims }), reason,
+    el("div", { class: "actions" }, yes, no));
+  const answer = (consent, btn) => busy(btn, p.notice, async () => {
+    await api.post(casePath(c, "consent"), { consent, reason: reason.value.trim(), side });
+    await refresh();
+  });
+  yes.addEventListener("click", () => answer(true, yes));
+  no.addEventListener("click", () => answer(false, no));
+  return p.node;
+}
+
+function assignmentPanel(c, refresh) {
+  const reason = el("textarea", { rows: 2, maxlength: 500, name: "decline_reason", placeholder: i18n.t("action.declineReason") });
+  const yes = button("action.accept", { class: "primary", id: "accept-case" });
+  const no = button("action.decline", { class: "danger", id: "decline-case" });
+  const p = panel("assignment-panel", "action.assignmentHeading", reason, el("div", { class: "actions" }, yes, no));
+  const answer = (accept, btn) => busy(btn, p.notice, async () => {
+    await api.post(casePath(c, "assignment"), { accept, reason: reason.value.trim() });
+    if (accept) await refresh();
+    else window.location.hash = "#cases"; // after declining, the case is no longer the mediator's to see
+  });
+  yes.addEventListener("click", () => answer(true, yes));
+  no.addEventListener("click", () => answer(false, no));
+  return p.node;
+}
+
+async function counsellingPanel(c, account, refresh) {
+  const isMediator = account.role === "mediator";
+  let messages = [];
+  try {
+    messages = await api.get(casePath(c, "messages"));
+  } catch {
+    messages = []; // not readable at this step: the list stays empty, sending still reports why
+  }
+  const list = el("ol", { class: "messages" }, messages.length === 0 ? el("li", { class: "hint", text: i18n.t("action.noMessages") })
+    : messages.map((m) => el("li", { dataset: { sender: m.sender_role } },
+      el("span", { class: "meta", text: `${i18n.t(`side.${m.side}`)} · ${i18n.t(`role.${m.sender_role}`)} · ${when(m.sent_at)}` }),
+      el("span", { text: m.text }))));
+  const text = el("input", { name: "message", maxlength: 2000, placeholder: i18n.t("action.message") });
+  const sideSelect = isMediator || c.your_sides.length > 1
+    ? el("select", { name: "message_side", "aria-label": i18n.t("action.to") },
+      (isMediator ? ["applicant", "respondent"] : c.your_sides).map((s) => el("option", { value: s, text: i18n.t(`side.${s}`) })))
+    : null;
+  const send = button("action.send", { type: "submit" });
+  const form = el("form", { class: "inline" }, sideSelect, text, send);
+  const extras = [];
+  if (isMediator && c.step === "counselling") extras.push(button("action.openVideo", { class: "primary", id: "open-video" }));
+  const p = panel("counselling-panel", "action.counsellingHeading", list, form, el("div", { class: "actions" }, extras));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!text.value.trim()) return;
+    busy(send, p.notice, async () => {
+      await api.post(casePath(c, "messages"), { text: text.value.trim(), side: sideSelect?.value });
+      text.value = ""; // sent: the refresh must not put it back
+      await refresh();
+    });
+  });
+  for (const b of extras) {
+    b.addEventListener("click", () => busy(b, p.notice, async () => {
+      await api.post(casePath(c, "video"));
+      await refresh();
+    }));
+  }
+  return p.node;
+}
+
+function videoPanel(c, account, side, refresh) {
+  const join = button("action.joinRoom", { class: "primary", id: "join-room" });
+  const buttons = [join];
+  if (account.role === "mediator") buttons.push(button("action.conclude", { id: "conclude-video" }));
+  const p = panel("video-panel", "step.video_mediation", el("div", { class: "actions" }, buttons));
+  join.addEventListener("click", () => busy(join, p.notice, async () => {
+    const query = side ? `?side=${side}` : "";
+    const { url } = await api.get(casePath(c, `invitation${query}`));
+    window.open(url, "_blank", "noopener");
+  }));
+  buttons[1]?.addEventListener("click", () => busy(buttons[1], p.notice, async () => {
+    await api.post(casePath(c, "video/conclude"));
+    await refresh();
+  }));
+  return p.node;
+}
+
+function resultPanel() {
+  return el("section", { class: "card panel", id: "result-panel" }, el("h2", { text: i18n.t("step.result") }),
+    el("a", { class: "button primary", href: "/agreement.html", text: i18n.t("home.agreement") }));
+}
+
+function ratingPanel(c, side, refresh) {
+  const score = el("select", { name: "score" }, [5, 4, 3, 2, 1].map((n) => el("option", { value: n, text: "★".repeat(n) })));
+  const comment = el("input", { name: "comment", maxlength: 1000, placeholder: i18n.t("action.comment") });
+  const send = button("action.submit", { type: "submit", class: "primary" });
+  const form = el("form", { class: "inline" }, score, comment, send);
+  const p = panel("rating-panel", "action.rate", form);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(send, p.notice, async () => {
+      await api.post(casePath(c, "rating"), { score: Number(score.value), comment: comment.value.trim(), side });
+      await refresh();
+    });
+  });
+  return p.node;
+}
+
+function courtPanel(c, side, applications, refresh) {
+  const court = el("input", { name: "court", maxlength: 100, placeholder: i18n.t("action.court"), value: c.court ?? "" });
+  const of = (kind) => applications.filter((a) => a.kind === kind);
+  // A side joins a judicial confirmation once; a payment order is applied for once.
+  const joinable = of("judicial_confirmation").every((a) => a.status === "awaiting_joint"
+    && !c.your_sides.every((s) => a.joined_sides.includes(s)));
+  const confirm = joinable ? button("action.confirmation", { class: "primary", id: "apply-confirmation" }) : null;
+  const order = c.result?.payment_terms && of("payment_order").every((a) => ["refused", "ruled"].includes(a.status))
+    ? button("action.paymentOrder", { id: "apply-payment-order" }) : null;
+  // What only the creditor can declare (CPL art. 225, interpretation art. 427); the court checks the rest.
+  const declarations = order ? DECLARATIONS.map((name) => el("label", { class: "check" },
+    el("input", { type: "checkbox", name }), i18n.t(`declare.${name}`))) : [];
+  const list = el("ul", { class: "applications" }, applications.map((a) => el("li", {},
+    el("strong", { text: i18n.t(`court.kind.${a.kind}`) }), ` ${a.id} · ${a.court} · `,
+    el("span", { class: "status", dataset: { status: a.status }, text: i18n.t(`court.status.${a.status}`) }))));
+  const p = panel("court-panel", "step.court_docking", list,
+    confirm || order ? el("div", { class: "inline" }, court, confirm, order) : null,
+    order ? el("div", { class: "declarations" }, el("span", { class: "hint", text: i18n.t("declare.heading") }), declarations)
+      : null);
+  const body = () => ({ court: court.value.trim() || null, side });
+  confirm?.addEventListener("click", () => busy(confirm, p.notice, async () => {
+    await api.post(casePath(c, "court/confirmation"), body());
+    await refresh();
+  }));
+  order?.addEventListener("click", () => busy(order, p.notice, async () => {
+    const declared = Object.fromEntries(declarations.map((label) => {
+      const box = label.querySelector("input");
+      return [box.name, box.checked];
+    }));
+    await api.post(casePath(c, "court/payment-order"), { ...body(), ...declared });
+    await refresh();
+  }));
+  return p.node;
+}
+
+/** The panels for this person at this step (possibly none). */
+export async function actionPanels({ caseView: c, account, pendingChoice, applications, refresh }) {
+  const party = PARTY_ROLES.includes(account.role);
+  const side = c.your_sides.length > 1 ? c.your_sides[0] : undefined; // an agent for both sides acts for the first
+  const panels = [];
+  if (c.status === "closed") return panels;
+  if (party && c.step === "start") {
+    const pending = c.parties.find((p) => c.your_sides.includes(p.side) && p.consent === "pending");
+    if (pending) panels.push(consentPanel(c, pending.side, refresh));
+  }
+  if (party && c.step === "choose_mediator") {
+    if (pendingChoice) panels.push(el("p", { class: "notice", id: "choice-pending", text: i18n.t("action.chosen") }));
+    else panels.push(await mediatorChoicePanel(c, side, refresh));
+  }
+  if (account.role === "mediator" && c.step === "choose_mediator" && pendingChoice) panels.push(assignmentPanel(c, refresh));
+  if ((party || account.role === "mediator") && ["counselling", "video_mediation"].includes(c.step)) {
+    panels.push(await counsellingPanel(c, account, refresh));
+  }
+  if ((party || account.role === "mediator") && c.step === "video_mediation") panels.push(videoPanel(c, account, side, refresh));
+  if (account.role === "mediator" && c.step === "result") panels.push(resultPanel());
+  if (party && c.step === "evaluation") panels.push(ratingPanel(c, side, refresh));
+  if (party && c.step === "court_docking" && c.outcome === "settled") panels.push(courtPanel(c, side, applications, refresh));
+  return panels;
+}

@@ -1,0 +1,100 @@
+// The court's desk: clerks decide on acceptance within 3 days, judges rule within 15 (once
+// extendable by 10), for judicial confirmations and payment orders (`GET /api/court/queue`).
+// Each application's time limit is the deadline the case system stored for it.
+
+import * as i18n from "../i18n.js";
+import { api } from "./api.js";
+import { busy, el, errorText, when } from "./dom.js";
+import { renderCaseList } from "./case_list.js";
+
+const appPath = (a, rest) => `/api/court/applications/${encodeURIComponent(a.id)}/${rest}`;
+
+async function deadlineOf(application, stage) {
+  try {
+    const c = await api.get(`/api/cases/${encodeURIComponent(application.case_id)}`);
+    return c.deadlines.find((d) => d.kind === `court:${stage}:${application.id}`) ?? null;
+  } catch {
+    return null; // the queue still shows the application; the limit cell says "—"
+  }
+}
+
+function materialsList(materials) {
+  const names = Object.keys(materials).filter((key) => key !== "checks");
+  return el("ul", { class: "materials" },
+    names.map((name) => el("li", { text: i18n.has(`material.${name}`) ? i18n.t(`material.${name}`) : name })));
+}
+
+function checksList(checks) {
+  if (!checks) return null;
+  return el("ul", { class: "checks" }, checks.map((c) => el("li", { dataset: { met: String(c.met) } },
+    `${c.met ? "✓" : "✗"} ${c.condition} `, el("span", { class: "hint", text: `(${c.basis})` }))));
+}
+
+function row(application, deadline, judge, reload) {
+  const reasons = el("textarea", { rows: 2, maxlength: 2000, name: "reasons", placeholder: i18n.t("court.reasons") });
+  const notice = el("p", { class: "notice", role: "status", hidden: true });
+  const buttons = judge
+    ? [el("button", { type: "button", class: "primary", dataset: { act: "grant" }, text: i18n.t("court.grant") }),
+      el("button", { type: "button", class: "danger", dataset: { act: "deny" }, text: i18n.t("court.deny") }),
+      application.extended ? null : el("button", { type: "button", dataset: { act: "extend" }, text: i18n.t("court.extend") })]
+    : [el("button", { type: "button", class: "primary", dataset: { act: "accept" }, text: i18n.t("court.accept") }),
+      el("button", { type: "button", class: "danger", dataset: { act: "refuse" }, text: i18n.t("court.refuse") })];
+  const calls = {
+    accept: () => api.post(appPath(application, "acceptance"), { accept: true, reasons: reasons.value.trim() }),
+    refuse: () => api.post(appPath(application, "acceptance"), { accept: false, reasons: reasons.value.trim() }),
+    grant: () => api.post(appPath(application, "ruling"), { grant: true, reasons: reasons.value.trim() }),
+    deny: () => api.post(appPath(application, "ruling"), { grant: false, reasons: reasons.value.trim() }),
+    extend: () => api.post(appPath(application, "extension"), { reason: reasons.value.trim() }),
+  };
+  for (const b of buttons.filter(Boolean)) {
+    b.addEventListener("click", () => busy(b, notice, async () => {
+      await calls[b.dataset.act]();
+      await reload();
+    }));
+  }
+  const overdue = deadline?.overdue && !deadline.completed_at;
+  return el("li", { class: "application card", dataset: { applicationId: application.id, kind: application.kind,
+    overdue: overdue ? "yes" : "no" } },
+    el("div", { class: "application-head" },
+      el("span", { class: "kind", dataset: { kind: application.kind }, text: i18n.t(`court.kind.${application.kind}`) }),
+      el("strong", { text: application.id }),
+      el("span", { class: "spacer" }),
+      overdue ? el("span", { class: "flag", text: i18n.t("timeline.overdue") }) : null),
+    el("dl", { class: "facts" },
+      el("dt", { text: i18n.t("court.case") }),
+      el("dd", {}, el("a", { href: `#case/${application.case_id}`, text: application.case_id })),
+      el("dt", { text: i18n.t(judge ? "court.accepted" : "court.filed") }),
+      el("dd", { text: when(judge ? application.decided_at : application.filed_at) }),
+      el("dt", { text: i18n.t("court.deadline") }),
+      el("dd", { class: overdue ? "flagged" : null, text: deadline ? when(deadline.due_at) : "—" }),
+      el("dt", { text: i18n.t("court.materials") }), el("dd", {}, materialsList(application.materials)),
+      application.materials.checks ? el("dt", { text: i18n.t("court.checks") }) : null,
+      application.materials.checks ? el("dd", {}, checksList(application.materials.checks)) : null),
+    reasons, el("div", { class: "actions" }, buttons), notice);
+}
+
+export async function renderCourtQueue({ account, view }) {
+  const judge = account.role === "judge";
+  const section = el("section", { class: "card", id: "court-queue" },
+    el("h1", { text: `${i18n.t("court.heading")} · ${account.court ?? ""}` }),
+    el("p", { class: "hint", text: i18n.t(judge ? "court.judgeIntro" : "court.clerkIntro") }));
+  const list = el("ol", { class: "queue" });
+  section.append(list);
+  view.append(section);
+
+  async function reload() {
+    let queue;
+    try {
+      queue = await api.get("/api/court/queue");
+    } catch (error) {
+      list.replaceChildren(el("li", { class: "notice", dataset: { kind: "error" }, text: errorText(error) }));
+      return;
+    }
+    const deadlines = await Promise.all(queue.map((a) => deadlineOf(a, judge ? "rule" : "accept")));
+    list.replaceChildren(...(queue.length === 0 ? [el("li", { class: "hint", text: i18n.t("court.empty") })]
+      : queue.map((a, i) => row(a, deadlines[i], judge, reload))));
+  }
+
+  await reload();
+  await renderCaseList({ account, view }, "court.cases");
+}

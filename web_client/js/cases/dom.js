@@ -1,0 +1,75 @@
+// Small helpers to build the pages' DOM without innerHTML (every text is set as text).
+
+import * as i18n from "../i18n.js";
+import { ApiFailure } from "./api.js";
+
+/** `el("div", {class: "x", dataset: {a: 1}, onclick: fn}, child, "text", ...)`. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export const $ = (id) => document.getElementById(id);
+
+/** A date-time in the reader's locale and time zone. */
+export function when(iso) {
+  if (!iso) return "—";
+  return new Date(iso).toLocaleString(document.documentElement.lang === "en" ? "en-GB" : "zh-CN",
+    { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+}
+
+/** A file size a person reads: bytes, KB or MB. */
+export function size(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Yuan from fen, with thousands separators. */
+export function yuan(fen) {
+  if (fen === null || fen === undefined) return "—";
+  return `¥${(fen / 100).toLocaleString("zh-CN", { minimumFractionDigits: 2 })}`;
+}
+
+/** The user-facing text for a failed call: a translated code, field problems, or the server's words. */
+export function errorText(error) {
+  if (!(error instanceof ApiFailure)) return i18n.t("error.generic", { message: String(error) });
+  if (error.code === "invalid_body" && Array.isArray(error.details.errors)) {
+    const fields = error.details.errors.map((e) => `${e.field}: ${e.problem}`).join("; ");
+    return i18n.t("error.invalid_body", { fields });
+  }
+  const text = i18n.errorMessage(error.code, error.message);
+  const unmet = Array.isArray(error.details.unmet) ? error.details.unmet : [];
+  return unmet.length === 0 ? text : `${text} ${unmet.map((u) => `✗ ${u.condition} (${u.basis})`).join("; ")}`;
+}
+
+/** Show `text` in a notice box; `kind` is "info" or "error". */
+export function notify(box, kind, text) {
+  box.hidden = false;
+  box.dataset.kind = kind;
+  box.textContent = text;
+}
+
+/** Run `action` with `button` disabled, reporting a failure in `box`. Returns the action's result or undefined. */
+export async function busy(button, box, action) {
+  button.disabled = true;
+  box.hidden = true; // an earlier answer no longer applies
+  try {
+    return await action();
+  } catch (error) {
+    notify(box, "error", errorText(error));
+    return undefined;
+  } finally {
+    button.disabled = false;
+  }
+}
