@@ -18,9 +18,11 @@ from .api import accounts as accounts_api
 from .api import agreements as agreements_api
 from .api import cases as cases_api
 from .api import directory as directory_api
+from .api import notifications as notifications_api
 from .api import pki as pki_api
 from .api import rooms as rooms_api
 from .api import system as _system_api  # noqa: F401  (registers /healthz and /api/openapi.json)
+from .api import webhooks as webhooks_api
 from .auth import ApiKeyStore, make_auth_middleware
 from .case_follow import CaseFollowers
 from .config import Settings, ensure_secret
@@ -114,6 +116,8 @@ def create_app(settings: Settings) -> web.Application:
     pki_api.install_pki(app, pki_api.open_platform_pki(settings))
     agreements_api.setup_agreements(app, settings)
     cases_api.setup_cases(app, settings, engine, services)
+    webhooks_api.setup_webhooks(app, services)
+    notifications_api.setup_notifications(app, settings, services)
     directory_api.setup_directory(app, services)
     api.install(app)
     _static_routes(app)

@@ -1,0 +1,363 @@
+"""Signed webhooks: court and organisation systems learn of case events without polling.
+
+An integrator registers a URL, the event kinds it wants (``["*"]`` for all) and optionally one
+case. It receives the subscription's secret once, at creation. Every event then arrives as::
+
+    POST <url>
+    Content-Type: application/json
+    Accord-Event-Id: evt_...            (the same on every retry: deduplicate on it)
+    Accord-Signature: t=1764430000,v1=5257a869e7ec...
+
+    {"id": "evt_...", "case_id": "CASE-...", "kind": "court.ruling", "at": "2026-...", "data": {...}}
+
+``v1`` is the hex HMAC-SHA256, keyed with the secret (its UTF-8 bytes), of ``"<t>." + body``
+where ``t`` is the Unix time of *this attempt* and ``body`` the exact bytes received. To verify:
+split the header on ``,``, recompute the HMAC over the raw body, compare in constant time with
+each ``v1`` value, and refuse a ``t`` more than a few minutes from your clock (replays).
+:func:`verify_signature` does exactly that and is short enough to port.
+
+The subscriptions that exist when the event is published get it, each with a delivery row
+written at once; the POSTs run in the background (the request that caused the event never waits
+for a receiver). Any answer other than 2xx, a timeout or a connection error is retried with
+exponential backoff, a bounded number of times. Each event and subscription has a delivery row
+whose status ends ``delivered`` or ``failed``. Events carry no personal data, only ids and states.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+import aiohttp
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from yarl import URL
+
+from .accounts import SERVICE_ROLE, Actor, Role
+from .background import BackgroundTasks
+from .clock import Clock
+from .errors import Forbidden, InvalidInput, NotFound
+from .pii import PiiCipher
+from .text import is_identifier
+from .webhook_models import WebhookDelivery, WebhookSubscription
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "Accord-Signature"
+EVENT_ID_HEADER = "Accord-Event-Id"
+ALL_KINDS = "*"
+#: The case events the domain publishes (``mediation.cases``, ``mediation.court``, ``mediation.deadlines``).
+EVENT_KINDS = frozenset({
+    "case.created", "document.added", "consent", "mediator.chosen", "mediator.answered", "message",
+    "video.opened", "step", "agreement.recorded", "agreement.effective", "mediation.failed", "rated",
+    "complaint.filed", "court.application", "court.ruling", "deadline.overdue",
+})
+MAX_URL = 500
+SECRET_CONTEXT = "webhook.secret"
+
+
+# --- signatures -----------------------------------------------------------------------------
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``Accord-Signature`` header value for ``body`` sent at ``timestamp``."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    valid: bool
+    problem: str | None = None  # "malformed" | "too_old" | "mismatch" when not valid
+    timestamp: int | None = None
+
+
+def verify_signature(secret: str, header: str, body: bytes, tolerance: float = 300.0,
+                     now: float | None = None) -> SignatureCheck:
+    """Check an ``Accord-Signature`` header against the raw body, as a receiver should."""
+    timestamp: int | None = None
+    candidates: list[str] = []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isascii() and value.isdigit():
+            timestamp = int(value)
+        elif key == "v1" and value:
+            candidates.append(value)
+    if timestamp is None or not candidates:
+        return SignatureCheck(False, "malformed")
+    if abs((time.time() if now is None else now) - timestamp) > tolerance:
+        return SignatureCheck(False, "too_old", timestamp)
+    expected = sign(secret, timestamp, body).rpartition("v1=")[2]
+    if any(hmac.compare_digest(expected, c) for c in candidates):
+        return SignatureCheck(True, None, timestamp)
+    return SignatureCheck(False, "mismatch", timestamp)
+
+
+# --- subscriptions --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NewWebhook:
+    url: str
+    kinds: list[str]
+    case_id: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookView:
+    id: str
+    url: str
+    kinds: list[str]
+    case_id: str | None
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CreatedWebhook:
+    """Returned once: ``secret`` is never shown again."""
+
+    webhook: WebhookView
+    secret: str
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    event_id: str
+    case_id: str
+    kind: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the dispatcher needs to deliver to one subscription."""
+
+    webhook_id: str
+    url: str
+    secret: str
+
+
+def _view(row: WebhookSubscription) -> WebhookView:
+    return WebhookView(row.id, row.url, list(row.kinds), row.case_id, row.created_by, row.created_at)
+
+
+def _check_url(url: str) -> str:
+    url = url.strip()
+    if len(url) > MAX_URL:
+        raise InvalidInput("too_long", f"the url is limited to {MAX_URL} characters", {"field": "url"})
+    try:
+        parsed = URL(url)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host or parsed.user is not None:
+        raise InvalidInput("invalid_url", "the url must be an absolute http(s) URL without credentials",
+                           {"field": "url"})
+    return url
+
+
+def _check_kinds(kinds: list[str]) -> list[str]:
+    wanted = sorted(set(kinds))
+    if not wanted:
+        raise InvalidInput("missing_field", "say which event kinds you want (or \"*\")", {"field": "kinds"})
+    if ALL_KINDS in wanted:
+        return [ALL_KINDS]
+    unknown = [k for k in wanted if k not in EVENT_KINDS]
+    if unknown:
+        raise InvalidInput("unknown_kind", f"unknown event kinds: {', '.join(unknown)}",
+                           {"field": "kinds", "known": sorted(EVENT_KINDS)})
+    return wanted
+
+
+class WebhookService:
+    """Subscriptions. Platform administrators manage all of them; an integrating system (an API
+    key, role ``service``) sees and removes only its own."""
+
+    def __init__(self, db: async_sessionmaker[AsyncSession], cipher: PiiCipher, clock: Clock):
+        self.db = db
+        self.cipher = cipher
+        self.clock = clock
+
+    @staticmethod
+    def _check_actor(actor: Actor) -> None:
+        if actor.role not in (Role.PLATFORM_ADMIN, SERVICE_ROLE):
+            raise Forbidden("not_an_integrator", "only platform administrators and integrating systems manage webhooks")
+
+    @staticmethod
+    def _owned(actor: Actor) -> ColumnElement[bool]:
+        condition = WebhookSubscription.deleted_at.is_(None)
+        if actor.role == Role.PLATFORM_ADMIN:
+            return condition
+        return condition & (WebhookSubscription.created_by == actor.id)
+
+    async def create(self, actor: Actor, new: NewWebhook) -> CreatedWebhook:
+        self._check_actor(actor)
+        url = _check_url(new.url)
+        kinds = _check_kinds(new.kinds)
+        if new.case_id is not None and not is_identifier(new.case_id):
+            raise InvalidInput("invalid_case_id", "not a case id", {"field": "case_id"})
+        secret = "whsec_" + secrets.token_urlsafe(32)
+        row = WebhookSubscription(id="wh_" + secrets.token_hex(8), url=url, kinds=kinds, case_id=new.case_id,
+                                  secret_enc=self.cipher.encrypt(secret, context=SECRET_CONTEXT),
+                                  created_by=actor.id, created_at=self.clock.now())
+        async with self.db.begin() as s:
+            s.add(row)
+        return CreatedWebhook(_view(row), secret)
+
+    async def list(self, actor: Actor) -> list[WebhookView]:
+        self._check_actor(actor)
+        async with self.db() as s:
+            rows = (await s.scalars(select(WebhookSubscription).where(self._owned(actor))
+                                    .order_by(WebhookSubscription.created_at, WebhookSubscription.id))).all()
+        return [_view(r) for r in rows]
+
+    async def _get(self, s: AsyncSession, actor: Actor, webhook_id: str) -> WebhookSubscription:
+        self._check_actor(actor)
+        row = await s.scalar(select(WebhookSubscription).where(
+            WebhookSubscription.id == webhook_id, self._owned(actor))) if is_identifier(webhook_id) else None
+        if row is None:
+            raise NotFound("webhook_not_found", f"no webhook {webhook_id} that you manage")
+        return row
+
+    async def delete(self, actor: Actor, webhook_id: str) -> WebhookView:
+        async with self.db.begin() as s:
+            row = await self._get(s, actor, webhook_id)
+            row.deleted_at = self.clock.now()
+        return _view(row)
+
+    async def deliveries(self, actor: Actor, webhook_id: str, limit: int = 100) -> list[DeliveryView]:
+        """The newest deliveries first."""
+        async with self.db() as s:
+            await self._get(s, actor, webhook_id)
+            rows = (await s.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+                                    .order_by(WebhookDelivery.id.desc()).limit(limit))).all()
+        return [DeliveryView(r.event_id, r.case_id, r.kind, r.status, r.attempts, r.last_status_code, r.last_error,
+                             r.created_at, r.finished_at) for r in rows]
+
+    async def targets(self, case_id: str, kind: str) -> list[Target]:
+        """The live subscriptions that want this event."""
+        async with self.db() as s:
+            rows = (await s.scalars(select(WebhookSubscription).where(
+                WebhookSubscription.deleted_at.is_(None),
+                or_(WebhookSubscription.case_id.is_(None), WebhookSubscription.case_id == case_id)))).all()
+        return [Target(r.id, r.url, self.cipher.decrypt(r.secret_enc, context=SECRET_CONTEXT))
+                for r in rows if ALL_KINDS in r.kinds or kind in r.kinds]
+
+
+# --- delivery -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Attempt ``attempts`` times; wait ``first_delay * factor**n`` (at most ``max_delay``) between them."""
+
+    attempts: int = 6
+    first_delay: float = 2.0
+    factor: float = 4.0
+    max_delay: float = 900.0
+    timeout: float = 10.0
+
+    def delay(self, failed_attempts: int) -> float:
+        return min(self.first_delay * self.factor ** (failed_attempts - 1), self.max_delay)
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    delivered: bool
+    status_code: int | None = None
+    error: str | None = None
+
+
+class WebhookDispatcher:
+    """Subscribed to the :class:`~mediation.events.CaseEventHub`: turns each event into signed
+    POSTs to the subscriptions that want it, in the background."""
+
+    def __init__(self, service: WebhookService, policy: RetryPolicy | None = None,
+                 wall_clock: Callable[[], float] = time.time):
+        self.service = service
+        self.policy = policy or RetryPolicy()
+        self.wall_clock = wall_clock  # the signature's t: the receiver compares it with its own clock
+        self.tasks = BackgroundTasks("webhook delivery")
+        self._http: aiohttp.ClientSession | None = None
+
+    async def publish(self, case_id: str, event: dict[str, Any]) -> None:
+        """Record a pending delivery for each subscription that exists now and wants the event, and
+        start the deliveries in the background: the caller waits for the database, never for a receiver."""
+        event = dict(event)
+        kind = str(event.pop("kind"))
+        at = event.pop("at", None) or self.service.clock.now().isoformat()
+        event_id = "evt_" + uuid.uuid4().hex
+        body = json.dumps({"id": event_id, "case_id": case_id, "kind": kind, "at": at, "data": event},
+                          ensure_ascii=False, separators=(",", ":")).encode()
+        targets = await self.service.targets(case_id, kind)
+        if not targets:
+            return
+        now = self.service.clock.now()
+        async with self.service.db.begin() as s:
+            s.add_all([WebhookDelivery(webhook_id=t.webhook_id, event_id=event_id, case_id=case_id, kind=kind,
+                                       status="pending", attempts=0, created_at=now) for t in targets])
+        for target in targets:
+            self.tasks.spawn(self._deliver(target, event_id, body))
+
+    async def _deliver(self, target: Target, event_id: str, body: bytes) -> None:
+        for attempt in range(1, self.policy.attempts + 1):
+            outcome = await self._attempt(target, event_id, body)
+            final = outcome.delivered or attempt == self.policy.attempts
+            await self._record(target.webhook_id, event_id, attempt, outcome, final)
+            if final:
+                if not outcome.delivered:
+                    log.warning("webhook delivery failed for good",
+                                extra={"webhook_id": target.webhook_id, "event_id": event_id, "attempts": attempt})
+                return
+            await asyncio.sleep(self.policy.delay(attempt))
+
+    async def _attempt(self, target: Target, event_id: str, body: bytes) -> AttemptOutcome:
+        headers = {"Content-Type": "application/json", EVENT_ID_HEADER: event_id,
+                   SIGNATURE_HEADER: sign(target.secret, int(self.wall_clock()), body),
+                   "User-Agent": "Accord-Webhooks/1"}
+        try:
+            async with self._session().post(target.url, data=body, headers=headers, allow_redirects=False,
+                                            timeout=aiohttp.ClientTimeout(total=self.policy.timeout)) as response:
+                await response.read()
+                if 200 <= response.status < 300:
+                    return AttemptOutcome(True, response.status)
+                return AttemptOutcome(False, response.status, f"HTTP {response.status}")
+        except asyncio.TimeoutError:
+            return AttemptOutcome(False, None, f"no answer within {self.policy.timeout:g} s")
+        except aiohttp.ClientError as exc:
+            return AttemptOutcome(False, None, f"{type(exc).__name__}: {exc}"[:300])
+
+    async def _record(self, webhook_id: str, event_id: str, attempt: int, outcome: AttemptOutcome, final: bool) -> None:
+        async with self.service.db.begin() as s:
+            row = await s.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id,
+                                                               WebhookDelivery.event_id == event_id))
+            assert row is not None  # inserted before the first attempt
+            row.attempts = attempt
+            row.last_status_code = outcome.status_code
+            row.last_error = outcome.error
+            if final:
+                row.status = "delivered" if outcome.delivered else "failed"
+                row.finished_at = self.service.clock.now()
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession()
+        return self._http
+
+    async def drain(self) -> None:
+        """Wait for every delivery started so far, retries included (tests, orderly shutdown)."""
+        await self.tasks.drain()
+
+    async def close(self) -> None:
+        """Stop: pending deliveries stay ``pending`` in the log."""
+        await self.tasks.close()
+        if self._http is not None:
+            await self._http.close()

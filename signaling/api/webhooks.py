@@ -1,0 +1,81 @@
+"""Webhook subscriptions over HTTP, for platform administrators and integrating systems.
+
+``setup_webhooks`` is what the app factory calls: it subscribes the dispatcher to the case
+events and stops it (pending deliveries stay ``pending`` in the log) when the app shuts down.
+See :mod:`mediation.webhooks` for the payload and the signature scheme.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import Field
+
+from mediation.services import MediationServices
+from mediation.webhooks import ALL_KINDS, EVENT_KINDS, NewWebhook, RetryPolicy, WebhookDispatcher, WebhookService
+
+from ..openapi import api
+from .accounts import Strict, actor_of, domain_errors, dump
+
+TAG = "webhooks"
+INTEGRATORS = frozenset({"platform_admin", "service"})
+WEBHOOKS_KEY = web.AppKey("webhook_service", WebhookService)
+DISPATCHER_KEY = web.AppKey("webhook_dispatcher", WebhookDispatcher)
+
+
+def setup_webhooks(app: web.Application, services: MediationServices,
+                   policy: RetryPolicy | None = None) -> WebhookDispatcher:
+    """Store the webhook service for the handlers and subscribe a dispatcher to the case events."""
+    service = WebhookService(services.db, services.cases.cipher, services.cases.clock)
+    dispatcher = WebhookDispatcher(service, policy)
+    services.events.subscribe(dispatcher)
+    app[WEBHOOKS_KEY] = service
+    app[DISPATCHER_KEY] = dispatcher
+
+    async def stop(_: web.Application) -> None:
+        await dispatcher.close()
+
+    app.on_shutdown.append(stop)
+    return dispatcher
+
+
+class WebhookIn(Strict):
+    url: str = Field(min_length=8, max_length=500, description="absolute http(s) URL that receives the POSTs")
+    kinds: list[str] = Field(min_length=1, max_length=len(EVENT_KINDS) + 1,
+                             description=f"event kinds, or [\"{ALL_KINDS}\"]: {', '.join(sorted(EVENT_KINDS))}")
+    case_id: str | None = Field(default=None, max_length=64, description="only this case's events")
+
+
+def _webhooks(request: web.Request) -> WebhookService:
+    return request.app[WEBHOOKS_KEY]
+
+
+@api.route("POST", "/api/webhooks", summary="Subscribe a URL to case events (the secret is shown only now)",
+           allow=INTEGRATORS, tag=TAG, request=WebhookIn, status=201)
+@domain_errors
+async def create_webhook(request: web.Request, body: WebhookIn) -> Any:
+    """Each delivery is signed: ``Accord-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``,
+    with ``Accord-Event-Id`` to deduplicate retries."""
+    created = await _webhooks(request).create(actor_of(request), NewWebhook(body.url, body.kinds, body.case_id))
+    return {**dump(created.webhook), "secret": created.secret}
+
+
+@api.route("GET", "/api/webhooks", summary="Webhook subscriptions you manage", allow=INTEGRATORS, tag=TAG)
+@domain_errors
+async def list_webhooks(request: web.Request, _: None) -> Any:
+    return dump(await _webhooks(request).list(actor_of(request)))
+
+
+@api.route("DELETE", "/api/webhooks/{webhook_id}", summary="Stop a webhook subscription", allow=INTEGRATORS,
+           tag=TAG)
+@domain_errors
+async def delete_webhook(request: web.Request, _: None) -> Any:
+    return dump(await _webhooks(request).delete(actor_of(request), request.match_info["webhook_id"]))
+
+
+@api.route("GET", "/api/webhooks/{webhook_id}/deliveries", summary="The delivery log of a subscription",
+           allow=INTEGRATORS, tag=TAG)
+@domain_errors
+async def webhook_deliveries(request: web.Request, _: None) -> Any:
+    return dump(await _webhooks(request).deliveries(actor_of(request), request.match_info["webhook_id"]))
