@@ -15,13 +15,10 @@ travels through third parties.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -34,7 +31,7 @@ from .clock import Clock
 from .errors import InvalidInput, NotFound
 from .models import Account, AgentLink, Case, CaseParty, Deadline
 from .notification_models import Notification, NotificationPreference
-from .sms import SmsGateway
+from .sms import PrivateOutbox, SmsGateway
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +48,11 @@ class FileEmailSender:
     ``<data_dir>/email-outbox.jsonl`` (mode 0600), never to the log."""
 
     def __init__(self, data_dir: Path):
-        self.path = data_dir / "email-outbox.jsonl"
+        self.outbox = PrivateOutbox(data_dir / "email-outbox.jsonl")
+        self.path = self.outbox.path
 
     async def send(self, to: str, subject: str, text: str) -> None:
-        line = json.dumps({"at": datetime.now(timezone.utc).isoformat(), "to": to, "subject": subject, "text": text},
-                          ensure_ascii=False) + "\n"
-        await asyncio.to_thread(self._append, line)
-
-    def _append(self, line: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as fh:
-            fh.write(line)
+        await self.outbox.append({"to": to, "subject": subject, "text": text})
 
 
 # --- what to say ------------------------------------------------------------------------------
