@@ -27,7 +27,7 @@ import resource
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import crl
 from asn1crypto import x509 as asn1_x509
@@ -61,6 +61,9 @@ from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
 from . import oids
 from .pades import SignatureEvidence
+
+if TYPE_CHECKING:
+    from .case_match import CaseMatch
 
 #: Catalog key holding the JSON list of signature fields the agreement must carry.
 EXPECTED_FIELDS_KEY = "/AccordExpectedFields"
@@ -149,6 +152,8 @@ class AgreementReport:
     judged_at: str
     notes: list[str] = field(default_factory=list)
     reasons: list[Reason] = field(default_factory=list)
+    #: The agreement's case on the platform that verified it (:mod:`signing.case_match`); ``None`` offline.
+    platform: CaseMatch | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

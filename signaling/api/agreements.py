@@ -38,6 +38,7 @@ from identity.gate import IdentityCheck, RecordedIdentityGate, gate_for
 from signing.agreement import AgreementData, DisputeType, SignerRole
 from signing.agreement_pdf import EvidenceAppendix, render_agreement
 from signing.agreement_versions import AgreementStore, VersionError, VersionState, VersionStatus
+from signing.case_match import match_to_platform
 from signing.ceremony import CeremonyRefused, RefusalCode, SigningCeremony, gate_key
 from signing.templates import CLOSING_CLAUSES, TEMPLATES
 from signing.tsa import InProcessTimeStamper, external_timestamper
@@ -645,7 +646,8 @@ async def _uploaded_pdf(request: web.Request) -> bytes:
            raw_body=True, content_type="application/pdf")
 async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
     """Every signature, the document timestamps, the expected fields and the verdict. The check runs
-    in a child process with time and memory limits: a malformed or hostile file cannot hurt the server."""
+    in a child process with time and memory limits: a malformed or hostile file cannot hurt the server.
+    ``platform`` matches the file to its agreement and case here (ids, statuses and hashes only)."""
     pdf = await _uploaded_pdf(request)
     if not pdf:
         raise ApiError(400, "empty_upload", "the upload is empty")
@@ -655,4 +657,5 @@ async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
             report = await asyncio.to_thread(verify_agreement_bytes_safely, pdf, roots)
         except VerificationError as exc:
             raise ApiError(422, "unverifiable_pdf", str(exc)) from None
+        report.platform = await asyncio.to_thread(match_to_platform, pdf, request.app[STORE_KEY])
     return report.to_dict()

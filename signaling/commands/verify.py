@@ -1,12 +1,20 @@
 """``accord verify agreement.pdf``: the court's check, offline. Exit 0 only for a valid agreement
-(1: verified and not valid, 2: not verifiable at all)."""
+(1: verified and not valid, 2: not verifiable at all).
+
+``--platform URL`` also sends the file to that server's ``POST /api/verify`` and prints how it
+matches the agreement's case there. The verdict stays the offline one: the platform can only
+turn a pass into 1 (no such case, superseded version, another revision, evidence not printed);
+an unreachable platform or a refused upload is 2, since the check asked for could not be made."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 
@@ -26,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--expected-fields", help="comma-separated field names (default: the list in the PDF)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds before giving up")
+    p.add_argument("--platform", metavar="URL",
+                   help="also match the file to its case on this Accord server (it receives the file)")
     p.set_defaults(func=run)
 
 
@@ -55,6 +65,46 @@ def _print_human(report: AgreementReport) -> None:
             print(f"        ! {reason.code}: {reason.message}")
 
 
+class PlatformUnavailable(Exception):
+    """The platform could not be asked, or refused the file."""
+
+
+def ask_platform(base_url: str, pdf: bytes, timeout: float) -> dict[str, Any]:
+    """The ``platform`` section of the server's report on ``pdf``."""
+    request = urllib.request.Request(base_url.rstrip("/") + "/api/verify", data=pdf, method="POST",
+                                     headers={"Content-Type": "application/pdf", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            error = json.loads(exc.read())["error"]
+            detail = f"{error['code']}: {error['message']}"
+        except (ValueError, KeyError, TypeError):
+            detail = exc.reason
+        raise PlatformUnavailable(f"the platform refused the file (HTTP {exc.code}, {detail})") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise PlatformUnavailable(f"the platform cannot be reached: {exc}") from None
+    section = body.get("platform") if isinstance(body, dict) else None
+    if not isinstance(section, dict) or "found" not in section:
+        raise PlatformUnavailable("the server's report has no platform section (not an Accord server, or too old)")
+    return section
+
+
+def _print_platform(match: dict[str, Any]) -> None:
+    if not match["found"]:
+        print("PLATFORM: no matching case")
+    else:
+        state = "current" if match["current"] else f"superseded by v{match['current_version']}"
+        print(f"PLATFORM: {'consistent' if match['consistent'] else 'MISMATCH'} - case {match['case_number']}, "
+              f"agreement {match['agreement_id']} v{match['version']} ({match['version_status']}, {state}), "
+              f"revision {match['revision']} ({match['revision_number']} of {match['stored_revisions']} stored)")
+        for item in match["evidence"]:
+            print(f"  [{'ok ' if item['printed'] else 'BAD'}] {item['kind']} {item['sha256']}")
+    for reason in match["reasons"]:
+        print(f"  ! {reason['code']}: {reason['message']}")
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         trust_paths = args.trust or [pki_directory(settings_from(args)) / "root.crt"]
@@ -65,8 +115,19 @@ def run(args: argparse.Namespace) -> int:
     except (VerificationError, OSError, ValueError) as exc:
         print(f"accord verify: {exc}", file=sys.stderr)
         return 2
+    platform = None
+    if args.platform:
+        try:
+            platform = ask_platform(args.platform, args.pdf.read_bytes(), args.timeout)
+        except (PlatformUnavailable, OSError) as exc:
+            print(f"accord verify: {exc}", file=sys.stderr)
+            return 2
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps(report.to_dict() | {"platform": platform}, ensure_ascii=False, indent=2))
     else:
         _print_human(report)
-    return 0 if report.valid else 1
+        if platform is not None:
+            _print_platform(platform)
+    if not report.valid:
+        return 1
+    return 1 if platform is not None and not platform["consistent"] else 0

@@ -33,6 +33,49 @@ function evidenceText(s) {
   return s.identity_check ? `${custody}\n${s.identity_check}` : custody;
 }
 
+function fact(label, value) {
+  const tr = document.createElement("tr");
+  const th = document.createElement("th");
+  th.textContent = i18n.t(label);
+  tr.append(th, cell(value));
+  return tr;
+}
+
+function listItems(reasons) {
+  return reasons.map((r) => Object.assign(document.createElement("li"), { textContent: `${r.code}: ${r.message}` }));
+}
+
+// How the file matches its case on this platform (ids, statuses and hashes only).
+function renderPlatform(match) {
+  const section = $("platform");
+  section.hidden = !match;
+  if (!match) return;
+  const verdict = $("platform-verdict");
+  verdict.dataset.valid = String(match.consistent);
+  verdict.textContent = i18n.t(!match.found ? "verify.platform.not_found"
+    : match.consistent ? "verify.platform.consistent" : "verify.platform.mismatch");
+  $("platform-reasons").replaceChildren(...listItems(match.reasons));
+  const facts = [fact("verify.platform.file_sha256", match.file_sha256)];
+  if (match.found) {
+    const version = `v${match.version} · ${i18n.t(`verify.status.${match.version_status}`)}` +
+      (match.current ? "" : ` · ${i18n.t("verify.platform.superseded_by")} v${match.current_version}`);
+    facts.push(
+      fact("verify.platform.case_number", match.case_number),
+      fact("verify.platform.agreement", match.agreement_id),
+      fact("verify.platform.version", version),
+      fact("verify.platform.revision",
+        `${i18n.t(`verify.revision.${match.revision}`)} (${match.revision_number ?? "—"} / ${match.stored_revisions - 1})`),
+      fact("verify.platform.final_sha256", match.final_sha256),
+    );
+  }
+  $("platform-facts").replaceChildren(...facts);
+  $("platform-evidence").replaceChildren(...match.evidence.map((e) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(i18n.t(`verify.evidence.${e.kind}`)), cell(e.sha256), yesNo(e.printed));
+    return tr;
+  }));
+}
+
 function render(report) {
   lastReport = report;
   $("result").hidden = false;
@@ -40,9 +83,8 @@ function render(report) {
   verdict.dataset.valid = String(report.valid);
   verdict.textContent = i18n.t(report.valid ? "verify.valid" : "verify.invalid");
   const reasons = $("reasons");
-  reasons.replaceChildren(...report.reasons.map((r) => Object.assign(document.createElement("li"), {
-    textContent: `${r.code}: ${r.message}`,
-  })));
+  reasons.replaceChildren(...listItems(report.reasons));
+  renderPlatform(report.platform);
   $("notes").replaceChildren(...report.notes.map((n) => Object.assign(document.createElement("li"), { textContent: n })));
   const rows = report.signatures.map((s) => {
     const tr = document.createElement("tr");

@@ -1,0 +1,195 @@
+"""Match an uploaded agreement PDF to its case on this platform.
+
+Offline verification proves a file is a validly signed agreement; a court also wants to know
+*which* agreement it is and whether the platform still stands behind that version. We match by
+content, not by what the page says: the first revision of every signed agreement is the locked
+PDF, whose SHA-256 the :class:`~signing.agreement_versions.AgreementStore` fixed at lock. So the
+hash of the bytes up to the first ``%%EOF`` names the agreement version, and the whole file's
+hash tells whether it is the newest stored revision, an earlier cut, or bytes we never produced.
+
+The evidence hashes of the store (identity-check frames, recording manifests, audit-trail head)
+are then looked up in the PDF's page text (``pdftotext``), so a divergence between what the
+appendix prints and what the platform holds shows.
+
+The result carries only the case number, ids, statuses and hashes: the endpoint is public and
+must not disclose names or identity numbers. Blocking work (file reads, ``pdftotext``): call from
+a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from .agreement_versions import AGREEMENT_ID, AgreementStore, VersionError, VersionState, VersionStatus
+from .verification import Reason
+
+#: Seconds ``pdftotext`` may take on a file that already passed the verifier's parse limits.
+PDFTOTEXT_TIMEOUT_SECONDS = 20.0
+_EOF = re.compile(rb"%%EOF[\r\n]*")
+
+
+class RevisionMatch(StrEnum):
+    LATEST = "latest"  # identical to the newest revision the platform stored
+    EARLIER = "earlier"  # identical to an older stored revision (cut back, or signatures since added)
+    OTHER = "other"  # starts with our locked PDF, but these bytes were never stored here
+
+
+@dataclass
+class EvidenceHash:
+    """One evidence hash the platform holds for this version, and whether the PDF prints it."""
+
+    kind: str  # identity_frames, recording, audit_head
+    sha256: str
+    printed: bool
+
+
+@dataclass
+class CaseMatch:
+    found: bool
+    file_sha256: str
+    agreement_id: str | None = None
+    version: int | None = None
+    case_number: str | None = None
+    version_status: str | None = None
+    #: Is this the agreement's current version (``False``: edited after lock, superseded).
+    current: bool | None = None
+    current_version: int | None = None
+    revision: RevisionMatch | None = None
+    #: Which stored revision file this is (0 = the locked PDF), if identical to one.
+    revision_number: int | None = None
+    stored_revisions: int | None = None
+    locked_sha256: str | None = None
+    final_sha256: str | None = None
+    evidence: list[EvidenceHash] = field(default_factory=list)
+    #: Found, current, identical to the newest stored revision and every evidence hash printed.
+    consistent: bool = False
+    reasons: list[Reason] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def revision_prefix_hashes(pdf: bytes) -> list[str]:
+    """SHA-256 of the bytes up to each ``%%EOF``, first revision first.
+
+    Where a revision ends among the line-end bytes after ``%%EOF`` is not marked (the next update
+    may start with one), so every cut in that run counts.
+    """
+    hashes: list[str] = []
+    for m in _EOF.finditer(pdf):
+        for end in range(m.start() + 5, m.end() + 1):
+            digest = hashlib.sha256(pdf[:end]).hexdigest()
+            if digest not in hashes:
+                hashes.append(digest)
+    return hashes
+
+
+def _versions(store: AgreementStore) -> list[VersionState]:
+    """Every locked version in the store (scanned: the store keeps no hash index)."""
+    out: list[VersionState] = []
+    if not store.root.is_dir():
+        return out
+    for directory in sorted(store.root.iterdir()):
+        if not AGREEMENT_ID.fullmatch(directory.name):
+            continue
+        try:
+            current = store.current(directory.name)
+        except (VersionError, ValueError):
+            continue
+        for number in range(1, current.version + 1):
+            try:
+                state = current if number == current.version else store.version(directory.name, number)
+            except (VersionError, ValueError):
+                continue
+            if state.locked_sha256 is not None:
+                out.append(state)
+    return out
+
+
+def _file_sha256(path: Path) -> str | None:
+    """A stored revision's hash; ``None`` if the file is gone (then nothing can be identical to it)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _page_text(pdf: bytes) -> str | None:
+    try:
+        done = subprocess.run(["pdftotext", "-q", "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True,
+                              timeout=PDFTOTEXT_TIMEOUT_SECONDS, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else None
+
+
+def _store_evidence(state: VersionState) -> list[tuple[str, str]]:
+    ev = state.evidence
+    pairs = [("identity_frames", c.frames_sha256) for c in ev.identity_checks if c.frames_sha256]
+    pairs += [("recording", r.sha256) for r in ev.recordings]
+    if ev.audit_head_sha256:
+        pairs.append(("audit_head", ev.audit_head_sha256))
+    return pairs
+
+
+def _compare_evidence(match: CaseMatch, state: VersionState, pdf: bytes) -> None:
+    text = _page_text(pdf)
+    if text is None:
+        match.reasons.append(Reason("page_text_unreadable", "the page text could not be extracted to compare "
+                                                           "the printed evidence hashes"))
+        return
+    # Long hashes wrap in the appendix table: compare with all whitespace removed.
+    flat = re.sub(r"\s+", "", text)
+    match.evidence = [EvidenceHash(kind, digest, digest in flat) for kind, digest in _store_evidence(state)]
+    for item in match.evidence:
+        if not item.printed:
+            match.reasons.append(Reason("evidence_not_printed", f"the platform's {item.kind} hash {item.sha256} "
+                                                                f"is not printed in the document"))
+    if re.sub(r"\s+", "", state.data.case_number) not in flat:
+        match.reasons.append(Reason("case_number_not_printed", "the document does not print the case number "
+                                                               "the platform holds"))
+
+
+def match_to_platform(pdf: bytes, store: AgreementStore) -> CaseMatch:
+    """Find the agreement version whose locked PDF starts ``pdf``; see the module docstring."""
+    match = CaseMatch(found=False, file_sha256=hashlib.sha256(pdf).hexdigest())
+    prefixes = set(revision_prefix_hashes(pdf))
+    state = next((s for s in _versions(store) if s.locked_sha256 in prefixes), None)
+    if state is None:
+        match.reasons.append(Reason("not_on_platform", "no agreement on this platform was locked with this "
+                                                       "document's first revision (another platform, or altered)"))
+        return match
+    current_version = store.current(state.agreement_id).version
+    revision_hashes = [_file_sha256(store.pdf_path(state, r)) for r in range(state.revision + 1)]
+    match.found = True
+    match.agreement_id, match.version = state.agreement_id, state.version
+    match.case_number = state.data.case_number
+    match.version_status = state.status.value
+    match.current, match.current_version = state.version == current_version, current_version
+    match.stored_revisions = len(revision_hashes)
+    match.locked_sha256, match.final_sha256 = state.locked_sha256, state.final_sha256
+    if match.file_sha256 in revision_hashes:
+        match.revision_number = revision_hashes.index(match.file_sha256)
+        match.revision = RevisionMatch.LATEST if match.revision_number == state.revision else RevisionMatch.EARLIER
+    else:
+        match.revision = RevisionMatch.OTHER
+    if not match.current:
+        match.reasons.append(Reason("superseded", f"version {state.version} was edited after locking and replaced "
+                                                  f"by version {current_version}; its signatures do not count"))
+    if match.revision is RevisionMatch.EARLIER:
+        match.reasons.append(Reason("earlier_revision", f"this is stored revision {match.revision_number} of "
+                                                        f"{state.revision}: later signatures are missing"))
+    elif match.revision is RevisionMatch.OTHER:
+        match.reasons.append(Reason("unknown_revision", "the document starts with this agreement's locked PDF, but "
+                                                        "its later revisions were not produced by this platform"))
+    if state.status is VersionStatus.LOCKED:
+        match.reasons.append(Reason("not_completed", "the platform is still collecting signatures for this version"))
+    _compare_evidence(match, state, pdf)
+    match.consistent = not match.reasons
+    return match
