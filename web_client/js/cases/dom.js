@@ -67,9 +67,17 @@ export async function busy(button, box, action) {
   try {
     return await action();
   } catch (error) {
-    notify(box, "error", errorText(error));
+    notify(current(box), "error", errorText(error));
     return undefined;
   } finally {
     button.disabled = false;
   }
+}
+
+/** A live update may have redrawn the panel while the request was in flight: the answer belongs in
+ * the notice of the panel now on the page (same panel id), not in the detached old one. */
+function current(box) {
+  if (box.isConnected) return box;
+  const panelId = box.parentElement?.id;
+  return (panelId && document.getElementById(panelId)?.querySelector(":scope > .notice")) || box;
 }
