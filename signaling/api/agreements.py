@@ -20,6 +20,7 @@ import asyncio
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import io
 import re
@@ -182,6 +183,27 @@ def _current(request: web.Request, agreement_id: str) -> VersionState:
         return request.app[STORE_KEY].current(agreement_id)
 
 
+def _owned_agreement(handler: Callable[[web.Request, Any], Awaitable[Any]]) -> Callable[[web.Request, Any], Awaitable[Any]]:
+    """Row-level check for drafters: a mediator reaches only the agreements they created, an
+    organisation administrator those of their organisation; integrating systems and platform
+    administrators reach all. Anyone else gets the same 404 as for an agreement that does not exist."""
+
+    @functools.wraps(handler)
+    async def checked(request: web.Request, body: Any) -> Any:
+        principal = principal_of(request)
+        if not principal.roles & {"service", "platform_admin"}:
+            with _refusals():
+                first = request.app[STORE_KEY].version(request.match_info["agreement_id"], 1)
+            allowed = ("mediator" in principal.roles and first.created_by == principal.subject) or (
+                "org_admin" in principal.roles
+                and first.data.organisation.name == principal.attributes.get("organisation"))
+            if not allowed:
+                raise ApiError(404, "agreement_not_found", "no such agreement")
+        return await handler(request, body)
+
+    return checked
+
+
 # --- mediator: draft, edit, lock, links ---------------------------------------------------------
 
 
@@ -195,12 +217,14 @@ async def create_agreement(request: web.Request, body: AgreementIn) -> Agreement
 
 @api.route("GET", "/api/agreements/{agreement_id}", summary="The current version of an agreement",
            allow=DRAFTERS, tag=TAG, response=AgreementOut)
+@_owned_agreement
 async def get_agreement(request: web.Request, _: None) -> AgreementOut:
     return _agreement_out(_current(request, request.match_info["agreement_id"]))
 
 
 @api.route("PUT", "/api/agreements/{agreement_id}", summary="Edit the text (a new version once locked)",
            allow=DRAFTERS, tag=TAG, request=AgreementIn, response=AgreementOut)
+@_owned_agreement
 async def edit_agreement(request: web.Request, body: AgreementIn) -> AgreementOut:
     """A draft changes in place; a locked version is superseded by a new draft and its signatures lapse."""
     with _refusals():
@@ -211,6 +235,7 @@ async def edit_agreement(request: web.Request, body: AgreementIn) -> AgreementOu
 
 @api.route("GET", "/api/agreements/{agreement_id}/preview.pdf", summary="Render the current draft",
            allow=DRAFTERS, tag=TAG)
+@_owned_agreement
 async def preview_agreement(request: web.Request, _: None) -> web.Response:
     """The PDF as it would be locked now (not stored, not signable)."""
     state = _current(request, request.match_info["agreement_id"])
@@ -221,6 +246,7 @@ async def preview_agreement(request: web.Request, _: None) -> web.Response:
 
 @api.route("POST", "/api/agreements/{agreement_id}/versions/{version}/lock", summary="Lock the text",
            allow=DRAFTERS, tag=TAG, response=AgreementOut)
+@_owned_agreement
 async def lock_agreement(request: web.Request, _: None) -> AgreementOut:
     """Render the draft, store the PDF and fix its SHA-256; signing can start."""
     with _refusals():
@@ -231,6 +257,7 @@ async def lock_agreement(request: web.Request, _: None) -> AgreementOut:
 
 @api.route("GET", "/api/agreements/{agreement_id}/versions/{version}/pdf",
            summary="A stored PDF revision (default: the newest)", allow=DRAFTERS, tag=TAG)
+@_owned_agreement
 async def version_pdf(request: web.Request, _: None) -> web.Response:
     store = request.app[STORE_KEY]
     revision = request.query.get("revision")
@@ -262,6 +289,7 @@ def _keep_only_preview(directory: Path, pdf: bytes, digest: str) -> Path:
 
 @api.route("POST", "/api/agreements/{agreement_id}/preview", summary="Render the current text as page images",
            allow=DRAFTERS, tag=TAG, response=PreviewOut)
+@_owned_agreement
 async def render_preview(request: web.Request, _: None) -> PreviewOut:
     """For the mediator's editor: renders the PDF as it would be locked now; fetch its pages as PNG
     from ``previews/{sha256}/pages/{page}`` (browsers show images everywhere, PDFs not always)."""
@@ -275,6 +303,7 @@ async def render_preview(request: web.Request, _: None) -> PreviewOut:
 
 @api.route("GET", "/api/agreements/{agreement_id}/previews/{sha256}/pages/{page}",
            summary="One page of a rendered preview as PNG", allow=DRAFTERS, tag=TAG)
+@_owned_agreement
 async def preview_page(request: web.Request, _: None) -> web.FileResponse:
     agreement_id, digest = request.match_info["agreement_id"], request.match_info["sha256"]
     _current(request, agreement_id)  # the agreement exists (and its id is safe in a path)
@@ -332,6 +361,7 @@ class SigningLinks(BaseModel):
 
 @api.route("POST", "/api/agreements/{agreement_id}/signing-links", summary="Signing links for every person",
            allow=DRAFTERS, tag=TAG, response=SigningLinks)
+@_owned_agreement
 async def signing_links(request: web.Request, _: None) -> SigningLinks:
     """One link per party, agent and the mediator of the locked current version (the seal has none)."""
     state = _current(request, request.match_info["agreement_id"])
@@ -357,6 +387,7 @@ class VersionRef(_In):
 
 @api.route("POST", "/api/agreements/{agreement_id}/seal", summary="Affix the organisation seal and archive",
            allow=SEALERS, tag=TAG, request=VersionRef, response=AgreementOut)
+@_owned_agreement
 async def seal_agreement(request: web.Request, body: VersionRef) -> AgreementOut:
     """After every other field is signed: the seal (server-held key), then the B-LTA archive timestamp."""
     with _refusals():

@@ -190,11 +190,23 @@ async def test_a_mediator_signs_in_with_a_password_and_a_reload_reopens_the_agre
         server: Server, browser: BrowserContext) -> None:
     accounts = server.app[SERVICES_KEY].accounts
     admin = await accounts.bootstrap_admin("root", "Platform Admin", "correct horse battery")
-    await accounts.create_staff(Actor(admin.id, "platform_admin", admin.display_name),
-                                NewAccount(Role.MEDIATOR, "mediator1", "李调解员", "correct horse battery",
-                                           organisation="示例人民调解委员会"))
-    status, created = await server.call("POST", "/api/agreements", json={"data": agreement_dict()})
+    for login in ("mediator1", "mediator2"):
+        await accounts.create_staff(Actor(admin.id, "platform_admin", admin.display_name),
+                                    NewAccount(Role.MEDIATOR, login, "李调解员", "correct horse battery",
+                                               organisation="示例人民调解委员会"))
+    sessions = {}
+    for login in ("mediator1", "mediator2"):
+        status, signed_in = await server.call("POST", "/api/auth/login", key=False, json={
+            "channel": "mediator", "login": login, "password": "correct horse battery"})
+        assert status == 200
+        sessions[login] = signed_in["token"]
+    status, created = await server.call("POST", "/api/agreements", key=False, json={"data": agreement_dict()},
+                                        headers={"Authorization": f"Bearer {sessions['mediator1']}"})
     assert status == 201
+    # Another mediator cannot see it: the same 404 as for an agreement that does not exist.
+    status, refused = await server.call("GET", f"/api/agreements/{created['agreement_id']}", key=False,
+                                        headers={"Authorization": f"Bearer {sessions['mediator2']}"})
+    assert (status, refused["error"]["code"]) == (404, "agreement_not_found")
     page = await browser.new_page()
     await page.goto(f"{server.base_url}/agreement.html#{created['agreement_id']}")
     await page.wait_for_selector("body[data-state=auth]")
