@@ -29,7 +29,10 @@ class WebhookSubscription(Base):
 
 
 class WebhookDelivery(Base):
-    """One event to one subscription: ``pending`` while attempts remain, then ``delivered`` or ``failed``."""
+    """One event to one subscription: ``pending`` while attempts remain, then ``delivered`` or ``failed``.
+
+    ``body`` (the exact bytes that get signed) and ``next_attempt_at`` let a restarted server resume
+    a pending delivery with the same event; rows written before migration 0005 have no body."""
 
     __tablename__ = "med_webhook_deliveries"
     __table_args__ = (UniqueConstraint("webhook_id", "event_id"),)
@@ -45,3 +48,5 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

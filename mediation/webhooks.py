@@ -21,6 +21,11 @@ written at once; the POSTs run in the background (the request that caused the ev
 for a receiver). Any answer other than 2xx, a timeout or a connection error is retried with
 exponential backoff, a bounded number of times. Each event and subscription has a delivery row
 whose status ends ``delivered`` or ``failed``. Events carry no personal data, only ids and states.
+
+The row keeps the body and when the next attempt is due, so a delivery cut short by a restart is
+resumed (:meth:`WebhookDispatcher.resume`, run at start-up) with the same event id and body,
+signed anew at send time. Receivers must therefore deduplicate on ``Accord-Event-Id``: an attempt
+cut off mid-request is repeated.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import aiohttp
@@ -250,8 +255,17 @@ class WebhookService:
             rows = (await s.scalars(select(WebhookSubscription).where(
                 WebhookSubscription.deleted_at.is_(None),
                 or_(WebhookSubscription.case_id.is_(None), WebhookSubscription.case_id == case_id)))).all()
-        return [Target(r.id, r.url, self.cipher.decrypt(r.secret_enc, context=SECRET_CONTEXT))
-                for r in rows if ALL_KINDS in r.kinds or kind in r.kinds]
+        return [self._target(r) for r in rows if ALL_KINDS in r.kinds or kind in r.kinds]
+
+    async def live_target(self, webhook_id: str) -> Target | None:
+        """The subscription, or ``None`` once it has been deleted."""
+        async with self.db() as s:
+            row = await s.scalar(select(WebhookSubscription).where(WebhookSubscription.id == webhook_id,
+                                                                   WebhookSubscription.deleted_at.is_(None)))
+        return None if row is None else self._target(row)
+
+    def _target(self, row: WebhookSubscription) -> Target:
+        return Target(row.id, row.url, self.cipher.decrypt(row.secret_enc, context=SECRET_CONTEXT))
 
 
 # --- delivery -------------------------------------------------------------------------------
@@ -276,6 +290,18 @@ class AttemptOutcome:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class ResumeReport:
+    """What :meth:`WebhookDispatcher.resume` found: deliveries restarted and those it closed as failed."""
+
+    resumed: int
+    failed: int
+
+
+NO_STORED_BODY = "payload not stored (created before 0005)"
+SUBSCRIPTION_DELETED = "subscription deleted before the delivery finished"
+
+
 class WebhookDispatcher:
     """Subscribed to the :class:`~mediation.events.CaseEventHub`: turns each event into signed
     POSTs to the subscriptions that want it, in the background."""
@@ -287,6 +313,8 @@ class WebhookDispatcher:
         self.wall_clock = wall_clock  # the signature's t: the receiver compares it with its own clock
         self.tasks = BackgroundTasks("webhook delivery")
         self._http: aiohttp.ClientSession | None = None
+        # Deliveries this dispatcher is running, so that resume() never starts one a second time.
+        self._running: set[tuple[str, str]] = set()
 
     async def publish(self, case_id: str, event: dict[str, Any]) -> None:
         """Record a pending delivery for each subscription that exists now and wants the event, and
@@ -301,14 +329,77 @@ class WebhookDispatcher:
         if not targets:
             return
         now = self.service.clock.now()
-        async with self.service.db.begin() as s:
-            s.add_all([WebhookDelivery(webhook_id=t.webhook_id, event_id=event_id, case_id=case_id, kind=kind,
-                                       status="pending", attempts=0, created_at=now) for t in targets])
+        keys = {(t.webhook_id, event_id) for t in targets}
+        self._running |= keys  # before the rows exist: a concurrent resume() must not pick them up
+        try:
+            async with self.service.db.begin() as s:
+                s.add_all([WebhookDelivery(webhook_id=t.webhook_id, event_id=event_id, case_id=case_id, kind=kind,
+                                           status="pending", attempts=0, created_at=now, body=body,
+                                           next_attempt_at=now) for t in targets])
+        except BaseException:
+            self._running -= keys
+            raise
         for target in targets:
             self.tasks.spawn(self._deliver(target, event_id, body))
 
-    async def _deliver(self, target: Target, event_id: str, body: bytes) -> None:
-        for attempt in range(1, self.policy.attempts + 1):
+    async def resume(self) -> ResumeReport:
+        """Continue the deliveries a previous run left ``pending``: each waits until its next attempt
+        is due and goes on from there. Those that cannot go on (no stored body, subscription deleted,
+        no attempts left under the current policy) end ``failed`` without being sent."""
+        async with self.service.db() as s:
+            rows = (await s.scalars(select(WebhookDelivery).where(WebhookDelivery.status == "pending")
+                                    .order_by(WebhookDelivery.id))).all()
+        resumed = failed = 0
+        for row in rows:
+            key = (row.webhook_id, row.event_id)
+            if key in self._running:
+                continue
+            target = await self.service.live_target(row.webhook_id)
+            if row.body is None:
+                problem = NO_STORED_BODY
+            elif target is None:
+                problem = SUBSCRIPTION_DELETED
+            elif row.attempts >= self.policy.attempts:
+                problem = f"retries exhausted after {row.attempts} attempts; last: {row.last_error}"[:300]
+            else:
+                due = row.next_attempt_at or row.created_at
+                wait = max(0.0, (due - self.service.clock.now()).total_seconds())
+                self._running.add(key)
+                self.tasks.spawn(self._deliver(target, row.event_id, row.body, row.attempts + 1, wait))
+                resumed += 1
+                continue
+            await self._give_up(row.id, problem)
+            failed += 1
+        if rows:
+            log.info("webhook deliveries resumed", extra={"resumed": resumed, "failed": failed})
+        return ResumeReport(resumed, failed)
+
+    def resume_in_background(self) -> None:
+        """Start :meth:`resume` without waiting for it: start-up must not depend on the database's speed."""
+        async def run() -> None:
+            await self.resume()
+        self.tasks.spawn(run())
+
+    async def _give_up(self, delivery_id: int, error: str) -> None:
+        async with self.service.db.begin() as s:
+            row = await s.get(WebhookDelivery, delivery_id)
+            assert row is not None  # deliveries are never deleted
+            row.status = "failed"
+            row.last_error = error
+            row.next_attempt_at = None
+            row.finished_at = self.service.clock.now()
+        log.warning("webhook delivery not resumed", extra={"delivery_id": delivery_id, "reason": error})
+
+    async def _deliver(self, target: Target, event_id: str, body: bytes, first_attempt: int = 1,
+                       wait: float = 0.0) -> None:
+        try:
+            await asyncio.sleep(wait)
+            await self._attempts(target, event_id, body, first_attempt)
+        finally:
+            self._running.discard((target.webhook_id, event_id))
+
+    async def _attempts(self, target: Target, event_id: str, body: bytes, first_attempt: int) -> None:
+        for attempt in range(first_attempt, self.policy.attempts + 1):
             outcome = await self._attempt(target, event_id, body)
             final = outcome.delivered or attempt == self.policy.attempts
             await self._record(target.webhook_id, event_id, attempt, outcome, final)
@@ -343,9 +434,13 @@ class WebhookDispatcher:
             row.attempts = attempt
             row.last_status_code = outcome.status_code
             row.last_error = outcome.error
+            now = self.service.clock.now()
             if final:
                 row.status = "delivered" if outcome.delivered else "failed"
-                row.finished_at = self.service.clock.now()
+                row.finished_at = now
+                row.next_attempt_at = None
+            else:
+                row.next_attempt_at = now + timedelta(seconds=self.policy.delay(attempt))
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:
@@ -357,7 +452,7 @@ class WebhookDispatcher:
         await self.tasks.drain()
 
     async def close(self) -> None:
-        """Stop: pending deliveries stay ``pending`` in the log."""
+        """Stop: pending deliveries stay ``pending`` in the log, for :meth:`resume` after a restart."""
         await self.tasks.close()
         if self._http is not None:
             await self._http.close()

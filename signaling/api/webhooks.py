@@ -1,7 +1,9 @@
 """Webhook subscriptions over HTTP, for platform administrators and integrating systems.
 
 ``setup_webhooks`` is what the app factory calls: it subscribes the dispatcher to the case
-events and stops it (pending deliveries stay ``pending`` in the log) when the app shuts down.
+events, resumes the deliveries a previous run left pending (in the background: start-up never
+waits for a receiver) and stops it (pending deliveries stay ``pending`` in the log) when the app
+shuts down.
 See :mod:`mediation.webhooks` for the payload and the signature scheme.
 """
 
@@ -26,16 +28,21 @@ DISPATCHER_KEY = web.AppKey("webhook_dispatcher", WebhookDispatcher)
 
 def setup_webhooks(app: web.Application, services: MediationServices,
                    policy: RetryPolicy | None = None) -> WebhookDispatcher:
-    """Store the webhook service for the handlers and subscribe a dispatcher to the case events."""
+    """Store the webhook service for the handlers, subscribe a dispatcher to the case events and
+    have it resume interrupted deliveries once the app starts."""
     service = WebhookService(services.db, services.cases.cipher, services.cases.clock)
     dispatcher = WebhookDispatcher(service, policy)
     services.events.subscribe(dispatcher)
     app[WEBHOOKS_KEY] = service
     app[DISPATCHER_KEY] = dispatcher
 
+    async def resume(_: web.Application) -> None:
+        dispatcher.resume_in_background()
+
     async def stop(_: web.Application) -> None:
         await dispatcher.close()
 
+    app.on_startup.append(resume)
     app.on_shutdown.append(stop)
     return dispatcher
 

@@ -9,18 +9,23 @@ import json
 import socket
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from yarl import URL
 
+from mediation.clock import ManualClock
 from mediation.services import MediationServices
-from mediation.webhooks import (EVENT_ID_HEADER, SIGNATURE_HEADER, RetryPolicy, WebhookDispatcher, sign,
-                                verify_signature)
+from mediation.webhook_models import WebhookDelivery
+from mediation.webhooks import (EVENT_ID_HEADER, NO_STORED_BODY, SIGNATURE_HEADER, SUBSCRIPTION_DELETED,
+                                RetryPolicy, WebhookDispatcher, sign, verify_signature)
 from signaling.api.webhooks import setup_webhooks
 
 from .api_client import Api, User, application_body
@@ -51,6 +56,22 @@ class Receiver:
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
+    runner: web.AppRunner | None = None
+
+    async def start(self, port: int = 0) -> None:
+        """Listen on ``port`` (0: any free one; the same port again after :meth:`stop`)."""
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}/hook"
+
+    async def stop(self) -> None:
+        """The integrator's server goes down: connections are refused."""
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
 
     async def handle(self, request: web.Request) -> web.Response:
         self.got.append(Received(dict(request.headers), await request.read()))
@@ -66,17 +87,10 @@ class Receiver:
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     rec = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", rec.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    rec.url = f"http://127.0.0.1:{port}/hook"
+    await rec.start()
     yield rec
     rec.release.set()
-    await runner.cleanup()
+    await rec.stop()
 
 
 @dataclass
@@ -290,3 +304,104 @@ async def test_bad_subscriptions_are_refused_and_nothing_is_stored(hooks: Hooks,
     answer = await hooks.api.call("POST", "/api/webhooks", hooks.admin, json=body, expect=422)
     assert answer["error"]["code"] == code
     assert await hooks.api.call("GET", "/api/webhooks", hooks.admin, expect=200) == []
+
+
+# --- resuming after a restart ---------------------------------------------------------------
+async def _delivery(services: MediationServices, webhook_id: str) -> WebhookDelivery:
+    async with services.db() as s:
+        return (await s.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id))).one()
+
+
+async def _interrupted(h: Hooks, webhook_id: str, policy: RetryPolicy, attempts: int,
+                       before_last: Callable[[], Awaitable[None]] | None = None) -> WebhookDelivery:
+    """Publish one event through a dispatcher with ``policy`` and stop it (the server shuts down)
+    once ``attempts`` attempts are recorded; ``before_last`` runs once the one before is."""
+    first = WebhookDispatcher(h.dispatcher.service, policy)
+    try:
+        await first.publish("CASE-RESUME", {"kind": "case.created", "by": "test"})
+        async with asyncio.timeout(30):
+            while (await _delivery(h.api.services, webhook_id)).attempts < attempts - 1:
+                await asyncio.sleep(0.01)
+            if before_last is not None:
+                await before_last()
+            while (await _delivery(h.api.services, webhook_id)).attempts < attempts:
+                await asyncio.sleep(0.01)
+    finally:
+        await first.close()
+    row = await _delivery(h.api.services, webhook_id)
+    assert (row.status, row.attempts) == ("pending", attempts)
+    return row
+
+
+async def _restart(services: MediationServices, policy: RetryPolicy = FAST) -> None:
+    """A new server over the same database: its start-up resumes what the last one left pending."""
+    app = web.Application()
+    dispatcher = setup_webhooks(app, services, policy)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await asyncio.wait_for(dispatcher.drain(), timeout=30)
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_delivery_cut_short_by_a_restart_is_resumed_exactly_once(hooks: Hooks, receiver: Receiver,
+                                                                         clock: ManualClock) -> None:
+    created = await _subscribe(hooks, receiver.url, ["case.created"])
+    receiver.statuses = [503]
+    port = URL(receiver.url).port
+    # Attempt 1 gets a 503, attempt 2 finds the receiver down; the server stops during the 10 s wait.
+    slow = RetryPolicy(attempts=3, first_delay=1.0, factor=10.0, max_delay=600.0)
+    row = await _interrupted(hooks, created["id"], slow, 2, before_last=receiver.stop)
+    assert row.last_error is not None and "Connect" in row.last_error
+    assert row.next_attempt_at == clock.now() + timedelta(seconds=10)
+    (original,) = receiver.got
+    assert row.body == original.body and row.event_id == original.headers[EVENT_ID_HEADER]
+
+    await receiver.start(port)
+    clock.advance(timedelta(seconds=10))  # the third attempt is due
+    await _restart(hooks.api.services)
+
+    assert len(receiver.got) == 2
+    resumed = receiver.got[1]
+    assert resumed.headers[EVENT_ID_HEADER] == row.event_id
+    assert resumed.body == original.body
+    check = verify_signature(created["secret"], resumed.headers[SIGNATURE_HEADER], resumed.body)
+    assert check.valid, check
+    done = await _delivery(hooks.api.services, created["id"])
+    assert (done.status, done.attempts, done.last_status_code, done.next_attempt_at) == ("delivered", 3, 200, None)
+
+
+async def test_a_delivery_with_no_attempts_left_fails_without_being_sent(hooks: Hooks, receiver: Receiver) -> None:
+    created = await _subscribe(hooks, receiver.url, ["case.created"])
+    receiver.statuses = [503]
+    await _interrupted(hooks, created["id"], RetryPolicy(attempts=5, first_delay=60.0), 1)
+    await _restart(hooks.api.services, RetryPolicy(attempts=1))  # restarted with fewer attempts allowed
+    assert len(receiver.got) == 1
+    row = await _delivery(hooks.api.services, created["id"])
+    assert (row.status, row.attempts, row.last_error) == ("failed", 1,
+                                                          "retries exhausted after 1 attempts; last: HTTP 503")
+    assert row.finished_at is not None
+
+
+async def test_a_deleted_subscription_gets_nothing_after_a_restart(hooks: Hooks, receiver: Receiver) -> None:
+    created = await _subscribe(hooks, receiver.url, ["case.created"])
+    receiver.statuses = [503]
+    await _interrupted(hooks, created["id"], RetryPolicy(attempts=5, first_delay=60.0), 1)
+    await hooks.api.call("DELETE", f"/api/webhooks/{created['id']}", hooks.admin, expect=200)
+    await _restart(hooks.api.services)
+    assert len(receiver.got) == 1
+    row = await _delivery(hooks.api.services, created["id"])
+    assert (row.status, row.attempts, row.last_error) == ("failed", 1, SUBSCRIPTION_DELETED)
+
+
+async def test_a_delivery_from_before_0005_fails_for_want_of_its_body(hooks: Hooks, receiver: Receiver,
+                                                                      clock: ManualClock) -> None:
+    created = await _subscribe(hooks, receiver.url, ["case.created"])
+    async with hooks.api.services.db.begin() as s:  # as migration 0005 leaves an older pending row
+        s.add(WebhookDelivery(webhook_id=created["id"], event_id="evt_old", case_id="CASE-OLD", kind="case.created",
+                              status="pending", attempts=0, created_at=clock.now()))
+    await _restart(hooks.api.services)
+    assert receiver.got == []
+    row = await _delivery(hooks.api.services, created["id"])
+    assert (row.status, row.last_error) == ("failed", NO_STORED_BODY) and row.finished_at is not None
