@@ -37,6 +37,11 @@ export function has(key) {
   return key in tables.zh;
 }
 
+/** The language in use: "zh" or "en". */
+export function language() {
+  return current;
+}
+
 export function setLanguage(lang) {
   if (!LANGUAGES.includes(lang) || lang === current) return;
   current = lang;
@@ -59,7 +64,7 @@ export function onLanguageChange(listener) {
 }
 
 /** Fill every `data-i18n` (text) and `data-i18n-placeholder` / `data-i18n-title` element under `root`. */
-export function applyTranslations(root) {
+export function applyTranslations(root = document) {
   document.documentElement.lang = current === "zh" ? "zh-CN" : "en";
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);

@@ -1,7 +1,7 @@
 // The mediator's agreement editor: draft, preview, lock, hand out signing links, follow the
 // signatures; after locking, an edit creates a new version and every signature starts over.
 
-import * as i18n from "../sign/i18n.js";
+import * as i18n from "../i18n.js";
 import { ApiFailure, api, credentials, signIn, templates } from "./api.js";
 import { AgreementForm, blankAgreement, fieldErrors, toPayload } from "./form.js";
 import { MESSAGES } from "./messages.js";
@@ -300,14 +300,14 @@ $("preview").addEventListener("click", () => run(preview));
 $("lock").addEventListener("click", () => run(lock));
 $("edit").addEventListener("click", edit);
 $("refresh").addEventListener("click", () => run(refresh));
-$("lang").addEventListener("click", () => i18n.toggle());
-i18n.onChange(() => {
+$("lang").addEventListener("click", () => i18n.toggleLanguage());
+i18n.onLanguageChange(() => {
   form.setReadOnly(!editable()); // redraws the form in the new language
   renderMeta();
   renderSigners();
   if (credentials.present() && !$("editor").hidden) showWho();
 });
 
-i18n.apply();
+i18n.applyTranslations();
 if (credentials.present()) start();
 else showAuth(null);

@@ -2,7 +2,7 @@
 // place, turned back into the request body, and able to show the API's validation messages
 // next to the field they concern.
 
-import * as i18n from "../sign/i18n.js";
+import * as i18n from "../i18n.js";
 
 const ID_TYPES = ["resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_permanent_id", "credit_code"];
 const SIDES = ["applicant", "respondent"];

@@ -3,7 +3,7 @@
 
 import { ApiFailure, client, concat, fromBase64, toBase64, tokenFromLocation } from "./api.js";
 import { DerError } from "./der.js";
-import * as i18n from "./i18n.js";
+import * as i18n from "../i18n.js";
 import { signingKey, sign, spki } from "./keystore.js";
 import { MESSAGES } from "./messages.js";
 import { MismatchError, checkPrepared } from "./wysiwys.js";
@@ -62,7 +62,7 @@ function renderSession() {
   const signButton = $("sign");
   signButton.disabled = busy || blocked !== null || shown === null;
   $("blocked").hidden = blocked === null;
-  if (blocked) $("blocked").textContent = i18n.errorText(blocked.code, blocked.message);
+  if (blocked) $("blocked").textContent = i18n.errorMessage(blocked.code, blocked.message);
   if (busy) return;
   if (session.status === "completed") setState("completed");
   else if (blocked && blocked.code === "already_signed") setState("signed");
@@ -114,7 +114,7 @@ function fail(error) {
     showNotice("error", `${i18n.t("mismatch.title")} ${i18n.t(`mismatch.${code}`)} (${error.message})`);
   } else if (error instanceof ApiFailure) {
     setState("error");
-    showNotice("error", i18n.errorText(error.code, error.message));
+    showNotice("error", i18n.errorMessage(error.code, error.message));
   } else {
     setState("error");
     showNotice("error", String(error && error.message ? error.message : error));
@@ -190,9 +190,9 @@ async function download() {
 }
 
 function start() {
-  i18n.apply();
+  i18n.applyTranslations();
   $("lang").addEventListener("click", () => {
-    i18n.toggle();
+    i18n.toggleLanguage();
     renderSession();
     if (notice) showNotice(notice.kind, notice.text);
   });

@@ -1,6 +1,6 @@
 // The public verification page: upload a PDF, show the verifier's report.
 
-import * as i18n from "../sign/i18n.js";
+import * as i18n from "../i18n.js";
 import { MESSAGES } from "./messages.js";
 
 i18n.register(MESSAGES);
@@ -136,9 +136,9 @@ async function submit(event) {
   }
 }
 
-i18n.apply();
+i18n.applyTranslations();
 $("form").addEventListener("submit", submit);
 $("lang").addEventListener("click", () => {
-  i18n.toggle();
+  i18n.toggleLanguage();
   if (lastReport) render(lastReport);
 });
