@@ -139,9 +139,7 @@ class RoomHub:
                             raise EventError("not_in_room", "you are no longer in this room")
                         return await handler(sid, conn, live, payload)
                 return await handler(sid, payload)
-            except EventError as err:
-                return refuse(err.code, err.message)
-            except (RoomError, TokenError) as err:
+            except (EventError, RoomError, TokenError) as err:
                 return refuse(err.code, err.message)
             except (SdpError, GlareError, NoOfferPendingError) as err:
                 return refuse(err.code, str(err))

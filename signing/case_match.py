@@ -82,9 +82,12 @@ def revision_prefix_hashes(pdf: bytes) -> list[str]:
     may start with one), so every cut in that run counts.
     """
     hashes: list[str] = []
+    running, fed = hashlib.sha256(), 0  # one pass over the file, not one per cut
     for m in _EOF.finditer(pdf):
         for end in range(m.start() + 5, m.end() + 1):
-            digest = hashlib.sha256(pdf[:end]).hexdigest()
+            running.update(pdf[fed:end])
+            fed = end
+            digest = running.copy().hexdigest()
             if digest not in hashes:
                 hashes.append(digest)
     return hashes

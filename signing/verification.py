@@ -61,6 +61,7 @@ from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
 from . import oids
 from .pades import SignatureEvidence
+from .pki import asn1_certificate
 
 if TYPE_CHECKING:
     from .case_match import CaseMatch
@@ -362,7 +363,7 @@ def _as_asn1(cert: x509.Certificate | asn1_x509.Certificate | bytes) -> asn1_x50
         return cert
     if isinstance(cert, bytes):
         return asn1_x509.Certificate.load(cert)
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    return asn1_certificate(cert)
 
 
 

@@ -21,7 +21,6 @@ import base64
 import binascii
 import datetime as dt
 import functools
-import hashlib
 import io
 import re
 import tempfile
@@ -296,7 +295,7 @@ async def render_preview(request: web.Request, _: None) -> PreviewOut:
     state = _current(request, request.match_info["agreement_id"])
     rendered = await asyncio.to_thread(render_agreement, state.data, state.evidence,
                                        agreement_id=state.agreement_id, version=state.version)
-    digest = hashlib.sha256(rendered.pdf).hexdigest()
+    digest = rendered.sha256
     await asyncio.to_thread(_keep_only_preview, _preview_dir(request, state.agreement_id), rendered.pdf, digest)
     return PreviewOut(sha256=digest, page_count=await asyncio.to_thread(_page_count, rendered.pdf))
 
@@ -311,13 +310,7 @@ async def preview_page(request: web.Request, _: None) -> web.FileResponse:
     pdf_path = _preview_dir(request, agreement_id) / f"{digest}.pdf"
     if not _SHA256_HEX.fullmatch(digest) or not pdf_path.exists():
         raise ApiError(404, "preview_not_found", "this preview was replaced by a newer one: render it again")
-    count = await asyncio.to_thread(_page_count, pdf_path.read_bytes())
-    if not 1 <= page <= count:
-        raise ApiError(404, "page_not_found", f"the preview has pages 1 to {count}")
-    target = pdf_path.with_name(f"{digest}-p{page}.png")
-    if not target.exists():
-        await _render_page(pdf_path, page, target)
-    return web.FileResponse(target, headers={"Content-Type": "image/png", "Cache-Control": "no-store"})
+    return await _page_png(pdf_path, page, pdf_path.with_name(f"{digest}-p{page}.png"), "the preview")
 
 
 class TemplateOut(BaseModel):
@@ -503,6 +496,17 @@ async def _render_page(pdf_path: Path, page: int, target: Path) -> None:
         (out.with_suffix(".png")).replace(target)
 
 
+async def _page_png(pdf_path: Path, page: int, target: Path, what: str) -> web.FileResponse:
+    """Page ``page`` of ``pdf_path`` as a PNG, rendered once into ``target``; counting pages reads the
+    PDF, so it happens in a worker thread."""
+    count = await asyncio.to_thread(lambda: _page_count(pdf_path.read_bytes()))
+    if not 1 <= page <= count:
+        raise ApiError(404, "page_not_found", f"{what} has pages 1 to {count}")
+    if not target.exists():
+        await _render_page(pdf_path, page, target)
+    return web.FileResponse(target, headers={"Content-Type": "image/png", "Cache-Control": "no-store"})
+
+
 @api.route("GET", "/api/sign/pages/{page}", summary="One page of the current revision as PNG", allow=PUBLIC,
            tag=TAG)
 async def signer_page(request: web.Request, _: None) -> web.FileResponse:
@@ -513,13 +517,8 @@ async def signer_page(request: web.Request, _: None) -> web.FileResponse:
     store = request.app[STORE_KEY]
     with _refusals():
         pdf_path = store.pdf_path(state)
-    count = await asyncio.to_thread(_page_count, pdf_path.read_bytes())
-    if not 1 <= page <= count:
-        raise ApiError(404, "page_not_found", f"the document has pages 1 to {count}")
-    target = pdf_path.parent / "pages" / f"{pdf_path.stem}-p{page}.png"
-    if not target.exists():
-        await _render_page(pdf_path, page, target)
-    return web.FileResponse(target, headers={"Content-Type": "image/png", "Cache-Control": "no-store"})
+    return await _page_png(pdf_path, page, pdf_path.parent / "pages" / f"{pdf_path.stem}-p{page}.png",
+                           "the document")
 
 
 @api.route("GET", "/api/sign/document.pdf", summary="A revision of the signer's agreement (default: newest)",

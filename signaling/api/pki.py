@@ -79,7 +79,8 @@ async def pki_file(request: web.Request, _: None) -> web.Response:
     if name not in PUBLISHED_FILES:
         raise ApiError(404, "not_found", f"no such PKI file; available: {', '.join(PUBLISHED_FILES)}")
     try:
-        data = request.app[PKI_KEY].published_file(name)
+        # Reading (and, when stale, re-signing) a CRL touches disk and keys: not on the event loop.
+        data = await asyncio.to_thread(request.app[PKI_KEY].published_file, name)
     except PKIError as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     return web.Response(body=data, content_type=_CONTENT_TYPES[Path(name).suffix],
