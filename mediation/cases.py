@@ -741,6 +741,12 @@ class CaseService:
         return package.content
 
     # --- reading ----------------------------------------------------------------------------
+    async def ensure_access(self, actor: Actor, case_id: str) -> None:
+        """Raise exactly as :meth:`view` would for someone who may not read the case, without
+        building the view (no decryption, no extra queries)."""
+        async with self.db() as s:
+            await self.load_context(s, actor, case_id)
+
     async def view(self, actor: Actor, case_id: str) -> CaseView:
         async with self.db() as s:
             ctx = await self.load_context(s, actor, case_id)

@@ -16,11 +16,11 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .accounts import Actor, Role
-from .cases import clean_text
 from .clock import Clock
 from .directory_models import MediatorLanguage, MediatorProfile, MediatorSpeciality, Organisation
 from .errors import Forbidden, InvalidInput, NotFound
 from .models import Account, Case, Rating
+from .text import clean_text
 from .workflow import Outcome, Step
 
 #: The seed's organisation categories: people's, administrative and industry mediation, plus

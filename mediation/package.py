@@ -29,7 +29,10 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str).encode()
 
 
-def _zip(members: dict[str, bytes], manifest: dict[str, Any]) -> bytes:
+def _zip(members: dict[str, bytes], header: dict[str, Any]) -> bytes:
+    """Hash every member into the manifest, then zip: both read every byte, so the caller runs this
+    in a worker thread."""
+    manifest = {**header, "members": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(members.items())}}
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
@@ -52,7 +55,7 @@ class CasePackager:
             docs = (await s.execute(select(CaseDocument, StoredFile)
                                     .join(StoredFile, StoredFile.id == CaseDocument.file_id)
                                     .where(CaseDocument.case_id == case_id).order_by(CaseDocument.id))).all()
-        view = await self.cases.view(actor, case_id)
+            view = await self.cases._view(s, ctx)  # same session and context: no second load
         trail = await read_trail(self.cases.db, case_id)
         members: dict[str, bytes] = {}
         documents = []
@@ -70,6 +73,5 @@ class CasePackager:
             "audit": {"verification": asdict(await verify_chain(self.cases.db, case_id)),
                       "entries": [asdict(e) for e in trail]},
         })
-        manifest = {"format": FORMAT, "case_id": case_id, "exported_at": self.cases.clock.now().isoformat(),
-                    "members": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(members.items())}}
-        return await asyncio.to_thread(_zip, members, manifest)
+        header = {"format": FORMAT, "case_id": case_id, "exported_at": self.cases.clock.now().isoformat()}
+        return await asyncio.to_thread(_zip, members, header)

@@ -80,7 +80,7 @@ async def may_follow_case(services: MediationServices, principal: Principal, cas
     if principal.kind not in ("user", "service"):
         return False
     try:
-        await services.cases.view(actor_for(principal), case_id)
+        await services.cases.ensure_access(actor_for(principal), case_id)
     except MediationError:
         return False
     return True
@@ -289,7 +289,7 @@ async def get_case(request: web.Request, _: None) -> Any:
 @domain_errors
 async def case_timeline(request: web.Request, _: None) -> Any:
     services = services_of(request)
-    await services.cases.view(actor_of(request), _case_id(request))  # access check
+    await services.cases.ensure_access(actor_of(request), _case_id(request))
     return dump(await read_trail(services.db, _case_id(request)))
 
 
@@ -298,7 +298,7 @@ async def case_timeline(request: web.Request, _: None) -> Any:
 @domain_errors
 async def verify_case_audit(request: web.Request, _: None) -> Any:
     services = services_of(request)
-    await services.cases.view(actor_of(request), _case_id(request))
+    await services.cases.ensure_access(actor_of(request), _case_id(request))
     return dump(await verify_chain(services.db, _case_id(request)))
 
 
