@@ -8,14 +8,9 @@
 const KEY_STORAGE = "accord.editor.apiKey";
 const SESSION_STORAGE = "accord.editor.session";
 
-export class ApiFailure extends Error {
-  constructor(status, code, message, details = {}) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.details = details;
-  }
-}
+import { ApiFailure, failure } from "../api_failure.js";
+
+export { ApiFailure };
 
 function storage() {
   try {
@@ -50,15 +45,6 @@ export const credentials = {
     return Boolean(this.apiKey() || this.sessionName());
   },
 };
-
-async function failure(response) {
-  try {
-    const payload = await response.json();
-    return new ApiFailure(response.status, payload.error.code, payload.error.message, payload.error.details ?? {});
-  } catch {
-    return new ApiFailure(response.status, `http_${response.status}`, response.statusText);
-  }
-}
 
 async function request(method, path, body) {
   const headers = {};

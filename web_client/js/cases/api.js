@@ -4,23 +4,9 @@
 /** The window event fired when a call finds the session gone. */
 export const SIGNED_OUT = "case-pages:signed-out";
 
-export class ApiFailure extends Error {
-  constructor(status, code, message, details = {}) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.details = details;
-  }
-}
+import { ApiFailure, failure } from "../api_failure.js";
 
-async function failure(response) {
-  try {
-    const payload = await response.json();
-    return new ApiFailure(response.status, payload.error.code, payload.error.message, payload.error.details ?? {});
-  } catch {
-    return new ApiFailure(response.status, `http_${response.status}`, response.statusText);
-  }
-}
+export { ApiFailure };
 
 async function send(method, path, { json, body, contentType } = {}) {
   const headers = {};

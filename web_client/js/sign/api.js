@@ -1,12 +1,8 @@
 // Calls to the signing API with the signing token from the link's fragment.
 
-export class ApiFailure extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+import { ApiFailure, failure } from "../api_failure.js";
+
+export { ApiFailure };
 
 export function tokenFromLocation() {
   const token = decodeURIComponent(window.location.hash.replace(/^#/, ""));
@@ -18,18 +14,7 @@ export function client(token) {
     const headers = { "X-Signing-Token": token };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    if (!response.ok) {
-      let code = "http_" + response.status;
-      let message = response.statusText;
-      try {
-        const payload = await response.json();
-        code = payload.error.code;
-        message = payload.error.message;
-      } catch {
-        // Not our JSON error shape (e.g. a proxy page): keep the HTTP status.
-      }
-      throw new ApiFailure(response.status, code, message);
-    }
+    if (!response.ok) throw await failure(response);
     return response;
   }
   return {
