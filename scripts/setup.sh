@@ -17,7 +17,7 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 
 runtime_pkgs=(python3 python3-venv python3-dev gcc pkg-config libffi-dev
               fonts-noto-cjk fonts-wqy-microhei nodejs npm openssl)
-test_pkgs=(chromium poppler-utils libnss3-tools)
+test_pkgs=(chromium poppler-utils libnss3-tools postgresql redis-server)
 
 wanted=("${runtime_pkgs[@]}")
 [[ $WANT_TEST -eq 1 ]] && wanted+=("${test_pkgs[@]}")
@@ -27,6 +27,9 @@ have_elsewhere() {
     nodejs|npm) command -v node >/dev/null && command -v npm >/dev/null ;;
     python3|python3-venv|python3-dev)
       python3 -c 'import venv, sysconfig, os; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' 2>/dev/null ;;
+    # A database or cache server already answering on its port (another install, a container) will do.
+    postgresql) (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null ;;
+    redis-server) (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null ;;
     *) return 1 ;;
   esac
 }
