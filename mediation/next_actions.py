@@ -120,7 +120,8 @@ def _court_step(state: CaseState) -> list[NextAction]:
     if state.outcome != Outcome.SETTLED:
         return []  # refused or failed: the litigation package is issued and the case closed
     actions: list[NextAction] = []
-    live = [a for a in state.applications if a.status != "refused"]
+    # The confirmation (the parties' main route) first, then payment orders, each in filing order.
+    live = sorted((a for a in state.applications if a.status != "refused"), key=lambda a: a.kind != JUDICIAL_CONFIRMATION)
     confirmation = next((a for a in live if a.kind == JUDICIAL_CONFIRMATION), None)
     window_end = state.effective_at + JC_APPLICATION_WINDOW if state.effective_at is not None else None
     if confirmation is None and window_end is not None and state.now <= window_end:
@@ -208,7 +209,7 @@ async def for_case(s: AsyncSession, ctx: CaseContext, result: CaseResult | None,
     applications: tuple[ApplicationState, ...] = ()
     if step == Step.COURT_DOCKING:
         rows = (await s.scalars(select(CourtApplication).where(CourtApplication.case_id == case.id)
-                                .order_by(CourtApplication.created_at))).all()
+                                .order_by(CourtApplication.created_at, CourtApplication.id))).all()
         applications = tuple(ApplicationState(a.id, a.kind, a.status, a.court, tuple(a.joined_sides)) for a in rows)
     signers = None
     if signing is not None and step == Step.RESULT and result is not None and result.agreement_id is not None \
