@@ -25,8 +25,9 @@ from mediation.accounts import SERVICE_ROLE, Actor
 from mediation.cases import Application, PartyDetails
 from mediation.demo_data import DEMO_COURTS
 from mediation.models import StoredFile
+from mediation.next_actions import SIGNERS, Action
 
-from .case_site import (ARTIFACTS, COURT, PASSWORD, SAME_LOOP, Site, browser, id_number, person, sign_in,  # noqa: F401
+from .case_site import (ARTIFACTS, COURT, PASSWORD, REPO, SAME_LOOP, Site, browser, id_number, person, sign_in,  # noqa: F401
                         site)
 
 pytestmark = pytest.mark.browser
@@ -223,3 +224,19 @@ async def test_an_administrator_lists_a_court_and_creates_its_judge(site: Site, 
         await expect(judge.locator("#court-queue h1")).to_contain_text(new_court)
     finally:
         await context.close()
+
+
+def test_every_next_action_and_ruling_has_words_in_both_languages() -> None:
+    """The server's action codes and rulings are shown through keys built at run time
+    (`next.<action>`, `who.<role>`, `final.<kind>.<ruling>`): each must exist in zh and en."""
+    body = (REPO / "web_client/js/cases/messages.js").read_text(encoding="utf-8")
+    zh, en = body[body.index("\n  zh: {"):body.index("\n  en: {")], body[body.index("\n  en: {"):]
+    codes = [value for name, value in vars(Action).items() if not name.startswith("_")]
+    keys = [f"next.{code}" for code in codes]
+    keys += [f"who.{role}" for role in ("mediator", "org_admin", "court_clerk", "judge", SIGNERS)]
+    keys += [f"final.{kind}.{ruling}" for kind, rulings in
+             (("judicial_confirmation", ("valid", "rejected")), ("payment_order", ("issued", "rejected"))) for ruling in rulings]
+    keys += [f"final.openRuling.{kind}" for kind in ("judicial_confirmation", "payment_order")]
+    keys += [f"court.{verb}.{kind}" for verb in ("grant", "deny", "askGrant", "askDeny") for kind in ("confirmation", "order")]
+    missing = [(lang, key) for lang, table in (("zh", zh), ("en", en)) for key in keys if f'"{key}":' not in table]
+    assert not missing, missing

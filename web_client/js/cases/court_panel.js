@@ -47,7 +47,9 @@ export async function courtPanel(c, account, applications, refresh) {
   const [join] = myActions(c, account, "join_application");
   const waiting = applications.find((a) => a.status === "awaiting_joint" && !join);
   const orderOpen = applications.some((a) => a.kind === "payment_order" && ["filed", "accepted"].includes(a.status));
-  const offerOrder = Boolean(c.result?.payment_terms) && !orderOpen;
+  const terms = c.result?.payment_terms;
+  const creditorSides = terms ? c.your_sides.filter((s) => s !== terms.debtor_side) : [];
+  const offerOrder = creditorSides.length > 0 && !orderOpen; // only the creditor applies (CPL art. 225)
 
   if (applications.length > 0) panel.append(el("ul", { class: "applications" }, applications.map(applicationLine)));
   if (waiting) panel.append(el("p", { class: "hint", id: "awaiting-other", text: i18n.t("court.awaitingOther", { court: waiting.court }) }));
@@ -79,7 +81,7 @@ export async function courtPanel(c, account, applications, refresh) {
     panel.append(apply ? null : el("label", { class: "field" }, el("span", { text: i18n.t("action.court") }), court),
       el("div", { class: "declarations" }, el("span", { class: "hint", text: i18n.t("declare.heading") }), declarations),
       el("div", { class: "actions" }, button));
-    const side = c.your_sides.length > 1 ? c.your_sides[0] : undefined;
+    const side = creditorSides[0];
     button.addEventListener("click", () => busy(button, notice, async () => {
       const declared = Object.fromEntries(declarations.map((label) => {
         const box = label.querySelector("input");
