@@ -78,9 +78,14 @@ async function counsellingPanel(c, account, refresh) {
     event.preventDefault();
     if (!text.value.trim()) return;
     busy(send, p.notice, async () => {
-      await api.post(casePath(c, "messages"), { text: text.value.trim(), side: sideSelect?.value });
+      const sent = text.value;
+      await api.post(casePath(c, "messages"), { text: sent.trim(), side: sideSelect?.value });
       text.value = ""; // sent: the refresh must not put it back
       await refresh();
+      // A redraw for the message's own live event may have started before the answer came and kept
+      // the typed text; once every redraw is done, clear it there too unless something new was typed.
+      const shown = document.querySelector('#counselling-panel input[name="message"]');
+      if (shown?.value === sent) shown.value = "";
     });
   });
   for (const b of extras) {
