@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .clock import Clock
+from .court_models import require_listed
 from .errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from .files import FileStore, clean_file_name
 from .id_numbers import validate_id_number
@@ -228,6 +229,8 @@ class AccountService:
             raise InvalidInput("missing_court", "court clerks and judges belong to a court")
         async with self.db.begin() as s:
             row = await self._new_row(s, new)
+            if row.court is not None:
+                await require_listed(s, row.court)
             s.add(row)
         return _info(row)
 

@@ -26,6 +26,7 @@ from .errors import Forbidden, InvalidInput, NotFound, WrongState
 from .events import CaseEvents
 from .files import FileStore, clean_file_name
 from .id_numbers import validate_id_number
+from .next_actions import NextAction, for_case as who_acts_next
 from .models import (Account, AgentLink, Case, CaseDocument, CaseParty, CaseResult, Complaint, CounsellingMessage,
                      LitigationPackage, MediatorChoice, Rating, StoredFile)
 from .pii import PiiCipher, mask_id_number
@@ -140,6 +141,7 @@ class CaseView:
     deadlines: list[DeadlineView]
     result: ResultView | None
     documents: list[dict[str, Any]] = field(default_factory=list)
+    next_actions: list[NextAction] = field(default_factory=list)  # who must act now, and what
 
 
 @dataclass(frozen=True)
@@ -772,7 +774,7 @@ class CaseService:
             deadlines=await deadlines_of(s, case.id),
             result=ResultView(result.kind, result.agreement_id, result.agreement_status, result.effective_at,
                               result.failure_reasons, result.payment_terms) if result is not None else None,
-            documents=visible_docs)
+            documents=visible_docs, next_actions=await who_acts_next(s, ctx, result, self.clock.now()))
 
     async def list_cases(self, actor: Actor, limit: int = 100, offset: int = 0) -> list[CaseSummary]:
         """The cases the actor is related to, newest first, as summaries (three queries whatever the page size)."""

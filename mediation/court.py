@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -18,15 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .accounts import Actor, Role
 from .cases import CaseContext, CaseService, other_side
+from .court_models import require_listed
 from .deadlines import Responsible, complete_deadlines, extend_deadline, open_deadline
 from .errors import Forbidden, InvalidInput, NotFound, WrongState
 from .models import CaseDocument, CaseResult, CourtApplication, StoredFile
 from .text import clean_text, is_identifier
 from .workflow import (COURT_ACCEPTANCE_LIMIT, COURT_RULING_EXTENSION, COURT_RULING_LIMIT, JC_APPLICATION_WINDOW,
-                       PAYMENT_ORDER_ACCEPTANCE_LIMIT, PAYMENT_ORDER_LIMIT, Outcome, Step, require_step)
-
-JUDICIAL_CONFIRMATION = "judicial_confirmation"
-PAYMENT_ORDER = "payment_order"
+                       JUDICIAL_CONFIRMATION, PAYMENT_ORDER, PAYMENT_ORDER_ACCEPTANCE_LIMIT, PAYMENT_ORDER_LIMIT,
+                       Outcome, Step, require_step)
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,16 @@ class ApplicationView:
     reasons: str | None
     ruled_at: datetime | None
     ruling_document_id: str | None
+
+
+@dataclass(frozen=True)
+class RulingDocument:
+    """Where the ruling's bytes are, and what the file store recorded about them."""
+
+    application_id: str
+    name: str
+    media_type: str
+    path: Path
 
 
 def _view(app: CourtApplication) -> ApplicationView:
@@ -128,14 +138,15 @@ class CourtService:
             "parties": [self.cases.party_material(p) for p in sorted(ctx.parties.values(), key=lambda p: p.side)],
         }
 
-    def _court_for(self, ctx: CaseContext, court: str | None) -> str:
+    @staticmethod
+    async def _court_for(s: AsyncSession, ctx: CaseContext, court: str | None) -> str:
         if ctx.case.court is not None:
             if court not in (None, ctx.case.court):
                 raise InvalidInput("wrong_court", f"this case belongs to {ctx.case.court} (the court that delegated it)")
             return ctx.case.court
         if not court:
             raise InvalidInput("missing_court", "name the court (where a party lives, the subject matter is, or the organisation sits)")
-        return clean_text(court, "court", 100)
+        return await require_listed(s, clean_text(court, "court", 100))
 
     async def apply_confirmation(self, actor: Actor, case_id: str, court: str | None, side: str | None = None) -> ApplicationView:
         """CPL art. 205: both parties apply, jointly, within 30 days of the agreement taking effect.
@@ -152,7 +163,7 @@ class CourtService:
                                                                 CourtApplication.kind == JUDICIAL_CONFIRMATION,
                                                                 CourtApplication.status != "refused"))
             if app is None:
-                court_name = self._court_for(ctx, court)
+                court_name = await self._court_for(s, ctx, court)
                 app = CourtApplication(id="J-" + secrets.token_hex(5).upper(), case_id=case_id, kind=JUDICIAL_CONFIRMATION,
                                        court=court_name, status="awaiting_joint", joined_sides=[acting], materials={},
                                        created_at=now, extended=False)
@@ -202,7 +213,7 @@ class CourtService:
                 CourtApplication.status.in_(("filed", "accepted"))))
             if existing is not None:
                 raise WrongState("already_applied", "a payment order application is already pending")
-            court_name = self._court_for(ctx, court)
+            court_name = await self._court_for(s, ctx, court)
             materials = await self._materials(s, ctx, result)
             materials["checks"] = [{"condition": c.condition, "met": c.met, "basis": c.basis} for c in checks]
             app = CourtApplication(id="P-" + secrets.token_hex(5).upper(), case_id=case_id, kind=PAYMENT_ORDER,
@@ -317,6 +328,19 @@ class CourtService:
             self.cases.record(s, ctx, actor, "court.ruling_document", {"application_id": app.id, "document_id": document_id}, now)
             view = _view(app)
         return view
+
+    async def ruling_document(self, actor: Actor, application_id: str) -> RulingDocument:
+        """The court-signed ruling, for the case's parties (and their agents) and the clerks and judges of
+        the court that ruled; the mediator and others who see the case do not receive it."""
+        async with self.db() as s:
+            app, ctx = await self._load_application(s, actor, application_id)
+            court_staff = actor.role in (Role.COURT_CLERK, Role.JUDGE) and actor.court == app.court
+            if not (ctx.relation.sides or court_staff):
+                raise Forbidden("forbidden", "the ruling is served on the parties and kept by the court")
+            stored = await s.get(StoredFile, app.ruling_document_id) if app.ruling_document_id else None
+        if stored is None:
+            raise NotFound("no_ruling_document", "no ruling document has been attached to this application yet")
+        return RulingDocument(app.id, stored.name, stored.media_type, self.cases.files.path(stored.path))
 
     async def application(self, actor: Actor, application_id: str) -> ApplicationView:
         async with self.db() as s:

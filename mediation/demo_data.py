@@ -25,6 +25,7 @@ from sqlalchemy import select
 from .accounts import Actor, NewAccount, Role, SERVICE_ROLE
 from .cases import Application, PartyDetails, PaymentTerms
 from .clock import ManualClock
+from .courts import NewCourt
 from .directory import DirectoryService, NewOrganisation, ProfileDetails
 from .directory_models import Organisation
 from .id_numbers import check_character
@@ -45,6 +46,13 @@ ORGANISATIONS: list[tuple[str, str, str]] = [
     ("示例天府商事调解中心", "commercial", "四川省成都市高新区"),
     ("示例蓉城律师调解工作室", "lawyer", "四川省成都市锦江区"),
     ("示例郫都区人民调解委员会", "peoples", "四川省成都市郫都区"),
+]
+#: Basic-level people's courts of Chengdu (CPL art. 205 sends judicial confirmation to a basic-level
+#: court), with the codes their case numbers carry, e.g. (2026)川0104民调1号.
+DEMO_COURTS: list[NewCourt] = [
+    NewCourt(f"{DEMO_MARK}成都市{district}人民法院", f"四川省成都市{district}", f"川{code}")
+    for district, code in [("锦江区", "0104"), ("青羊区", "0105"), ("金牛区", "0106"), ("武侯区", "0107"),
+                           ("成华区", "0108"), ("龙泉驿区", "0112"), ("新都区", "0114"), ("郫都区", "0117")]
 ]
 LANGUAGES = ["普通话", "四川话", "English", "藏语", "彝语"]
 #: Dispute types and how often demo cases have them.
@@ -128,6 +136,7 @@ class DemoLoader:
             if await session.scalar(select(Organisation.id).where(Organisation.name == ORGANISATIONS[0][0])):
                 raise DemoAlreadyLoaded("the demo data set is already loaded in this database")
         orgs = await self._organisations()
+        await self.s.courts.ensure(LOADER, DEMO_COURTS)
         staff = await self._mediators(orgs, mediators)
         people = [await self._party(i) for i in range(1, parties + 1)]
         targets = sorted((self._pick(STEP_MIX) for _ in range(cases)), key=lambda step: -step.number)

@@ -43,7 +43,11 @@ class FileStore:
         return StoredBlob(digest, len(data), relative)
 
     async def read(self, relative_path: str) -> bytes:
-        return await asyncio.to_thread((self.root / relative_path).read_bytes)
+        return await asyncio.to_thread(self.path(relative_path).read_bytes)
+
+    def path(self, relative_path: str) -> Path:
+        """Where a stored file lies, for streaming it without reading it into memory."""
+        return self.root / relative_path
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:

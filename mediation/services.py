@@ -12,6 +12,7 @@ from .accounts import AccountService
 from .clock import Clock
 from .cases import CaseService
 from .court import CourtService
+from .courts import CourtDirectory
 from .deadlines import DeadlineMonitor
 from .events import CaseEventHub
 from .files import FileStore
@@ -28,6 +29,7 @@ class MediationServices:
     accounts: AccountService
     cases: CaseService
     court: CourtService
+    courts: CourtDirectory
     deadlines: DeadlineMonitor
 
 
@@ -40,4 +42,5 @@ def build_services(engine: AsyncEngine, *, data_dir: Path, pii_key: bytes, clock
     files = FileStore(data_dir / "case-files", max_upload_bytes)
     cases = CaseService(db, clock, events, cipher, files, rooms, sms, policy)
     return MediationServices(db=db, events=events, accounts=AccountService(db, clock, sms, cipher, files),
-                             cases=cases, court=CourtService(cases), deadlines=DeadlineMonitor(db, clock, events))
+                             cases=cases, court=CourtService(cases), courts=CourtDirectory(db, clock),
+                             deadlines=DeadlineMonitor(db, clock, events))

@@ -84,6 +84,10 @@ DEFAULT_STEPS: dict[Step, StepPolicy] = {
 }
 
 
+#: The two kinds of court application of the court-docking step.
+JUDICIAL_CONFIRMATION = "judicial_confirmation"
+PAYMENT_ORDER = "payment_order"
+
 # Statutory limits of the court-docking step: not configurable, they are the law.
 #: CPL art. 205: apply jointly within 30 days of the agreement taking effect.
 JC_APPLICATION_WINDOW = timedelta(days=30)

@@ -12,6 +12,7 @@ import contextlib
 import logging
 from datetime import date
 from typing import Any, AsyncIterator, Literal
+from urllib.parse import quote
 
 from aiohttp import web
 from pydantic import AwareDatetime, Field
@@ -21,6 +22,7 @@ from mediation.audit import read_trail, verify_chain
 from mediation.cases import Application, PartyDetails, PaymentTerms
 from mediation.clock import Clock, SystemClock
 from mediation.court import PaymentOrderDeclarations
+from mediation.courts import NewCourt
 from mediation.errors import MediationError
 from mediation.package import CasePackager
 from mediation.rooms import RoomScheduler
@@ -28,7 +30,7 @@ from mediation.schema import upgrade_engine
 from mediation.services import MediationServices, build_services
 from mediation.sms import LoggingSmsGateway, SmsGateway
 
-from ..auth import Principal
+from ..auth import PUBLIC, Principal
 from ..config import Settings, ensure_secret
 from ..errors import ApiError
 from ..openapi import api
@@ -250,6 +252,12 @@ class RulingIn(Strict):
 
 class RulingDocumentIn(Strict):
     document_id: str = Field(min_length=1, max_length=64)
+
+
+class CourtIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    region: str = Field(min_length=1, max_length=100)
+    code: str | None = Field(default=None, max_length=20, description="the court's code in case numbers, e.g. 川0104")
 
 
 # --- step 1 -----------------------------------------------------------------------------------
@@ -527,6 +535,32 @@ async def rule_on_application(request: web.Request, body: RulingIn) -> Any:
 async def attach_ruling_document(request: web.Request, body: RulingDocumentIn) -> Any:
     return dump(await services_of(request).court.attach_ruling_document(actor_of(request), _application_id(request),
                                                                          body.document_id))
+
+
+@api.route("GET", "/api/court/applications/{application_id}/ruling.pdf",
+           summary="The court-signed ruling (parties; the clerks and judges of that court)",
+           allow=PARTIES | {"court_clerk", "judge"}, tag=COURT_TAG)
+@domain_errors
+async def ruling_pdf(request: web.Request, _: None) -> web.FileResponse:
+    ruling = await services_of(request).court.ruling_document(actor_of(request), _application_id(request))
+    disposition = f"inline; filename=\"ruling-{ruling.application_id}.pdf\"; filename*=UTF-8''{quote(ruling.name)}"
+    return web.FileResponse(ruling.path, headers={"Content-Type": ruling.media_type, "Content-Disposition": disposition,
+                                                  "Cache-Control": "private, no-store"})
+
+
+# --- the court directory ----------------------------------------------------------------------
+@api.route("GET", "/api/courts", summary="The courts one can apply to (and court staff belong to)", allow=PUBLIC,
+           tag=COURT_TAG)
+@domain_errors
+async def list_courts(request: web.Request, _: None) -> Any:
+    return dump(await services_of(request).courts.list())
+
+
+@api.route("POST", "/api/courts", summary="List a court in the court directory", allow=frozenset({"platform_admin"}),
+           tag=COURT_TAG, request=CourtIn, status=201)
+@domain_errors
+async def add_court(request: web.Request, body: CourtIn) -> Any:
+    return dump(await services_of(request).courts.add(actor_of(request), NewCourt(body.name, body.region, body.code)))
 
 
 # --- deadlines --------------------------------------------------------------------------------

@@ -15,136 +15,22 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
-import pytest_asyncio
-from aiohttp import web
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import update
 
-from mediation.accounts import SERVICE_ROLE, AccountInfo, Actor, NewAccount, Role
+from mediation.accounts import SERVICE_ROLE, AccountInfo, Actor
 from mediation.cases import PaymentTerms
-from mediation.directory import NewOrganisation, ProfileDetails
-from mediation.id_numbers import check_character
 from mediation.models import Deadline
-from mediation.services import MediationServices
-from signaling.api.accounts import SERVICES_KEY
-from signaling.api.directory import DIRECTORY_KEY
-from signaling.app import create_app
-from signaling.config import Settings
+
+from .case_site import (ARTIFACTS, COURT, PASSWORD, REPO, SAME_LOOP, Site, browser, id_number, person, sign_in,  # noqa: F401
+                        site)
 
 pytestmark = pytest.mark.browser
-SAME_LOOP = pytest.mark.asyncio(loop_scope="module")  # the module's server and browser live on one loop
-
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
 CLIENT = REPO / "web_client"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-PASSWORD = "correct horse battery"
-ORG = "示例锦江区人民调解委员会"
-COURT = "示例成都市锦江区人民法院"
 EVIDENCE = "借条.pdf"
-
-
-def id_number(serial: int) -> str:
-    """A well-formed, invented GB 11643 number."""
-    first17 = f"510104198{serial % 10}0101{serial % 1000:03d}"
-    return first17 + check_character(first17)
-
-
-@dataclass
-class Site:
-    base_url: str
-    data_dir: Path
-    services: MediationServices
-    app: web.Application
-    people: dict[str, AccountInfo]
-    mediators: list[AccountInfo]
-
-    def actor(self, name: str) -> Actor:
-        return self.people[name].as_actor()
-
-
-async def _register_party(services: MediationServices, data_dir: Path, login: str, name: str, serial: int) -> AccountInfo:
-    """Self-registration with the code the development SMS gateway wrote to the data directory."""
-    phone = f"1700000{serial:04d}"
-    await services.accounts.send_code(phone)
-    lines = (data_dir / "sms-outbox.jsonl").read_text(encoding="utf-8").splitlines()
-    text = next(json.loads(line)["text"] for line in reversed(lines) if json.loads(line)["phone"] == phone)
-    code = re.search(r"\b(\d{6})\b", text)
-    assert code is not None, text
-    return await services.accounts.register(NewAccount(Role.PARTY, login, name, PASSWORD, phone=phone,
-                                                       id_number=id_number(serial)), code.group(1))
-
-
-async def _populate(app: web.Application, data_dir: Path) -> tuple[dict[str, AccountInfo], list[AccountInfo]]:
-    services: MediationServices = app[SERVICES_KEY]
-    directory = app[DIRECTORY_KEY].directory
-    admin = (await services.accounts.bootstrap_admin("root", "示例平台管理员", PASSWORD)).as_actor()
-    await directory.add_organisation(admin, NewOrganisation(ORG, "peoples", "四川省成都市锦江区", "示例路 1 号",
-                                                            "028-00000001"))
-    categories = ["retired_judge", "lawyer", "peoples_mediator", "scholar", "five_elders", "community_worker"]
-    mediators = []
-    for i, category in enumerate(categories, start=1):
-        info = await services.accounts.create_staff(admin, NewAccount(
-            Role.MEDIATOR, f"mediator{i}", f"示例调解员{i:02d}", PASSWORD, organisation=ORG))
-        specialities = ["loan", "contract"] if i % 2 else ["labour"]
-        await directory.set_profile(admin, info.id, ProfileDetails(category, "四川省成都市锦江区", specialities,
-                                                                   ["普通话", "四川话"], True, 8))
-        mediators.append(info)
-    people = {
-        "clerk": await services.accounts.create_staff(admin, NewAccount(Role.COURT_CLERK, "clerk1", "示例书记员",
-                                                                        PASSWORD, court=COURT)),
-        "judge": await services.accounts.create_staff(admin, NewAccount(Role.JUDGE, "judge1", "示例法官", PASSWORD,
-                                                                        court=COURT)),
-        "alice": await _register_party(services, data_dir, "alice", "示例当事人甲", 1),
-        "bob": await _register_party(services, data_dir, "bob", "示例当事人乙", 2),
-    }
-    return people, mediators
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    data_dir = tmp_path_factory.mktemp("case-pages") / "data"
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))  # bound before the app exists, so its room links name the real port
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app = create_app(Settings(data_dir=data_dir, log_level="WARNING", public_url=base_url))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    people, mediators = await _populate(app, data_dir)
-    yield Site(base_url, data_dir, app[SERVICES_KEY], app, people, mediators)
-    await runner.cleanup()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """One Chromium for the module; each person gets a context of their own (own cookies)."""
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
-
-
-async def _person(browser: Browser) -> BrowserContext:
-    return await browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN",
-                                     timezone_id="Asia/Shanghai")
-
-
-async def _sign_in(page: Page, site: Site, channel: str, login: str) -> None:
-    await page.goto(f"{site.base_url}/cases.html")
-    await page.click(f'[data-channel="{channel}"]')
-    await page.fill("#login", login)
-    await page.fill("#password", PASSWORD)
-    await page.click("#sign-in")
-    await expect(page.locator("#who")).to_be_visible()
 
 
 async def _fill_application(page: Page, alice: AccountInfo) -> None:
@@ -191,11 +77,11 @@ async def _let_acceptance_lapse(site: Site, case_id: str) -> None:
 @SAME_LOOP
 async def test_a_case_from_application_to_court_queue(site: Site, browser: Browser) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    alice_ctx, other_ctx = await _person(browser), await _person(browser)
+    alice_ctx, other_ctx = await person(browser), await person(browser)
     try:
         # 1. Alice applies through the form, with an evidence file.
         alice = await alice_ctx.new_page()
-        await _sign_in(alice, site, "party", "alice")
+        await sign_in(alice, site, "party", "alice")
         await alice.click('#nav a[data-route="apply"]')
         await _fill_application(alice, site.people["alice"])
         await alice.screenshot(path=str(ARTIFACTS / "case-application.png"), full_page=True)
@@ -212,7 +98,7 @@ async def test_a_case_from_application_to_court_queue(site: Site, browser: Brows
 
         # 2. Bob consents in his own browser; Alice's page moves on live, without a reload.
         bob = await other_ctx.new_page()
-        await _sign_in(bob, site, "party", "bob")
+        await sign_in(bob, site, "party", "bob")
         await bob.click(f'a.case-link:text("{case_id}")')
         await bob.click("#consent")
         await expect(bob.locator('#timeline li[data-step="choose_mediator"]')).to_have_attribute("data-state", "current")
@@ -232,7 +118,7 @@ async def test_a_case_from_application_to_court_queue(site: Site, browser: Brows
         chosen = next(m for m in site.mediators if m.id == chosen_id)
         await other_ctx.clear_cookies()
         mediator = await other_ctx.new_page()
-        await _sign_in(mediator, site, "mediator", chosen.login)
+        await sign_in(mediator, site, "mediator", chosen.login)
         await mediator.click(f'a.case-link:text("{case_id}")')
         await mediator.click("#accept-case")
         await expect(mediator.locator("#open-video")).to_be_visible()
@@ -271,7 +157,7 @@ async def test_a_case_from_application_to_court_queue(site: Site, browser: Brows
         # 6. The clerk's queue shows both applications, materials, conditions and the overdue flag; the clerk accepts.
         await other_ctx.clear_cookies()
         clerk = await other_ctx.new_page()
-        await _sign_in(clerk, site, "court", "clerk1")
+        await sign_in(clerk, site, "court", "clerk1")
         item = clerk.locator(f'#court-queue li[data-application-id="{application_id}"]')
         await expect(item).to_have_attribute("data-kind", "judicial_confirmation")
         await expect(item).to_have_attribute("data-overdue", "yes")
@@ -289,10 +175,12 @@ async def test_a_case_from_application_to_court_queue(site: Site, browser: Brows
         # 7. The judge finds it among the applications waiting for a ruling and confirms the agreement.
         await other_ctx.clear_cookies()
         judge = await other_ctx.new_page()
-        await _sign_in(judge, site, "court", "judge1")
+        await sign_in(judge, site, "court", "judge1")
         item = judge.locator(f'#court-queue li[data-application-id="{application_id}"]')
         await expect(item).to_have_attribute("data-overdue", "no")  # 15 days to rule, just started
         await item.locator('[data-act="grant"]').click()
+        await expect(judge.locator("#confirm-dialog")).to_contain_text("确认裁定：调解协议有效？")
+        await judge.click("#dialog-confirm")
         await expect(judge.locator("#court-queue .queue")).to_contain_text("暂无待办申请")
         ruled = await site.services.court.application(site.actor("judge"), application_id)
         assert (ruled.status, ruled.ruling) == ("ruled", "valid"), ruled
@@ -303,7 +191,7 @@ async def test_a_case_from_application_to_court_queue(site: Site, browser: Brows
 
 @SAME_LOOP
 async def test_sign_in_through_the_wrong_channel_is_refused_and_english_works(site: Site, browser: Browser) -> None:
-    context = await _person(browser)
+    context = await person(browser)
     try:
         page = await context.new_page()
         await page.goto(f"{site.base_url}/cases.html")
@@ -321,7 +209,7 @@ async def test_sign_in_through_the_wrong_channel_is_refused_and_english_works(si
 
 @SAME_LOOP
 async def test_a_party_registers_with_a_texted_code_and_an_ended_session_asks_to_sign_in_again(site: Site, browser: Browser) -> None:
-    context = await _person(browser)
+    context = await person(browser)
     try:
         page = await context.new_page()
         await page.goto(f"{site.base_url}/cases.html")

@@ -68,6 +68,9 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/court/applications/{application_id}/ruling-document"): {"judge", "service"},
     ("GET", "/api/me/flags"): ACCOUNTS,
     ("POST", "/api/deadlines/scan"): {"platform_admin", "service"},
+    ("GET", "/api/court/applications/{application_id}/ruling.pdf"): {"party", "agent", "court_clerk", "judge"},
+    ("GET", "/api/courts"): PUBLIC,
+    ("POST", "/api/courts"): {"platform_admin"},  # last: once a court is listed, court names are checked
 }
 
 #: A valid body for each endpoint that takes one, so the only possible refusals are about who calls.
@@ -198,13 +201,15 @@ async def test_every_role_against_every_other_endpoint(api: Api) -> None:
             if role == "agent":
                 body["on_behalf_of"] = carol.id
             return body, None, path
+        if key == ("POST", "/api/courts"):
+            return {"name": f"Court {n}", "region": "Chengdu"}, None, path
         return ({} if method == "POST" else None), None, path  # type: ignore[return-value]
 
     # Success where a role may act; the org admin's staff call is refused by the domain when
     # the organisation is not its own (403), the platform admin's succeeds.
     success = {("POST", "/api/auth/code"): 202, ("POST", "/api/accounts/staff"): 201,
                ("POST", "/api/accounts/agents"): 201, ("POST", "/api/cases"): 201,
-               ("POST", "/api/cases/delegations"): 201}
+               ("POST", "/api/cases/delegations"): 201, ("POST", "/api/courts"): 201}
     refused_anyway = {("POST", "/api/accounts/register"): 401, ("POST", "/api/auth/login"): 401,
                       ("POST", "/api/auth/login/code"): 401}
     order = [k for k in ALLOWED if "{" not in k[1] and k != ("POST", "/api/auth/logout")]

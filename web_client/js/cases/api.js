@@ -31,6 +31,7 @@ async function send(method, path, { json, body, contentType } = {}) {
 export const api = {
   get: (path) => send("GET", path),
   post: (path, json = {}) => send("POST", path, { json }),
+  put: (path, json) => send("PUT", path, { json }),
   upload: (path, file) => send("POST", path, { body: file, contentType: file.type || "application/octet-stream" }),
 };
 

@@ -1,7 +1,8 @@
 // The case pages: sign in through a role's channel, then the views that role works with.
-// Routes live in the hash: #cases, #apply, #case/<id>, #court.
+// Routes live in the hash: #cases, #apply, #case/<id>, #court, #admin.
 
 import * as i18n from "../i18n.js";
+import { renderAdmin } from "./admin.js";
 import { SIGNED_OUT, register, sendCode, signIn, signOut, whoAmI } from "./api.js";
 import { renderApplication } from "./application.js";
 import { renderCase } from "./case_page.js";
@@ -16,6 +17,7 @@ i18n.register(HOME_LINKS);
 
 const COURT_ROLES = ["court_clerk", "judge"];
 const PARTY_ROLES = ["party", "agent"];
+const ADMIN_ROLES = ["platform_admin", "org_admin"];
 
 let account = null;
 let channel = "party";
@@ -30,6 +32,7 @@ function parseRoute() {
   if (name === "case" && /^[A-Za-z0-9_-]{1,64}$/.test(arg ?? "")) return { name, arg };
   if (name === "apply" && PARTY_ROLES.includes(account.role)) return { name };
   if (name === "court" && COURT_ROLES.includes(account.role)) return { name };
+  if (name === "admin" && ADMIN_ROLES.includes(account.role)) return { name };
   if (name === "cases") return { name };
   return { name: homeRoute() };
 }
@@ -50,6 +53,7 @@ async function show() {
   if (route.name === "apply") leaveView = await renderApplication(context);
   else if (route.name === "case") leaveView = await renderCase(context, route.arg);
   else if (route.name === "court") leaveView = await renderCourtQueue(context);
+  else if (route.name === "admin") leaveView = await renderAdmin(context);
   else leaveView = await renderCaseList(context);
   document.body.dataset.state = "ready";
 }

@@ -3,11 +3,13 @@
 
 import * as i18n from "../i18n.js";
 import { api } from "./api.js";
-import { busy, el, notify, when } from "./dom.js";
+import { busy, el, when } from "./dom.js";
+import { courtPanel } from "./court_panel.js";
+import { failurePanel } from "./failure_panel.js";
 import { mediatorChoicePanel } from "./mediator_choice.js";
+import { myActions } from "./next_actions.js";
 
 const PARTY_ROLES = ["party", "agent"];
-const DECLARATIONS = ["no_other_debt_dispute", "debtor_reachable_in_china", "no_pre_suit_preservation"];
 
 function panel(id, headingKey, ...children) {
   const notice = el("p", { class: "notice", role: "status", hidden: true });
@@ -76,9 +78,14 @@ async function counsellingPanel(c, account, refresh) {
     event.preventDefault();
     if (!text.value.trim()) return;
     busy(send, p.notice, async () => {
-      await api.post(casePath(c, "messages"), { text: text.value.trim(), side: sideSelect?.value });
+      const sent = text.value;
+      await api.post(casePath(c, "messages"), { text: sent.trim(), side: sideSelect?.value });
       text.value = ""; // sent: the refresh must not put it back
       await refresh();
+      // A redraw for the message's own live event may have started before the answer came and kept
+      // the typed text; once every redraw is done, clear it there too unless something new was typed.
+      const shown = document.querySelector('#counselling-panel input[name="message"]');
+      if (shown?.value === sent) shown.value = "";
     });
   });
   for (const b of extras) {
@@ -128,62 +135,30 @@ function ratingPanel(c, side, refresh) {
   return p.node;
 }
 
-function courtPanel(c, side, applications, refresh) {
-  const court = el("input", { name: "court", maxlength: 100, placeholder: i18n.t("action.court"), value: c.court ?? "" });
-  const of = (kind) => applications.filter((a) => a.kind === kind);
-  // A side joins a judicial confirmation once; a payment order is applied for once.
-  const joinable = of("judicial_confirmation").every((a) => a.status === "awaiting_joint"
-    && !c.your_sides.every((s) => a.joined_sides.includes(s)));
-  const confirm = joinable ? button("action.confirmation", { class: "primary", id: "apply-confirmation" }) : null;
-  const order = c.result?.payment_terms && of("payment_order").every((a) => ["refused", "ruled"].includes(a.status))
-    ? button("action.paymentOrder", { id: "apply-payment-order" }) : null;
-  // What only the creditor can declare (CPL art. 225, interpretation art. 427); the court checks the rest.
-  const declarations = order ? DECLARATIONS.map((name) => el("label", { class: "check" },
-    el("input", { type: "checkbox", name }), i18n.t(`declare.${name}`))) : [];
-  const list = el("ul", { class: "applications" }, applications.map((a) => el("li", {},
-    el("strong", { text: i18n.t(`court.kind.${a.kind}`) }), ` ${a.id} · ${a.court} · `,
-    el("span", { class: "status", dataset: { status: a.status }, text: i18n.t(`court.status.${a.status}`) }))));
-  const p = panel("court-panel", "step.court_docking", list,
-    confirm || order ? el("div", { class: "inline" }, court, confirm, order) : null,
-    order ? el("div", { class: "declarations" }, el("span", { class: "hint", text: i18n.t("declare.heading") }), declarations)
-      : null);
-  const body = () => ({ court: court.value.trim() || null, side });
-  confirm?.addEventListener("click", () => busy(confirm, p.notice, async () => {
-    await api.post(casePath(c, "court/confirmation"), body());
-    await refresh();
-  }));
-  order?.addEventListener("click", () => busy(order, p.notice, async () => {
-    const declared = Object.fromEntries(declarations.map((label) => {
-      const box = label.querySelector("input");
-      return [box.name, box.checked];
-    }));
-    await api.post(casePath(c, "court/payment-order"), { ...body(), ...declared });
-    await refresh();
-  }));
-  return p.node;
-}
-
-/** The panels for this person at this step (possibly none). */
-export async function actionPanels({ caseView: c, account, pendingChoice, applications, refresh }) {
+/** The panels for this person at this step (possibly none). The server's next actions say whose
+ * turn it is; the panels for taking one's turn follow them. */
+export async function actionPanels({ caseView: c, account, applications, refresh }) {
   const party = PARTY_ROLES.includes(account.role);
   const side = c.your_sides.length > 1 ? c.your_sides[0] : undefined; // an agent for both sides acts for the first
+  const pendingChoice = c.next_actions.some((a) => a.action === "accept_assignment");
   const panels = [];
   if (c.status === "closed") return panels;
-  if (party && c.step === "start") {
-    const pending = c.parties.find((p) => c.your_sides.includes(p.side) && p.consent === "pending");
-    if (pending) panels.push(consentPanel(c, pending.side, refresh));
-  }
+  const [consent] = myActions(c, account, "consent");
+  if (consent) panels.push(consentPanel(c, consent.side, refresh));
   if (party && c.step === "choose_mediator") {
     if (pendingChoice) panels.push(el("p", { class: "notice", id: "choice-pending", text: i18n.t("action.chosen") }));
     else panels.push(await mediatorChoicePanel(c, side, refresh));
   }
-  if (account.role === "mediator" && c.step === "choose_mediator" && pendingChoice) panels.push(assignmentPanel(c, refresh));
+  if (myActions(c, account, "accept_assignment").length > 0) panels.push(assignmentPanel(c, refresh));
   if ((party || account.role === "mediator") && ["counselling", "video_mediation"].includes(c.step)) {
     panels.push(await counsellingPanel(c, account, refresh));
   }
   if ((party || account.role === "mediator") && c.step === "video_mediation") panels.push(videoPanel(c, account, side, refresh));
-  if (account.role === "mediator" && c.step === "result") panels.push(resultPanel());
-  if (party && c.step === "evaluation") panels.push(ratingPanel(c, side, refresh));
-  if (party && c.step === "court_docking" && c.outcome === "settled") panels.push(courtPanel(c, side, applications, refresh));
+  if (account.role === "mediator" && c.step === "result") panels.push(resultPanel(), failurePanel(c, refresh));
+  const [rate] = myActions(c, account, "rate");
+  if (rate) panels.push(ratingPanel(c, rate.side, refresh));
+  if (party && c.step === "court_docking" && c.outcome === "settled") {
+    panels.push(await courtPanel(c, account, applications, refresh));
+  }
   return panels;
 }

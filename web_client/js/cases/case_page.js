@@ -4,17 +4,13 @@
 import * as i18n from "../i18n.js";
 import { api } from "./api.js";
 import { actionPanels } from "./case_actions.js";
+import { finalState } from "./court_panel.js";
 import { busy, el, errorText, notify, size, when, yuan } from "./dom.js";
-import { disputeLabel, loadDisputeTypes, nextActor, STEPS, stepLabel } from "./labels.js";
+import { disputeLabel, loadDisputeTypes, STEPS, stepLabel } from "./labels.js";
 import { followCase } from "./live.js";
+import { nextActionsBox } from "./next_actions.js";
 
 const LOG_LENGTH = 12;
-
-/** A mediator was chosen and has not answered yet: the last mediator.* entry of the trail is the choice. */
-function choicePending(trail) {
-  const last = [...trail].reverse().find((entry) => entry.action.startsWith("mediator."));
-  return last?.action === "mediator.chosen";
-}
 
 function days(from, to) {
   return Math.round((new Date(to) - new Date(from)) / 86_400_000);
@@ -169,22 +165,19 @@ export async function renderCase({ account, view }, caseId) {
       notify(banner, "error", errorText(error));
       return;
     }
-    const pendingChoice = choicePending(trail);
-    const who = nextActor(c, pendingChoice);
     const head = el("div", { class: "case-head" },
       el("h1", { text: i18n.t("case.heading", { id: c.id }) }),
       el("span", { class: "step-pill", dataset: { step: c.step }, text: stepLabel(c.step) }),
       el("span", { class: "status", dataset: { status: c.status }, text: i18n.t(`case.status.${c.status}`) }),
       c.outcome ? el("span", { class: "outcome", text: i18n.t(`case.outcome.${c.outcome}`) }) : null,
       el("span", { class: "spacer" }), live);
-    const next = el("p", { class: "next", id: "next-actor", text: who ? i18n.t("case.next", { who }) : i18n.t("case.nobody") });
-    const [panels, name] = await Promise.all([
-      actionPanels({ caseView: c, account, pendingChoice, applications, refresh }), mediatorName(c)]);
+    const next = nextActionsBox(c, account);
+    const [panels, name] = await Promise.all([actionPanels({ caseView: c, account, applications, refresh }), mediatorName(c)]);
     const mayUpload = c.status === "open" && ["party", "agent"].includes(account.role);
     const typed = typedInput(content);
     content.replaceChildren(head, next,
       el("div", { class: "columns" },
-        el("div", { class: "column-main" }, panels, timeline(c)),
+        el("div", { class: "column-main" }, finalState(c, applications, account), panels, timeline(c)),
         el("div", { class: "column-side" }, summary(c, name, mayUpload, refresh), activity(trail))));
     restoreInput(content, typed);
     document.body.dataset.caseStep = c.step;

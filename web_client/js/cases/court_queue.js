@@ -4,6 +4,7 @@
 
 import * as i18n from "../i18n.js";
 import { api } from "./api.js";
+import { confirmAction } from "./dialog.js";
 import { busy, el, errorText, when } from "./dom.js";
 import { renderCaseList } from "./case_list.js";
 
@@ -30,15 +31,24 @@ function checksList(checks) {
     `${c.met ? "✓" : "✗"} ${c.condition} `, el("span", { class: "hint", text: `(${c.basis})` }))));
 }
 
+/** The buttons of one application: the clerk accepts or refuses; the judge rules, with a confirmation
+ * ruling and a payment order being different acts (different words, each asked again in a dialog). */
+function decisions(application, judge) {
+  const kind = application.kind === "payment_order" ? "order" : "confirmation";
+  const act = (name, textKey, cls, askKey) => el("button", { type: "button", class: cls,
+    dataset: askKey ? { act: name, ask: askKey } : { act: name }, text: i18n.t(textKey) });
+  if (!judge) {
+    return [act("accept", "court.accept", "primary", null), act("refuse", "court.refuse", "danger", "court.askRefuse")];
+  }
+  return [act("grant", `court.grant.${kind}`, "primary", `court.askGrant.${kind}`),
+    act("deny", `court.deny.${kind}`, "danger", `court.askDeny.${kind}`),
+    application.extended || kind === "order" ? null : act("extend", "court.extend", null, null)];
+}
+
 function row(application, deadline, judge, reload) {
   const reasons = el("textarea", { rows: 2, maxlength: 2000, name: "reasons", placeholder: i18n.t("court.reasons") });
   const notice = el("p", { class: "notice", role: "status", hidden: true });
-  const buttons = judge
-    ? [el("button", { type: "button", class: "primary", dataset: { act: "grant" }, text: i18n.t("court.grant") }),
-      el("button", { type: "button", class: "danger", dataset: { act: "deny" }, text: i18n.t("court.deny") }),
-      application.extended ? null : el("button", { type: "button", dataset: { act: "extend" }, text: i18n.t("court.extend") })]
-    : [el("button", { type: "button", class: "primary", dataset: { act: "accept" }, text: i18n.t("court.accept") }),
-      el("button", { type: "button", class: "danger", dataset: { act: "refuse" }, text: i18n.t("court.refuse") })];
+  const buttons = decisions(application, judge);
   const calls = {
     accept: () => api.post(appPath(application, "acceptance"), { accept: true, reasons: reasons.value.trim() }),
     refuse: () => api.post(appPath(application, "acceptance"), { accept: false, reasons: reasons.value.trim() }),
@@ -47,10 +57,15 @@ function row(application, deadline, judge, reload) {
     extend: () => api.post(appPath(application, "extension"), { reason: reasons.value.trim() }),
   };
   for (const b of buttons.filter(Boolean)) {
-    b.addEventListener("click", () => busy(b, notice, async () => {
-      await calls[b.dataset.act]();
-      await reload();
-    }));
+    b.addEventListener("click", async () => {
+      const ask = b.dataset.ask;
+      const detail = i18n.t("court.askDetail", { id: application.id, case: application.case_id, court: application.court });
+      if (ask && !(await confirmAction(i18n.t(ask), detail))) return;
+      await busy(b, notice, async () => {
+        await calls[b.dataset.act]();
+        await reload();
+      });
+    });
   }
   const overdue = deadline?.overdue && !deadline.completed_at;
   return el("li", { class: "application card", dataset: { applicationId: application.id, kind: application.kind,
