@@ -1,6 +1,6 @@
 """courts: the directory of courts parties apply to and court staff belong to
 
-Revision ID: 0010
+Revision ID: 0006
 Revises: 0005
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010'
+revision = '0006'
 down_revision = '0005'
 branch_labels = None
 depends_on = None
