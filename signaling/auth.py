@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediation.api_keys import PREFIX as KEY_PREFIX
 from mediation.api_keys import ApiKeyInfo, ApiKeyService
-from mediation.clock import Clock, SystemClock
+from mediation.clock import SystemClock
 from mediation.errors import Unauthenticated
 
 from .config import Settings, ensure_secret
@@ -84,9 +84,9 @@ LEGACY_KEY_FILE = "api-keys.json"
 API_KEYS_KEY = web.AppKey("api_keys", ApiKeyService)
 
 
-def open_api_keys(settings: Settings, db: async_sessionmaker[AsyncSession], clock: Clock | None = None) -> ApiKeyService:
+def open_api_keys(settings: Settings, db: async_sessionmaker[AsyncSession]) -> ApiKeyService:
     """The key store of this data directory (its HMAC secret lives in ``secrets/``, not in the database)."""
-    return ApiKeyService(db, clock or SystemClock(), ensure_secret(settings, "api-key-hmac"), SCOPES)
+    return ApiKeyService(db, SystemClock(), ensure_secret(settings, "api-key-hmac"), SCOPES)
 
 
 def refuse_legacy_key_file(settings: Settings) -> None:
@@ -101,7 +101,7 @@ def refuse_legacy_key_file(settings: Settings) -> None:
 
 def principal_for_key(info: ApiKeyInfo) -> Principal:
     return Principal(subject=f"apikey:{info.name}", roles=frozenset({"service"}), kind="service",
-                     display_name=info.name, attributes={"key_id": info.id}, scopes=frozenset(info.scopes))
+                     display_name=info.name, scopes=frozenset(info.scopes))
 
 
 SESSION_COOKIE = "accord_session"
