@@ -49,7 +49,7 @@ from mediation.services import build_services  # noqa: E402
 from signaling.api.accounts import make_session_resolver  # noqa: E402
 from signaling.api.cases import setup_cases  # noqa: E402
 from signaling.api.directory import setup_directory  # noqa: E402
-from signaling.auth import ApiKeyStore, make_auth_middleware  # noqa: E402
+from signaling.auth import make_auth_middleware  # noqa: E402
 from signaling.config import Settings  # noqa: E402
 from signaling.database import make_engine  # noqa: E402
 from signaling.errors import error_middleware  # noqa: E402
@@ -81,9 +81,8 @@ async def api_throughput(data_dir: Path, seconds: float, concurrency: int) -> No
     services = build_services(engine, data_dir=data_dir, pii_key=secrets.token_bytes(32), clock=SystemClock(),
                               sms=outbox, rooms=None)
     settings = Settings(data_dir=data_dir)
-    keys = ApiKeyStore(settings.secret_file("api-keys.json"))
     app = web.Application(middlewares=[error_middleware,
-                                       make_auth_middleware(keys, make_session_resolver(services.accounts))])
+                                       make_auth_middleware(None, make_session_resolver(services.accounts))])
     setup_cases(app, settings, engine, services, scan_interval=None)
     setup_directory(app, services)
     ApiRegistry([ep for ep in registry.endpoints

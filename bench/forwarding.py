@@ -467,7 +467,7 @@ async def run_with_accord(args: argparse.Namespace) -> None:
     cli = [sys.executable, "-m", "signaling.cli"]
     with tempfile.TemporaryDirectory(prefix="accord-bench-") as data_dir:
         base = [*cli, "--data-dir", data_dir]
-        key = subprocess.run([*base, "apikey", "create", "bench"], cwd=root, check=True,
+        key = subprocess.run([*base, "apikey", "create", "bench", "--scope", "rooms"], cwd=root, check=True,
                              capture_output=True, text=True).stdout.strip()
         port = free_port()
         url = f"http://127.0.0.1:{port}"

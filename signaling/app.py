@@ -23,7 +23,7 @@ from .api import pki as pki_api
 from .api import rooms as rooms_api
 from .api import system as _system_api  # noqa: F401  (registers /healthz and /api/openapi.json)
 from .api import webhooks as webhooks_api
-from .auth import ApiKeyStore, make_auth_middleware
+from .auth import API_KEYS_KEY, make_auth_middleware, open_api_keys, refuse_legacy_key_file
 from .case_follow import CaseFollowers
 from .config import Settings, ensure_secret
 from .database import create_schema, make_engine
@@ -88,13 +88,14 @@ def _static_routes(app: web.Application) -> None:
 def create_app(settings: Settings) -> web.Application:
     """Build the application; start-up work (schema, keys) runs in ``on_startup``."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    refuse_legacy_key_file(settings)
     engine = make_engine(settings.effective_database_url)
     store = RoomStore(engine)
     tokens = TokenIssuer(ensure_secret(settings, "token-secret"), settings.token_ttl_seconds)
     services = cases_api.create_case_services(
         settings, engine, rooms=cases_api.RoomServiceScheduler(store, tokens, settings.base_url))
     sessions = accounts_api.make_session_resolver(services.accounts)
-    api_keys = ApiKeyStore(settings.secret_file("api-keys.json"))
+    api_keys = open_api_keys(settings, services.db)
     app = web.Application(
         middlewares=[error_middleware, _security_headers(), make_auth_middleware(api_keys, sessions=sessions)],
         client_max_size=settings.max_upload_bytes,
@@ -113,6 +114,7 @@ def create_app(settings: Settings) -> web.Application:
     app[rooms_api.TOKENS_KEY] = tokens
     app[rooms_api.HUB_KEY] = hub
     app[ENGINE_KEY] = engine
+    app[API_KEYS_KEY] = api_keys
     pki_api.install_pki(app, pki_api.open_platform_pki(settings))
     agreements_api.setup_agreements(app, settings)
     cases_api.setup_cases(app, settings, engine, services)

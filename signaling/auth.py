@@ -2,8 +2,9 @@
 
 Two kinds of callers reach the HTTP API:
 
-* integrating systems (a court or organisation case system) with an API key
-  (``Authorization: Bearer ak_...``), role ``service``;
+* integrating systems (a court or organisation case system, the signing or identity service) with
+  an API key (``Authorization: Bearer ak_...``), role ``service``, limited to the key's scopes
+  (:data:`SCOPES`; the keys themselves are kept by :mod:`mediation.api_keys`);
 * people, with a session cookie or bearer session token issued at login (the cases
   package provides the account store; see :class:`SessionResolver`).
 
@@ -12,17 +13,18 @@ Room participants are authorised separately by their join token (``signaling.tok
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import os
-import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Awaitable, Callable, Protocol
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mediation.api_keys import PREFIX as KEY_PREFIX
+from mediation.api_keys import ApiKeyInfo, ApiKeyService
+from mediation.clock import SystemClock
+from mediation.errors import Unauthenticated
+
+from .config import Settings, ensure_secret
 from .errors import ApiError
 
 #: Roles known to the platform. Account roles come from the cases issue; ``service`` is an API key.
@@ -50,6 +52,8 @@ class Principal:
     kind: str = "user"  # "user" | "service" | "participant"
     display_name: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
+    #: What an API key was granted; people have none (their role and the domain decide).
+    scopes: frozenset[str] = frozenset()
 
     def has_any(self, roles: frozenset[str]) -> bool:
         return bool(self.roles & roles)
@@ -64,37 +68,40 @@ class SessionResolver(Protocol):
     async def __call__(self, token: str) -> Principal | None: ...
 
 
-class ApiKeyStore:
-    """API keys for integrating systems, kept as SHA-256 hashes in ``secrets/api-keys.json``."""
+#: What an API key may be granted. Every endpoint open to the ``service`` role names the one scope
+#: it needs (``scope=`` on :meth:`signaling.openapi.ApiRegistry.route`, or its tag's default).
+SCOPES: dict[str, str] = {
+    "cases:read": "read cases, their timelines, audit trails, mediator recommendations and package exports",
+    "cases:write": "delegate cases from a court's case system; run the deadline scan",
+    "court": "court applications of cases, litigation packages, ruling documents",
+    "agreements": "draft, lock and seal agreements, issue signing links; report that an agreement took effect",
+    "identity-provider": "record that a signer passed an identity check",
+    "webhooks": "subscribe to case events and read the delivery log",
+    "rooms": "create video rooms, issue join links, end sessions",
+}
+#: Where the keys lived before they moved into the database; its presence stops the server.
+LEGACY_KEY_FILE = "api-keys.json"
+API_KEYS_KEY = web.AppKey("api_keys", ApiKeyService)
 
-    def __init__(self, path: Path):
-        self.path = path
 
-    def _load(self) -> dict[str, dict[str, str]]:
-        if not self.path.exists():
-            return {}
-        return json.loads(self.path.read_text())
+def open_api_keys(settings: Settings, db: async_sessionmaker[AsyncSession]) -> ApiKeyService:
+    """The key store of this data directory (its HMAC secret lives in ``secrets/``, not in the database)."""
+    return ApiKeyService(db, SystemClock(), ensure_secret(settings, "api-key-hmac"), SCOPES)
 
-    def create(self, name: str) -> str:
-        """Make a new key and return it: the only time the clear key exists outside the caller."""
-        key = "ak_" + secrets.token_urlsafe(32)
-        data = self._load()
-        data[hashlib.sha256(key.encode()).hexdigest()] = {"name": name}
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2)
-        tmp.replace(self.path)
-        return key
 
-    def resolve(self, key: str) -> Principal | None:
-        digest = hashlib.sha256(key.encode()).hexdigest()
-        for known, meta in self._load().items():
-            if hmac.compare_digest(known, digest):
-                return Principal(subject=f"apikey:{meta['name']}", roles=frozenset({"service"}), kind="service",
-                                 display_name=meta["name"])
-        return None
+def refuse_legacy_key_file(settings: Settings) -> None:
+    """Keys of the old JSON file had no scopes: granting them everything would keep the hole open,
+    granting nothing would cut integrations off without a word. The operator decides."""
+    path = settings.secret_file(LEGACY_KEY_FILE)
+    if path.exists():
+        raise ValueError(f"{path} holds API keys of an earlier version, which had no scopes: run "
+                         "`accord apikey import --scope SCOPE [--scope ...]` to move them into the database "
+                         "with the scopes their systems need (or delete the file to drop them)")
+
+
+def principal_for_key(info: ApiKeyInfo) -> Principal:
+    return Principal(subject=f"apikey:{info.name}", roles=frozenset({"service"}), kind="service",
+                     display_name=info.name, scopes=frozenset(info.scopes))
 
 
 SESSION_COOKIE = "accord_session"
@@ -102,14 +109,20 @@ PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 
 def make_auth_middleware(
-    api_keys: ApiKeyStore, sessions: Callable[[str], Awaitable[Principal | None]] | None
+    api_keys: ApiKeyService | None, sessions: Callable[[str], Awaitable[Principal | None]] | None
 ) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """Attach ``request[PRINCIPAL_KEY]``; a credential that is present but wrong is a 401 at once."""
+    """Attach ``request[PRINCIPAL_KEY]``; a credential that is present but wrong is a 401 at once.
+    API keys count only in the ``Authorization`` header, never as a cookie."""
 
-    async def resolve(token: str) -> Principal | None:
-        if token.startswith("ak_"):
-            return api_keys.resolve(token)
-        return await sessions(token) if sessions is not None else None
+    async def resolve_bearer(token: str) -> Principal | None:
+        if not token.startswith(KEY_PREFIX):
+            return await sessions(token) if sessions is not None else None
+        if api_keys is None:
+            return None
+        try:
+            return principal_for_key(await api_keys.resolve(token))
+        except Unauthenticated as refused:
+            raise ApiError(401, refused.code, refused.message) from None
 
     @web.middleware
     async def auth_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
@@ -119,14 +132,16 @@ def make_auth_middleware(
             scheme, _, value = header.partition(" ")
             if scheme.lower() != "bearer" or not value.strip():
                 raise ApiError(401, "bad_credentials", "Authorization must be 'Bearer <key or session>'")
-            resolved = await resolve(value.strip())
+            resolved = await resolve_bearer(value.strip())
             if resolved is None:
                 raise ApiError(401, "bad_credentials", "unknown or expired credential")
             principal = resolved
         elif SESSION_COOKIE in request.cookies:
             # A stale cookie is not an attack: treat its bearer as signed out, so public pages and
             # the login endpoint keep working and protected ones answer 401 "unauthenticated".
-            principal = await resolve(request.cookies[SESSION_COOKIE]) or ANONYMOUS
+            cookie = request.cookies[SESSION_COOKIE]
+            session = await sessions(cookie) if sessions is not None and not cookie.startswith(KEY_PREFIX) else None
+            principal = session or ANONYMOUS
         request[PRINCIPAL_KEY] = principal
         return await handler(request)
 
@@ -141,3 +156,15 @@ def require(principal: Principal, allow: frozenset[str]) -> None:
         raise ApiError(401, "unauthenticated", "sign in or send an API key")
     if not principal.has_any(allow):
         raise ApiError(403, "forbidden", "your role may not do this", {"allowed": sorted(allow)})
+
+
+def require_scope(principal: Principal, scope: str | None) -> None:
+    """API keys only: 403 unless the key was granted ``scope``. An endpoint that names no scope is
+    closed to keys (the registry test makes sure none does while allowing ``service``)."""
+    if principal.kind != "service":
+        return
+    if scope is None:
+        raise ApiError(403, "insufficient_scope", "no API key scope grants this endpoint", {"scope": None})
+    if scope not in principal.scopes:
+        raise ApiError(403, "insufficient_scope", f"this API key lacks the scope {scope!r}",
+                       {"scope": scope, "granted": sorted(principal.scopes)})

@@ -1,5 +1,6 @@
 """Declarative HTTP endpoints: one decorator registers the route, validates the body against a
-pydantic model, checks the caller's role, and describes it all in ``/api/openapi.json``.
+pydantic model, checks the caller's role (and, for an API key, its scope), and describes it all in
+``/api/openapi.json``.
 
 Handlers are plain ``async def handler(request, body) -> BaseModel | dict | web.StreamResponse``.
 """
@@ -13,10 +14,33 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from .auth import PRINCIPAL_KEY, PUBLIC, Principal, require
+from .auth import PRINCIPAL_KEY, PUBLIC, SCOPES, Principal, require, require_scope
 from .errors import ApiError
 
 Handler = Callable[[web.Request, Any], Awaitable[Any]]
+
+#: The scope an API key needs on an endpoint of this tag that names none: (for GET, for other methods).
+TAG_SCOPES: dict[str, tuple[str, str]] = {
+    "cases": ("cases:read", "cases:write"),
+    "court": ("court", "court"),
+    "agreements": ("agreements", "agreements"),
+    "rooms": ("rooms", "rooms"),
+    "webhooks": ("webhooks", "webhooks"),
+}
+
+
+def scope_for(method: str, tag: str, allow: frozenset[str], scope: str | None) -> str | None:
+    """The scope an API key needs: ``scope`` if given, else the tag's default; ``None`` when keys
+    (role ``service``) may not call the endpoint at all."""
+    if "service" not in allow:
+        if scope is not None:
+            raise ValueError(f"scope={scope!r} on an endpoint the service role may not call")
+        return None
+    if scope is None and tag in TAG_SCOPES:
+        scope = TAG_SCOPES[tag][0 if method.upper() == "GET" else 1]
+    if scope is not None and scope not in SCOPES:
+        raise ValueError(f"unknown API key scope {scope!r}; known: {', '.join(SCOPES)}")
+    return scope
 
 
 @dataclass
@@ -33,6 +57,7 @@ class Endpoint:
     raw_body: bool = False
     content_type: str | None = None
     description: str = ""
+    scope: str | None = None  # what an API key needs; None: keys may not call it
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
@@ -73,13 +98,17 @@ class ApiRegistry:
         status: int = 200,
         raw_body: bool = False,
         content_type: str | None = None,
+        scope: str | None = None,
     ) -> Callable[[Handler], Handler]:
-        """Register ``handler``. ``raw_body=True`` hands the handler the request untouched (uploads)."""
+        """Register ``handler``. ``raw_body=True`` hands the handler the request untouched (uploads).
+        ``scope`` is what an API key needs when ``allow`` has ``service``; by default the tag's
+        (:data:`TAG_SCOPES`: read for GET, write otherwise)."""
 
         def decorate(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(method.upper(), path, handler, summary, allow, tag, request, response, status,
-                         raw_body, content_type, (handler.__doc__ or "").strip())
+                         raw_body, content_type, (handler.__doc__ or "").strip(),
+                         scope_for(method, tag, allow, scope))
             )
             return handler
 
@@ -92,7 +121,10 @@ class ApiRegistry:
     @staticmethod
     def _wrap(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
-            require(principal_of(request), ep.allow)
+            principal = principal_of(request)
+            require(principal, ep.allow)
+            if ep.allow != PUBLIC:  # a public endpoint needs no scope, whoever calls
+                require_scope(principal, ep.scope)
             body: Any = None
             if ep.request_model is not None and not ep.raw_body:
                 raw = await request.read()
@@ -144,6 +176,8 @@ class ApiRegistry:
             if ep.allow != PUBLIC:
                 op["security"] = [{"bearer": []}, {"session": []}]
                 op["x-roles"] = sorted(ep.allow)
+            if ep.scope is not None:
+                op["x-scopes"] = [ep.scope]
             params = [
                 {"name": seg[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
                 for seg in ep.path.split("/") if seg.startswith("{")
@@ -159,7 +193,8 @@ class ApiRegistry:
                 ok["content"] = {"application/json": {"schema": ref(ep.response_model)}}
             op["responses"][str(ep.status)] = ok
             for code, text in (("400", "Malformed request"), ("401", "Not authenticated"),
-                               ("403", "Role not allowed"), ("404", "Not found"), ("422", "Invalid body")):
+                               ("403", "Role not allowed, or the API key lacks the scope"), ("404", "Not found"),
+                               ("422", "Invalid body")):
                 op["responses"][code] = {"description": text, "content": {"application/json": {"schema": error_ref}}}
             paths.setdefault(ep.path, {})[ep.method.lower()] = op
         return {
@@ -170,12 +205,15 @@ class ApiRegistry:
             "components": {
                 "schemas": schemas,
                 "securitySchemes": {
-                    "bearer": {"type": "http", "scheme": "bearer", "description": "API key (ak_...) or session token"},
+                    "bearer": {"type": "http", "scheme": "bearer", "description": _BEARER},
                     "session": {"type": "apiKey", "in": "cookie", "name": "accord_session"},
                 },
             },
         }
 
+
+_BEARER = ("API key (ak_...) or session token. An API key acts with the role `service` and only on operations "
+           "whose `x-scopes` it was granted: " + "; ".join(f"`{k}`: {v}" for k, v in SCOPES.items()) + ".")
 
 #: The process-wide registry API modules decorate into.
 api = ApiRegistry()

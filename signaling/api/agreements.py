@@ -397,7 +397,7 @@ class IdentityCheckIn(_In):
 
 
 @api.route("POST", "/api/agreements/{agreement_id}/identity-checks", summary="Record a passed identity check",
-           allow=IDENTITY_REPORTERS, tag=TAG, request=IdentityCheckIn, status=201)
+           allow=IDENTITY_REPORTERS, tag=TAG, request=IdentityCheckIn, status=201, scope="identity-provider")
 async def record_identity_check(request: web.Request, body: IdentityCheckIn) -> dict[str, Any]:
     """For the identity service: a check it passed; the ceremony accepts it for a few minutes."""
     agreement_id = request.match_info["agreement_id"]

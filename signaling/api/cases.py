@@ -416,7 +416,7 @@ async def record_agreement(request: web.Request, body: AgreementIn) -> Any:
 
 @api.route("POST", "/api/cases/{case_id}/agreement/effective",
            summary="The signing service reports that every signature is on the agreement",
-           allow=frozenset({"service"}), tag=TAG,
+           allow=frozenset({"service"}), tag=TAG, scope="agreements",
            request=AgreementEffective)
 @domain_errors
 async def agreement_effective(request: web.Request, body: AgreementEffective) -> Any:

@@ -197,7 +197,7 @@ async def recommend_for_dispute(request: web.Request, _: None) -> Any:
 
 
 @api.route("GET", "/api/cases/{case_id}/recommendations", summary="Five mediators for this case (step 2)",
-           allow=CASE_RECOMMENDATION_ROLES, tag=TAG)
+           allow=CASE_RECOMMENDATION_ROLES, tag=TAG, scope="cases:read")
 @domain_errors
 async def recommend_for_case(request: web.Request, _: None) -> Any:
     """Ranked by speciality, settlement rate, satisfaction, load, decline rate and region (optional

@@ -24,7 +24,6 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pytest
 
-from signaling.auth import ApiKeyStore
 from signaling.config import Settings, ensure_secret
 from signaling.tokens import TokenIssuer
 
@@ -150,12 +149,14 @@ def _wait_healthy(server: RunningServer, timeout: float = 30.0) -> None:
 def accord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """The real server as a subprocess, with SQLite and its secrets in a temporary data dir."""
     data_dir = tmp_path_factory.mktemp("accord-data")
-    api_key = ApiKeyStore(Settings(data_dir=data_dir).secret_file("api-keys.json")).create("tests")
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "browser-server.log"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("ACCORD_") and k not in ("DATABASE_URL", "REDIS_URL")}
+    api_key = subprocess.run([sys.executable, "-m", "signaling.cli", "--data-dir", str(data_dir), "apikey", "create",
+                              "tests", "--scope", "rooms"], cwd=data_dir, env=env, check=True, capture_output=True,
+                             text=True, timeout=60).stdout.strip()
     env.update(ACCORD_LOG_FORMAT="text", ACCORD_LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

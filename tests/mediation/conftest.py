@@ -17,13 +17,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from mediation.api_keys import ApiKeyService
 from mediation.clock import ManualClock
 from mediation.schema import all_tables
 from mediation.schema import upgrade_engine
 from mediation.services import MediationServices, build_services
 from signaling.api.accounts import make_session_resolver
 from signaling.api.cases import setup_cases
-from signaling.auth import ApiKeyStore, make_auth_middleware
+from signaling.auth import SCOPES, make_auth_middleware
 from signaling.config import Settings
 from signaling.database import make_engine
 from signaling.errors import error_middleware
@@ -42,6 +43,16 @@ def _in_thread(coro_fn: Any) -> Any:
     """Run a coroutine on its own loop: session fixtures are built while a test loop is running."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro_fn()).result()
+
+
+def api_key_store(services: MediationServices) -> ApiKeyService:
+    """API keys over the test database, on the services' manual clock."""
+    return ApiKeyService(services.db, services.cases.clock, secrets.token_bytes(32), SCOPES)
+
+
+def scopes_for(tags: tuple[str, ...]) -> set[str]:
+    """What an integrating system needs to call every endpoint of ``tags`` open to API keys."""
+    return {ep.scope for ep in registry.endpoints if ep.tag in tags and ep.scope is not None}
 
 
 @pytest.fixture(scope="session")
@@ -115,7 +126,7 @@ async def api(services: MediationServices, engine: AsyncEngine, tmp_path: Path, 
     """The HTTP API (accounts, cases, court endpoints) over the services, with an API key for the
     integrating systems (signing service, court case system) and a bootstrapped platform administrator."""
     settings = Settings(data_dir=tmp_path / "data")
-    keys = ApiKeyStore(settings.secret_file("api-keys.json"))
+    keys = api_key_store(services)
     app = web.Application(middlewares=[error_middleware,
                                        make_auth_middleware(keys, make_session_resolver(services.accounts))])
     setup_cases(app, settings, engine, services, scan_interval=None)
@@ -124,6 +135,6 @@ async def api(services: MediationServices, engine: AsyncEngine, tmp_path: Path, 
     await client.start_server()
     await services.accounts.bootstrap_admin("root", "Platform Admin", "correct horse battery")
     try:
-        yield Api(client, services, sms, keys.create("court-system"))
+        yield Api(client, services, sms, (await keys.create("court-system", scopes_for(MEDIATION_TAGS))).key)
     finally:
         await client.close()

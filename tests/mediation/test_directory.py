@@ -26,7 +26,7 @@ from mediation.services import MediationServices
 from signaling.api.accounts import make_session_resolver
 from signaling.api.cases import setup_cases
 from signaling.api.directory import setup_directory
-from signaling.auth import ApiKeyStore, make_auth_middleware
+from signaling.auth import make_auth_middleware
 from signaling.config import Settings
 from signaling.database import make_engine
 from signaling.errors import error_middleware
@@ -34,7 +34,7 @@ from signaling.openapi import ApiRegistry
 from signaling.openapi import api as registry
 
 from .api_client import Api, application_body
-from .conftest import MEDIATION_TAGS
+from .conftest import MEDIATION_TAGS, api_key_store, scopes_for
 from .directory_data import ADMIN, ORG, OTHER_ORG, History, give_history, mediator, organisations
 from .doubles import MemorySms
 
@@ -48,7 +48,7 @@ def directory(services: MediationServices) -> DirectoryService:
 async def api(services: MediationServices, engine: AsyncEngine, tmp_path: Path, sms: MemorySms) -> AsyncIterator[Api]:
     """The accounts, cases, directory and statistics endpoints over the services."""
     settings = Settings(data_dir=tmp_path / "data")
-    keys = ApiKeyStore(settings.secret_file("api-keys.json"))
+    keys = api_key_store(services)
     app = web.Application(middlewares=[error_middleware,
                                        make_auth_middleware(keys, make_session_resolver(services.accounts))])
     setup_cases(app, settings, engine, services, scan_interval=None)
@@ -59,7 +59,7 @@ async def api(services: MediationServices, engine: AsyncEngine, tmp_path: Path, 
     await client.start_server()
     await services.accounts.bootstrap_admin("root", "Platform Admin", "correct horse battery")
     try:
-        yield Api(client, services, sms, keys.create("court-system"))
+        yield Api(client, services, sms, (await keys.create("court-system", scopes_for(tags))).key)
     finally:
         await client.close()
 

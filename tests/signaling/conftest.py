@@ -13,15 +13,18 @@ import socketio
 from aiohttp import web
 
 from signaling.app import create_app
-from signaling.auth import ApiKeyStore
+from signaling.auth import API_KEYS_KEY
 from signaling.config import load_settings
 
 
 @dataclass
 class RunningServer:
     url: str
-    api_key: str
+    api_key: str  # an integrating system's key with the scope ``rooms``
     app: web.Application
+
+    async def issue_key(self, name: str, *scopes: str) -> str:
+        return (await self.app[API_KEYS_KEY].create(name, scopes)).key
 
     async def create_room(self, case_id: str = "CASE-1") -> str:
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.api_key}"}) as http:
@@ -47,7 +50,7 @@ async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    key = ApiKeyStore(settings.secret_file("api-keys.json")).create("tests")
+    key = (await app[API_KEYS_KEY].create("tests", {"rooms"})).key
     yield RunningServer(url=f"http://127.0.0.1:{port}", api_key=key, app=app)
     await runner.cleanup()
 

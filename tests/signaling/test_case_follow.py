@@ -39,7 +39,8 @@ async def test_follow_is_authorised_and_events_reach_only_followers(server):
     await services.accounts.create_staff(Actor(admin.id, "platform_admin", admin.display_name),
                                          NewAccount(Role.MEDIATOR, "med1", "调解员甲", PASSWORD,
                                                     organisation="示例调解委员会"))
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {server.api_key}"}) as http:
+    court_system = await server.issue_key("court-system", "cases:write")
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {court_system}"}) as http:
         async with http.post(f"{server.url}/api/cases/delegations", json={
                 "dispute_type": "loan", "claims": "还款一万二千元", "facts": "借款未还", "amount": "12000.00",
                 "applicant": person("张三", 1), "respondent": person("李四", 2),

@@ -10,7 +10,7 @@ import redis.asyncio as redis
 from aiohttp import web
 
 from signaling.app import create_app
-from signaling.auth import ApiKeyStore
+from signaling.auth import API_KEYS_KEY
 from signaling.config import load_settings
 
 from .conftest import Client, RunningServer
@@ -27,7 +27,7 @@ async def test_events_flow_through_redis(tmp_path):
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    server = RunningServer(f"http://127.0.0.1:{port}", ApiKeyStore(settings.secret_file("api-keys.json")).create("t"), app)
+    server = RunningServer(f"http://127.0.0.1:{port}", (await app[API_KEYS_KEY].create("t", {"rooms"})).key, app)
     watcher = redis.Redis(host="127.0.0.1", port=6379)
     pubsub = watcher.pubsub()
     await pubsub.subscribe(f"{prefix}-sio")

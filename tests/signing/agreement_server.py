@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 import signaling.api.agreements as agreements_api
 from signaling.app import create_app
-from signaling.auth import ApiKeyStore
+from signaling.auth import API_KEYS_KEY
 from signaling.config import Settings
 
 from agreement_samples import agreement_dict
@@ -32,7 +32,8 @@ class Server:
     app: web.Application
     runner: web.AppRunner
     base_url: str
-    api_key: str
+    api_key: str  # the scope ``agreements``: what a mediation organisation's system drafts and seals with
+    identity_key: str  # the scope ``identity-provider``: the identity service's
     session: aiohttp.ClientSession
 
     @property
@@ -69,7 +70,8 @@ class Server:
     async def pass_identity(self, agreement_id: str, signer_key: str) -> None:
         status, body = await self.call("POST", f"/api/agreements/{agreement_id}/identity-checks", json={
             "signer_key": signer_key, "method": "face", "score": 0.97, "frames_sha256": "ab" * 32,
-            "checked_at": dt.datetime.now(dt.UTC).isoformat()})
+            "checked_at": dt.datetime.now(dt.UTC).isoformat()}, key=False,
+            headers={"Authorization": f"Bearer {self.identity_key}"})
         assert status == 201, body
 
     async def sign_as(self, token: str, field: str, key: ec.EllipticCurvePrivateKey,
@@ -127,5 +129,7 @@ async def start_server(data_dir: Path, **settings: Any) -> Server:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    key = ApiKeyStore(config.secret_file("api-keys.json")).create("tests")
-    return Server(app, runner, f"http://127.0.0.1:{port}", key, aiohttp.ClientSession())
+    keys = app[API_KEYS_KEY]
+    drafter = await keys.create("organisation-system", {"agreements"})
+    identity = await keys.create("identity-service", {"identity-provider"})
+    return Server(app, runner, f"http://127.0.0.1:{port}", drafter.key, identity.key, aiohttp.ClientSession())

@@ -93,7 +93,7 @@ async def test_mediator_drafts_previews_locks_and_hands_out_links(server: Server
     await page.fill("#api-key", "ak_wrong")
     await page.click("#use-key")
     await page.wait_for_selector("#auth-error:not([hidden])")
-    assert "unknown or expired credential" in await page.text_content("#auth-error")
+    assert "unknown API key" in await page.text_content("#auth-error")
     await page.fill("#api-key", server.api_key)
     await page.click("#use-key")
     await page.wait_for_selector("body[data-state=ready]")

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pyhanko.sign.timestamps import TimestampRequestError
 
 from signaling.api.pki import install_pki
-from signaling.auth import ApiKeyStore, make_auth_middleware
+from signaling.auth import make_auth_middleware
 from signaling.errors import error_middleware
 from signaling.openapi import api
 from signing import oids
@@ -154,7 +154,7 @@ async def test_in_process_timestamper(authority: TimeStampAuthority) -> None:
 @pytest.fixture
 async def client(pki: PlatformPKI, tmp_path: Path) -> TestClient:
     app = web.Application(middlewares=[error_middleware,
-                                       make_auth_middleware(ApiKeyStore(tmp_path / "keys.json"), None)])
+                                       make_auth_middleware(None, None)])
     install_pki(app, pki)
     api.install(app)
     async with TestClient(TestServer(app, port=0)) as test_client:
