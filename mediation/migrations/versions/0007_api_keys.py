@@ -1,7 +1,7 @@
 """api keys: named, scoped, expiring, revocable keys of integrating systems, stored hashed
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
