@@ -88,9 +88,10 @@ async def may_follow_case(services: MediationServices, principal: Principal, cas
 
 def create_case_services(settings: Settings, engine: AsyncEngine, *, rooms: RoomScheduler | None,
                          clock: Clock | None = None, sms: SmsGateway | None = None) -> MediationServices:
-    """The case system for this server: PII key from the data directory, SMS codes to a file there
-    unless a real gateway is given."""
+    """The case system for this server: PII and one-time-code keys from the data directory, SMS
+    codes to a file there unless a real gateway is given."""
     return build_services(engine, data_dir=settings.data_dir, pii_key=ensure_secret(settings, "mediation-pii.key"),
+                          code_key=ensure_secret(settings, "one-time-code.key"),
                           clock=clock or SystemClock(), sms=sms or LoggingSmsGateway(settings.data_dir), rooms=rooms,
                           max_upload_bytes=settings.max_upload_bytes)
 
