@@ -32,7 +32,7 @@ from ..auth import Principal
 from ..config import Settings, ensure_secret
 from ..errors import ApiError
 from ..openapi import api
-from ..room_store import RoomStore
+from ..room_store import RoomOwner, RoomStore
 from ..tokens import TokenIssuer
 from .accounts import (ACCOUNT_ROLES, CASES_SETTINGS_KEY, SERVICES_KEY, Empty, Strict, actor_for, actor_of,
                        domain_errors, dump, services_of)
@@ -57,8 +57,9 @@ class RoomServiceScheduler:
         self.tokens = tokens
         self.base_url = base_url.rstrip("/")
 
-    async def create_room(self, case_id: str) -> str:
-        return (await self.store.create(case_id, f"Mediation {case_id}")).room_id
+    async def create_room(self, case_id: str, opened_by: str, organisation: str | None) -> str:
+        owner = RoomOwner(case_id=case_id, created_by=opened_by, organisation=organisation)
+        return (await self.store.create(case_id, f"Mediation {case_id}", owner)).room_id
 
     async def invite(self, room_id: str, role: str, side: str | None, name: str) -> str:
         token, _ = self.tokens.issue(room_id, role, name[:64], side)
