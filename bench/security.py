@@ -163,7 +163,8 @@ async def code_logins(engine: Any, label: str, data_dir: Path, seconds: float, c
         elapsed = time.perf_counter() - started
         compared = sum(1 for _, body in answers if body["error"]["message"] == "the code is wrong")
         emit(f"{label}_parallel_wrong_codes_answered_per_second", len(answers) / elapsed, "1/s")
-        emit(f"{label}_parallel_wrong_codes_compared_of_{PARALLEL_GUESSES}", compared, f"guesses (limit {CODE_MAX_ATTEMPTS})")
+        emit(f"{label}_parallel_wrong_codes_compared_of_{PARALLEL_GUESSES}", compared,
+             f"guesses (limit {CODE_MAX_ATTEMPTS})")
         status, _ = await post("/api/auth/login/code", {"channel": "party", "phone": phone, "code": good})
         emit(f"{label}_right_code_after_limit_status", status, "http status")
     finally:

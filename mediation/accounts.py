@@ -273,7 +273,8 @@ class AccountService:
         return _info(row)
 
     async def _new_row(self, new: NewAccount) -> Account:
-        """Validate and hash outside any transaction: argon2 takes time and memory, a connection should not wait on it."""
+        """Validate and hash outside any transaction: argon2 takes time and memory, and a pooled
+        connection should not wait on it."""
         if not LOGIN.match(new.login):
             raise InvalidInput("invalid_login", "a login is 3-64 letters, digits or . _ @ + -")
         name = clean_text(new.display_name, "display_name", 100)
