@@ -78,8 +78,8 @@ async def api_throughput(data_dir: Path, seconds: float, concurrency: int) -> No
     engine = make_engine(f"sqlite+aiosqlite:///{data_dir / 'api.sqlite3'}")
     await upgrade_engine(engine)
     outbox = DemoOutbox()
-    services = build_services(engine, data_dir=data_dir, pii_key=secrets.token_bytes(32), clock=SystemClock(),
-                              sms=outbox, rooms=None)
+    services = build_services(engine, data_dir=data_dir, pii_key=secrets.token_bytes(32),
+                              code_key=secrets.token_bytes(32), clock=SystemClock(), sms=outbox, rooms=None)
     settings = Settings(data_dir=data_dir)
     app = web.Application(middlewares=[error_middleware,
                                        make_auth_middleware(None, make_session_resolver(services.accounts))])
@@ -195,8 +195,8 @@ async def recommendation_time(engine: AsyncEngine, label: str, rounds: int, data
     await upgrade_engine(engine)
     await bulk_load(engine, 10_000, 100_000)
     emit(f"{label}_bulk_load_10k_mediators_100k_cases", time.perf_counter() - started, "s")
-    services = build_services(engine, data_dir=data_dir, pii_key=secrets.token_bytes(32), clock=SystemClock(),
-                              sms=DemoOutbox(), rooms=None)
+    services = build_services(engine, data_dir=data_dir, pii_key=secrets.token_bytes(32),
+                              code_key=secrets.token_bytes(32), clock=SystemClock(), sms=DemoOutbox(), rooms=None)
     recommender = Recommender(services.db, services.cases)
     types = list(DISPUTE_TYPES)
     await recommender.for_dispute("loan")  # warm the caches and the connection

@@ -26,12 +26,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "signing")]
 
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
-from pades_samples import BROWSER_EVIDENCE, SEATS, Platform, Seat, blank_pdf, browser_sign  # noqa: E402
+from pades_samples import BROWSER_EVIDENCE, FIVE_SEATS, SEATS, Platform, blank_pdf, browser_sign  # noqa: E402
 from signing.fonts import cjk_stamp_font  # noqa: E402
 from signing.pades import StampText, finalize_lta, finish_external, prepare_external  # noqa: E402
 from signing.verification import async_verify_agreement  # noqa: E402
-
-FIVE_SEATS = [*SEATS[:2], Seat("agent_respondent", "王律师", "agent", "respondent", "440103198005207890"), *SEATS[2:]]
 
 
 def emit(metric: str, value: float, unit: str = "s") -> None:

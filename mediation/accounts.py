@@ -3,7 +3,9 @@
 Each role signs in through its own channel (the seed's dedicated entry points): parties and
 agents, mediators and their organisation administrators, court staff, and platform
 administrators. Passwords are argon2 hashes; a session is a random token of which only the
-SHA-256 is stored, so a database leak does not leak live sessions.
+SHA-256 is stored, so a database leak does not leak live sessions. One-time codes are stored as
+an HMAC keyed with a server secret (six digits are a million guesses: an unkeyed hash in a leaked
+database is a live code), and every guess is counted in the database before it is compared.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -143,6 +145,17 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class _CodeCheck(Enum):
+    """The answer to one guess; the values of the refusals are their messages."""
+
+    MATCH = "the code is right"
+    WRONG = "the code is wrong"
+    NONE_LEFT = "no valid code for this phone: ask for a new one"  # none live, or its attempts are spent
+
+    def refusal(self) -> Unauthenticated:
+        return Unauthenticated("bad_code", self.value)
+
+
 def _info(row: Account) -> AccountInfo:
     return AccountInfo(row.id, Role(row.role), row.login, row.display_name, row.phone, row.organisation, row.court)
 
@@ -156,9 +169,12 @@ def normalise_phone(phone: str) -> str:
 
 class AccountService:
     def __init__(self, db: async_sessionmaker[AsyncSession], clock: Clock, sms: SmsGateway, cipher: PiiCipher,
-                 files: FileStore, session_ttl: timedelta = timedelta(hours=12),
+                 files: FileStore, code_key: bytes, session_ttl: timedelta = timedelta(hours=12),
                  code_ttl: timedelta = timedelta(minutes=5)):
+        if len(code_key) < 32:
+            raise ValueError("the one-time code key must have at least 32 bytes")
         self.db = db
+        self._code_key = code_key
         self.clock = clock
         self.sms = sms
         self.cipher = cipher
@@ -179,25 +195,40 @@ class AccountService:
                 OneTimeCode.phone == phone, OneTimeCode.created_at > now - CODE_RESEND_INTERVAL))
             if recent is not None:
                 raise InvalidInput("code_rate_limited", "a code was sent less than a minute ago; wait before asking again")
-            s.add(OneTimeCode(phone=phone, code_hash=_digest(f"{phone}:{code}"), created_at=now,
+            s.add(OneTimeCode(phone=phone, code_hash=self._code_digest(phone, code), created_at=now,
                               expires_at=now + self.code_ttl, attempts=0))
         await self.sms.send(phone, f"Accord verification code: {code} (valid {int(self.code_ttl.total_seconds() // 60)} min)")
         return CodeSent(phone, now + self.code_ttl)
 
-    async def _consume_code(self, s: AsyncSession, phone: str, code: str) -> None:
+    def _code_digest(self, phone: str, code: str) -> str:
+        return hmac.new(self._code_key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+    async def _check_code(self, s: AsyncSession, phone: str, code: str) -> _CodeCheck:
+        """Spend one attempt of the newest live code for ``phone``, then compare; a match marks it used.
+
+        This must be the first statement of ``s``'s transaction, and the transaction must commit
+        whatever the answer (a wrong guess stays counted). The attempt is taken by one conditional
+        ``UPDATE``: concurrent guesses queue on the row (PostgreSQL's row lock, re-checking the
+        condition after the wait; SQLite's write lock), so however many arrive at once, at most
+        :data:`CODE_MAX_ATTEMPTS` are ever compared. The row stays locked until the caller commits.
+        """
         now = self.clock.now()
-        row = await s.scalar(select(OneTimeCode).where(
-            OneTimeCode.phone == phone, OneTimeCode.used_at.is_(None), OneTimeCode.expires_at > now)
-            .order_by(OneTimeCode.id.desc()).limit(1))
-        if row is None or row.attempts >= CODE_MAX_ATTEMPTS:
-            raise Unauthenticated("bad_code", "no valid code for this phone: ask for a new one")
-        if not hmac.compare_digest(row.code_hash, _digest(f"{phone}:{code.strip()}")):
-            # Count the failed attempt in its own transaction: the caller's transaction is rolled back.
-            async with self.db.begin() as counter:
-                await counter.execute(update(OneTimeCode).where(OneTimeCode.id == row.id)
-                                      .values(attempts=OneTimeCode.attempts + 1))
-            raise Unauthenticated("bad_code", "the code is wrong")
-        row.used_at = now
+        newest = (select(OneTimeCode.id).where(OneTimeCode.phone == phone, OneTimeCode.used_at.is_(None),
+                                               OneTimeCode.expires_at > now)
+                  .order_by(OneTimeCode.id.desc()).limit(1).scalar_subquery())
+        spent = (await s.execute(
+            update(OneTimeCode)
+            .where(OneTimeCode.id == newest, OneTimeCode.used_at.is_(None), OneTimeCode.attempts < CODE_MAX_ATTEMPTS)
+            .values(attempts=OneTimeCode.attempts + 1)
+            .returning(OneTimeCode.id, OneTimeCode.code_hash)
+            .execution_options(synchronize_session=False))).first()
+        if spent is None:
+            return _CodeCheck.NONE_LEFT
+        if not hmac.compare_digest(spent.code_hash, self._code_digest(phone, code.strip())):
+            return _CodeCheck.WRONG
+        await s.execute(update(OneTimeCode).where(OneTimeCode.id == spent.id).values(used_at=now)
+                        .execution_options(synchronize_session=False))
+        return _CodeCheck.MATCH
 
     # --- accounts -------------------------------------------------------------------------
     async def register(self, new: NewAccount, code: str) -> AccountInfo:
@@ -207,10 +238,13 @@ class AccountService:
         if new.phone is None or new.id_number is None:
             raise InvalidInput("missing_identity", "parties and agents register with a phone and an ID number")
         phone = normalise_phone(new.phone)
+        row = await self._new_row(new)
         async with self.db.begin() as s:
-            row = await self._new_row(s, new)
-            await self._consume_code(s, phone, code)
-            s.add(row)
+            check = await self._check_code(s, phone, code)
+            if check is _CodeCheck.MATCH:
+                await self._add_account(s, row)  # a taken login rolls the code back: it can be used again
+        if check is not _CodeCheck.MATCH:
+            raise check.refusal()  # after the commit: the wrong guess stays counted
         return _info(row)
 
     async def create_staff(self, by: Actor, new: NewAccount) -> AccountInfo:
@@ -227,21 +261,23 @@ class AccountService:
             raise InvalidInput("missing_organisation", "mediators and organisation administrators belong to an organisation")
         if new.role in (Role.COURT_CLERK, Role.JUDGE) and not new.court:
             raise InvalidInput("missing_court", "court clerks and judges belong to a court")
+        row = await self._new_row(new)
         async with self.db.begin() as s:
-            row = await self._new_row(s, new)
             if row.court is not None:
                 await require_listed(s, row.court)
-            s.add(row)
+            await self._add_account(s, row)
         return _info(row)
 
     async def bootstrap_admin(self, login: str, display_name: str, password: str) -> AccountInfo:
         """The first platform administrator, created from the command line."""
+        row = await self._new_row(NewAccount(Role.PLATFORM_ADMIN, login, display_name, password))
         async with self.db.begin() as s:
-            row = await self._new_row(s, NewAccount(Role.PLATFORM_ADMIN, login, display_name, password))
-            s.add(row)
+            await self._add_account(s, row)
         return _info(row)
 
-    async def _new_row(self, s: AsyncSession, new: NewAccount) -> Account:
+    async def _new_row(self, new: NewAccount) -> Account:
+        """Validate and hash outside any transaction: argon2 takes time and memory, and a pooled
+        connection should not wait on it."""
         if not LOGIN.match(new.login):
             raise InvalidInput("invalid_login", "a login is 3-64 letters, digits or . _ @ + -")
         name = clean_text(new.display_name, "display_name", 100)
@@ -253,12 +289,16 @@ class AccountService:
         id_enc = None
         if new.id_number is not None:
             id_enc = self.cipher.encrypt(validate_id_number(new.id_number), context="account.id_number")
-        if await s.scalar(select(Account.id).where(Account.login == new.login)) is not None:
-            raise InvalidInput("login_taken", "this login is already in use")
         password_hash = await asyncio.to_thread(self._hasher.hash, new.password)
         return Account(id="a_" + secrets.token_hex(8), role=str(new.role), login=new.login, display_name=name,
                        phone=phone, id_number_enc=id_enc, password_hash=password_hash,
                        organisation=organisation, court=court, created_at=self.clock.now())
+
+    @staticmethod
+    async def _add_account(s: AsyncSession, row: Account) -> None:
+        if await s.scalar(select(Account.id).where(Account.login == row.login)) is not None:
+            raise InvalidInput("login_taken", "this login is already in use")
+        s.add(row)
 
     async def get(self, account_id: str) -> AccountInfo:
         async with self.db() as s:
@@ -287,25 +327,30 @@ class AccountService:
             verified = False
         if not verified or row is None or Role(row.role) not in CHANNEL_ROLES[channel]:
             raise Unauthenticated("bad_credentials", "wrong login, password or channel")
-        return await self._issue(row, channel)
+        async with self.db.begin() as s:
+            return self._issue(s, row, channel)
 
     async def login_code(self, channel: Channel, phone: str, code: str) -> IssuedSession:
+        """One connection at a time: the account lookup, then one transaction that checks the code
+        and opens the session together."""
         phone = normalise_phone(phone)
-        async with self.db.begin() as s:
+        async with self.db() as s:
             rows = (await s.scalars(select(Account).where(Account.phone == phone, Account.disabled_at.is_(None)))).all()
-            matching = [r for r in rows if Role(r.role) in CHANNEL_ROLES[channel]]
-            if len(matching) != 1:
-                raise Unauthenticated("bad_credentials", "no single account on this channel has that phone")
-            await self._consume_code(s, phone, code)
-            row = matching[0]
-        return await self._issue(row, channel)
+        matching = [r for r in rows if Role(r.role) in CHANNEL_ROLES[channel]]
+        if len(matching) != 1:
+            raise Unauthenticated("bad_credentials", "no single account on this channel has that phone")
+        async with self.db.begin() as s:
+            check = await self._check_code(s, phone, code)
+            if check is _CodeCheck.MATCH:
+                return self._issue(s, matching[0], channel)
+        raise check.refusal()  # after the commit: the wrong guess stays counted
 
-    async def _issue(self, row: Account, channel: Channel) -> IssuedSession:
+    def _issue(self, s: AsyncSession, row: Account, channel: Channel) -> IssuedSession:
+        """Add a session for ``row`` to ``s``'s transaction; the caller commits it."""
         token = "as_" + secrets.token_urlsafe(32)
         now = self.clock.now()
-        async with self.db.begin() as s:
-            s.add(LoginSession(token_hash=_digest(token), account_id=row.id, channel=str(channel),
-                               created_at=now, expires_at=now + self.session_ttl))
+        s.add(LoginSession(token_hash=_digest(token), account_id=row.id, channel=str(channel),
+                           created_at=now, expires_at=now + self.session_ttl))
         return IssuedSession(token, SessionInfo(_info(row), channel, now + self.session_ttl))
 
     async def resolve_session(self, token: str) -> SessionInfo | None:

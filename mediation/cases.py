@@ -540,7 +540,7 @@ class CaseService:
             ctx = await self.load_context(s, actor, case_id)
         self._require_mediator(ctx)
         require_step(Step(ctx.case.step), Step.COUNSELLING)
-        room_id = await self.rooms.create_room(case_id)
+        room_id = await self.rooms.create_room(case_id, actor.id, ctx.case.organisation)
         now = self.clock.now()
         async with self.db.begin() as s:
             ctx = await self.load_context(s, actor, case_id, lock=True)
@@ -549,6 +549,17 @@ class CaseService:
             self.record(s, ctx, actor, "step.entered", {"step": str(Step.VIDEO_MEDIATION), "room_id": room_id}, now)
         await self.publish(case_id, "video.opened", room_id=room_id)
         return await self.view(actor, case_id)
+
+    async def may_run_room(self, actor: Actor, case_id: str) -> bool:
+        """May ``actor`` manage the case's video room (read it, invite anyone into it, end it)? The
+        case's mediator, the administrators of its organisation, and oversight; nobody else, and
+        ``False`` for a case that does not exist, so the room looks the same as a missing one."""
+        async with self.db() as s:
+            try:
+                ctx = await self.load_context(s, actor, case_id)
+            except NotFound:
+                return False
+        return ctx.relation.mediator or ctx.relation.organisation or ctx.relation.oversight
 
     async def invitation(self, actor: Actor, case_id: str, side: str | None = None) -> str:
         """The caller's own join link for the case's room (links are never stored)."""

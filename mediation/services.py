@@ -33,14 +33,16 @@ class MediationServices:
     deadlines: DeadlineMonitor
 
 
-def build_services(engine: AsyncEngine, *, data_dir: Path, pii_key: bytes, clock: Clock, sms: SmsGateway,
-                   rooms: RoomScheduler | None, max_upload_bytes: int = 20 * 1024 * 1024,
+def build_services(engine: AsyncEngine, *, data_dir: Path, pii_key: bytes, code_key: bytes, clock: Clock,
+                   sms: SmsGateway, rooms: RoomScheduler | None, max_upload_bytes: int = 20 * 1024 * 1024,
                    policy: WorkflowPolicy | None = None) -> MediationServices:
+    """``pii_key`` encrypts identity numbers; ``code_key`` keys the HMAC of one-time codes (two
+    secrets: each can be rotated without touching the other's data)."""
     db = async_sessionmaker(engine, expire_on_commit=False)
     events = CaseEventHub()
     cipher = PiiCipher(pii_key)
     files = FileStore(data_dir / "case-files", max_upload_bytes)
     cases = CaseService(db, clock, events, cipher, files, rooms, sms, policy)
-    return MediationServices(db=db, events=events, accounts=AccountService(db, clock, sms, cipher, files),
+    return MediationServices(db=db, events=events, accounts=AccountService(db, clock, sms, cipher, files, code_key),
                              cases=cases, court=CourtService(cases), courts=CourtDirectory(db, clock),
                              deadlines=DeadlineMonitor(db, clock, events))

@@ -4,8 +4,11 @@ Offline verification proves a file is a validly signed agreement; a court also w
 *which* agreement it is and whether the platform still stands behind that version. We match by
 content, not by what the page says: the first revision of every signed agreement is the locked
 PDF, whose SHA-256 the :class:`~signing.agreement_versions.AgreementStore` fixed at lock. So the
-hash of the bytes up to the first ``%%EOF`` names the agreement version, and the whole file's
-hash tells whether it is the newest stored revision, an earlier cut, or bytes we never produced.
+hash of the bytes up to one of the first ``%%EOF`` markers names the agreement version, and the
+whole file's hash tells whether it is the newest stored revision, an earlier cut, or bytes we
+never produced. Those prefix hashes come from
+:func:`~signing.verification.revision_prefix_hashes`; an upload has them computed in the
+verifier's sandboxed child (:func:`~signing.verification.verify_upload_safely`).
 
 The evidence hashes of the store (identity-check frames, recording manifests, audit-trail head)
 are then looked up in the PDF's page text (``pdftotext``), so a divergence between what the
@@ -21,17 +24,17 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from .agreement_versions import AGREEMENT_ID, AgreementStore, VersionError, VersionState, VersionStatus
-from .verification import Reason
+from .verification import Reason, revision_prefix_hashes
 
 #: Seconds ``pdftotext`` may take on a file that already passed the verifier's parse limits.
 PDFTOTEXT_TIMEOUT_SECONDS = 20.0
-_EOF = re.compile(rb"%%EOF[\r\n]*")
 
 
 class RevisionMatch(StrEnum):
@@ -73,24 +76,6 @@ class CaseMatch:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def revision_prefix_hashes(pdf: bytes) -> list[str]:
-    """SHA-256 of the bytes up to each ``%%EOF``, first revision first.
-
-    Where a revision ends among the line-end bytes after ``%%EOF`` is not marked (the next update
-    may start with one), so every cut in that run counts.
-    """
-    hashes: list[str] = []
-    running, fed = hashlib.sha256(), 0  # one pass over the file, not one per cut
-    for m in _EOF.finditer(pdf):
-        for end in range(m.start() + 5, m.end() + 1):
-            running.update(pdf[fed:end])
-            fed = end
-            digest = running.copy().hexdigest()
-            if digest not in hashes:
-                hashes.append(digest)
-    return hashes
 
 
 def _versions(store: AgreementStore) -> list[VersionState]:
@@ -159,10 +144,14 @@ def _compare_evidence(match: CaseMatch, state: VersionState, pdf: bytes) -> None
                                                                "the platform holds"))
 
 
-def match_to_platform(pdf: bytes, store: AgreementStore) -> CaseMatch:
-    """Find the agreement version whose locked PDF starts ``pdf``; see the module docstring."""
+def match_to_platform(pdf: bytes, store: AgreementStore, prefix_hashes: Iterable[str] | None = None) -> CaseMatch:
+    """Find the agreement version whose locked PDF starts ``pdf``; see the module docstring.
+
+    ``prefix_hashes``: the file's :func:`~signing.verification.revision_prefix_hashes` if already
+    computed (the verifier's child returns them); otherwise computed here.
+    """
     match = CaseMatch(found=False, file_sha256=hashlib.sha256(pdf).hexdigest())
-    prefixes = set(revision_prefix_hashes(pdf))
+    prefixes = set(prefix_hashes if prefix_hashes is not None else revision_prefix_hashes(pdf))
     state = next((s for s in _versions(store) if s.locked_sha256 in prefixes), None)
     if state is None:
         match.reasons.append(Reason("not_on_platform", "no agreement on this platform was locked with this "

@@ -14,15 +14,18 @@ is a genuine earlier document with fewer signatures. So an agreement is valid on
 * the last revision is covered by a document timestamp (B-LTA).
 
 Reasons are machine codes plus human text. Hostile input (not a PDF, truncated, huge, bombs)
-raises :class:`VerificationError`; :func:`verify_agreement_bytes_safely` also bounds time and
-memory by running the parse in a child process.
+raises :class:`VerificationError`; :func:`verify_upload_safely` also bounds time and memory by
+running every step that reads the file's bytes in a child process: the parse, the judgement and
+the revision hashes that match the file to its case (:mod:`signing.case_match`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import multiprocessing
+import re
 import resource
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -73,6 +76,12 @@ MAX_PDF_BYTES = 20 * 1024 * 1024
 #: Wall-clock budget and address-space cap for :func:`verify_agreement_bytes_safely`.
 DEFAULT_TIMEOUT_SECONDS = 30.0
 CHILD_MEMORY_BYTES = 1536 * 1024 * 1024
+#: ``%%EOF`` markers the verifier accepts. Each revision of an agreement ends with one (the locked
+#: PDF, each signature, validation data, each document timestamp): a few dozen, even after years
+#: of archive timestamp renewals.
+MAX_REVISIONS = 200
+#: A revision ends after ``%%EOF`` and its line end (none, CR, LF or CRLF).
+_EOF = re.compile(rb"%%EOF[\r\n]{0,2}")
 
 _SIGNATURE_LEVELS_OK = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING)
 _TIMESTAMP_LEVELS_OK = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
@@ -209,6 +218,28 @@ def _policy(trust_roots: list[asn1_x509.Certificate], extra_crls: list[bytes]) -
             local_knowledge=LocalKnowledge(known_crls=[CRLContainer(crl.CertificateList.load(c)) for c in extra_crls])),
         diff_policy=None,
     )
+
+
+def revision_prefix_hashes(pdf: bytes, max_revisions: int = MAX_REVISIONS) -> list[str]:
+    """SHA-256 of the bytes up to each ``%%EOF``, first revision first, in one pass over the file.
+
+    Where a revision ends among the line-end bytes after ``%%EOF`` is not marked (the next update
+    may start with one), so each cut in the first two of them counts: at most three hashes per
+    marker, each of a different prefix. Past ``max_revisions`` markers the file is refused: no
+    agreement has that many revisions, and the platform lookup takes a bounded list.
+    """
+    view = memoryview(pdf)
+    hashes: list[str] = []
+    running, fed = hashlib.sha256(), 0
+    for count, marker in enumerate(_EOF.finditer(pdf), start=1):
+        if count > max_revisions:
+            raise VerificationError(f"the PDF has more than {max_revisions} end-of-file markers; an agreement "
+                                    f"has one per revision, a few dozen at most")
+        for end in range(marker.start() + 5, marker.end() + 1):
+            running.update(view[fed:end])
+            fed = end
+            hashes.append(running.copy().hexdigest())
+    return hashes
 
 
 def _open(pdf: bytes, max_bytes: int) -> PdfFileReader:
@@ -470,12 +501,22 @@ def verify_agreement(pdf: bytes, trust_roots: list[x509.Certificate], expected_f
     return asyncio.run(async_verify_agreement(pdf, trust_roots, expected_fields, **options))
 
 
+@dataclass
+class VerifiedUpload:
+    """What the sandboxed verifier returns: the report, and the file's revision prefix hashes
+    (:func:`revision_prefix_hashes`) for :func:`signing.case_match.match_to_platform`."""
+
+    report: AgreementReport
+    prefix_hashes: list[str]
+
+
 def _child(conn: Any, pdf: bytes, roots_der: list[bytes], expected: list[str] | None,
            options: dict[str, Any], memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     try:
+        prefix_hashes = revision_prefix_hashes(pdf)  # first: a flood of markers is refused before the parse
         roots = [x509.load_der_x509_certificate(der) for der in roots_der]
-        conn.send(("ok", verify_agreement(pdf, roots, expected, **options)))
+        conn.send(("ok", VerifiedUpload(verify_agreement(pdf, roots, expected, **options), prefix_hashes)))
     except VerificationError as exc:
         conn.send(("error", str(exc)))
     except MemoryError:
@@ -490,11 +531,12 @@ _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload([__name__])
 
 
-def verify_agreement_bytes_safely(pdf: bytes, trust_roots: list[x509.Certificate],
-                                  expected_fields: list[str] | None = None, *,
-                                  timeout: float = DEFAULT_TIMEOUT_SECONDS,
-                                  memory_bytes: int = CHILD_MEMORY_BYTES, **options: Any) -> AgreementReport:
-    """:func:`verify_agreement` in a child process with a time and memory budget.
+def verify_upload_safely(pdf: bytes, trust_roots: list[x509.Certificate],
+                         expected_fields: list[str] | None = None, *,
+                         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+                         memory_bytes: int = CHILD_MEMORY_BYTES, **options: Any) -> VerifiedUpload:
+    """:func:`verify_agreement` and :func:`revision_prefix_hashes` in a child process with a time
+    and memory budget.
 
     Blocking: call it through an executor. The size check happens here first, so a huge upload
     never reaches the child. A hang or a crash becomes a :class:`VerificationError`.
@@ -523,3 +565,9 @@ def verify_agreement_bytes_safely(pdf: bytes, trust_roots: list[x509.Certificate
     if outcome == "error":
         raise VerificationError(payload)
     return payload
+
+
+def verify_agreement_bytes_safely(pdf: bytes, trust_roots: list[x509.Certificate],
+                                  expected_fields: list[str] | None = None, **options: Any) -> AgreementReport:
+    """The report of :func:`verify_upload_safely` alone (offline checks, which match no case)."""
+    return verify_upload_safely(pdf, trust_roots, expected_fields, **options).report

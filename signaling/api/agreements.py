@@ -42,7 +42,7 @@ from signing.case_match import match_to_platform
 from signing.ceremony import CeremonyRefused, RefusalCode, SigningCeremony, gate_key
 from signing.templates import CLOSING_CLAUSES, TEMPLATES
 from signing.tsa import InProcessTimeStamper, external_timestamper
-from signing.verification import MAX_PDF_BYTES, VerificationError, verify_agreement_bytes_safely
+from signing.verification import MAX_PDF_BYTES, VerificationError, verify_upload_safely
 
 from ..auth import PUBLIC
 from ..config import Settings, ensure_secret
@@ -677,15 +677,17 @@ async def _uploaded_pdf(request: web.Request) -> bytes:
 async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
     """Every signature, the document timestamps, the expected fields and the verdict. The check runs
     in a child process with time and memory limits: a malformed or hostile file cannot hurt the server.
-    ``platform`` matches the file to its agreement and case here (ids, statuses and hashes only)."""
+    ``platform`` matches the file to its agreement and case here (ids, statuses and hashes only), by
+    the revision hashes the child computed."""
     pdf = await _uploaded_pdf(request)
     if not pdf:
         raise ApiError(400, "empty_upload", "the upload is empty")
     roots = [request.app[PKI_KEY].root_cert]
     async with request.app[VERIFY_SLOTS_KEY]:
         try:
-            report = await asyncio.to_thread(verify_agreement_bytes_safely, pdf, roots)
+            verified = await asyncio.to_thread(verify_upload_safely, pdf, roots)
         except VerificationError as exc:
             raise ApiError(422, "unverifiable_pdf", str(exc)) from None
-        report.platform = await asyncio.to_thread(match_to_platform, pdf, request.app[STORE_KEY])
-    return report.to_dict()
+        verified.report.platform = await asyncio.to_thread(match_to_platform, pdf, request.app[STORE_KEY],
+                                                           verified.prefix_hashes)
+    return verified.report.to_dict()

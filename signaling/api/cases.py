@@ -34,7 +34,7 @@ from ..auth import PUBLIC, Principal
 from ..config import Settings, ensure_secret
 from ..errors import ApiError
 from ..openapi import api
-from ..room_store import RoomStore
+from ..room_store import RoomOwner, RoomStore
 from ..tokens import TokenIssuer
 from .accounts import (ACCOUNT_ROLES, CASES_SETTINGS_KEY, SERVICES_KEY, Empty, Strict, actor_for, actor_of,
                        domain_errors, dump, services_of)
@@ -59,8 +59,9 @@ class RoomServiceScheduler:
         self.tokens = tokens
         self.base_url = base_url.rstrip("/")
 
-    async def create_room(self, case_id: str) -> str:
-        return (await self.store.create(case_id, f"Mediation {case_id}")).room_id
+    async def create_room(self, case_id: str, opened_by: str, organisation: str | None) -> str:
+        owner = RoomOwner(case_id=case_id, created_by=opened_by, organisation=organisation)
+        return (await self.store.create(case_id, f"Mediation {case_id}", owner)).room_id
 
     async def invite(self, room_id: str, role: str, side: str | None, name: str) -> str:
         token, _ = self.tokens.issue(room_id, role, name[:64], side)
@@ -90,9 +91,10 @@ async def may_follow_case(services: MediationServices, principal: Principal, cas
 
 def create_case_services(settings: Settings, engine: AsyncEngine, *, rooms: RoomScheduler | None,
                          clock: Clock | None = None, sms: SmsGateway | None = None) -> MediationServices:
-    """The case system for this server: PII key from the data directory, SMS codes to a file there
-    unless a real gateway is given."""
+    """The case system for this server: PII and one-time-code keys from the data directory, SMS
+    codes to a file there unless a real gateway is given."""
     return build_services(engine, data_dir=settings.data_dir, pii_key=ensure_secret(settings, "mediation-pii.key"),
+                          code_key=ensure_secret(settings, "one-time-code.key"),
                           clock=clock or SystemClock(), sms=sms or LoggingSmsGateway(settings.data_dir), rooms=rooms,
                           max_upload_bytes=settings.max_upload_bytes)
 

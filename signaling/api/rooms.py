@@ -1,4 +1,12 @@
-"""Rooms over HTTP, for integrating systems: create a room for a case, issue invitations, end it."""
+"""Rooms over HTTP: create a room, issue invitations, end it.
+
+Every room has an owner (:class:`~signaling.room_store.RoomOwner`). A room that belongs to a
+platform case is managed by the case's mediator and the administrators of the case's
+organisation, as the case system says (:meth:`mediation.cases.CaseService.may_run_room`); a room
+created here by its creator and the administrators of the creator's organisation. Platform
+administrators and integrating systems manage every room. To anyone else a room is a 404 exactly
+like a missing one: room ids appear in case timelines and join tokens and must grant nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +16,23 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..auth import Principal
 from ..config import Settings
 from ..errors import ApiError
-from ..openapi import api
+from ..openapi import api, principal_of
 from ..room_events import RoomHub
-from ..room_store import RoomRecord, RoomStore
+from ..room_store import RoomOwner, RoomRecord, RoomStore
 from ..tokens import TokenIssuer
+from .accounts import actor_for, services_of
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 ROOM_STORE_KEY = web.AppKey("room_store", RoomStore)
 TOKENS_KEY = web.AppKey("tokens", TokenIssuer)
 HUB_KEY = web.AppKey("room_hub", RoomHub)
 
-ROOM_MANAGERS = frozenset({"service", "platform_admin", "mediator"})
+ROOM_MANAGERS = frozenset({"service", "platform_admin", "mediator", "org_admin"})
+#: Roles that manage every room.
+OVERSIGHT = frozenset({"service", "platform_admin"})
 
 
 class CreateRoom(BaseModel):
@@ -70,17 +82,36 @@ class InviteOut(BaseModel):
     expires_at: datetime
 
 
+async def _may_manage(request: web.Request, principal: Principal, owner: RoomOwner | None) -> bool:
+    if principal.has_any(OVERSIGHT):
+        return True
+    if owner is None:  # made before owners were recorded
+        return False
+    if owner.case_id is not None:
+        return await services_of(request).cases.may_run_room(actor_for(principal), owner.case_id)
+    if principal.kind == "user" and principal.subject == owner.created_by:
+        return True
+    return "org_admin" in principal.roles and owner.organisation is not None \
+        and principal.attributes.get("organisation") == owner.organisation
+
+
 async def _room(request: web.Request) -> RoomRecord:
+    """The room in the path, if the caller may manage it; otherwise the same 404 as a missing room."""
     record = await request.app[ROOM_STORE_KEY].get(request.match_info["room_id"])
-    if record is None:
+    if record is None or not await _may_manage(request, principal_of(request), record.owner):
         raise ApiError(404, "room_not_found", "no such room")
     return record
 
 
-@api.route("POST", "/api/rooms", summary="Create a video mediation room for a case", allow=ROOM_MANAGERS,
+@api.route("POST", "/api/rooms", summary="Create a video mediation room", allow=ROOM_MANAGERS,
            tag="rooms", request=CreateRoom, response=RoomOut, status=201)
 async def create_room(request: web.Request, body: CreateRoom) -> RoomOut:
-    record = await request.app[ROOM_STORE_KEY].create(body.case_id, body.title)
+    """``case_id`` is a label (e.g. the integrating system's case number): the room belongs to its
+    creator and the creator's organisation. A platform case's room is opened by its step 4
+    (``POST /api/cases/{case_id}/video``) and belongs to that case."""
+    principal = principal_of(request)
+    owner = RoomOwner(case_id=None, created_by=principal.subject, organisation=principal.attributes.get("organisation"))
+    record = await request.app[ROOM_STORE_KEY].create(body.case_id, body.title, owner)
     return RoomOut.of(record)
 
 

@@ -17,7 +17,7 @@ from mediation.schema import upgrade_engine
 
 from ..api.cases import create_case_services
 from ..database import create_schema, make_engine
-from ..room_store import RoomStore
+from ..room_store import RoomOwner, RoomStore
 from ..room_store import metadata as room_metadata
 from . import settings_from
 
@@ -29,8 +29,9 @@ class DemoRooms:
     def __init__(self, store: RoomStore):
         self.store = store
 
-    async def create_room(self, case_id: str) -> str:
-        return (await self.store.create(case_id, "示例视频调解（演示数据）")).room_id
+    async def create_room(self, case_id: str, opened_by: str, organisation: str | None) -> str:
+        owner = RoomOwner(case_id=case_id, created_by=opened_by, organisation=organisation)
+        return (await self.store.create(case_id, "示例视频调解（演示数据）", owner)).room_id
 
     async def invite(self, room_id: str, role: str, side: str | None, name: str) -> str:
         raise RuntimeError("the demo loader does not issue join links; ask the running server for one")

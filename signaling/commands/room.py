@@ -8,7 +8,7 @@ import json
 
 from ..config import ensure_secret
 from ..database import create_schema, make_engine
-from ..room_store import RoomStore
+from ..room_store import RoomOwner, RoomStore
 from ..room_store import metadata as room_metadata
 from ..tokens import TokenIssuer
 from . import settings_from
@@ -44,7 +44,8 @@ def run_create(args: argparse.Namespace) -> int:
     async def go() -> int:
         _, engine, store = await _store(args)
         try:
-            record = await store.create(args.case_id, args.title)
+            # The operator's room: over the API, only platform administrators and integrating systems manage it.
+            record = await store.create(args.case_id, args.title, RoomOwner(None, "cli", None))
         finally:
             await engine.dispose()
         if args.json:

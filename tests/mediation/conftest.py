@@ -115,8 +115,9 @@ def events() -> RecordingEvents:
 @pytest.fixture
 def services(engine: AsyncEngine, tmp_path: Path, clock: ManualClock, sms: MemorySms, rooms: RecordingRooms,
              events: RecordingEvents) -> MediationServices:
-    built = build_services(engine, data_dir=tmp_path / "data", pii_key=secrets.token_bytes(32), clock=clock, sms=sms,
-                           rooms=rooms, max_upload_bytes=1024 * 1024)
+    built = build_services(engine, data_dir=tmp_path / "data", pii_key=secrets.token_bytes(32),
+                           code_key=secrets.token_bytes(32), clock=clock, sms=sms, rooms=rooms,
+                           max_upload_bytes=1024 * 1024)
     built.events.subscribe(events)
     return built
 

@@ -40,10 +40,12 @@ class RecordingRooms:
     """A RoomScheduler test double that records what the case system asked for."""
 
     created: list[str] = field(default_factory=list)
+    owners: list[tuple[str, str | None]] = field(default_factory=list)
     invites: list[tuple[str, str, str | None, str]] = field(default_factory=list)
 
-    async def create_room(self, case_id: str) -> str:
+    async def create_room(self, case_id: str, opened_by: str, organisation: str | None) -> str:
         self.created.append(case_id)
+        self.owners.append((opened_by, organisation))
         return f"r_{case_id.lower()}"
 
     async def invite(self, room_id: str, role: str, side: str | None, name: str) -> str:

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mediation.accounts import Channel, NewAccount, Role
+from mediation.accounts import CODE_MAX_ATTEMPTS, Channel, NewAccount, Role
 from mediation.clock import ManualClock
 from mediation.errors import Forbidden, InvalidInput, Unauthenticated
-from mediation.services import MediationServices
+from mediation.models import OneTimeCode
+from mediation.services import MediationServices, build_services
 from mediation.sms import LoggingSmsGateway
 
+from .api_client import Api
 from .doubles import MemorySms, id_number
 from .helpers import PASSWORD, make_staff, register_party
 
@@ -133,3 +142,61 @@ async def test_logging_gateway_writes_codes_to_a_private_file(tmp_path: Path,
     assert "123456" in gateway.path.read_text()
     assert gateway.path.stat().st_mode & 0o777 == 0o600
     assert "123456" not in caplog.text
+
+
+async def test_parallel_wrong_codes_spend_at_most_the_limit_and_leave_the_pool_alone(
+        api: Api, engine: AsyncEngine, clock: ManualClock) -> None:
+    """Issue 8 item 2: 25 wrong codes at once (more than the 15 connections of the pool). Each
+    answers promptly, at most CODE_MAX_ATTEMPTS are compared, other requests are served meanwhile,
+    and the right code is refused afterwards because the code is spent."""
+    admin = await api.login("admin", "root")
+    alice = await api.register("alice", 1)
+    clock.advance(timedelta(minutes=2))
+    await api.call("POST", "/api/auth/code", json={"phone": alice.phone}, expect=202)
+    good = api.sms.last_code(alice.phone)
+    wrong = [f"{(int(good) + k) % 10**6:06d}" for k in range(1, 26)]
+
+    async def guess(code: str) -> tuple[int, dict[str, Any]]:
+        response = await api.client.post("/api/auth/login/code",
+                                         json={"channel": "party", "phone": alice.phone, "code": code})
+        return response.status, await response.json()
+
+    started = time.monotonic()
+    guesses = asyncio.gather(*(guess(code) for code in wrong))
+    await asyncio.sleep(0.05)  # the guesses are in flight
+    # Generous bounds for a loaded machine; before the fix the probe waited out the pool's 30 s timeout.
+    probe = await asyncio.wait_for(api.call("GET", "/api/cases", admin), timeout=10)
+    probe_seconds = time.monotonic() - started
+    answers = await asyncio.wait_for(guesses, timeout=25)
+    assert isinstance(probe, list) and probe_seconds < 10
+    assert time.monotonic() - started < 15
+    assert {status for status, _ in answers} == {401}
+    compared = [body for _, body in answers if body["error"]["message"] == "the code is wrong"]
+    assert len(compared) == CODE_MAX_ATTEMPTS, [body["error"]["message"] for _, body in answers]
+    status, body = await guess(good)
+    assert status == 401 and body["error"]["code"] == "bad_code"
+    async with engine.connect() as conn:
+        attempts = (await conn.execute(select(OneTimeCode.attempts).where(OneTimeCode.phone == alice.phone)
+                                       .order_by(OneTimeCode.id.desc()).limit(1))).scalar_one()
+    assert attempts == CODE_MAX_ATTEMPTS
+
+
+async def test_codes_are_stored_as_keyed_hashes(services: MediationServices, sms: MemorySms, engine: AsyncEngine,
+                                               tmp_path: Path, clock: ManualClock) -> None:
+    """A database leak alone does not give the code away: no unsalted hash of phone and code, and
+    a server with another key cannot check a code it did not send."""
+    alice = await register_party(services, sms, "alice", 1)
+    clock.advance(timedelta(minutes=2))
+    await services.accounts.send_code(alice.phone)
+    code = sms.last_code(alice.phone)
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(OneTimeCode.code_hash).where(OneTimeCode.phone == alice.phone)
+                                     .order_by(OneTimeCode.id.desc()).limit(1))).scalar_one()
+    assert stored not in {hashlib.sha256(f"{alice.phone}:{code}".encode()).hexdigest(),
+                          hashlib.sha256(code.encode()).hexdigest()}
+    other = build_services(engine, data_dir=tmp_path / "other", pii_key=secrets.token_bytes(32), clock=clock, sms=sms,
+                           rooms=None, code_key=secrets.token_bytes(32))
+    with pytest.raises(Unauthenticated):
+        await other.accounts.login_code(Channel.PARTY, alice.phone, code)
+    issued = await services.accounts.login_code(Channel.PARTY, alice.phone, code)
+    assert issued.session.account.id == alice.actor.id

@@ -62,6 +62,7 @@ async def test_whole_case_through_seven_steps(api: Api, clock: ManualClock, room
     # Step 4: the mediator opens the room; everyone gets their own link.
     case = await api.call("POST", f"/api/cases/{cid}/video", mediator, json={}, expect=200)
     assert case["step"] == "video_mediation" and rooms.created == [cid]
+    assert rooms.owners == [(mediator.id, ORG)]  # the room belongs to the case and its organisation
     link = await api.call("GET", f"/api/cases/{cid}/invitation", bob, expect=200)
     assert link["url"].startswith("https://")
     assert rooms.invites[-1] == (case["room_id"], "party", "respondent", "Bob")

@@ -24,8 +24,8 @@ async def test_deadlines_survive_a_restart_and_follow_the_policy(engine: AsyncEn
     policy = WorkflowPolicy({**DEFAULT_STEPS, Step.START: replace(DEFAULT_STEPS[Step.START], limit=timedelta(hours=2))})
 
     def server() -> MediationServices:
-        return build_services(engine, data_dir=tmp_path, pii_key=key, clock=clock, sms=sms, rooms=RecordingRooms(),
-                              policy=policy)
+        return build_services(engine, data_dir=tmp_path, pii_key=key, code_key=key, clock=clock, sms=sms,
+                              rooms=RecordingRooms(), policy=policy)
 
     first = server()
     alice = await register_party(first, sms, "alice", 1)

@@ -65,8 +65,8 @@ async def test_same_seed_same_data_set(services: MediationServices, sms: MemoryS
     await upgrade_engine(engine)
     other_clock = ManualClock(START)
     other_sms = MemorySms()
-    other = build_services(engine, data_dir=tmp_path / "second", pii_key=secrets.token_bytes(32), clock=other_clock,
-                           sms=other_sms, rooms=RecordingRooms())
+    other = build_services(engine, data_dir=tmp_path / "second", pii_key=secrets.token_bytes(32),
+                           code_key=secrets.token_bytes(32), clock=other_clock, sms=other_sms, rooms=RecordingRooms())
     try:
         second = await _loader(other, other_sms, other_clock, seed=11).load(cases=10, mediators=5, parties=4)
         again = (await DirectoryService(other.db, other_clock).search_mediators(MediatorQuery(page_size=100))).items

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from signaling.api.cases import RoomServiceScheduler
 from signaling.database import create_schema, make_engine
-from signaling.room_store import RoomStore
+from signaling.room_store import RoomOwner, RoomStore
 from signaling.room_store import metadata as room_metadata
 from signaling.tokens import TokenIssuer
 
@@ -18,9 +18,10 @@ async def test_rooms_and_links_are_real(tmp_path: Path) -> None:
     store, tokens = RoomStore(engine), TokenIssuer(b"k" * 32, 3600)
     scheduler = RoomServiceScheduler(store, tokens, "https://accord.example/")
     try:
-        room_id = await scheduler.create_room("CASE-1")
+        room_id = await scheduler.create_room("CASE-1", "a_mediator", "Jinjiang People's Mediation Committee")
         record = await store.get(room_id)
         assert record is not None and record.case_id == "CASE-1"
+        assert record.owner == RoomOwner("CASE-1", "a_mediator", "Jinjiang People's Mediation Committee")
         url = await scheduler.invite(room_id, "party", "respondent", "Bob")
         prefix = "https://accord.example/join#"
         assert url.startswith(prefix)

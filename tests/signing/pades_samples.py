@@ -1,4 +1,4 @@
-"""Shared builders for the PKI / PAdES / verification tests and bench/signing.py.
+"""Shared builders for the PKI / PAdES / verification tests and bench/signing.py, bench/security.py.
 
 A simple reportlab PDF with pre-created empty signature fields stands in for the agreement
 (signing-B renders the real one); signers are played by Python keys: "browser" parties sign the
@@ -52,6 +52,8 @@ SEATS = [
     Seat("mediator", "赵调解", "mediator", None, "110101197508083210"),
     Seat("seal", "", "seal", None, ""),
 ]
+#: Five signatures: both parties, the respondent's agent, the mediator and the seal.
+FIVE_SEATS = [*SEATS[:2], Seat("agent_respondent", "王律师", "agent", "respondent", "440103198005207890"), *SEATS[2:]]
 
 
 def blank_pdf(field_names: list[str], text: str = PAGE_TEXT) -> bytes:
@@ -70,6 +72,23 @@ def blank_pdf(field_names: list[str], text: str = PAGE_TEXT) -> bytes:
     out = BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def eof_flood(size: int = 240_000) -> bytes:
+    """A well-formed PDF (catalog, empty page tree, classic xref) whose one stream is ``size``
+    bytes of ``%%EOF`` lines: every line looks like the end of a revision (issue 8 item 3)."""
+    flood = b"%%EOF\n" * (size // 6)
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = [len(out)]
+    out += b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+    offsets.append(len(out))
+    out += b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 /Flood 3 0 R >>\nendobj\n"
+    offsets.append(len(out))
+    out += b"3 0 obj\n<< /Length %d >>\nstream\n" % len(flood) + flood + b"\nendstream\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 4\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
 
 
 def browser_sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -18,11 +19,13 @@ from playwright.async_api import async_playwright
 
 from agreement_samples import agreement_dict
 from agreement_server import Server, start_server
+from pades_samples import eof_flood
 from signaling.api.pki import PKI_KEY
 from signaling.cli import main as accord
 from signing.agreement import AgreementData
 from signing.agreement_pdf import EvidenceAppendix, render_agreement
-from signing.case_match import RevisionMatch, match_to_platform, revision_prefix_hashes
+from signing.case_match import RevisionMatch, match_to_platform
+from signing.verification import MAX_REVISIONS, VerificationError, revision_prefix_hashes
 from test_sign_browser import CHROMIUM_ARGS
 
 EVIDENCE = {
@@ -70,6 +73,47 @@ def test_the_first_revision_is_found_whatever_follows(body: bytes, eol: bytes, u
     hashes = revision_prefix_hashes(first + update)
     assert hashlib.sha256(first).hexdigest() in hashes
     assert hashes == list(dict.fromkeys(hashes))  # each cut once
+
+
+def test_prefix_hashes_take_one_pass_and_refuse_a_flood() -> None:
+    """20 MB with as many markers as allowed, each followed by a long run of line ends, hash in one
+    pass (three cuts per marker); one marker more is refused."""
+    body = b"%PDF-1.7\n" + (b"%%EOF" + b"\r\n" * 50_000) * MAX_REVISIONS
+    started = time.perf_counter()
+    hashes = revision_prefix_hashes(body)
+    assert time.perf_counter() - started < 2
+    assert len(hashes) == 3 * MAX_REVISIONS and len(set(hashes)) == len(hashes)
+    assert hashes[-1] == hashlib.sha256(body[:body.rindex(b"%%EOF") + 7]).hexdigest()
+    with pytest.raises(VerificationError, match="end-of-file markers"):
+        revision_prefix_hashes(body + b"%%EOF\n")
+    started = time.perf_counter()
+    with pytest.raises(VerificationError):
+        revision_prefix_hashes(eof_flood())
+    assert time.perf_counter() - started < 0.5
+
+
+async def test_a_flood_of_eof_markers_is_refused_quickly_while_the_server_answers(server: Server) -> None:
+    """Issue 8 item 3: 240 KB of ``%%EOF`` lines took 33 s of the server's CPU (a list search per
+    cut, outside the verifier's child). Now the child refuses it at once, and /healthz answers meanwhile."""
+    small = await server.call("POST", "/api/verify", key=False, data=eof_flood(600),
+                              headers={"Content-Type": "application/pdf"})
+    assert small[0] == 200  # within the limit; and the verifier's fork server is up, as on a running server
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    upload = asyncio.create_task(server.call("POST", "/api/verify", key=False, data=eof_flood(),
+                                             headers={"Content-Type": "application/pdf"}))
+    slowest = 0.0
+    while not upload.done() and loop.time() - started < 60:
+        asked = loop.time()
+        status, health = await server.call("GET", "/healthz", key=False)
+        assert status == 200 and health["status"] == "ok"
+        slowest = max(slowest, loop.time() - asked)
+        await asyncio.sleep(0.1)
+    status, body = await upload
+    assert loop.time() - started < 5
+    assert slowest < 2
+    assert status == 422 and body["error"]["code"] == "unverifiable_pdf", body
+    assert "end-of-file markers" in body["error"]["message"]
 
 
 async def test_a_fully_signed_agreement_matches_its_case(server: Server) -> None:
