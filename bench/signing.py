@@ -77,7 +77,7 @@ async def main(rounds: int) -> None:
 
     signed = blank
     for s in FIVE_SEATS:
-        signed = await (platform.seal(signed, s.field) if s.role == "seal" else platform.sign_in_browser(signed, s))
+        signed = await (platform.seal(signed, s.field) if s.role == "organisation" else platform.sign_in_browser(signed, s))
     final = await finalize_lta(signed, platform.timestamper, platform.pki.validation_context())
 
     async def finalise() -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 DEFAULT_WINDOW = dt.timedelta(minutes=5)
+_REFERENCE_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,25 @@ class IdentityCheck:
     def reference(self) -> str:
         """A one-line reference to this check's evidence, for the signature that it allowed:
         ``face 2026-11-29T15:56:52Z score=0.970 frames-sha256=<hex>`` (method and UTC time always)."""
-        parts = [self.method, self.checked_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")]
+        parts = [self.method, self.checked_at.astimezone(dt.UTC).strftime(_REFERENCE_TIME)]
         if self.score is not None:
             parts.append(f"score={self.score:.3f}")
         if self.frames_sha256:
             parts.append(f"frames-sha256={self.frames_sha256}")
         return " ".join(parts)
+
+
+def reference_time(reference: str | None) -> dt.datetime | None:
+    """When the check a :meth:`IdentityCheck.reference` names took place (to the second, UTC);
+    ``None`` if the text is not such a reference. The verifier compares it with the signature's
+    timestamp: identity evidence newer than the signature cannot have allowed it."""
+    parts = (reference or "").split()
+    if len(parts) < 2:
+        return None
+    try:
+        return dt.datetime.strptime(parts[1], _REFERENCE_TIME).replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
 
 
 class IdentityGate(Protocol):

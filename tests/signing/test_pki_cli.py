@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from signaling import cli
-from signing.pki import PlatformPKI, SignerIdentity, id_number_digest
+from signing.pki import PlatformPKI
 
 from pades_samples import SEATS, Platform
 
@@ -38,7 +38,7 @@ def test_init_show_revoke(accord, tmp_path: Path) -> None:  # type: ignore[no-un
     assert code == 2 and "already exists" in err
     pki = PlatformPKI.load(tmp_path / "data" / "pki", "cli test passphrase")
     cert = pki.issue_event_certificate(ec.generate_private_key(ec.SECP256R1()).public_key(),
-                                       SignerIdentity("张三", id_number_digest("1", b"k" * 32), "party", "C-1", "applicant"))
+                                       Platform(pki).identity(SEATS[0]))
     code, out, _ = accord("pki", "revoke", f"{cert.serial_number:x}", "--reason", "keyCompromise")
     assert code == 0 and "revoked (keyCompromise)" in out
     code, out, _ = accord("pki", "show", "--json")
