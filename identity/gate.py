@@ -13,7 +13,19 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 DEFAULT_WINDOW = dt.timedelta(minutes=5)
+#: How far ahead of this server's clock a reported check may be: the identity service runs on
+#: another machine, whose clock may differ by a moment — not by more.
+CLOCK_TOLERANCE = dt.timedelta(seconds=2)
 _REFERENCE_TIME = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class IdentityCheckRejected(ValueError):
+    """A reported check the gate cannot accept; ``code`` is stable for the API."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -76,8 +88,22 @@ class RecordedIdentityGate:
     _latest: dict[str, IdentityCheck] = field(default_factory=dict)
 
     async def record(self, check: IdentityCheck) -> None:
-        """Store a passed check (a failed check is simply not recorded); forget lapsed ones."""
-        cutoff = self.clock() - self.window
+        """Store a passed check (a failed check is simply not recorded); forget lapsed ones.
+
+        A check dated in the future, or already outside the window, is refused
+        (:class:`IdentityCheckRejected`): a signature's identity evidence must be older than the
+        signature, and the verifier checks exactly that."""
+        now = self.clock()
+        if check.checked_at > now + CLOCK_TOLERANCE:
+            raise IdentityCheckRejected("checked_at_in_future",
+                                        f"checked_at {check.checked_at.isoformat()} is later than now "
+                                        f"({now.isoformat()}): a check cannot be reported before it took place")
+        cutoff = now - self.window
+        if check.checked_at < cutoff:
+            raise IdentityCheckRejected("checked_at_too_old",
+                                        f"checked_at {check.checked_at.isoformat()} is more than "
+                                        f"{int(self.window.total_seconds())} s ago: the check no longer allows "
+                                        "signing; check again")
         self._latest = {k: c for k, c in self._latest.items() if c.checked_at >= cutoff}
         previous = self._latest.get(check.signer_key)
         if previous is None or previous.checked_at <= check.checked_at:

@@ -20,7 +20,7 @@ from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import async_validate_pdf_signature
 
 from agreement_samples import sample_agreement
-from identity.gate import IdentityCheck, RecordedIdentityGate, TestIdentityGate, gate_for
+from identity.gate import IdentityCheck, IdentityCheckRejected, RecordedIdentityGate, TestIdentityGate, gate_for
 from pades_samples import ID_DIGEST_KEY, browser_sign
 from signing.agreement_versions import AgreementStore, VersionStatus
 from signing.ceremony import CeremonyRefused, RefusalCode, SigningCeremony, gate_key
@@ -181,13 +181,20 @@ async def test_refuses_without_a_recent_identity_check(world: World) -> None:
                                                                            "sig_01_party_zhang"))
 
 
-async def test_gate_ignores_checks_from_the_future_and_keeps_the_newest(world: World) -> None:
+async def test_gate_refuses_checks_from_the_future_or_too_old_and_keeps_the_newest(world: World) -> None:
     w = world
     now = w.clock()
-    await w.gate.record(IdentityCheck("k", "face", now + dt.timedelta(minutes=1), 0.9, "aa" * 32))
+    with pytest.raises(IdentityCheckRejected) as future:
+        await w.gate.record(IdentityCheck("k", "face", now + dt.timedelta(minutes=1), 0.9, "aa" * 32))
+    assert future.value.code == "checked_at_in_future"
+    with pytest.raises(IdentityCheckRejected) as old:
+        await w.gate.record(IdentityCheck("k", "face", now - dt.timedelta(minutes=6), 0.9, "aa" * 32))
+    assert old.value.code == "checked_at_too_old"
     assert await w.gate.check("k") is None
+    await w.gate.record(IdentityCheck("k", "face", now - dt.timedelta(seconds=10), 0.9, "aa" * 32))
     await w.gate.record(IdentityCheck("k", "face", now - dt.timedelta(minutes=1), 0.8, "bb" * 32))
-    assert await w.gate.check("k") is None  # an older check does not replace a newer one
+    newest = await w.gate.check("k")  # an older check does not replace a newer one
+    assert newest is not None and newest.frames_sha256 == "aa" * 32
     with pytest.raises(ValueError, match="timezone"):
         IdentityCheck("k", "face", dt.datetime.now(), 0.9)
 
