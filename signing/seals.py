@@ -275,6 +275,10 @@ class SealRegistry:
         return self.pki.validation_context(extra_roots=[root] if root else [], extra_certs=seal.chain,
                                            extra_crls=seal.crls)
 
+    def trusted_roots(self) -> list[x509.Certificate]:
+        """What a verifier on this platform trusts: the platform root and imported seals' providers' roots."""
+        return [self.pki.root_cert, *provider_roots(self.pki.directory)]
+
     def holders(self) -> list[tuple[SealHolder, x509.Certificate, bool]]:
         """Every seal kept here: holder, certificate and whether it was imported (keys not read)."""
         out = []

@@ -686,7 +686,7 @@ async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
     pdf = await _uploaded_pdf(request)
     if not pdf:
         raise ApiError(400, "empty_upload", "the upload is empty")
-    roots = [request.app[PKI_KEY].root_cert]
+    roots = await asyncio.to_thread(request.app[CEREMONY_KEY].seals.trusted_roots)
     async with request.app[VERIFY_SLOTS_KEY]:
         try:
             report = await asyncio.to_thread(verify_agreement_bytes_safely, pdf, roots)
