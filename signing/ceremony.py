@@ -384,7 +384,7 @@ class SigningCeremony:
             try:
                 seal = await asyncio.to_thread(self.seals.for_organisation, slot_participant(slot), org.name,
                                                org.credit_code)
-                vc = await asyncio.to_thread(self.seals.validation_context, seal)
+                vc = await asyncio.to_thread(self.seals.validation_context)
                 pdf = await self._sign_server_side(state, slot, seal.key, seal.cert, None, chain=seal.chain, vc=vc)
             except (SealError, SigningError) as exc:
                 raise CeremonyRefused(RefusalCode.BAD_CERTIFICATE, f"the organisation's seal cannot sign: {exc}") \

@@ -258,7 +258,7 @@ class SealRegistry:
     def _check_validates(self, seal: Seal) -> None:
         validator = CertificateValidator(asn1_certificate(seal.cert),
                                          intermediate_certs=[asn1_certificate(c) for c in seal.chain],
-                                         validation_context=self.validation_context(seal))
+                                         validation_context=self._context([seal.chain], seal.crls))
         try:
             asyncio.run(validator.async_validate_usage({"non_repudiation"}))
         except (PathError, CertificateInvalid) as exc:
@@ -267,13 +267,14 @@ class SealRegistry:
 
     # --- validation ---------------------------------------------------------------------------
 
-    def validation_context(self, seal: Seal) -> ValidationContext:
-        """The platform's offline context, plus an imported seal's provider root, chain and CRLs."""
-        if not seal.imported:
-            return self.pki.validation_context()
-        root = seal.provider_root
-        return self.pki.validation_context(extra_roots=[root] if root else [], extra_certs=seal.chain,
-                                           extra_crls=seal.crls)
+    def validation_context(self) -> ValidationContext:
+        """The platform's offline context, plus the roots, chains and CRLs of the providers of
+        imported seals: sealing with one, archiving and renewing the agreement need them."""
+        return self._context(*_imported(self.pki.directory))
+
+    def _context(self, chains: list[list[x509.Certificate]], crls: Sequence[bytes]) -> ValidationContext:
+        return self.pki.validation_context(extra_roots=_roots(chains), extra_crls=crls,
+                                           extra_certs=[c for chain in chains for c in chain])
 
     def trusted_roots(self) -> list[x509.Certificate]:
         """What a verifier on this platform trusts: the platform root and imported seals' providers' roots."""
@@ -289,12 +290,21 @@ class SealRegistry:
         return out
 
 
+def _imported(pki_directory: Path) -> tuple[list[list[x509.Certificate]], list[bytes]]:
+    """The issuer chains and CRLs of every imported seal (certificates and CRLs only, no keys)."""
+    seals = Path(pki_directory) / "seals"
+    chains = [x509.load_pem_x509_certificates(p.read_bytes()) for p in sorted(seals.glob("*/chain.pem"))]
+    return chains, [p.read_bytes() for p in sorted(seals.glob("*/crl-*.crl"))]
+
+
+def _roots(chains: list[list[x509.Certificate]]) -> list[x509.Certificate]:
+    roots: dict[bytes, x509.Certificate] = {}
+    for root in filter(None, map(_provider_root, chains)):
+        roots[root.fingerprint(hashes.SHA256())] = root
+    return list(roots.values())
+
+
 def provider_roots(pki_directory: Path) -> list[x509.Certificate]:
     """The e-seal providers' roots of the seals imported into a PKI directory: what a verifier on
     this platform trusts besides the platform root. Reads certificates only (no passphrase)."""
-    roots: dict[bytes, x509.Certificate] = {}
-    for chain_path in sorted((Path(pki_directory) / "seals").glob("*/chain.pem")):
-        root = _provider_root(x509.load_pem_x509_certificates(chain_path.read_bytes()))
-        if root is not None:
-            roots[root.fingerprint(hashes.SHA256())] = root
-    return list(roots.values())
+    return _roots(_imported(pki_directory)[0])

@@ -183,7 +183,8 @@ def run_renew(args: argparse.Namespace) -> int:
         pki = _load(args)
         stamper = external_timestamper(settings.tsa_url) if settings.tsa_url else \
             InProcessTimeStamper(TimeStampAuthority(pki))
-        renewed = asyncio.run(renew_archive_timestamp(args.pdf.read_bytes(), stamper, pki.validation_context()))
+        renewed = asyncio.run(renew_archive_timestamp(args.pdf.read_bytes(), stamper,
+                                                      SealRegistry(pki).validation_context()))
     except (PKIError, SigningError, OSError) as exc:
         return _fail(exc)
     args.output.write_bytes(renewed)

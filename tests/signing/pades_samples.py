@@ -11,14 +11,16 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import copy_into_new_writer
 from pyhanko.sign.fields import SigFieldSpec, append_signature_field
@@ -160,11 +162,44 @@ class Platform:
         """Seal ``field`` (default: with the seal of the organisation the samples name)."""
         seal = seal or self.organisation_seal()
         return await sign_with_key(pdf, field, seal.key, seal.cert, seal.chain, StampText(seal.holder.name, "调解组织"),
-                                   self.timestamper, self.seals.validation_context(seal), evidence=SEAL_EVIDENCE)
+                                   self.timestamper, self.seals.validation_context(), evidence=SEAL_EVIDENCE)
 
     async def full_agreement(self, seats: list[Seat] = SEATS) -> bytes:
         """Every seat signs in order (browser keys, seal server-held), then B-LTA."""
         pdf = blank_pdf([s.field for s in seats], seats=seats)
         for seat in seats:
             pdf = await (self.seal(pdf, seat.field) if seat.role == "organisation" else self.sign_in_browser(pdf, seat))
-        return await finalize_lta(pdf, self.timestamper, self.pki.validation_context())
+        return await finalize_lta(pdf, self.timestamper, self.seals.validation_context())
+
+
+def provider_seal(provider: Platform, name: str, credit_code: str,
+                   key: ec.EllipticCurvePrivateKey) -> bytes:
+    """What an e-seal provider hands out: its CA issues the seal (credit code in an OU), PEM with its chain."""
+    ca_key = provider.pki.read_private_key(provider.pki.directory / "signing-ca.key")
+    ca = provider.pki.signing_ca_cert
+    now = datetime.now(timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name}电子印章"),
+                                 x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, credit_code),
+                                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, name)]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            [x509.UniformResourceIdentifier("http://provider.test/ca.crl")], None, None, None)]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (cert, ca, provider.pki.root_cert))
+
+
+def provider_crls(provider: Platform) -> list[bytes]:
+    return [provider.pki.published_file("signing-ca.crl"), provider.pki.published_file("root.crl")]

@@ -148,7 +148,7 @@ async def test_pyhanko_alone_accepts_the_forgery(world: World, name: str) -> Non
     field, _ = FORGERIES[name]
     reader = PdfFileReader(BytesIO(world.forged[name]))
     embedded = next(s for s in reader.embedded_regular_signatures if s.field_name == field)
-    vc = world.platform.seals.validation_context(world.platform.organisation_seal())
+    vc = world.platform.seals.validation_context()
     status = await async_validate_pdf_signature(embedded, vc)
     assert status.intact and status.valid and status.trusted, status.pretty_print_details()
 
