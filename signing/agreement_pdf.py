@@ -47,7 +47,7 @@ from .agreement import (
     amount_in_words,
     signer_order,
 )
-from .binding import EXPECTED_FIELDS_KEY, SignerTable, SlotEntry, SlotOrganisation
+from .binding import EXPECTED_FIELDS_KEY, SIGNER_SLOTS_KEY, SignerTable, SlotEntry, SlotOrganisation
 from .templates import clauses_for, template_for
 
 CJK_FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
@@ -297,13 +297,16 @@ def signer_table(agreement: AgreementData, slots: list[SignerSlot], *, agreement
 
 
 def write_signer_catalog(writer: BasePdfFileWriter, table: SignerTable) -> None:
-    """Put the expected-fields list and the slot table into the document catalog."""
+    """Put the expected-fields list and the slot table into the document catalog.
+
+    The slot table itself is an indirect object: every signature's incremental update rewrites
+    the catalog, which should not carry a copy of the table each time."""
     entries: dict[str, Any] = {EXPECTED_FIELDS_KEY: json.dumps([s.field_name for s in table.slots],
                                                                separators=(",", ":"))}
     entries |= table.catalog_entries()
     for key, value in entries.items():
-        writer.root[generic.NameObject(key)] = generic.NumberObject(value) if isinstance(value, int) \
-            else generic.TextStringObject(value)
+        obj = generic.NumberObject(value) if isinstance(value, int) else generic.TextStringObject(value)
+        writer.root[generic.NameObject(key)] = writer.add_object(obj) if key == SIGNER_SLOTS_KEY else obj
 
 
 def render_agreement(agreement: AgreementData, evidence: EvidenceAppendix, *, agreement_id: str,

@@ -131,8 +131,8 @@ class SignerTable(BaseModel):
     @classmethod
     def from_catalog(cls, catalog: Any) -> SignerTable:
         """Read the table back from a PDF catalog (a mapping of PDF objects)."""
-        raw = {key: catalog.get(key) for key in (AGREEMENT_ID_KEY, AGREEMENT_VERSION_KEY, CASE_NUMBER_KEY,
-                                                 SIGNER_SLOTS_KEY)}
+        raw = {key: _catalog_value(catalog, key) for key in (AGREEMENT_ID_KEY, AGREEMENT_VERSION_KEY,
+                                                             CASE_NUMBER_KEY, SIGNER_SLOTS_KEY)}
         missing = [key for key, value in raw.items() if value is None]
         if missing:
             raise BindingError(f"the document's catalog lacks {', '.join(missing)}")
@@ -149,6 +149,14 @@ class SignerTable(BaseModel):
         if len(set(names)) != len(names):
             raise BindingError("the signer slot table names a field twice")
         return table
+
+
+def _catalog_value(catalog: Any, key: str) -> Any:
+    """``catalog[key]`` (a PDF dictionary resolves indirect objects there, not in ``get``)."""
+    try:
+        return catalog[key]
+    except KeyError:
+        return None
 
 
 def _extension_der(cert: asn1_x509.Certificate, dotted: str) -> bytes | None:
