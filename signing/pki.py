@@ -161,7 +161,7 @@ def write_private(path: Path, data: bytes) -> None:
 
 def _write_key(path: Path, key: Any, passphrase: str) -> None:
     write_private(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           _encrypt(passphrase)))
+                                          _encrypt(passphrase)))
 
 
 def _read_key(path: Path, passphrase: str) -> Any:

@@ -100,7 +100,7 @@ def _subject_values(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> list[
     return [str(a.value) for a in cert.subject.get_attributes_for_oid(oid)]
 
 
-def subject_credit_code(cert: x509.Certificate) -> str | None:
+def _subject_credit_code(cert: x509.Certificate) -> str | None:
     return credit_code_in(_subject_values(cert, NameOID.SERIAL_NUMBER)
                           + _subject_values(cert, NameOID.ORGANIZATIONAL_UNIT_NAME))
 
@@ -113,7 +113,9 @@ class SealRegistry:
         self.pki = pki
         self.directory = pki.directory / "seals"
         self.renew_before = renew_before
-        self._cache: dict[str, Seal] = {}
+        #: Loaded seals by holder key, with the ``seal.json`` mtime they were loaded at: another
+        #: process (``accord pki import-seal``) may replace a seal while this one runs.
+        self._cache: dict[str, tuple[int, Seal]] = {}
         self._lock = threading.Lock()
 
     # --- lookup -------------------------------------------------------------------------------
@@ -138,15 +140,25 @@ class SealRegistry:
     def _get(self, holder: SealHolder) -> Seal:
         key = _holder_key(holder)
         with self._locked():
-            seal = self._cache.get(key) or self._load(key)
+            seal = self._cached(key)
             if seal is not None and self._usable(seal, holder):
-                self._cache[key] = seal
                 return seal
             if seal is not None and seal.imported:
                 raise SealError(self._mismatch(seal, holder))
-            seal = self._issue(key, holder)
-            self._cache[key] = seal
-            return seal
+            return self._issue(key, holder)
+
+    def _cached(self, key: str) -> Seal | None:
+        try:
+            mtime = (self.directory / key / "seal.json").stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+        seal = self._load(key)
+        if seal is not None:
+            self._cache[key] = (mtime, seal)
+        return seal
 
     def _usable(self, seal: Seal, holder: SealHolder) -> bool:
         same = (seal.holder.name, seal.holder.credit_code) == (holder.name, holder.credit_code)
@@ -174,11 +186,9 @@ class SealRegistry:
                 os.close(fd)
 
     def _load(self, key: str) -> Seal | None:
-        """The stored seal, or ``None`` if there is none or a crash left its key and certificate
-        apart (a platform-issued seal is then simply issued again)."""
+        """The stored seal, or ``None`` if a crash left its key and certificate apart (a
+        platform-issued seal is then simply issued again)."""
         folder = self.directory / key
-        if not (folder / "seal.json").exists():
-            return None
         meta = json.loads((folder / "seal.json").read_text())
         imported = bool(meta["imported"])
         cert = x509.load_pem_x509_certificate((folder / "seal.crt").read_bytes())
@@ -205,6 +215,7 @@ class SealRegistry:
                 (folder / f"crl-{number}.crl").write_bytes(crl)
         write_private(folder / "seal.json", json.dumps({"holder": seal.holder.model_dump(),
                                                         "imported": seal.imported}, ensure_ascii=False).encode())
+        self._cache[key] = ((folder / "seal.json").stat().st_mtime_ns, seal)
 
     def _issue(self, key: str, holder: SealHolder) -> Seal:
         private_key = ec.generate_private_key(ec.SECP256R1())
@@ -241,9 +252,7 @@ class SealRegistry:
         seal = Seal(holder=holder, key=key, cert=cert, chain=chain, crls=list(crls), imported=True)
         self._check_validates(seal)
         with self._locked():
-            name = _holder_key(holder)
-            self._store(name, seal)
-            self._cache[name] = seal
+            self._store(_holder_key(holder), seal)
         return seal
 
     @staticmethod
@@ -253,7 +262,7 @@ class SealRegistry:
             raise SealError("the seal certificate's subject must name exactly one organisation (O)")
         if cert.not_valid_after_utc <= _now():
             raise SealError(f"the seal certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}")
-        return SealRegistry._holder("organisation", org_id, names[0], subject_credit_code(cert))
+        return SealRegistry._holder("organisation", org_id, names[0], _subject_credit_code(cert))
 
     def _check_validates(self, seal: Seal) -> None:
         validator = CertificateValidator(asn1_certificate(seal.cert),
@@ -278,7 +287,7 @@ class SealRegistry:
 
     def trusted_roots(self) -> list[x509.Certificate]:
         """What a verifier on this platform trusts: the platform root and imported seals' providers' roots."""
-        return [self.pki.root_cert, *provider_roots(self.pki.directory)]
+        return [self.pki.root_cert, *(r for r in provider_roots(self.pki.directory) if r != self.pki.root_cert)]
 
     def holders(self) -> list[tuple[SealHolder, x509.Certificate, bool]]:
         """Every seal kept here: holder, certificate and whether it was imported (keys not read)."""

@@ -72,6 +72,8 @@ from .binding import (
     EXPECTED_FIELDS_KEY,
     SEAL_ROLE,
     BindingError,
+    SealHolder,
+    SignerBinding,
     SignerTable,
     SlotEntry,
     certificate_policies,
@@ -358,7 +360,7 @@ def _identity_reasons(slot: SlotEntry, report: SignatureReport) -> list[Reason]:
     return []
 
 
-def _person_reasons(slot: SlotEntry, table: SignerTable, cert: asn1_x509.Certificate, binding: Any,
+def _person_reasons(slot: SlotEntry, table: SignerTable, cert: asn1_x509.Certificate, binding: SignerBinding | None,
                     first_revision: set[str], report: SignatureReport) -> list[Reason]:
     name = slot.field_name
     if binding is None:
@@ -397,7 +399,8 @@ def _person_reasons(slot: SlotEntry, table: SignerTable, cert: asn1_x509.Certifi
     return out + _identity_reasons(slot, report)
 
 
-def _seal_reasons(slot: SlotEntry, cert: asn1_x509.Certificate, binding: Any, holder: Any) -> list[Reason]:
+def _seal_reasons(slot: SlotEntry, cert: asn1_x509.Certificate, binding: SignerBinding | None,
+                  holder: SealHolder | None) -> list[Reason]:
     org = slot.organisation
     if binding is not None or oids.EVENT_CERTIFICATE_POLICY in certificate_policies(cert):
         return [Reason("seal_by_person_certificate",
