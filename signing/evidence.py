@@ -24,7 +24,9 @@ class SignatureEvidence:
     The signature's byte ranges cover that dictionary, so the statement is signed with the
     document and survives outside our database: a court reading the PDF alone sees which key
     custody was used and which identity check let the signer sign. Format (one line, parsed back
-    by :meth:`parse`): ``key-custody=browser; identity-check=<reference>``.
+    by :meth:`parse`): ``key-custody=browser; identity-check=<reference>``. The reference states
+    when the check took place (:meth:`identity.gate.IdentityCheck.reference`); the verifier
+    refuses a signature whose check is later than its timestamp.
     """
 
     key_custody: KeyCustody

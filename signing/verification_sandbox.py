@@ -69,7 +69,7 @@ class SignatureReport:
     ades_subindication: str | None
     ok: bool
     reasons: list[Reason] = field(default_factory=list)
-    #: From the signed ``/Reason`` (:class:`signing.pades.SignatureEvidence`): ``browser`` or
+    #: From the signed ``/Reason`` (:class:`signing.evidence.SignatureEvidence`): ``browser`` or
     #: ``server``, and the identity check that allowed the signature; ``None`` if not stated.
     key_custody: str | None = None
     identity_check: str | None = None
