@@ -2,7 +2,8 @@
 
 * one browser-key signature with a CJK stamp (prepare + finish, B-LT), by phase too,
 * the B-LTA finalisation of a five-signature agreement,
-* full verification of that agreement.
+* full verification of that agreement, in process and as ``accord verify FILE`` from the
+  command line (wall time of the whole command: start-up, the sandboxed verifier, the report).
 
 Run from the repository root: ``.venv/bin/python bench/signing.py [--rounds N]``. The first run
 builds the cached stamp font (about 10 s); it is excluded from the timings.
@@ -15,6 +16,7 @@ import asyncio
 import json
 import logging
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,14 +53,15 @@ async def measure(metric: str, rounds: int, step: Callable[[], Awaitable[None]])
 
 async def main(rounds: int) -> None:
     cjk_stamp_font()
-    platform = Platform.create(Path(tempfile.mkdtemp()) / "pki")
+    data_dir = Path(tempfile.mkdtemp())
+    platform = Platform.create(data_dir / "pki")
     seat = SEATS[0]
-    blank = blank_pdf([s.field for s in FIVE_SEATS])
+    blank = blank_pdf([s.field for s in FIVE_SEATS], seats=FIVE_SEATS)
     phases: dict[str, list[float]] = {"prepare": [], "finish": []}
 
     async def one_signature() -> None:
         key = ec.generate_private_key(ec.SECP256R1())
-        cert = platform.pki.issue_event_certificate(key.public_key(), platform.identity(seat))
+        cert = platform.certificate(seat, blank, key)
         t0 = time.perf_counter()
         context = platform.pki.validation_context()
         prepared = await prepare_external(blank, seat.field, cert, platform.pki.chain,
@@ -75,21 +78,33 @@ async def main(rounds: int) -> None:
 
     signed = blank
     for s in FIVE_SEATS:
-        signed = await (platform.seal(signed, s.field) if s.role == "seal" else platform.sign_in_browser(signed, s))
-    final = await finalize_lta(signed, platform.timestamper, platform.pki.validation_context())
+        signed = await (platform.seal(signed, s.field) if s.role == "organisation" else platform.sign_in_browser(signed, s))
+    final = await finalize_lta(signed, platform.timestamper, platform.seals.validation_context())
 
     async def finalise() -> None:
-        await finalize_lta(signed, platform.timestamper, platform.pki.validation_context())
+        await finalize_lta(signed, platform.timestamper, platform.seals.validation_context())
 
     await measure("b_lta_finalisation", rounds, finalise)
 
     async def verify() -> None:
         report = await async_verify_agreement(final, [platform.pki.root_cert])
         if not report.valid:
-            raise SystemExit(f"benchmark agreement does not verify: {report.reasons}")
+            raise SystemExit(f"benchmark agreement does not verify: {sorted(report.failure_codes())}")
 
     await measure("verify_five_signatures", rounds, verify)
     emit("agreement_size", len(final), "bytes")
+
+    agreement = data_dir / "agreement.pdf"
+    agreement.write_bytes(final)
+    command = [sys.executable, "-m", "signaling.cli", "--data-dir", str(data_dir), "verify", str(agreement)]
+    walls = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, cwd=ROOT, check=False)
+        walls.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"accord verify exited {done.returncode}: {done.stdout.decode()}{done.stderr.decode()}")
+    emit("accord_verify_cli_five_signatures_median", statistics.median(walls))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,19 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 DEFAULT_WINDOW = dt.timedelta(minutes=5)
+#: How far ahead of this server's clock a reported check may be: the identity service runs on
+#: another machine, whose clock may differ by a moment — not by more.
+CLOCK_TOLERANCE = dt.timedelta(seconds=2)
+_REFERENCE_TIME = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class IdentityCheckRejected(ValueError):
+    """A reported check the gate cannot accept; ``code`` is stable for the API."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -32,12 +45,25 @@ class IdentityCheck:
     def reference(self) -> str:
         """A one-line reference to this check's evidence, for the signature that it allowed:
         ``face 2026-11-29T15:56:52Z score=0.970 frames-sha256=<hex>`` (method and UTC time always)."""
-        parts = [self.method, self.checked_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")]
+        parts = [self.method, self.checked_at.astimezone(dt.UTC).strftime(_REFERENCE_TIME)]
         if self.score is not None:
             parts.append(f"score={self.score:.3f}")
         if self.frames_sha256:
             parts.append(f"frames-sha256={self.frames_sha256}")
         return " ".join(parts)
+
+
+def reference_time(reference: str | None) -> dt.datetime | None:
+    """When the check a :meth:`IdentityCheck.reference` names took place (to the second, UTC);
+    ``None`` if the text is not such a reference. The verifier compares it with the signature's
+    timestamp: identity evidence newer than the signature cannot have allowed it."""
+    parts = (reference or "").split()
+    if len(parts) < 2:
+        return None
+    try:
+        return dt.datetime.strptime(parts[1], _REFERENCE_TIME).replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
 
 
 class IdentityGate(Protocol):
@@ -62,8 +88,22 @@ class RecordedIdentityGate:
     _latest: dict[str, IdentityCheck] = field(default_factory=dict)
 
     async def record(self, check: IdentityCheck) -> None:
-        """Store a passed check (a failed check is simply not recorded); forget lapsed ones."""
-        cutoff = self.clock() - self.window
+        """Store a passed check (a failed check is simply not recorded); forget lapsed ones.
+
+        A check dated in the future, or already outside the window, is refused
+        (:class:`IdentityCheckRejected`): a signature's identity evidence must be older than the
+        signature, and the verifier checks exactly that."""
+        now = self.clock()
+        if check.checked_at > now + CLOCK_TOLERANCE:
+            raise IdentityCheckRejected("checked_at_in_future",
+                                        f"checked_at {check.checked_at.isoformat()} is later than now "
+                                        f"({now.isoformat()}): a check cannot be reported before it took place")
+        cutoff = now - self.window
+        if check.checked_at < cutoff:
+            raise IdentityCheckRejected("checked_at_too_old",
+                                        f"checked_at {check.checked_at.isoformat()} is more than "
+                                        f"{int(self.window.total_seconds())} s ago: the check no longer allows "
+                                        "signing; check again")
         self._latest = {k: c for k, c in self._latest.items() if c.checked_at >= cutoff}
         previous = self._latest.get(check.signer_key)
         if previous is None or previous.checked_at <= check.checked_at:

@@ -1,5 +1,8 @@
 """The ``accord`` command: ``accord serve``, ``accord room ...``, ``accord apikey ...`` and the
-commands other packages contribute (each ``signaling/commands/<name>.py`` has ``register``)."""
+commands other packages contribute (each ``signaling/commands/<name>.py`` has ``register``).
+
+Only the module of the command given is imported (``accord verify`` must not load the web
+server); without one, all are, for the full help."""
 
 from __future__ import annotations
 
@@ -12,12 +15,27 @@ from pathlib import Path
 COMMAND_MODULES = ("serve", "room", "apikey", "admin", "pki", "verify", "audit", "demo")
 
 
-def build_parser() -> argparse.ArgumentParser:
+_GLOBAL_OPTIONS_WITH_VALUE = ("--config", "--data-dir")
+
+
+def requested_command(argv: list[str]) -> str | None:
+    """The sub-command ``argv`` names (skipping the global options and their values), if any."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token in _GLOBAL_OPTIONS_WITH_VALUE:
+            next(tokens, None)
+        elif not token.startswith("-"):
+            return token if token in COMMAND_MODULES else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser for every command, or for ``only`` that one (imports only its module)."""
     parser = argparse.ArgumentParser(prog="accord", description="Video mediation and e-signing server")
     parser.add_argument("--config", type=Path, help="accord.toml to read (default: ./accord.toml if present)")
     parser.add_argument("--data-dir", type=Path, help="where the database, keys and files live")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if only is None else (only,):
         importlib.import_module(f"signaling.commands.{name}").register(sub)
     _accept_global_options_everywhere(parser)
     return parser
@@ -34,7 +52,8 @@ def _accept_global_options_everywhere(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(requested_command(argv))
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

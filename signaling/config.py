@@ -143,6 +143,12 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     return settings
 
 
+def pki_directory(settings: Settings) -> Path:
+    """Where the platform PKI lives (here, not in :mod:`signaling.api.pki`, so that ``accord
+    verify`` finds the trusted root without loading the web server)."""
+    return settings.data_dir / "pki"
+
+
 def ensure_secret(settings: Settings, name: str, nbytes: int = 32) -> bytes:
     """Read a random secret from the data directory, creating it (mode 0600) on first use."""
     path = settings.secret_file(name)

@@ -3,7 +3,10 @@
 reportlab lays out the text with an embedded (subset) TrueType CJK font; pyHanko then adds one
 empty signature field per signer slot, in the legal order, on the signature page(s). The list of
 expected fields is printed *and* stored machine-readably in the document catalog, so a verifier
-can tell a fully signed agreement from one cut back to an earlier revision.
+can tell a fully signed agreement from one cut back to an earlier revision. Next to that list
+the catalog carries the slot table (:class:`signing.binding.SignerTable`: who must sign each
+field, the agreement id, version and case number), against which the verifier checks each
+signer's certificate.
 
 This is CPU work (~0.1–0.3 s): callers on the event loop run it in an executor.
 """
@@ -17,12 +20,12 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.pdf_utils.writer import copy_into_new_writer
+from pyhanko.pdf_utils.writer import BasePdfFileWriter, copy_into_new_writer
 from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -39,12 +42,13 @@ from .agreement import (
     SIDE_LABELS,
     AgreementData,
     Party,
+    SignerRole,
     SignerSlot,
     amount_in_words,
     signer_order,
 )
+from .binding import EXPECTED_FIELDS_KEY, SIGNER_SLOTS_KEY, SignerTable, SlotEntry, SlotOrganisation
 from .templates import clauses_for, template_for
-from .verification import EXPECTED_FIELDS_KEY
 
 CJK_FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 FONT_NAME = "AccordCJK"
@@ -275,10 +279,43 @@ def _footer(case_number: str, agreement_id: str, version: int):  # type: ignore[
     return draw
 
 
+def slot_participant(slot: SignerSlot) -> str | None:
+    """The case participant a slot belongs to (the organisation for the seal), once slots carry it."""
+    return getattr(slot, "participant_id", None) or getattr(slot, "organisation_id", None)
+
+
+def signer_table(agreement: AgreementData, slots: list[SignerSlot], *, agreement_id: str,
+                 version: int) -> SignerTable:
+    """Who must sign each field, as the locked PDF states it."""
+    org = agreement.organisation
+    seal_org = SlotOrganisation(name=org.name, credit_code=org.credit_code)
+    return SignerTable(agreement_id=agreement_id, version=version, case_number=agreement.case_number, slots=[
+        SlotEntry(field_name=slot.field_name, role=slot.role.value, side=slot.side.value if slot.side else None,
+                  name=slot.name, participant_id=slot_participant(slot),
+                  organisation=seal_org if slot.role is SignerRole.ORGANISATION else None)
+        for slot in slots])
+
+
+def write_signer_catalog(writer: BasePdfFileWriter, table: SignerTable) -> None:
+    """Put the expected-fields list and the slot table into the document catalog.
+
+    The slot table itself is an indirect object: every signature's incremental update rewrites
+    the catalog, which should not carry a copy of the table each time."""
+    entries: dict[str, Any] = {EXPECTED_FIELDS_KEY: json.dumps([s.field_name for s in table.slots],
+                                                               separators=(",", ":"))}
+    entries |= table.catalog_entries()
+    for key, value in entries.items():
+        obj = generic.NumberObject(value) if isinstance(value, int) else generic.TextStringObject(value)
+        writer.root[generic.NameObject(key)] = writer.add_object(obj) if key == SIGNER_SLOTS_KEY else obj
+
+
 def render_agreement(agreement: AgreementData, evidence: EvidenceAppendix, *, agreement_id: str,
-                     version: int) -> RenderedAgreement:
-    """Lay out the agreement, add the empty signature fields and return the bytes with their hash."""
-    slots = signer_order(agreement)
+                     version: int, slots: list[SignerSlot] | None = None) -> RenderedAgreement:
+    """Lay out the agreement, add the empty signature fields and return the bytes with their hash.
+
+    ``slots`` default to :func:`signing.agreement.signer_order` (callers with participant-keyed
+    slots pass theirs)."""
+    slots = signer_order(agreement) if slots is None else slots
     placed: list[FieldBox] = []
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm,
@@ -289,8 +326,7 @@ def render_agreement(agreement: AgreementData, evidence: EvidenceAppendix, *, ag
     doc.build(_story(agreement, evidence, slots, agreement_id, version, placed),
               onFirstPage=footer, onLaterPages=footer)
     writer = copy_into_new_writer(PdfFileReader(io.BytesIO(buf.getvalue())))
-    writer.root[generic.NameObject(EXPECTED_FIELDS_KEY)] = generic.TextStringObject(
-        json.dumps([slot.field_name for slot in slots], separators=(",", ":")))
+    write_signer_catalog(writer, signer_table(agreement, slots, agreement_id=agreement_id, version=version))
     for fb in placed:
         append_signature_field(writer, SigFieldSpec(fb.field_name, on_page=fb.page, box=fb.box))
     out = io.BytesIO()

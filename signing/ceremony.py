@@ -13,9 +13,12 @@ nonce‖SPKI) and has the platform CA issue a short-lived event certificate for 
 identity, ``prepare`` fixes the next PDF revision and returns the CMS signed attributes the
 browser signs, ``complete`` embeds the signature. One preparation per agreement at a time
 (prepare and complete hold the agreement's lock), expiring after ``preparation_timeout`` if
-the browser never returns. The organisation seal (and,
-where allowed, a device without WebCrypto) uses a key the server holds; the evidence records
-which custody each signature used. After the seal the PDF gets its B-LTA archive timestamp.
+the browser never returns. Each event certificate names the one field it may sign
+(:class:`signing.binding.SignerBinding`: agreement, version and its locked PDF's hash, field,
+role, side, participant, case), so it is worthless on any other field. The organisation seal
+(and, where allowed, a device without WebCrypto) uses a key the server holds; the seal is the
+agreement's own organisation's (:class:`signing.seals.SealRegistry`). The evidence records which
+custody each signature used. After the seal the PDF gets its B-LTA archive timestamp.
 
 pyHanko's work runs in a worker thread with its own event loop, never on the server's loop: the
 :mod:`signing.pades` functions do that themselves; certificate issuing and building the
@@ -40,15 +43,18 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.sign.timestamps import TimeStamper
+from pyhanko_certvalidator import ValidationContext
 
 from identity.gate import IdentityCheck, IdentityGate
 
 from .agreement import ROLE_LABELS, SIDE_LABELS, SignerRole, SignerSlot
-from .agreement_pdf import IdentityEvidence
+from .agreement_pdf import IdentityEvidence, slot_participant
 from .agreement_versions import AgreementStore, SignatureRecord, VersionError, VersionState, VersionStatus
 from .pades import KeyCustody, PreparedSignature, SignatureEvidence, SigningError, StampText, finalize_lta, \
     finish_external, prepare_external, sign_with_key
+from .binding import SignerBinding
 from .pki import PlatformPKI, PossessionError, SignerIdentity, id_number_digest, verify_possession
+from .seals import SealError, SealRegistry
 
 
 class RefusalCode(StrEnum):
@@ -162,6 +168,7 @@ class SigningCeremony:
         self._challenges: dict[tuple[str, int, str], Challenge] = {}
         self._enrollments: dict[tuple[str, int, str], Enrollment] = {}
         self._active: dict[str, _Active] = {}
+        self.seals = SealRegistry(pki)
 
     # --- rules ------------------------------------------------------------------------------
 
@@ -252,15 +259,22 @@ class SigningCeremony:
         return enrollment
 
     def _signer_identity(self, state: VersionState, slot: SignerSlot) -> SignerIdentity:
+        """The slot's signer, bound to this slot of this locked version (the verifier refuses the
+        certificate on any other field, agreement, version or case)."""
         data = state.data
         if slot.role is SignerRole.MEDIATOR:
             id_number = data.mediator.id_number
         else:
             party = data.party(slot.signer_key.split(":", 1)[1])
             id_number = party.agent.id_number if slot.role is SignerRole.AGENT and party.agent else party.id_number
+        if state.locked_sha256 is None:
+            raise CeremonyRefused(RefusalCode.NOT_LOCKED, "the mediator has not locked this text yet")
+        side = slot.side.value if slot.side else None
+        binding = SignerBinding(agreement_id=state.agreement_id, version=state.version,
+                                version_sha256=state.locked_sha256, field_name=slot.field_name, role=slot.role.value,
+                                side=side, participant_id=slot_participant(slot), case_number=data.case_number)
         return SignerIdentity(name=slot.name, id_number_digest=id_number_digest(id_number, self.id_digest_key),
-                              role=slot.role.value,
-                              case_number=data.case_number, side=slot.side.value if slot.side else None)
+                              role=slot.role.value, case_number=data.case_number, side=side, binding=binding)
 
     async def prepare(self, agreement_id: str, version: int, signer_key: str, field_name: str) -> Preparation:
         """Fix the next revision with this signer's field and return what the browser signs."""
@@ -355,7 +369,8 @@ class SigningCeremony:
             return await self._record(state, field_name, signer_key, pdf, KeyCustody.SERVER, check, cert)
 
     async def seal(self, agreement_id: str, version: int) -> VersionState:
-        """The organisation's seal (server-held key), then the B-LTA archive timestamp."""
+        """The seal of the organisation the agreement names (server-held key), then the B-LTA
+        archive timestamp."""
         async with self.store.lock_for(agreement_id):
             state = self._locked_version(agreement_id, version)
             slot = state.slots[-1]
@@ -365,18 +380,28 @@ class SigningCeremony:
                 raise CeremonyRefused(RefusalCode.ALREADY_SIGNED, "the seal is already affixed")
             self._in_turn(state, slot)
             self._active.pop(agreement_id, None)
-            pdf = await self._sign_server_side(state, slot, self.pki.seal_key, self.pki.seal_cert, None)
+            org = state.data.organisation
+            try:
+                seal = await asyncio.to_thread(self.seals.for_organisation, slot_participant(slot), org.name,
+                                               org.credit_code)
+                vc = await asyncio.to_thread(self.seals.validation_context)
+                pdf = await self._sign_server_side(state, slot, seal.key, seal.cert, None, chain=seal.chain, vc=vc)
+            except (SealError, SigningError) as exc:
+                raise CeremonyRefused(RefusalCode.BAD_CERTIFICATE, f"the organisation's seal cannot sign: {exc}") \
+                    from None
             state = await self._record(state, slot.field_name, slot.signer_key, pdf, KeyCustody.SERVER, None,
-                                       self.pki.seal_cert)
-            vc = await asyncio.to_thread(self.pki.validation_context)
+                                       seal.cert)
             final = await finalize_lta(pdf, self.timestamper, vc)
             return await self.store.add_revision(state, final, None)
 
-    async def _sign_server_side(self, state: VersionState, slot: SignerSlot, key: Any,
-                                cert: x509.Certificate, check: IdentityCheck | None) -> bytes:
+    async def _sign_server_side(self, state: VersionState, slot: SignerSlot, key: Any, cert: x509.Certificate,
+                                check: IdentityCheck | None, *, chain: list[x509.Certificate] | None = None,
+                                vc: ValidationContext | None = None) -> bytes:
+        """Sign with a key held here; ``chain`` and ``vc`` default to the platform's."""
         pdf = await self.store.read_pdf(state)
-        vc = await asyncio.to_thread(self.pki.validation_context)
+        if vc is None:
+            vc = await asyncio.to_thread(self.pki.validation_context)
         stamp = StampText(slot.name, _stamp_role(slot), signed_at=self.clock())
         evidence = SignatureEvidence(KeyCustody.SERVER, check.reference() if check else None)
-        return await sign_with_key(pdf, slot.field_name, key, cert, self.pki.chain, stamp, self.timestamper, vc,
-                                   evidence=evidence)
+        return await sign_with_key(pdf, slot.field_name, key, cert, chain or self.pki.chain, stamp, self.timestamper,
+                                   vc, evidence=evidence)

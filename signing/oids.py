@@ -16,12 +16,20 @@ ACCORD_ARC = "2.25.304421296880843554270423277363217070026"
 TSA_POLICY = f"{ACCORD_ARC}.1.1"
 #: Certificate policy of short-lived event certificates (one signing event, one identity check).
 EVENT_CERTIFICATE_POLICY = f"{ACCORD_ARC}.1.2"
-#: Certificate policy of the organisation seal certificate.
+#: Certificate policy of an organisation's seal certificate (one per mediation organisation).
 SEAL_CERTIFICATE_POLICY = f"{ACCORD_ARC}.1.3"
+#: Certificate policy of a court's certificate (signs rulings).
+COURT_CERTIFICATE_POLICY = f"{ACCORD_ARC}.1.4"
 #: Extended key usage: signing mediation agreements on the platform.
 DOCUMENT_SIGNING_EKU = f"{ACCORD_ARC}.2.1"
 #: Subject attribute carrying the signer's side in the case (``applicant`` / ``respondent``).
 SIDE_ATTRIBUTE = f"{ACCORD_ARC}.3.1"
+#: Private extension of an event certificate: the agreement field it was issued for
+#: (:class:`signing.binding.SignerBinding`, a UTF8String holding canonical JSON).
+SIGNER_BINDING_EXTENSION = f"{ACCORD_ARC}.4.1"
+#: Private extension of a seal or court certificate: whose seal it is
+#: (:class:`signing.binding.SealHolder`, a UTF8String holding canonical JSON).
+SEAL_HOLDER_EXTENSION = f"{ACCORD_ARC}.4.2"
 
 
 def oid(dotted: str) -> ObjectIdentifier:

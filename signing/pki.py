@@ -1,4 +1,4 @@
-"""The platform's own PKI: root CA, signing CA, time-stamping and seal certificates, CRLs.
+"""The platform's own PKI: root CA, signing CA, time-stamping, event and seal certificates, CRLs.
 
 Why a PKI of our own: every signer gets a short-lived *event certificate* bound to the identity
 that was checked minutes before (ESL art. 13), and courts must be able to verify the agreement
@@ -9,9 +9,15 @@ Layout of the directory (private keys PKCS#8, encrypted with the passphrase, mod
 
     root.crt  [root.key]  root.crl
     signing-ca.crt  signing-ca.key  signing-ca.crl
-    tsa.crt  tsa.key  seal.crt  seal.key
+    tsa.crt  tsa.key
     pki.json          base URL, organisation, CRL number, revocations
     issued/<serial>.crt   every certificate issued (ESL art. 24: keep the records)
+    seals/            one seal per mediation organisation and court (:mod:`signing.seals`)
+
+Every event certificate names the one agreement field it was issued for
+(:class:`signing.binding.SignerBinding`); every seal certificate names its holder
+(:class:`signing.binding.SealHolder`). A PKI directory made before per-organisation seals may
+still hold a platform-wide ``seal.crt``: it is no longer read.
 
 Certificates point at ``{base_url}/pki/<file>`` (see :data:`PUBLISHED_FILES`) for CRLs (CRL
 distribution point) and issuer certificates (AIA caIssuers).
@@ -27,10 +33,10 @@ import os
 import re
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -43,6 +49,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko_certvalidator import ValidationContext
 
 from . import oids
+from .binding import SealHolder, SignerBinding
 
 #: Files served over HTTP under ``{base_url}/pki/``; values are what they hold.
 PUBLISHED_FILES = {
@@ -74,14 +81,15 @@ class PossessionError(PKIError):
 
 @dataclass(frozen=True)
 class SignerIdentity:
-    """Who an event certificate is for. Only a keyed digest of the ID number ever enters a
-    certificate (:func:`id_number_digest`)."""
+    """Who an event certificate is for, and the one agreement field it may sign (``binding``).
+    Only a keyed digest of the ID number ever enters a certificate (:func:`id_number_digest`)."""
 
     name: str
     id_number_digest: str
     role: str
     case_number: str
     side: str | None = None
+    binding: SignerBinding = field(kw_only=True)
 
     def __post_init__(self) -> None:
         if not self.name.strip() or len(self.name) > 64:
@@ -93,6 +101,10 @@ class SignerIdentity:
                 raise PKIError(f"{label} must be 1-64 characters")
         if self.side is not None and self.side not in ("applicant", "respondent"):
             raise PKIError("side must be 'applicant', 'respondent' or None")
+        stated = (self.binding.role, self.binding.side, self.binding.case_number)
+        if stated != (self.role, self.side, self.case_number):
+            raise PKIError(f"the binding names role/side/case {stated}, the subject "
+                           f"{(self.role, self.side, self.case_number)}")
 
 
 #: Shortest key accepted for :func:`id_number_digest` (the platform's secret is 32 bytes).
@@ -135,7 +147,7 @@ def _encrypt(passphrase: str) -> serialization.KeySerializationEncryption:
     return serialization.BestAvailableEncryption(passphrase.encode())
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` so that only the owner can read it, atomically."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -148,8 +160,8 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def _write_key(path: Path, key: Any, passphrase: str) -> None:
-    _write_private(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           _encrypt(passphrase)))
+    write_private(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          _encrypt(passphrase)))
 
 
 def _read_key(path: Path, passphrase: str) -> Any:
@@ -170,7 +182,7 @@ def _read_cert(path: Path) -> x509.Certificate:
         raise PKIError(f"{path} is missing") from None
 
 
-def _keys_match(cert: x509.Certificate, key: Any) -> bool:
+def keys_match(cert: x509.Certificate, key: Any) -> bool:
     pub = serialization.PublicFormat.SubjectPublicKeyInfo
     return cert.public_key().public_bytes(serialization.Encoding.DER, pub) == \
         key.public_key().public_bytes(serialization.Encoding.DER, pub)
@@ -231,18 +243,17 @@ class PlatformPKI:
         self.directory = directory
         self._state = state
         self._lock = threading.Lock()
+        # Kept for the seal keys (:mod:`signing.seals`), encrypted at rest like the others.
+        self._passphrase = passphrase
         self.root_cert = _read_cert(directory / "root.crt")
         self.signing_ca_cert = _read_cert(directory / "signing-ca.crt")
         self.tsa_cert = _read_cert(directory / "tsa.crt")
-        self.seal_cert = _read_cert(directory / "seal.crt")
         self._signing_ca_key = _read_key(directory / "signing-ca.key", passphrase)
         self._tsa_key = _read_key(directory / "tsa.key", passphrase)
-        self._seal_key = _read_key(directory / "seal.key", passphrase)
         root_key_path = directory / "root.key"
         self._root_key = _read_key(root_key_path, passphrase) if root_key_path.exists() else None
-        for cert, key in ((self.signing_ca_cert, self._signing_ca_key), (self.tsa_cert, self._tsa_key),
-                          (self.seal_cert, self._seal_key)):
-            if not _keys_match(cert, key):
+        for cert, key in ((self.signing_ca_cert, self._signing_ca_key), (self.tsa_cert, self._tsa_key)):
+            if not keys_match(cert, key):
                 raise PKIError(f"the key for {cert.subject.rfc4514_string()} does not match its certificate")
 
     def __repr__(self) -> str:
@@ -294,7 +305,7 @@ class PlatformPKI:
         """
         directory = cls._prepare_directory(directory, passphrase)
         _check_issued_by(ca_cert, root_cert)
-        if not _keys_match(ca_cert, ca_key):
+        if not keys_match(ca_cert, ca_key):
             raise PKIError("the CA key does not match the CA certificate")
         try:
             if not ca_cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
@@ -331,12 +342,12 @@ class PlatformPKI:
     @classmethod
     def _finish_setup(cls, directory: Path, passphrase: str, base_url: str, org_name: str,
                       ca: x509.Certificate, ca_key: Any) -> PlatformPKI:
-        """Write the issuing CA, then issue the TSA and seal certificates under it."""
+        """Write the issuing CA, then issue the TSA certificate under it."""
         (directory / "signing-ca.crt").write_bytes(_pem(ca))
         _write_key(directory / "signing-ca.key", ca_key, passphrase)
         now = _now()
         ca_public = ca.public_key()
-        tsa_key, seal_key = _new_key(), _new_key()
+        tsa_key = _new_key()
         tsa = (
             _leaf_builder(ca, ca_public, tsa_key.public_key(), base_url, now, now + _TSA_VALIDITY,
                           x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{org_name} TSA"),
@@ -346,22 +357,11 @@ class PlatformPKI:
                            critical=False)
             .sign(ca_key, _signature_hash(ca_key))
         )
-        seal = (
-            _leaf_builder(ca, ca_public, seal_key.public_key(), base_url, now, now + _SEAL_VALIDITY,
-                          x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, org_name),
-                                     x509.NameAttribute(NameOID.TITLE, "seal"),
-                                     x509.NameAttribute(NameOID.ORGANIZATION_NAME, org_name)]))
-            .add_extension(_signer_eku(), critical=False)
-            .add_extension(x509.CertificatePolicies(
-                [x509.PolicyInformation(oids.oid(oids.SEAL_CERTIFICATE_POLICY), None)]), critical=False)
-            .sign(ca_key, _signature_hash(ca_key))
-        )
-        for name, cert, key in (("tsa", tsa, tsa_key), ("seal", seal, seal_key)):
-            (directory / f"{name}.crt").write_bytes(_pem(cert))
-            _write_key(directory / f"{name}.key", key, passphrase)
-            (directory / "issued" / f"{cert.serial_number:x}.crt").write_bytes(_pem(cert))
+        (directory / "tsa.crt").write_bytes(_pem(tsa))
+        _write_key(directory / "tsa.key", tsa_key, passphrase)
+        (directory / "issued" / f"{tsa.serial_number:x}.crt").write_bytes(_pem(tsa))
         state = {"base_url": base_url, "org_name": org_name, "crl_number": 0, "revoked": []}
-        _write_private(directory / "pki.json", json.dumps(state, indent=2).encode())
+        write_private(directory / "pki.json", json.dumps(state, indent=2).encode())
         pki = cls(directory, passphrase, state)
         pki.issue_crl()
         return pki
@@ -407,9 +407,12 @@ class PlatformPKI:
     def tsa_key(self) -> ec.EllipticCurvePrivateKey:
         return self._tsa_key
 
-    @property
-    def seal_key(self) -> Any:
-        return self._seal_key
+    def write_private_key(self, path: Path, key: Any) -> None:
+        """Store ``key`` as the PKI's own keys are: PKCS#8 encrypted with its passphrase, mode 0600."""
+        _write_key(path, key, self._passphrase)
+
+    def read_private_key(self, path: Path) -> Any:
+        return _read_key(path, self._passphrase)
 
     def published_file(self, name: str) -> bytes:
         """DER bytes of one entry of :data:`PUBLISHED_FILES` (for the HTTP layer)."""
@@ -433,7 +436,8 @@ class PlatformPKI:
 
     def issue_event_certificate(self, public_key: CertificateIssuerPublicKeyTypes, identity: SignerIdentity,
                                 validity: timedelta = timedelta(minutes=30)) -> x509.Certificate:
-        """A short-lived certificate for one signing event by a checked identity."""
+        """A short-lived certificate for one signing event by a checked identity, naming the one
+        agreement field it may sign (``identity.binding``)."""
         _check_public_key(public_key)
         if not timedelta(0) < validity <= _MAX_EVENT_VALIDITY:
             raise PKIError("event certificate validity must be positive and at most one day")
@@ -456,8 +460,39 @@ class PlatformPKI:
             .add_extension(_signer_eku(), critical=False)
             .add_extension(x509.CertificatePolicies(
                 [x509.PolicyInformation(oids.oid(oids.EVENT_CERTIFICATE_POLICY), None)]), critical=False)
+            .add_extension(x509.UnrecognizedExtension(oids.oid(oids.SIGNER_BINDING_EXTENSION),
+                                                      identity.binding.to_der()), critical=False)
             .sign(self._signing_ca_key, _signature_hash(self._signing_ca_key))
         )
+        (self.directory / "issued" / f"{cert.serial_number:x}.crt").write_bytes(_pem(cert))
+        return cert
+
+    def issue_seal_certificate(self, public_key: CertificateIssuerPublicKeyTypes, holder: SealHolder,
+                               validity: timedelta = _SEAL_VALIDITY) -> x509.Certificate:
+        """An organisation's (or a court's) seal certificate: subject O = the holder's name, the
+        unified social credit code as serialNumber, the holder in a private extension and the
+        seal or court policy."""
+        _check_public_key(public_key)
+        now = _now()
+        not_after = min(now + validity, self.signing_ca_cert.not_valid_after_utc)
+        attributes = [x509.NameAttribute(NameOID.COMMON_NAME, holder.name),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, holder.name)]
+        if holder.credit_code:
+            attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, holder.credit_code))
+        policy = oids.SEAL_CERTIFICATE_POLICY if holder.kind == "organisation" else oids.COURT_CERTIFICATE_POLICY
+        try:
+            cert = (
+                _leaf_builder(self.signing_ca_cert, self.signing_ca_cert.public_key(), public_key, self.base_url,
+                              now, not_after, x509.Name(attributes))
+                .add_extension(_signer_eku(), critical=False)
+                .add_extension(x509.CertificatePolicies([x509.PolicyInformation(oids.oid(policy), None)]),
+                               critical=False)
+                .add_extension(x509.UnrecognizedExtension(oids.oid(oids.SEAL_HOLDER_EXTENSION), holder.to_der()),
+                               critical=False)
+                .sign(self._signing_ca_key, _signature_hash(self._signing_ca_key))
+            )
+        except ValueError as exc:  # e.g. a name longer than X.520 allows
+            raise PKIError(f"cannot issue a seal certificate for {holder.name!r}: {exc}") from None
         (self.directory / "issued" / f"{cert.serial_number:x}.crt").write_bytes(_pem(cert))
         return cert
 
@@ -512,7 +547,7 @@ class PlatformPKI:
                 before = json.dumps(state, sort_keys=True)
                 yield state
                 if json.dumps(state, sort_keys=True) != before:
-                    _write_private(self.directory / "pki.json", json.dumps(state, indent=2).encode())
+                    write_private(self.directory / "pki.json", json.dumps(state, indent=2).encode())
                 self._state = state
             finally:
                 os.close(fd)
@@ -553,12 +588,15 @@ class PlatformPKI:
 
     # -- validation ---------------------------------------------------------------------
 
-    def validation_context(self, *, fresh_crl: bool = False, moment: datetime | None = None) -> ValidationContext:
+    def validation_context(self, *, fresh_crl: bool = False, moment: datetime | None = None,
+                           extra_roots: Sequence[x509.Certificate] = (), extra_certs: Sequence[x509.Certificate] = (),
+                           extra_crls: Sequence[bytes] = ()) -> ValidationContext:
         """An offline pyHanko ``ValidationContext`` trusting our root, with our CRLs preloaded.
 
         The published CRL is reused (every revocation publishes a new one at once), so all
         signatures of an agreement embed the same CRL and verification has less to check;
-        ``fresh_crl`` issues a new one first.
+        ``fresh_crl`` issues a new one first. The ``extra_*`` add another CA's root, chain and
+        CRLs (DER), e.g. an e-seal provider's (:class:`signing.seals.Seal`).
         """
         crls = [self.issue_crl() if fresh_crl else self.current_crl()]
         root_crl = self.root_crl()
@@ -566,9 +604,9 @@ class PlatformPKI:
             crls.append(root_crl)
         der = serialization.Encoding.DER
         return ValidationContext(
-            trust_roots=[asn1_certificate(self.root_cert)],
-            other_certs=[asn1_certificate(c) for c in (self.signing_ca_cert, self.tsa_cert)],
-            crls=[c.public_bytes(der) for c in crls],
+            trust_roots=[asn1_certificate(c) for c in (self.root_cert, *extra_roots)],
+            other_certs=[asn1_certificate(c) for c in (self.signing_ca_cert, self.tsa_cert, *extra_certs)],
+            crls=[*(c.public_bytes(der) for c in crls), *extra_crls],
             allow_fetching=False,
             revocation_mode="require",
             moment=moment,

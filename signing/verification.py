@@ -10,13 +10,22 @@ is a genuine earlier document with fewer signatures. So an agreement is valid on
   at the time its timestamp proves (short-lived event certificates have expired by the time a
   court looks; the embedded CRLs and document timestamps give the proof of existence),
 * every signature's modification analysis is clean (only form filling, further signatures and
-  archival updates after it), and
-* the last revision is covered by a document timestamp (B-LTA).
+  archival updates after it),
+* the last revision is covered by a document timestamp (B-LTA), and
+* every signature belongs to its field (PAdES validity says nothing about *who* filled *which*
+  field): the slot table of the first revision (:class:`signing.binding.SignerTable`) names each
+  field's signer, and the certificate's binding (:class:`signing.binding.SignerBinding`) must name
+  that field, role, side, participant and case, this agreement, and — by the SHA-256 of the
+  locked PDF — this document's first revision; each field has its own certificate; the seal
+  field carries the seal of the organisation the table names, never a person's certificate; the
+  identity check a signature states is older than its timestamp.
 
 Reasons are machine codes plus human text. Hostile input (not a PDF, truncated, huge, bombs)
 raises :class:`VerificationError`; :func:`verify_upload_safely` also bounds time and memory by
 running every step that reads the file's bytes in a child process: the parse, the judgement and
-the revision hashes that match the file to its case (:mod:`signing.case_match`).
+the revision hashes that match the file to its case (:mod:`signing.case_match`). The report
+types and that runner live in :mod:`signing.verification_sandbox` (light to import) and are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -24,18 +33,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import multiprocessing
 import re
-import resource
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from io import BytesIO
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from asn1crypto import crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult, ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
@@ -62,118 +67,54 @@ from pyhanko_certvalidator.policy_decl import (
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
+from identity.gate import reference_time
+
 from . import oids
-from .pades import SignatureEvidence
+from .binding import (
+    EXPECTED_FIELDS_KEY,
+    SEAL_ROLE,
+    BindingError,
+    SealHolder,
+    SignerBinding,
+    SignerTable,
+    SlotEntry,
+    certificate_policies,
+    credit_code_in,
+    seal_holder,
+    signer_binding,
+)
+from .evidence import SignatureEvidence
 from .pki import asn1_certificate
+from .verification_sandbox import (
+    CHILD_MEMORY_BYTES,
+    DEFAULT_TIMEOUT_SECONDS,
+    EOF_MARKER,
+    MAX_PDF_BYTES,
+    MAX_REVISIONS,
+    AgreementReport,
+    DocumentTimestampReport,
+    Reason,
+    SignatureReport,
+    SignerInfo,
+    VerificationError,
+    VerifiedUpload,
+    revision_prefix_hashes,
+    verify_agreement_bytes_safely,
+    verify_upload_safely,
+)
 
-if TYPE_CHECKING:
-    from .case_match import CaseMatch
-
-#: Catalog key holding the JSON list of signature fields the agreement must carry.
-EXPECTED_FIELDS_KEY = "/AccordExpectedFields"
-#: Largest file the verifier reads (an agreement with a few signatures is well under 1 MB).
-MAX_PDF_BYTES = 20 * 1024 * 1024
-#: Wall-clock budget and address-space cap for :func:`verify_agreement_bytes_safely`.
-DEFAULT_TIMEOUT_SECONDS = 30.0
-CHILD_MEMORY_BYTES = 1536 * 1024 * 1024
-#: ``%%EOF`` markers the verifier accepts. Each revision of an agreement ends with one (the locked
-#: PDF, each signature, validation data, each document timestamp): a few dozen, even after years
-#: of archive timestamp renewals.
-MAX_REVISIONS = 200
-#: A revision ends after ``%%EOF`` and its line end (none, CR, LF or CRLF).
-_EOF = re.compile(rb"%%EOF[\r\n]{0,2}")
+__all__ = [
+    "CHILD_MEMORY_BYTES", "DEFAULT_TIMEOUT_SECONDS", "EXPECTED_FIELDS_KEY", "MAX_PDF_BYTES", "MAX_REVISIONS",
+    "AgreementReport", "DocumentTimestampReport", "Reason", "SignatureReport", "SignerInfo", "VerificationError",
+    "VerifiedUpload", "async_verify_agreement", "revision_prefix_hashes", "verify_agreement",
+    "verify_agreement_bytes_safely", "verify_upload_safely",
+]
 
 _SIGNATURE_LEVELS_OK = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING)
 _TIMESTAMP_LEVELS_OK = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
 _REVOKED = (AdESIndeterminate.REVOKED_NO_POE, AdESIndeterminate.REVOKED_CA_NO_POE, AdESFailure.REVOKED)
 #: AdES sub-indications that mean "no proof of existence at the validation time" (not "bad").
 _NEEDS_EARLIER_TIME = {"NO_POE", "OUT_OF_BOUNDS_NO_POE", "REVOCATION_OUT_OF_BOUNDS_NO_POE", "TRY_LATER"}
-
-
-class VerificationError(Exception):
-    """The input cannot be verified at all (not a PDF, too large, malformed, too costly)."""
-
-
-@dataclass(frozen=True)
-class Reason:
-    code: str
-    message: str
-
-
-@dataclass
-class SignerInfo:
-    """Who signed, as the event certificate's subject says."""
-
-    name: str | None
-    role: str | None
-    case_number: str | None
-    side: str | None
-    id_number_digest: str | None
-    organisation: str | None
-
-
-@dataclass
-class SignatureReport:
-    field: str
-    signer: SignerInfo
-    certificate_serial: str
-    chain: list[str]
-    intact: bool
-    valid: bool
-    trusted: bool
-    signing_time: str | None
-    timestamp_ok: bool
-    revocation: str
-    coverage: str | None
-    modification_level: str | None
-    docmdp_ok: bool | None
-    bottom_line: bool
-    ades_indication: str
-    ades_subindication: str | None
-    ok: bool
-    reasons: list[Reason] = field(default_factory=list)
-    #: From the signed ``/Reason`` (:class:`signing.pades.SignatureEvidence`): ``browser`` or
-    #: ``server``, and the identity check that allowed the signature; ``None`` if not stated.
-    key_custody: str | None = None
-    identity_check: str | None = None
-
-
-@dataclass
-class DocumentTimestampReport:
-    field: str
-    time: str | None
-    tsa: str | None
-    intact: bool
-    valid: bool
-    trusted: bool
-    coverage: str | None
-    modification_level: str | None
-    ok: bool
-    reasons: list[Reason] = field(default_factory=list)
-
-
-@dataclass
-class AgreementReport:
-    valid: bool
-    expected_fields: list[str]
-    signed_fields: list[str]
-    signatures: list[SignatureReport]
-    document_timestamps: list[DocumentTimestampReport]
-    judged_at: str
-    notes: list[str] = field(default_factory=list)
-    reasons: list[Reason] = field(default_factory=list)
-    #: The agreement's case on the platform that verified it (:mod:`signing.case_match`); ``None`` offline.
-    platform: CaseMatch | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def failure_codes(self) -> set[str]:
-        """Every reason code in the report (document and signatures), for quick checks."""
-        codes = {r.code for r in self.reasons}
-        for item in [*self.signatures, *self.document_timestamps]:
-            codes.update(r.code for r in item.reasons)
-        return codes
 
 
 def _enum_name(value: Any) -> str | None:
@@ -184,13 +125,18 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(timezone.utc).isoformat()
 
 
-def _subject_value(cert: asn1_x509.Certificate, key: str) -> str | None:
+def _subject_values(cert: asn1_x509.Certificate, key: str) -> list[str]:
+    values = []
     for rdn in cert.subject.chosen:
         for attr in rdn:
             if attr["type"].dotted == key or attr["type"].native == key:
                 value = attr["value"].native
-                return value if isinstance(value, str) else str(value)
-    return None
+                values.append(value if isinstance(value, str) else str(value))
+    return values
+
+
+def _subject_value(cert: asn1_x509.Certificate, key: str) -> str | None:
+    return next(iter(_subject_values(cert, key)), None)
 
 
 def _signer_info(cert: asn1_x509.Certificate) -> SignerInfo:
@@ -220,28 +166,6 @@ def _policy(trust_roots: list[asn1_x509.Certificate], extra_crls: list[bytes]) -
     )
 
 
-def revision_prefix_hashes(pdf: bytes, max_revisions: int = MAX_REVISIONS) -> list[str]:
-    """SHA-256 of the bytes up to each ``%%EOF``, first revision first, in one pass over the file.
-
-    Where a revision ends among the line-end bytes after ``%%EOF`` is not marked (the next update
-    may start with one), so each cut in the first two of them counts: at most three hashes per
-    marker, each of a different prefix. Past ``max_revisions`` markers the file is refused: no
-    agreement has that many revisions, and the platform lookup takes a bounded list.
-    """
-    view = memoryview(pdf)
-    hashes: list[str] = []
-    running, fed = hashlib.sha256(), 0
-    for count, marker in enumerate(_EOF.finditer(pdf), start=1):
-        if count > max_revisions:
-            raise VerificationError(f"the PDF has more than {max_revisions} end-of-file markers; an agreement "
-                                    f"has one per revision, a few dozen at most")
-        for end in range(marker.start() + 5, marker.end() + 1):
-            running.update(view[fed:end])
-            fed = end
-            hashes.append(running.copy().hexdigest())
-    return hashes
-
-
 def _open(pdf: bytes, max_bytes: int) -> PdfFileReader:
     if len(pdf) > max_bytes:
         raise VerificationError(f"the file is {len(pdf)} bytes; the verifier accepts at most {max_bytes}")
@@ -261,10 +185,10 @@ def _open(pdf: bytes, max_bytes: int) -> PdfFileReader:
         raise VerificationError(f"the PDF cannot be read: {exc}") from None
 
 
-def _expected_fields(reader: PdfFileReader, given: list[str] | None, reasons: list[Reason]) -> list[str]:
+def _expected_fields(catalog: Any, given: list[str] | None, reasons: list[Reason]) -> list[str]:
     if given is not None:
         return list(given)
-    raw = reader.root.get(EXPECTED_FIELDS_KEY)
+    raw = catalog.get(EXPECTED_FIELDS_KEY)
     if raw is None:
         reasons.append(Reason("expected_fields_unknown",
                               "the document does not list its expected signature fields and none were given"))
@@ -399,6 +323,153 @@ def _as_asn1(cert: x509.Certificate | asn1_x509.Certificate | bytes) -> asn1_x50
 
 
 
+# --- who signed which field ---------------------------------------------------------------------
+
+
+def _signer_table(catalog: Any, reasons: list[Reason]) -> SignerTable | None:
+    try:
+        return SignerTable.from_catalog(catalog)
+    except BindingError as exc:
+        reasons.append(Reason("signer_slots_unknown", f"the document does not say who must sign each field "
+                                                      f"({exc}), so no signature can be tied to its field"))
+        return None
+
+
+def _first_revision_hashes(pdf: bytes, reader: PdfFileReader) -> set[str]:
+    """SHA-256 of the first revision as it sits in the file: the bytes up to the ``%%EOF`` after
+    its cross-reference data. Where it ends among the line-end bytes after the marker is not
+    marked (the next update may start with one), so every cut in that run counts."""
+    try:
+        start = reader.xrefs.get_xref_container_info(0).end_location
+    except Exception as exc:  # damaged cross-reference data
+        _raise_too_complex(exc)
+        return set()
+    found = EOF_MARKER.search(pdf, start)
+    if found is None:
+        return set()
+    running = hashlib.sha256(pdf[:found.start() + 5])
+    hashes = {running.hexdigest()}
+    for end in range(found.start() + 6, found.end() + 1):
+        running.update(pdf[end - 1:end])
+        hashes.add(running.hexdigest())
+    return hashes
+
+
+def _identity_reasons(slot: SlotEntry, report: SignatureReport) -> list[Reason]:
+    checked = reference_time(report.identity_check)
+    if checked is None:
+        return [Reason("identity_check_missing", f"the signature on field {slot.field_name!r} does not state the "
+                                                 f"identity check (with its time) that allowed {slot.name} to sign")]
+    if report.signing_time is not None and checked > datetime.fromisoformat(report.signing_time):
+        return [Reason("identity_check_after_signature",
+                       f"the identity check stated for field {slot.field_name!r} ({_iso(checked)}) is later than "
+                       f"the signature's timestamp ({report.signing_time}): it cannot have allowed the signature")]
+    return []
+
+
+def _person_reasons(slot: SlotEntry, table: SignerTable, cert: asn1_x509.Certificate, binding: SignerBinding | None,
+                    first_revision: set[str], report: SignatureReport) -> list[Reason]:
+    name = slot.field_name
+    if binding is None:
+        return [Reason("binding_missing", f"the certificate on field {name!r} was not issued to the signer of an "
+                                          f"agreement field (it names none), so it cannot stand for {slot.name}")]
+    out = []
+    if binding.case_number != table.case_number:
+        out.append(Reason("certificate_other_case", f"the certificate on field {name!r} was issued for case "
+                                                    f"{binding.case_number}, not for this agreement's case "
+                                                    f"{table.case_number}"))
+    elif binding.agreement_id != table.agreement_id:
+        out.append(Reason("certificate_other_agreement", f"the certificate on field {name!r} was issued for "
+                                                         f"agreement {binding.agreement_id}, not for this one "
+                                                         f"({table.agreement_id})"))
+    elif binding.version != table.version or binding.version_sha256 not in first_revision:
+        out.append(Reason("certificate_other_version", f"the certificate on field {name!r} was issued for another "
+                                                       f"text of this agreement (version {binding.version}), not "
+                                                       f"for the locked text this document starts with"))
+    if binding.field_name != name:
+        out.append(Reason("certificate_other_field", f"the certificate on field {name!r} was issued for field "
+                                                     f"{binding.field_name!r}: a certificate signs only its own field"))
+    if binding.role != slot.role:
+        out.append(Reason("signer_role_mismatch", f"field {name!r} is for the {slot.role}; the certificate was "
+                                                  f"issued to the {binding.role}"))
+    if binding.side != slot.side:
+        out.append(Reason("signer_side_mismatch", f"field {name!r} is for the {slot.side or 'no'} side; the "
+                                                  f"certificate was issued to the {binding.side or 'no'} side"))
+    if binding.participant_id != slot.participant_id:
+        out.append(Reason("signer_participant_mismatch", f"field {name!r} is for case participant "
+                                                         f"{slot.participant_id}; the certificate was issued to "
+                                                         f"participant {binding.participant_id}"))
+    signer = _subject_value(cert, "common_name")
+    if signer != slot.name:
+        out.append(Reason("signer_name_mismatch", f"field {name!r} is for {slot.name}; the certificate names "
+                                                  f"{signer}"))
+    return out + _identity_reasons(slot, report)
+
+
+def _seal_reasons(slot: SlotEntry, cert: asn1_x509.Certificate, binding: SignerBinding | None,
+                  holder: SealHolder | None) -> list[Reason]:
+    org = slot.organisation
+    if binding is not None or oids.EVENT_CERTIFICATE_POLICY in certificate_policies(cert):
+        return [Reason("seal_by_person_certificate",
+                       f"the seal field {slot.field_name!r} was signed with a person's event certificate "
+                       f"({_subject_value(cert, 'common_name')}), not with the seal of {slot.name}")]
+    names = _subject_values(cert, "organization_name")
+    code = credit_code_in(_subject_values(cert, "serial_number") + _subject_values(cert, "organizational_unit_name"))
+    other_holder = holder is not None and (
+        holder.kind != "organisation"
+        or (holder.holder_id is not None and slot.participant_id is not None
+            and holder.holder_id != slot.participant_id))
+    if org is None or names != [org.name] or code != org.credit_code or other_holder:
+        expected = f"{org.name} ({org.credit_code or 'no credit code'})" if org else "an organisation it does not name"
+        return [Reason("seal_wrong_organisation",
+                       f"the seal field {slot.field_name!r} carries the certificate of {', '.join(names) or '?'} "
+                       f"({code or 'no credit code'}"
+                       + (f", {holder.kind} {holder.holder_id or ''}".rstrip() if holder else "")
+                       + f"), not the seal of {expected} whom the agreement names")]
+    return []
+
+
+def _slot_reasons(slot: SlotEntry, table: SignerTable, cert: asn1_x509.Certificate, first_revision: set[str],
+                  report: SignatureReport) -> list[Reason]:
+    try:
+        binding, holder = signer_binding(cert), seal_holder(cert)
+    except BindingError as exc:
+        return [Reason("binding_missing", f"field {slot.field_name!r}: {exc}")]
+    stated = binding or holder
+    report.binding = stated.model_dump() if stated is not None else None
+    if slot.role == SEAL_ROLE:
+        return _seal_reasons(slot, cert, binding, holder)
+    return _person_reasons(slot, table, cert, binding, first_revision, report)
+
+
+def _check_slots(table: SignerTable, first_revision: set[str], regular: list[Any],
+                 signatures: list[SignatureReport]) -> None:
+    """Tie each signature to its field's slot; a certificate may sign one field only."""
+    by_certificate: dict[bytes, list[SignatureReport]] = {}
+    for embedded, report in zip(regular, signatures, strict=True):
+        if any(r.code == "signature_unreadable" for r in report.reasons):
+            continue
+        slot = table.slot(report.field)
+        if slot is None:
+            report.reasons.append(Reason("slot_unknown", f"the document names no signer for field {report.field!r}"))
+            continue
+        try:
+            cert = embedded.signer_cert
+            by_certificate.setdefault(cert.sha256, []).append(report)
+            report.reasons += _slot_reasons(slot, table, cert, first_revision, report)
+        except Exception as exc:
+            _raise_too_complex(exc)
+            report.reasons.append(Reason("signature_unreadable", f"the signer's certificate cannot be read: {exc}"))
+    for reports in by_certificate.values():
+        if len(reports) > 1:
+            fields = ", ".join(r.field for r in reports)
+            for report in reports:
+                report.reasons.append(Reason("certificate_reused", f"one certificate signed several fields "
+                                                                   f"({fields}); each signer has their own"))
+    for report in signatures:
+        report.ok = not report.reasons
+
+
 def _raise_too_complex(exc: BaseException) -> None:
     if isinstance(exc, (RecursionError, MemoryError)):
         raise VerificationError("the PDF is too complex to be verified safely") from None
@@ -449,8 +520,11 @@ async def async_verify_agreement(pdf: bytes, trust_roots: list[x509.Certificate]
     crls = list(current_crls or [])
     reasons: list[Reason] = []
     notes: list[str] = []
-    expected = _expected_fields(reader, expected_fields, reasons)
     try:
+        # The locked PDF's catalog: every signature covers it, later updates cannot change it.
+        catalog = reader.get_historical_root(0)
+        expected = _expected_fields(catalog, expected_fields, reasons)
+        table = _signer_table(catalog, reasons)
         regular = list(reader.embedded_regular_signatures)
         timestamps = list(reader.embedded_timestamp_signatures)
         all_fields = {name: value for name, value, _ref in enumerate_sig_fields(reader, filled_status=None)}
@@ -466,6 +540,10 @@ async def async_verify_agreement(pdf: bytes, trust_roots: list[x509.Certificate]
         notes.append(f"the embedded revocation data no longer cover today; judged at the last document "
                      f"timestamp ({_iso(moment)}). Revocation of the TSA after that time is not covered: "
                      f"renew the archive timestamp or supply current CRLs.")
+    if table is not None:
+        _check_slots(table, _first_revision_hashes(pdf, reader), regular, signatures)
+        reasons += [Reason("slot_unknown", f"the document names no signer for expected field {name!r}")
+                    for name in expected if table.slot(name) is None]
     signed = [s.field for s in signatures]
     for name in expected:
         if name not in signed:
@@ -482,7 +560,9 @@ async def async_verify_agreement(pdf: bytes, trust_roots: list[x509.Certificate]
     if not valid and not reasons:
         reasons.append(Reason("signature_failed", "at least one signature or timestamp failed (see below)"))
     return AgreementReport(valid=valid, expected_fields=expected, signed_fields=signed, signatures=signatures,
-                           document_timestamps=stamps, judged_at=_iso(moment) or "", notes=notes, reasons=reasons)
+                           document_timestamps=stamps, judged_at=_iso(moment) or "", notes=notes, reasons=reasons,
+                           agreement_id=table.agreement_id if table else None,
+                           signer_slots=[slot.model_dump() for slot in table.slots] if table else [])
 
 
 def _unreadable_signature(field_name: str, exc: Exception) -> SignatureReport:
@@ -499,75 +579,3 @@ def verify_agreement(pdf: bytes, trust_roots: list[x509.Certificate], expected_f
                      **options: Any) -> AgreementReport:
     """Synchronous wrapper (runs its own event loop: call it from a worker thread or process)."""
     return asyncio.run(async_verify_agreement(pdf, trust_roots, expected_fields, **options))
-
-
-@dataclass
-class VerifiedUpload:
-    """What the sandboxed verifier returns: the report, and the file's revision prefix hashes
-    (:func:`revision_prefix_hashes`) for :func:`signing.case_match.match_to_platform`."""
-
-    report: AgreementReport
-    prefix_hashes: list[str]
-
-
-def _child(conn: Any, pdf: bytes, roots_der: list[bytes], expected: list[str] | None,
-           options: dict[str, Any], memory_bytes: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    try:
-        prefix_hashes = revision_prefix_hashes(pdf)  # first: a flood of markers is refused before the parse
-        roots = [x509.load_der_x509_certificate(der) for der in roots_der]
-        conn.send(("ok", VerifiedUpload(verify_agreement(pdf, roots, expected, **options), prefix_hashes)))
-    except VerificationError as exc:
-        conn.send(("error", str(exc)))
-    except MemoryError:
-        conn.send(("error", "verifying this PDF needs more memory than allowed"))
-    except RecursionError:
-        conn.send(("error", "the PDF nests objects too deeply to be read safely"))
-    finally:
-        conn.close()
-
-
-_context = multiprocessing.get_context("forkserver")
-_context.set_forkserver_preload([__name__])
-
-
-def verify_upload_safely(pdf: bytes, trust_roots: list[x509.Certificate],
-                         expected_fields: list[str] | None = None, *,
-                         timeout: float = DEFAULT_TIMEOUT_SECONDS,
-                         memory_bytes: int = CHILD_MEMORY_BYTES, **options: Any) -> VerifiedUpload:
-    """:func:`verify_agreement` and :func:`revision_prefix_hashes` in a child process with a time
-    and memory budget.
-
-    Blocking: call it through an executor. The size check happens here first, so a huge upload
-    never reaches the child. A hang or a crash becomes a :class:`VerificationError`.
-    """
-    max_bytes = options.get("max_bytes", MAX_PDF_BYTES)
-    if len(pdf) > max_bytes:
-        raise VerificationError(f"the file is {len(pdf)} bytes; the verifier accepts at most {max_bytes}")
-    roots_der = [c.public_bytes(serialization.Encoding.DER) for c in trust_roots]
-    receiver, sender = _context.Pipe(duplex=False)
-    process = _context.Process(target=_child, args=(sender, pdf, roots_der, expected_fields, options, memory_bytes),
-                               daemon=True)
-    process.start()
-    sender.close()
-    try:
-        if not receiver.poll(timeout):
-            raise VerificationError(f"verification took longer than {timeout:.0f} s and was stopped")
-        try:
-            outcome, payload = receiver.recv()
-        except EOFError:
-            raise VerificationError("the verifier process died on this input (resource limits)") from None
-    finally:
-        receiver.close()
-        if process.is_alive():
-            process.kill()
-        process.join()
-    if outcome == "error":
-        raise VerificationError(payload)
-    return payload
-
-
-def verify_agreement_bytes_safely(pdf: bytes, trust_roots: list[x509.Certificate],
-                                  expected_fields: list[str] | None = None, **options: Any) -> AgreementReport:
-    """The report of :func:`verify_upload_safely` alone (offline checks, which match no case)."""
-    return verify_upload_safely(pdf, trust_roots, expected_fields, **options).report

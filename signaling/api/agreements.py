@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import TimeStamper
 
-from identity.gate import IdentityCheck, RecordedIdentityGate, gate_for
+from identity.gate import IdentityCheck, IdentityCheckRejected, RecordedIdentityGate, gate_for
 from signing.agreement import AgreementData, DisputeType, SignerRole
 from signing.agreement_pdf import EvidenceAppendix, render_agreement
 from signing.agreement_versions import AgreementStore, VersionError, VersionState, VersionStatus
@@ -399,16 +399,21 @@ class IdentityCheckIn(_In):
 @api.route("POST", "/api/agreements/{agreement_id}/identity-checks", summary="Record a passed identity check",
            allow=IDENTITY_REPORTERS, tag=TAG, request=IdentityCheckIn, status=201, scope="identity-provider")
 async def record_identity_check(request: web.Request, body: IdentityCheckIn) -> dict[str, Any]:
-    """For the identity service: a check it passed; the ceremony accepts it for a few minutes."""
+    """For the identity service: a check it passed; the ceremony accepts it for a few minutes.
+    A ``checked_at`` in the future (``checked_at_in_future``) or already outside the gate's window
+    (``checked_at_too_old``) is refused."""
     agreement_id = request.match_info["agreement_id"]
     state = _current(request, agreement_id)
     if body.signer_key not in {s.signer_key for s in state.slots}:
         raise ApiError(404, "unknown_signer", f"the agreement has no signer {body.signer_key!r}")
     if body.checked_at.tzinfo is None:
         raise ApiError(422, "invalid_body", "checked_at needs a time zone")
-    await request.app[GATE_KEY].record(IdentityCheck(signer_key=gate_key(agreement_id, body.signer_key),
-                                                     method=body.method, checked_at=body.checked_at,
-                                                     score=body.score, frames_sha256=body.frames_sha256))
+    try:
+        await request.app[GATE_KEY].record(IdentityCheck(signer_key=gate_key(agreement_id, body.signer_key),
+                                                         method=body.method, checked_at=body.checked_at,
+                                                         score=body.score, frames_sha256=body.frames_sha256))
+    except IdentityCheckRejected as exc:
+        raise ApiError(422, exc.code, exc.message) from None
     return {"recorded": True}
 
 
@@ -682,7 +687,7 @@ async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
     pdf = await _uploaded_pdf(request)
     if not pdf:
         raise ApiError(400, "empty_upload", "the upload is empty")
-    roots = [request.app[PKI_KEY].root_cert]
+    roots = await asyncio.to_thread(request.app[CEREMONY_KEY].seals.trusted_roots)
     async with request.app[VERIFY_SLOTS_KEY]:
         try:
             verified = await asyncio.to_thread(verify_upload_safely, pdf, roots)

@@ -15,7 +15,7 @@ from signing.pki import PUBLISHED_FILES, PKIError, PlatformPKI
 from signing.tsa import MAX_REQUEST_BYTES, TimeStampAuthority
 
 from ..auth import PUBLIC
-from ..config import Settings, ensure_secret
+from ..config import Settings, ensure_secret, pki_directory
 from ..errors import ApiError
 from ..openapi import api
 
@@ -23,10 +23,6 @@ PKI_KEY = web.AppKey("pki", PlatformPKI)
 TSA_KEY = web.AppKey("tsa", TimeStampAuthority)
 
 _CONTENT_TYPES = {".crt": "application/pkix-cert", ".crl": "application/pkix-crl"}
-
-
-def pki_directory(settings: Settings) -> Path:
-    return settings.data_dir / "pki"
 
 
 def pki_passphrase(settings: Settings) -> str:

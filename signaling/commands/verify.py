@@ -4,23 +4,26 @@
 ``--platform URL`` also sends the file to that server's ``POST /api/verify`` and prints how it
 matches the agreement's case there. The verdict stays the offline one: the platform can only
 turn a pass into 1 (no such case, superseded version, another revision, evidence not printed);
-an unreachable platform or a refused upload is 2, since the check asked for could not be made."""
+an unreachable platform or a refused upload is 2, since the check asked for could not be made.
+
+Start-up is kept small: only the report types and the child-process runner are imported here
+(:mod:`signing.verification_sandbox`); the verifier itself loads in the fork server.
+By default the platform's root is trusted, and the roots of e-seal providers whose seals were
+imported (``accord pki import-seal``)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 
-from signing.verification import AgreementReport, VerificationError, verify_agreement_bytes_safely
+from signing.verification_sandbox import AgreementReport, VerificationError, verify_agreement_bytes_safely
 
-from ..api.pki import pki_directory
+from ..config import pki_directory
 from . import settings_from
 
 
@@ -28,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="verify a signed mediation agreement (offline)")
     p.add_argument("pdf", type=Path)
     p.add_argument("--trust", type=Path, action="append", default=[],
-                   help="trusted root certificate (PEM or DER); default: this platform's root")
+                   help="trusted root certificate (PEM or DER); default: this platform's root and the "
+                        "providers' roots of imported seals")
     p.add_argument("--crl", type=Path, action="append", default=[],
                    help="a current CRL (DER), e.g. downloaded from {server}/pki/signing-ca.crl")
     p.add_argument("--expected-fields", help="comma-separated field names (default: the list in the PDF)")
@@ -43,6 +47,16 @@ def _load_cert(path: Path) -> x509.Certificate:
     raw = path.read_bytes()
     return x509.load_pem_x509_certificate(raw) if raw.lstrip().startswith(b"-----") else \
         x509.load_der_x509_certificate(raw)
+
+
+def _platform_roots(args: argparse.Namespace) -> list[x509.Certificate]:
+    directory = pki_directory(settings_from(args))
+    roots = [_load_cert(directory / "root.crt")]
+    if any((directory / "seals").glob("*/chain.pem")):  # imported e-seals (loading the module costs ~1 s)
+        from signing.seals import provider_roots
+
+        roots += provider_roots(directory)
+    return roots
 
 
 def _print_human(report: AgreementReport) -> None:
@@ -71,6 +85,9 @@ class PlatformUnavailable(Exception):
 
 def ask_platform(base_url: str, pdf: bytes, timeout: float) -> dict[str, Any]:
     """The ``platform`` section of the server's report on ``pdf``."""
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(base_url.rstrip("/") + "/api/verify", data=pdf, method="POST",
                                      headers={"Content-Type": "application/pdf", "Accept": "application/json"})
     try:
@@ -107,8 +124,7 @@ def _print_platform(match: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        trust_paths = args.trust or [pki_directory(settings_from(args)) / "root.crt"]
-        roots = [_load_cert(p) for p in trust_paths]
+        roots = [_load_cert(p) for p in args.trust] if args.trust else _platform_roots(args)
         expected = [f.strip() for f in args.expected_fields.split(",")] if args.expected_fields else None
         report = verify_agreement_bytes_safely(args.pdf.read_bytes(), roots, expected, timeout=args.timeout,
                                                current_crls=[p.read_bytes() for p in args.crl])

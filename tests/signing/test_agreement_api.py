@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 from typing import AsyncIterator
@@ -175,3 +176,18 @@ async def test_bad_base64_and_unknown_agreements(server: Server) -> None:
     assert (status, body["error"]["code"]) == (404, "agreement_not_found")
     status, body = await server.call("GET", "/api/agreements/..%2F..%2Fetc")
     assert status == 404
+
+
+async def test_identity_check_times_must_be_past_and_inside_the_window(server: Server) -> None:
+    """A check dated in the future (or already lapsed) could not have allowed any signature."""
+    agreement_id, _ = await server.locked_agreement()
+    path = f"/api/agreements/{agreement_id}/identity-checks"
+    now = dt.datetime.now(dt.UTC)
+    for checked_at, code in ((now + dt.timedelta(minutes=10), "checked_at_in_future"),
+                             (now - dt.timedelta(hours=1), "checked_at_too_old")):
+        status, body = await server.call("POST", path, json={"signer_key": "party:zhang", "method": "face",
+                                                             "checked_at": checked_at.isoformat()})
+        assert (status, body["error"]["code"]) == (422, code), body
+    status, _ = await server.call("POST", path, json={"signer_key": "party:zhang", "method": "face",
+                                                      "checked_at": now.isoformat()})
+    assert status == 201

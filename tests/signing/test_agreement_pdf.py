@@ -14,9 +14,9 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
 
 from agreement_samples import agreement_dict, resident_id, sample_agreement
-from signing.agreement import signer_order
+from signing.agreement import AgreementData, signer_order
 from signing.agreement_pdf import EvidenceAppendix, IdentityEvidence, RecordingHash, render_agreement
-from signing.verification import EXPECTED_FIELDS_KEY
+from signing.binding import EXPECTED_FIELDS_KEY, SignerTable, SlotOrganisation
 
 EVIDENCE = EvidenceAppendix(
     identity_checks=[IdentityEvidence(signer_key="party:zhang", method="face", score=0.934,
@@ -72,6 +72,23 @@ def test_fields_are_precreated_in_legal_order_and_listed(tmp_path: Path) -> None
     assert {box.page for box in rendered.boxes} == {last_page}
     assert rendered.sha256 == hashlib.sha256(rendered.pdf).hexdigest()
     assert reader.xrefs.total_revisions == 1  # one revision: nothing to cut back to
+
+
+def test_the_locked_pdf_names_each_fields_signer() -> None:
+    """The slot table the verifier checks every signer's certificate against."""
+    data = agreement_dict()
+    data["organisation"]["credit_code"] = "53110105MJ0000001X"
+    agreement = AgreementData.model_validate(data)
+    rendered = render_agreement(agreement, EvidenceAppendix(), agreement_id="ag_0123456789abcdef", version=2)
+    table = SignerTable.from_catalog(PdfFileReader(io.BytesIO(rendered.pdf)).root)
+    assert (table.agreement_id, table.version, table.case_number) == ("ag_0123456789abcdef", 2,
+                                                                      agreement.case_number)
+    assert [(s.field_name, s.role, s.side, s.name) for s in table.slots] == \
+        [(s.field_name, s.role.value, s.side.value if s.side else None, s.name) for s in rendered.slots]
+    assert all(s.participant_id is None for s in table.slots)  # until slots are keyed by case participant
+    assert [s.organisation for s in table.slots if s.organisation] == [
+        SlotOrganisation(name="朝阳区人民调解委员会", credit_code="53110105MJ0000001X")]
+    assert table.slots[-1].role == "organisation"
 
 
 def test_many_signers_spill_over_signature_pages(tmp_path: Path) -> None:

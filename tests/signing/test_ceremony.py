@@ -20,13 +20,14 @@ from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import async_validate_pdf_signature
 
 from agreement_samples import sample_agreement
-from identity.gate import IdentityCheck, RecordedIdentityGate, TestIdentityGate, gate_for
+from identity.gate import IdentityCheck, IdentityCheckRejected, RecordedIdentityGate, TestIdentityGate, gate_for
 from pades_samples import ID_DIGEST_KEY, browser_sign
 from signing.agreement_versions import AgreementStore, VersionStatus
 from signing.ceremony import CeremonyRefused, RefusalCode, SigningCeremony, gate_key
 from signing.pades import KeyCustody, SignatureEvidence, document_digest
 from signing.pki import PlatformPKI, id_number_digest
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority
+from signing.verification import async_verify_agreement
 
 FIELDS = ["sig_01_party_zhang", "sig_02_party_li", "sig_03_agent_li", "sig_04_mediator", "sig_05_organisation"]
 SIGNERS = {"sig_01_party_zhang": "party:zhang", "sig_02_party_li": "party:li", "sig_03_agent_li": "agent:li",
@@ -54,7 +55,7 @@ class World:
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> PlatformPKI:
     return PlatformPKI.init(tmp_path_factory.mktemp("pki"), "test-passphrase", "http://accord.test",
-                            "朝阳区人民调解委员会")
+                            "Accord 测试平台")
 
 
 @pytest.fixture
@@ -132,6 +133,19 @@ async def test_full_ceremony_in_order_gives_a_valid_b_lta_agreement(world: World
     # Each revision file is on disk, the last one is the final PDF.
     assert final.revision == 6
     assert (await w.store.read_pdf(final, 0))[:5] == b"%PDF-"
+    # Every certificate names its own field of this locked text; the seal is the organisation's.
+    report = await async_verify_agreement(pdf, [w.pki.root_cert])
+    assert report.valid, report.to_dict()
+    assert report.agreement_id == w.agreement_id and [s["field_name"] for s in report.signer_slots] == FIELDS
+    for signature, field in zip(report.signatures[:4], FIELDS):
+        assert signature.binding == {"agreement_id": w.agreement_id, "version": 1,
+                                     "version_sha256": final.locked_sha256, "field_name": field,
+                                     "role": signature.signer.role, "side": signature.signer.side,
+                                     "participant_id": None, "case_number": final.data.case_number}
+    organisation = final.data.organisation
+    assert report.signatures[4].binding == {"kind": "organisation", "holder_id": None, "name": organisation.name,
+                                            "credit_code": organisation.credit_code}
+    assert report.signatures[4].signer.organisation == organisation.name != w.pki.org_name
 
 
 async def test_refuses_another_signers_field(world: World) -> None:
@@ -181,13 +195,20 @@ async def test_refuses_without_a_recent_identity_check(world: World) -> None:
                                                                            "sig_01_party_zhang"))
 
 
-async def test_gate_ignores_checks_from_the_future_and_keeps_the_newest(world: World) -> None:
+async def test_gate_refuses_checks_from_the_future_or_too_old_and_keeps_the_newest(world: World) -> None:
     w = world
     now = w.clock()
-    await w.gate.record(IdentityCheck("k", "face", now + dt.timedelta(minutes=1), 0.9, "aa" * 32))
+    with pytest.raises(IdentityCheckRejected) as future:
+        await w.gate.record(IdentityCheck("k", "face", now + dt.timedelta(minutes=1), 0.9, "aa" * 32))
+    assert future.value.code == "checked_at_in_future"
+    with pytest.raises(IdentityCheckRejected) as old:
+        await w.gate.record(IdentityCheck("k", "face", now - dt.timedelta(minutes=6), 0.9, "aa" * 32))
+    assert old.value.code == "checked_at_too_old"
     assert await w.gate.check("k") is None
+    await w.gate.record(IdentityCheck("k", "face", now - dt.timedelta(seconds=10), 0.9, "aa" * 32))
     await w.gate.record(IdentityCheck("k", "face", now - dt.timedelta(minutes=1), 0.8, "bb" * 32))
-    assert await w.gate.check("k") is None  # an older check does not replace a newer one
+    newest = await w.gate.check("k")  # an older check does not replace a newer one
+    assert newest is not None and newest.frames_sha256 == "aa" * 32
     with pytest.raises(ValueError, match="timezone"):
         IdentityCheck("k", "face", dt.datetime.now(), 0.9)
 

@@ -125,7 +125,7 @@ def test_full_agreement_is_b_lta(agreement: bytes, platform: Platform) -> None:
     assert "/DSS" in reader.root
     report = verify_agreement(agreement, [platform.pki.root_cert])
     assert report.valid, report.to_dict()
-    assert [s.signer.name for s in report.signatures] == ["张三", "李四", "赵调解", platform.pki.org_name]
+    assert [s.signer.name for s in report.signatures] == ["张三", "李四", "赵调解", SEATS[3].name]
     assert all(s.ades_indication == "PASSED" and s.revocation == "good" for s in report.signatures)
 
 
@@ -262,7 +262,8 @@ async def test_signing_work_runs_off_the_event_loop(platform: Platform) -> None:
                                       _ThreadRecordingStamp("张三", "申请人"), platform.timestamper,
                                       evidence=BROWSER_EVIDENCE, validation_context=context)
     await finish_external(prepared, browser_sign(key, prepared.signed_attrs_der), platform.timestamper, context)
-    await sign_with_key(blank_pdf(["seal"]), "seal", platform.pki.seal_key, platform.pki.seal_cert,
-                        platform.pki.chain, _ThreadRecordingStamp("调解委员会", "调解组织"), platform.timestamper,
-                        context, evidence=SEAL_EVIDENCE)
+    seal = platform.organisation_seal()
+    await sign_with_key(blank_pdf(["seal"]), "seal", seal.key, seal.cert, seal.chain,
+                        _ThreadRecordingStamp("调解委员会", "调解组织"), platform.timestamper, context,
+                        evidence=SEAL_EVIDENCE)
     assert len(_stamp_threads) >= 2 and threading.get_ident() not in _stamp_threads

@@ -16,8 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from signing import oids
+from signing.binding import SignerBinding, signer_binding
 from signing.pki import (
     PUBLISHED_FILES,
+    asn1_certificate,
     PKIError,
     PlatformPKI,
     PossessionError,
@@ -41,11 +43,14 @@ def identity(**changes: str) -> SignerIdentity:
     values = {"name": "张三", "id_number_digest": id_number_digest("110105198503121234", ID_KEY), "role": "party",
               "case_number": "（2026）京0105民调字第0042号", "side": "applicant"}
     values.update(changes)
-    return SignerIdentity(**values)  # type: ignore[arg-type]
+    binding = SignerBinding(agreement_id="ag_00000000000000a1", version=1, version_sha256="ab" * 32,
+                            field_name="sig_01_party_zhang", role=values["role"], side=values["side"],
+                            participant_id="acc-zhang", case_number=values["case_number"])
+    return SignerIdentity(**values, binding=binding)  # type: ignore[arg-type]
 
 
 def test_key_files_are_encrypted_and_private(pki: PlatformPKI) -> None:
-    for name in ("root.key", "signing-ca.key", "tsa.key", "seal.key"):
+    for name in ("root.key", "signing-ca.key", "tsa.key"):
         path = pki.directory / name
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         data = path.read_bytes()
@@ -61,7 +66,8 @@ def test_load_needs_the_passphrase(pki: PlatformPKI) -> None:
     with pytest.raises(PKIError, match="wrong passphrase"):
         PlatformPKI.load(pki.directory, "not the passphrase")
     again = PlatformPKI.load(pki.directory, PASS)
-    assert again.root_cert == pki.root_cert and again.seal_cert == pki.seal_cert
+    assert again.root_cert == pki.root_cert and again.tsa_cert == pki.tsa_cert
+    assert not (pki.directory / "seal.crt").exists()  # no platform-wide seal: each organisation has its own
 
 
 def test_repr_hides_secrets(pki: PlatformPKI) -> None:
@@ -98,6 +104,10 @@ def test_event_certificate_contents(pki: PlatformPKI) -> None:
     cert.verify_directly_issued_by(pki.signing_ca_cert)
     pki.signing_ca_cert.verify_directly_issued_by(pki.root_cert)
     assert pki.issued_certificate(cert.serial_number) == cert
+    # the one field it may sign, in a private extension
+    assert signer_binding(asn1_certificate(cert)) == identity().binding
+    policies = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
+    assert [p.policy_identifier.dotted_string for p in policies] == [oids.EVENT_CERTIFICATE_POLICY]
 
 
 def test_tsa_certificate_has_critical_timestamping_eku(pki: PlatformPKI) -> None:
@@ -110,10 +120,14 @@ def test_tsa_certificate_has_critical_timestamping_eku(pki: PlatformPKI) -> None
     {"name": ""},
     {"side": "plaintiff"},
     {"case_number": "x" * 65},
+    {"role": "mediator"},  # the subject would say mediator, the binding "party"
 ])
 def test_bad_identities_are_refused(bad: dict[str, str]) -> None:
+    binding = identity().binding
+    values = {"name": "张三", "id_number_digest": id_number_digest("110105198503121234", ID_KEY), "role": "party",
+              "case_number": binding.case_number, "side": "applicant"} | bad
     with pytest.raises(PKIError):
-        identity(**bad)
+        SignerIdentity(**values, binding=binding)  # type: ignore[arg-type]
 
 
 def test_weak_keys_and_long_validity_are_refused(pki: PlatformPKI) -> None:
@@ -148,7 +162,7 @@ def test_revoking_unknown_serial_or_reason_is_refused(pki: PlatformPKI) -> None:
     with pytest.raises(PKIError, match="no certificate"):
         pki.revoke(12345)
     with pytest.raises(PKIError, match="unknown revocation reason"):
-        pki.revoke(pki.seal_cert.serial_number, "because")
+        pki.revoke(pki.tsa_cert.serial_number, "because")
 
 
 def test_published_files_are_der(pki: PlatformPKI) -> None:
@@ -179,7 +193,7 @@ def test_works_without_the_root_key(pki: PlatformPKI, tmp_path: Path) -> None:
 
 
 def test_import_existing_ca(pki: PlatformPKI, tmp_path: Path) -> None:
-    """An existing CA (here: the dev one) is imported; TSA and seal are issued under it."""
+    """An existing CA (here: the dev one) is imported; the TSA is issued under it."""
     ca_key = serialization.load_pem_private_key((pki.directory / "signing-ca.key").read_bytes(), PASS.encode())
     root_crl = x509.load_der_x509_crl(pki.published_file("root.crl"))
     imported = PlatformPKI.import_ca(tmp_path / "prod", "other passphrase", "https://court.test", "Org",

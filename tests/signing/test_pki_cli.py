@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from signaling import cli
-from signing.pki import PlatformPKI, SignerIdentity, id_number_digest
+from signing.pki import PlatformPKI
 
-from pades_samples import SEATS, Platform
+from pades_samples import SEATS, Platform, provider_crls, provider_seal
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_init_show_revoke(accord, tmp_path: Path) -> None:  # type: ignore[no-un
     assert code == 2 and "already exists" in err
     pki = PlatformPKI.load(tmp_path / "data" / "pki", "cli test passphrase")
     cert = pki.issue_event_certificate(ec.generate_private_key(ec.SECP256R1()).public_key(),
-                                       SignerIdentity("张三", id_number_digest("1", b"k" * 32), "party", "C-1", "applicant"))
+                                       Platform(pki).identity(SEATS[0]))
     code, out, _ = accord("pki", "revoke", f"{cert.serial_number:x}", "--reason", "keyCompromise")
     assert code == 0 and "revoked (keyCompromise)" in out
     code, out, _ = accord("pki", "show", "--json")
@@ -74,3 +74,34 @@ def test_verify_exit_codes(accord, tmp_path: Path) -> None:  # type: ignore[no-u
     (tmp_path / "junk.pdf").write_bytes(b"not a pdf")
     code, _, err = accord("verify", str(tmp_path / "junk.pdf"))
     assert code == 2 and "not a PDF" in err
+
+
+def test_import_seal_and_show(accord, tmp_path: Path,  # type: ignore[no-untyped-def]
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """An organisation's seal from an e-seal provider, imported from PEM files; `show` lists the seals."""
+    assert accord("pki", "init", "--org-name", "Org")[0] == 0
+    provider = Platform.create(tmp_path / "provider", org_name="某电子认证服务有限公司")
+    key = ec.generate_private_key(ec.SECP256R1())
+    (tmp_path / "seal.pem").write_bytes(provider_seal(provider, "通州区人民调解委员会", "53110112MJ0000005C", key))
+    (tmp_path / "seal.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                          serialization.BestAvailableEncryption(b"provider pass")))
+    crls = []
+    for number, crl in enumerate(provider_crls(provider)):
+        crls += ["--crl", str(tmp_path / f"{number}.crl")]
+        (tmp_path / f"{number}.crl").write_bytes(crl)
+    args = ["pki", "import-seal", "--organisation", "org-tz", "--cert", str(tmp_path / "seal.pem"),
+            "--key", str(tmp_path / "seal.key")]
+    code, _, err = accord(*args, *crls)
+    assert code == 2 and "password" in err.lower()  # the key file's own passphrase is needed
+    monkeypatch.setenv("PROVIDER_KEY_PASS", "provider pass")
+    code, _, err = accord(*args, "--key-passphrase-env", "PROVIDER_KEY_PASS")
+    assert code == 2 and "CRLs" in err
+    code, out, err = accord(*args, "--key-passphrase-env", "PROVIDER_KEY_PASS", *crls)
+    assert code == 0, err
+    assert "通州区人民调解委员会 (53110112MJ0000005C)" in out and "某电子认证服务有限公司 Root CA" in out
+    code, out, _ = accord("pki", "show", "--json")
+    seals = json.loads(out)["seals"]
+    assert [(s["holder_id"], s["name"], s["imported"]) for s in seals] == [("org-tz", "通州区人民调解委员会", True)]
+    stored = next((tmp_path / "data" / "pki" / "seals").glob("*/seal.key")).read_bytes()
+    assert stored.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert serialization.load_pem_private_key(stored, b"cli test passphrase")  # re-encrypted with the PKI's

@@ -151,10 +151,10 @@ async def test_revoked_certificate(platform: Platform) -> None:
     """A key reported compromised: its signature made afterwards fails once the current CRL is known."""
     seat = SEATS[0]
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = platform.pki.issue_event_certificate(key.public_key(), platform.identity(seat))
+    pdf = blank_pdf([seat.field])
+    cert = platform.certificate(seat, pdf, key)
     stale_context = platform.pki.validation_context()  # what a forger would embed: before the revocation
     platform.pki.revoke(cert.serial_number, "keyCompromise")
-    pdf = blank_pdf([seat.field])
     prepared = await prepare_external(pdf, seat.field, cert, platform.pki.chain, StampText("张三", "申请人"),
                                       platform.timestamper, evidence=BROWSER_EVIDENCE)
     signed = await finish_external(prepared, browser_sign(key, prepared.signed_attrs_der), platform.timestamper,
@@ -184,9 +184,10 @@ async def test_judged_at_timestamp_time_after_expiry(platform: Platform) -> None
     """Short-lived event certificates have expired when a court checks; the timestamps prove when."""
     seat = SEATS[0]
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = platform.pki.issue_event_certificate(key.public_key(), platform.identity(seat),
+    blank = blank_pdf([seat.field])
+    cert = platform.pki.issue_event_certificate(key.public_key(), platform.identity(seat, blank),
                                                 validity=timedelta(minutes=1))
-    pdf = await platform.sign_in_browser(blank_pdf([seat.field]), seat, key, cert)
+    pdf = await platform.sign_in_browser(blank, seat, key, cert)
     pdf = await finalize_lta(pdf, platform.timestamper, platform.pki.validation_context())
     for later in (timedelta(hours=1), timedelta(days=365)):
         as_of = datetime.now(timezone.utc) + later

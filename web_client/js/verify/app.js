@@ -19,8 +19,14 @@ function yesNo(value) {
   return cell(i18n.t(value ? "verify.yes" : "verify.no"), value);
 }
 
+// A reason in plain words when the page knows its code, always followed by the verifier's details.
+function reasonText(r) {
+  const key = `reason.${r.code}`;
+  return i18n.has(key) ? `${i18n.t(key)} — ${r.code}: ${r.message}` : `${r.code}: ${r.message}`;
+}
+
 function reasonsText(reasons) {
-  return reasons.map((r) => `${r.code}: ${r.message}`).join("\n");
+  return reasons.map(reasonText).join("\n");
 }
 
 function signerText(signer) {
@@ -42,7 +48,7 @@ function fact(label, value) {
 }
 
 function listItems(reasons) {
-  return reasons.map((r) => Object.assign(document.createElement("li"), { textContent: `${r.code}: ${r.message}` }));
+  return reasons.map((r) => Object.assign(document.createElement("li"), { textContent: reasonText(r) }));
 }
 
 // How the file matches its case on this platform (ids, statuses and hashes only).
