@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -183,11 +183,12 @@ async def test_identity_check_times_must_be_past_and_inside_the_window(server: S
     agreement_id, _ = await server.locked_agreement()
     path = f"/api/agreements/{agreement_id}/identity-checks"
     now = dt.datetime.now(dt.UTC)
+    identity: dict[str, Any] = {"key": False, "headers": {"Authorization": f"Bearer {server.identity_key}"}}
     for checked_at, code in ((now + dt.timedelta(minutes=10), "checked_at_in_future"),
                              (now - dt.timedelta(hours=1), "checked_at_too_old")):
         status, body = await server.call("POST", path, json={"signer_key": "party:zhang", "method": "face",
-                                                             "checked_at": checked_at.isoformat()})
+                                                             "checked_at": checked_at.isoformat()}, **identity)
         assert (status, body["error"]["code"]) == (422, code), body
     status, _ = await server.call("POST", path, json={"signer_key": "party:zhang", "method": "face",
-                                                      "checked_at": now.isoformat()})
+                                                      "checked_at": now.isoformat()}, **identity)
     assert status == 201
