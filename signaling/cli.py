@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 #: Command modules, in the order ``accord --help`` lists them.
-COMMAND_MODULES = ("serve", "room", "apikey", "admin", "pki", "verify", "audit", "demo")
+COMMAND_MODULES = ("serve", "room", "apikey", "admin", "pki", "verify", "audit", "agreements", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
