@@ -91,6 +91,13 @@ class VersionState(BaseModel):
         """The number of the newest PDF revision (0 = the locked PDF)."""
         return len(self.signatures) + (1 if self.status is VersionStatus.COMPLETED else 0)
 
+    @property
+    def newest_sha256(self) -> str | None:
+        """SHA-256 of the newest stored revision (``None`` for a draft)."""
+        if self.final_sha256 is not None:
+            return self.final_sha256
+        return self.signatures[-1].pdf_sha256 if self.signatures else self.locked_sha256
+
     def signed_fields(self) -> set[str]:
         return {s.field_name for s in self.signatures}
 

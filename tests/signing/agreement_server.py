@@ -29,6 +29,7 @@ from signaling.config import Settings
 
 from agreement_samples import agreement_dict
 from pades_samples import browser_sign
+from signing.agreement import resident_id_check_digit
 from signing.pades import document_digest
 
 PASSWORD = "correct horse battery"
@@ -69,6 +70,8 @@ class Server:
     api_key: str
     session: aiohttp.ClientSession
     _cast: Cast | None = None
+    _admin_id: str = ""
+    _strangers: int = 0
 
     @property
     def ceremony(self) -> agreements_api.SigningCeremony:
@@ -110,6 +113,7 @@ class Server:
         zhang_data, li_data = sample["parties"]
         accounts = self.services.accounts
         admin = (await accounts.bootstrap_admin("root", "平台管理员", PASSWORD)).as_actor()
+        self._admin_id = admin.id
         org = sample["organisation"]
         directory = DirectoryService(self.services.db, self.services.cases.clock)
         listed = await directory.add_organisation(admin, NewOrganisation(
@@ -130,6 +134,23 @@ class Server:
                           zhang, li, wang, listed.id)
         self._cast.people = {"zhang": zhang, "li": li, "wang": wang, "mediator": self._cast.mediator}
         return self._cast
+
+    async def stranger(self) -> Person:
+        """A party with an account who takes part in none of these cases."""
+        self._strangers += 1
+        n = self._strangers
+        first17 = f"11010519900101{n:03d}"
+        return await self._register(Role.PARTY, f"stranger{n}", f"路人{n}", first17 + resident_id_check_digit(first17),
+                                    f"1370000{n:04d}")
+
+    async def other_organisation_admin(self) -> Person:
+        """The administrator of another organisation (in the directory as well)."""
+        await self.cast()
+        accounts = self.services.accounts
+        admin = (await accounts.get(self._admin_id)).as_actor()
+        await accounts.create_staff(admin, NewAccount(Role.ORG_ADMIN, "otheradmin", "他处管理员", PASSWORD,
+                                                      organisation="海淀区人民调解委员会"))
+        return Person((await accounts.get(admin.id)).as_actor(), "otheradmin", await self.login("mediator", "otheradmin"))
 
     async def case_at_result(self) -> str:
         """A case of 张三 against 李四 through steps 1-4 (the domain services, as the case pages do)."""
