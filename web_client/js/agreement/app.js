@@ -318,6 +318,17 @@ window.addEventListener("hashchange", () => {
   }
 });
 
+/** Coming from the case page, the browser already holds the session cookie: use it. */
+async function boot() {
+  if (credentials.present()) return start();
+  try {
+    const account = await api.json("GET", "/api/auth/me");
+    credentials.useSession(account.display_name);
+    return start();
+  } catch {
+    return showAuth(null);
+  }
+}
+
 i18n.applyTranslations();
-if (credentials.present()) start();
-else showAuth(null);
+boot();
