@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import logging
 import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -39,8 +38,6 @@ from .clock import Clock
 from .directory_models import Organisation
 from .files import FileStore
 from .models import Account, Case, CaseResult
-
-log = logging.getLogger(__name__)
 
 #: Where an older data directory kept its agreements as JSON files, and where the import moves them.
 JSON_DIR = "agreements"
