@@ -1,7 +1,7 @@
 """Agreement benchmark: JSON lines with median times of the agreement-specific work.
 
 * rendering the agreement PDF (reportlab + embedded CJK font + pyHanko fields),
-* locking a version (render + atomic writes),
+* locking a version (render, content-addressed file, database rows; SQLite),
 * one ceremony signature as the browser drives it (prepare, then complete), measured on the
   ceremony object so HTTP is excluded; pyHanko runs in a worker thread as on the server,
 * the seal plus the B-LTA archive timestamp,
@@ -29,12 +29,13 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "signing")]
 
+from agreement_db import bound_agreement, create_agreement, open_store  # noqa: E402
 from agreement_samples import sample_agreement  # noqa: E402
 from pades_samples import ID_DIGEST_KEY  # noqa: E402
 from identity.gate import TestIdentityGate  # noqa: E402
+from mediation.agreement_store import SqlAgreementStore  # noqa: E402
 from signing.agreement_pdf import EvidenceAppendix, render_agreement  # noqa: E402
-from signing.agreement_versions import AgreementStore  # noqa: E402
-from signing.ceremony import SigningCeremony, gate_key  # noqa: E402
+from signing.ceremony import Signer, SigningCeremony, gate_key  # noqa: E402
 from signing.pki import PlatformPKI  # noqa: E402
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority  # noqa: E402
 
@@ -48,30 +49,29 @@ def raw_sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
-async def one_agreement(ceremony: SigningCeremony, store: AgreementStore, gate: TestIdentityGate,
+async def one_agreement(ceremony: SigningCeremony, store: SqlAgreementStore, gate: TestIdentityGate,
                         timings: dict[str, list[float]]) -> None:
-    draft = await store.create(sample_agreement(), created_by="bench")
+    agreement_id = await create_agreement(store, bound_agreement())
     t0 = time.perf_counter()
-    state = await store.lock(draft.agreement_id, 1)
+    state = await store.lock(agreement_id, 1)
     timings["agreement_lock"].append(time.perf_counter() - t0)
     for slot in state.slots[:-1]:
         key = ec.generate_private_key(ec.SECP256R1())
         spki = key.public_key().public_bytes(serialization.Encoding.DER,
                                              serialization.PublicFormat.SubjectPublicKeyInfo)
-        await gate.pass_now(gate_key(draft.agreement_id, slot.signer_key))
-        challenge = ceremony.begin(draft.agreement_id, 1, slot.signer_key, slot.field_name)
-        await ceremony.enroll(draft.agreement_id, 1, slot.signer_key, slot.field_name, spki,
-                              raw_sign(key, challenge.nonce + spki))
+        signer = Signer(slot.signer_key, slot.participant_id)
+        await gate.pass_now(gate_key(agreement_id, slot.signer_key))
+        challenge = await ceremony.begin(agreement_id, 1, signer, slot.field_name)
+        await ceremony.enroll(agreement_id, 1, signer, slot.field_name, spki, raw_sign(key, challenge.nonce + spki))
         t0 = time.perf_counter()
-        prep = await ceremony.prepare(draft.agreement_id, 1, slot.signer_key, slot.field_name)
+        prep = await ceremony.prepare(agreement_id, 1, signer, slot.field_name)
         t1 = time.perf_counter()
-        await ceremony.complete(draft.agreement_id, 1, slot.signer_key, slot.field_name,
-                                raw_sign(key, prep.signed_attrs_der))
+        await ceremony.complete(agreement_id, 1, signer, slot.field_name, raw_sign(key, prep.signed_attrs_der))
         t2 = time.perf_counter()
         timings["ceremony_prepare"].append(t1 - t0)
         timings["ceremony_complete"].append(t2 - t1)
     t0 = time.perf_counter()
-    await ceremony.seal(draft.agreement_id, 1)
+    await ceremony.seal(agreement_id, 1)
     timings["ceremony_seal_and_lta"].append(time.perf_counter() - t0)
 
 
@@ -95,13 +95,14 @@ async def main(rounds: int) -> None:
                             str(work / "p")], check=True)
             timings["page_png"].append(time.perf_counter() - t0)
         pki = PlatformPKI.init(work / "pki", "bench-passphrase", "http://accord.bench", "朝阳区人民调解委员会")
-        store = AgreementStore(work / "agreements")
+        engine, store = await open_store(work)
         gate = TestIdentityGate()
         ceremony = SigningCeremony(store, pki, gate, InProcessTimeStamper(TimeStampAuthority(pki)),
                                    id_digest_key=ID_DIGEST_KEY)
         await one_agreement(ceremony, store, gate, {k: [] for k in timings})  # warm the stamp font cache
         for _ in range(rounds):
             await one_agreement(ceremony, store, gate, timings)
+        await engine.dispose()
     for name, values in timings.items():
         emit(f"{name}_median", statistics.median(values) * 1000)
 

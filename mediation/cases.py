@@ -18,9 +18,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from signing.agreement import DisputeType
+
 from . import audit
 from .accounts import SERVICE_ROLE, Actor, Role, normalise_phone
+from .agreement_drafting import draft_from_case
+from .agreement_store import AgreementInfo, SqlAgreementStore
 from .clock import Clock
+from .directory_models import Organisation
 from .deadlines import DeadlineView, Responsible, complete_deadlines, deadlines_of, open_deadline
 from .errors import Forbidden, InvalidInput, NotFound, WrongState
 from .events import CaseEvents
@@ -37,6 +42,8 @@ from .workflow import JC_APPLICATION_WINDOW, Outcome, Step, WorkflowPolicy, chec
 
 log = logging.getLogger(__name__)
 SIDES = ("applicant", "respondent")
+#: Who moves a case on when its agreement's last party signature is recorded (the audit actor).
+SIGNING_ACTOR = Actor("signing", SERVICE_ROLE, "电子签名")
 MAX_TEXT = 5000
 MAX_SHORT = 200
 
@@ -180,9 +187,10 @@ class MessageView:
 
 class CaseService:
     def __init__(self, db: async_sessionmaker[AsyncSession], clock: Clock, events: CaseEvents, cipher: PiiCipher,
-                 files: FileStore, rooms: RoomScheduler | None, sms: SmsGateway,
+                 files: FileStore, rooms: RoomScheduler | None, sms: SmsGateway, agreements: SqlAgreementStore,
                  policy: WorkflowPolicy | None = None):
         self.db = db
+        self.agreements = agreements
         self.sms = sms
         self.clock = clock
         self.events = events
@@ -213,6 +221,24 @@ class CaseService:
         if actor.role in (Role.COURT_CLERK, Role.JUDGE):
             return Relation(court=case.court is not None and case.court == actor.court)
         return Relation()
+
+    async def may_manage_agreement(self, actor: Actor, agreement: AgreementInfo) -> bool:
+        """Row-level access for drafters, following the agreement's case: the case's mediator, the
+        administrators of the organisation the agreement names (by directory id; by the case's
+        organisation when it is not in the directory), platform administrators and integrating
+        systems. An agreement imported without a case stays with whoever created it."""
+        if actor.role in (Role.PLATFORM_ADMIN, SERVICE_ROLE):
+            return True
+        async with self.db() as s:
+            case = await s.get(Case, agreement.case_id) if agreement.case_id else None
+            if actor.role == Role.MEDIATOR:
+                return case.mediator_id == actor.id if case is not None else agreement.created_by == actor.id
+            if actor.role != Role.ORG_ADMIN or not actor.organisation:
+                return False
+            if agreement.organisation_id is not None:
+                own = await s.scalar(select(Organisation.id).where(Organisation.name == actor.organisation))
+                return own == agreement.organisation_id
+            return case is not None and case.organisation == actor.organisation
 
     @staticmethod
     async def _represented(s: AsyncSession, agent: Actor) -> dict[str, str | None]:
@@ -305,6 +331,11 @@ class CaseService:
     async def _create(self, actor: Actor, app: Application, origin: str, court: str | None,
                       applicant_account: str | None) -> CaseView:
         dispute_type = clean_text(app.dispute_type, "dispute_type", 40)
+        try:
+            dispute_type = str(DisputeType(dispute_type))  # old template values map onto the one vocabulary
+        except ValueError:
+            raise InvalidInput("invalid_dispute_type", f"unknown dispute type {dispute_type!r}; one of "
+                                                       f"{', '.join(t.value for t in DisputeType)}") from None
         claims = clean_text(app.claims, "claims", MAX_TEXT)
         facts = clean_text(app.facts, "facts", MAX_TEXT)
         if app.amount_fen is not None and not 0 <= app.amount_fen <= 10**15:
@@ -587,10 +618,10 @@ class CaseService:
         return await self.view(actor, case_id)
 
     # --- step 5: result ---------------------------------------------------------------------
-    async def record_agreement(self, actor: Actor, case_id: str, agreement_id: str,
-                               payment_terms: PaymentTerms | None) -> CaseView:
-        """The mediator registers the agreement drafted in ``signing/``; it takes effect when signed."""
-        agreement_id = clean_text(agreement_id, "agreement_id", 64)
+    async def record_agreement(self, actor: Actor, case_id: str, payment_terms: PaymentTerms | None) -> str:
+        """The mediator starts the case's agreement: a draft pre-filled from the case (parties,
+        agents, mediator, organisation, dispute type, claims, amount) that they then edit and lock
+        in the agreement editor. Returns the agreement id; it takes effect when the parties have signed."""
         terms: dict[str, Any] | None = None
         if payment_terms is not None:
             if payment_terms.debtor_side not in SIDES:
@@ -607,22 +638,23 @@ class CaseService:
             require_step(Step(ctx.case.step), Step.RESULT)
             if await s.get(CaseResult, case_id) is not None:
                 raise WrongState("result_exists", "a result is already recorded")
+            draft = await draft_from_case(s, self.cipher, ctx.case, ctx.parties, now)
+            agreement_id = await self.agreements.add_draft(s, draft.data, case_id=case_id,
+                                                           organisation_id=draft.organisation_id, created_by=actor.id)
             s.add(CaseResult(case_id=case_id, kind="agreement", agreement_id=agreement_id, agreement_status="drafted",
                              payment_terms=terms, recorded_by=actor.id, recorded_at=now))
             self.record(s, ctx, actor, "agreement.recorded", {"agreement_id": agreement_id, "payment_terms": terms}, now)
         await self.publish(case_id, "agreement.recorded", agreement_id=agreement_id)
-        return await self.view(actor, case_id)
+        return agreement_id
 
-    async def agreement_took_effect(self, actor: Actor, case_id: str, agreement_id: str, effective_at: datetime) -> CaseView:
-        """The seam for ``signing/``: every party and the mediator have signed (People's Mediation
-        Law art. 29 / Online Mediation Rules art. 19). Starts the 30-day confirmation window."""
+    async def agreement_took_effect(self, case_id: str, agreement_id: str, effective_at: datetime) -> None:
+        """The seam for ``signing/``, called in-process when the last party signature is recorded
+        (never over HTTP): every party has signed, so the agreement is in effect from
+        ``effective_at`` — that signature's timestamp-token time (Online Mediation Rules art. 19).
+        Moves the case to evaluation and starts the 30-day confirmation window (CPL art. 205)."""
         now = self.clock.now()
-        if effective_at > now:
-            raise InvalidInput("future_time", "an agreement cannot take effect in the future")
         async with self.db.begin() as s:
-            ctx = await self.load_context(s, actor, case_id, lock=True)
-            if actor.role != SERVICE_ROLE:
-                raise Forbidden("forbidden", "only the signing service reports an agreement's effect")
+            ctx = await self.load_context(s, SIGNING_ACTOR, case_id, lock=True)
             result = await s.get(CaseResult, case_id)
             if result is None or result.kind != "agreement" or result.agreement_id != agreement_id:
                 raise NotFound("agreement_not_found", "this case has no such agreement")
@@ -631,15 +663,14 @@ class CaseService:
             result.agreement_status = "effective"
             result.effective_at = effective_at
             ctx.case.outcome = str(Outcome.SETTLED)
-            self.record(s, ctx, actor, "agreement.effective",
-                         {"agreement_id": agreement_id, "effective_at": effective_at.isoformat()}, now)
+            self.record(s, ctx, SIGNING_ACTOR, "agreement.effective",
+                        {"agreement_id": agreement_id, "effective_at": effective_at.isoformat()}, now)
             await self.enter_step(s, ctx, Step.EVALUATION, now)
-            self.record(s, ctx, actor, "step.entered", {"step": str(Step.EVALUATION)}, now)
+            self.record(s, ctx, SIGNING_ACTOR, "step.entered", {"step": str(Step.EVALUATION)}, now)
             open_deadline(s, case_id, "court:apply", "apply jointly for judicial confirmation (CPL art. 205)",
                           effective_at, effective_at + JC_APPLICATION_WINDOW,
                           Responsible(account_ids=tuple(p.account_id for p in ctx.parties.values() if p.account_id)))
-        await self.publish(case_id, "agreement.effective")
-        return await self.view(actor, case_id)
+        await self.publish(case_id, "agreement.effective", effective_at=effective_at.isoformat())
 
     async def record_failure(self, actor: Actor, case_id: str, reasons: list[str]) -> CaseView:
         cleaned = [clean_text(r, "reasons[]", 500) for r in reasons]

@@ -126,10 +126,12 @@ class CourtService:
         docs = (await s.execute(select(CaseDocument, StoredFile).join(StoredFile, StoredFile.id == CaseDocument.file_id)
                                 .where(CaseDocument.case_id == ctx.case.id, CaseDocument.kind == "evidence")
                                 .order_by(CaseDocument.id))).all()
-        assert result.effective_at is not None
+        assert result.effective_at is not None and result.agreement_id is not None
+        agreement = await self.cases.agreements.current(result.agreement_id)
         return {
             "agreement": {"agreement_id": result.agreement_id, "effective_at": result.effective_at.isoformat(),
-                          "payment_terms": result.payment_terms},
+                          "payment_terms": result.payment_terms, "version": agreement.version,
+                          "revision": agreement.revision, "sha256": agreement.newest_sha256},
             "mediation_certificate": {"organisation": ctx.case.organisation, "mediator_id": ctx.case.mediator_id,
                                       "case_id": ctx.case.id, "dispute_type": ctx.case.dispute_type,
                                       "audit_head": ctx.case.audit_head, "audit_entries": ctx.case.audit_seq},

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from .accounts import Actor, NewAccount, Role, SERVICE_ROLE
+from .accounts import Actor, NewAccount, Role
 from .cases import Application, PartyDetails, PaymentTerms
 from .clock import ManualClock
 from .courts import NewCourt
@@ -35,7 +35,6 @@ from .workflow import Step
 
 DEMO_MARK = "示例"
 LOADER = Actor("demo-loader", str(Role.PLATFORM_ADMIN), "演示数据加载")
-SIGNING = Actor("demo-signing", SERVICE_ROLE, "演示签署服务")
 
 ORGANISATIONS: list[tuple[str, str, str]] = [
     ("示例锦江区人民调解委员会", "peoples", "四川省成都市锦江区"),
@@ -233,11 +232,13 @@ class DemoLoader:
             return view.step, view.outcome
         self._tick()
         if self.rng.random() < 0.68:
-            agreement = f"DEMO-AG-{cid}"
             due = (self.clock.now() + timedelta(days=30)).date()
-            await cases.record_agreement(mediator, cid, agreement, PaymentTerms(
+            agreement = await cases.record_agreement(mediator, cid, PaymentTerms(
                 "respondent", amount * self.rng.choice([5, 8, 10]) // 10, date.isoformat(due), True, False))
-            view = await cases.agreement_took_effect(SIGNING, cid, agreement, self.clock.now())
+            # The demo does not run the signing ceremony (no identity checks, no browsers): it
+            # moves the case on as the ceremony's last party signature would.
+            await cases.agreement_took_effect(cid, agreement, self.clock.now())
+            view = await cases.view(mediator, cid)
         else:
             view = await cases.record_failure(mediator, cid, ["双方对金额分歧较大（演示）"])
         if target == Step.EVALUATION:

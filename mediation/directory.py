@@ -8,12 +8,15 @@ carry names, categories, regions and professional details only, never a phone or
 
 from __future__ import annotations
 
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from signing.agreement import DISPUTE_LABELS
 
 from .accounts import Actor, Role
 from .clock import Clock
@@ -48,22 +51,10 @@ MEDIATOR_CATEGORIES: dict[str, str] = {
     "psychologist": "心理咨询师",
 }
 
-#: Chinese names of the dispute types cases use; an unknown type is shown as it is.
-DISPUTE_TYPES: dict[str, str] = {
-    "loan": "民间借贷纠纷",
-    "marriage_family": "婚姻家庭纠纷",
-    "labour": "劳动争议",
-    "traffic": "交通事故纠纷",
-    "property_service": "物业服务纠纷",
-    "neighbour": "相邻关系纠纷",
-    "contract": "合同纠纷",
-    "consumer": "消费纠纷",
-    "medical": "医疗纠纷",
-    "construction": "建设工程纠纷",
-    "financial_loan": "金融借款纠纷",
-    "tenancy": "房屋租赁纠纷",
-}
+#: Chinese names of the dispute types: the one vocabulary cases and agreement templates share.
+DISPUTE_TYPES: dict[str, str] = {str(t): zh for t, (zh, _) in DISPUTE_LABELS.items()}
 
+CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 #: The steps in which a case occupies its mediator: what "current load" counts.
 ACTIVE_STEPS = (str(Step.COUNSELLING), str(Step.VIDEO_MEDIATION), str(Step.RESULT))
 MAX_PAGE_SIZE = 100
@@ -89,6 +80,8 @@ class NewOrganisation:
     address: str
     contact: str
     intro: str = ""
+    #: 统一社会信用代码: printed in the organisation's agreements and named in its seal certificate.
+    credit_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -234,7 +227,11 @@ class DirectoryService:
         if new.category not in self.config.organisation_categories:
             raise InvalidInput("unknown_category", "no such organisation category",
                                {"allowed": sorted(self.config.organisation_categories)})
+        if new.credit_code is not None and not CREDIT_CODE.fullmatch(new.credit_code):
+            raise InvalidInput("invalid_credit_code", "a unified social credit code has 18 characters from 0-9 and "
+                                                      "A-Y without I, O, S, V, Z")
         row = Organisation(id="o_" + secrets.token_hex(8), name=plain_text(new.name, "name", 100),
+                           credit_code=new.credit_code,
                            category=new.category, region=plain_text(new.region, "region", 100),
                            address=plain_text(new.address, "address", 200),
                            contact=plain_text(new.contact, "contact", 100),

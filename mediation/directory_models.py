@@ -24,6 +24,8 @@ class Organisation(Base):
     category: Mapped[str] = mapped_column(String(40), index=True)
     region: Mapped[str] = mapped_column(String(100), index=True)
     address: Mapped[str] = mapped_column(String(200))
+    #: 统一社会信用代码, printed in agreements and the seal certificate's subject once known.
+    credit_code: Mapped[str | None] = mapped_column(String(18))
     contact: Mapped[str] = mapped_column(String(100))
     intro: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

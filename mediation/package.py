@@ -1,7 +1,9 @@
 """The case package: everything a court (or another organisation's system) needs to import a
 case, as one zip file: ``case.json`` (the case, its court applications, its audit trail),
-``files/`` (every document, named by its SHA-256) and ``manifest.json`` listing every member
-with its SHA-256, so the receiver can check that nothing was lost or changed on the way."""
+``files/`` (every document, named by its SHA-256), ``agreement/`` (the signed agreement PDF: the
+newest revision of its current version, the final B-LTA file once sealed) and ``manifest.json``
+listing every member with its SHA-256, so the receiver can check that nothing was lost or changed
+on the way (and ``accord verify`` the agreement offline)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from .audit import read_trail, verify_chain
 from .cases import CaseService
 from .court import CourtService
 from .errors import Forbidden
-from .models import CaseDocument, StoredFile
+from .models import CaseDocument, CaseResult, StoredFile
 
 FORMAT = "accord-case-package/1"
 
@@ -56,6 +58,7 @@ class CasePackager:
                                     .join(StoredFile, StoredFile.id == CaseDocument.file_id)
                                     .where(CaseDocument.case_id == case_id).order_by(CaseDocument.id))).all()
             view = await self.cases._view(s, ctx)  # same session and context: no second load
+            result = await s.get(CaseResult, case_id)
         trail = await read_trail(self.cases.db, case_id)
         members: dict[str, bytes] = {}
         documents = []
@@ -65,9 +68,20 @@ class CasePackager:
             members[path] = data
             documents.append({"path": path, "name": stored.name, "kind": doc.kind, "side": doc.side,
                               "media_type": stored.media_type, "sha256": stored.sha256, "size": stored.size})
+        agreement = None
+        if result is not None and result.agreement_id is not None:
+            state = await self.cases.agreements.current(result.agreement_id)
+            agreement = {"agreement_id": state.agreement_id, "version": state.version, "status": state.status.value,
+                         "locked_sha256": state.locked_sha256, "effective_at": state.effective_at,
+                         "revision": None, "path": None, "sha256": None}
+            if state.locked_sha256 is not None:
+                path = f"agreement/{state.agreement_id}-v{state.version}.pdf"
+                members[path] = await self.cases.agreements.read_pdf(state)
+                agreement.update(revision=state.revision, path=path, sha256=state.newest_sha256)
         members["case.json"] = _json_bytes({
             "format": FORMAT,
             "case": asdict(view),
+            "agreement": agreement,
             "documents": documents,
             "court_applications": [asdict(a) for a in await self.court.applications_of_case(actor, case_id)],
             "audit": {"verification": asdict(await verify_chain(self.cases.db, case_id)),

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .accounts import AccountService
+from .agreement_store import SqlAgreementStore
 from .clock import Clock
 from .cases import CaseService
 from .court import CourtService
@@ -27,6 +28,7 @@ class MediationServices:
     db: async_sessionmaker[AsyncSession]
     events: CaseEventHub
     accounts: AccountService
+    agreements: SqlAgreementStore
     cases: CaseService
     court: CourtService
     courts: CourtDirectory
@@ -42,7 +44,8 @@ def build_services(engine: AsyncEngine, *, data_dir: Path, pii_key: bytes, code_
     events = CaseEventHub()
     cipher = PiiCipher(pii_key)
     files = FileStore(data_dir / "case-files", max_upload_bytes)
-    cases = CaseService(db, clock, events, cipher, files, rooms, sms, policy)
+    agreements = SqlAgreementStore(db, files, clock)
+    cases = CaseService(db, clock, events, cipher, files, rooms, sms, agreements, policy)
     return MediationServices(db=db, events=events, accounts=AccountService(db, clock, sms, cipher, files, code_key),
-                             cases=cases, court=CourtService(cases), courts=CourtDirectory(db, clock),
+                             agreements=agreements, cases=cases, court=CourtService(cases), courts=CourtDirectory(db, clock),
                              deadlines=DeadlineMonitor(db, clock, events))

@@ -116,7 +116,7 @@ def create_app(settings: Settings) -> web.Application:
     app[ENGINE_KEY] = engine
     app[API_KEYS_KEY] = api_keys
     pki_api.install_pki(app, pki_api.open_platform_pki(settings))
-    agreements_api.setup_agreements(app, settings)
+    agreements_api.setup_agreements(app, settings, services)
     cases_api.setup_cases(app, settings, engine, services)
     webhooks_api.setup_webhooks(app, services)
     notifications_api.setup_notifications(app, settings, services)

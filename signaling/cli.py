@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 #: Command modules, in the order ``accord --help`` lists them.
-COMMAND_MODULES = ("serve", "room", "apikey", "admin", "pki", "verify", "audit", "demo")
+COMMAND_MODULES = ("serve", "room", "apikey", "admin", "pki", "verify", "audit", "agreements", "demo")
 
 
 _GLOBAL_OPTIONS_WITH_VALUE = ("--config", "--data-dir")

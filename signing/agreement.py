@@ -134,11 +134,20 @@ class Person(Identified):
     contact: Annotated[str, Field(min_length=3, max_length=64)]
 
 
-class Agent(Person):
-    """An authorised agent (委托代理人). ``signs`` when the agent signs next to the party."""
+#: The account id of a case participant (party, agent or mediator) on this platform.
+ParticipantId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 
+
+class Agent(Person):
+    """An authorised agent (委托代理人). ``signs`` when the agent signs next to the party.
+
+    The address is optional: an agent's account carries no address, and the power of attorney
+    on the case file (not the agreement) is what proves the authority."""
+
+    address: Line | None = None  # type: ignore[assignment]
     authority: Literal["general", "special"] = "special"  # 一般授权 / 特别授权
     signs: bool = False
+    participant_id: ParticipantId | None = None
 
 
 class Party(Person):
@@ -149,6 +158,8 @@ class Party(Person):
     legal_person: bool = False
     representative: Name | None = None  # 法定代表人, for legal persons
     agent: Agent | None = None
+    #: The case party's account: only this account signs the party's field.
+    participant_id: ParticipantId | None = None
 
     @model_validator(mode="after")
     def _legal_person_needs_representative(self) -> Party:
@@ -157,16 +168,34 @@ class Party(Person):
         return self
 
 
-class Mediator(Identified):
+class Mediator(_Strict):
+    """The mediator: the ID number is not printed, only needed (at lock) for the event certificate,
+    so a draft made from the case may lack it until the mediator's account or the editor gives it."""
+
+    name: Name
+    id_type: IdType = IdType.RESIDENT_ID
+    id_number: Annotated[str, Field(min_length=1, max_length=32)] | None = None
     certificate_number: Annotated[str, Field(max_length=64)] | None = None  # 调解员证号
+    participant_id: ParticipantId | None = None
+
+    @model_validator(mode="after")
+    def _check_id(self) -> Mediator:
+        if self.id_number is not None:
+            try:
+                object.__setattr__(self, "id_number", validate_id_number(self.id_type, self.id_number))
+            except IdNumberError as exc:
+                raise ValueError(f"id_number: {exc}") from None
+        return self
 
 
 class Organisation(_Strict):
-    """The mediation organisation whose seal closes the agreement."""
+    """The mediation organisation whose seal closes the agreement (``organisation_id``: its
+    directory row, when the organisation is in the directory)."""
 
     name: Name
     credit_code: Annotated[str, Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")] | None = None
-    address: Line
+    address: Line | None = None
+    organisation_id: ParticipantId | None = None
 
 
 # --- terms --------------------------------------------------------------------------------------
@@ -204,19 +233,55 @@ class Performance(_Strict):
 
 
 class DisputeType(StrEnum):
-    PRIVATE_LENDING = "private_lending"  # 民间借贷
-    SALES_CONTRACT = "sales_contract"  # 买卖合同
-    PROPERTY_SERVICE = "property_service"  # 物业服务
-    FAMILY = "family"  # 婚姻家庭
+    """The one vocabulary of dispute types: a case is filed under one, and its agreement's
+    template follows from it. Values of the old template-only vocabulary still parse."""
+
+    LOAN = "loan"  # 民间借贷纠纷
+    MARRIAGE_FAMILY = "marriage_family"  # 婚姻家庭纠纷
     LABOUR = "labour"  # 劳动争议
-    GENERAL = "general"  # 其他民事纠纷
+    TRAFFIC = "traffic"  # 交通事故纠纷
+    PROPERTY_SERVICE = "property_service"  # 物业服务纠纷
+    NEIGHBOUR = "neighbour"  # 相邻关系纠纷
+    CONTRACT = "contract"  # 合同纠纷
+    CONSUMER = "consumer"  # 消费纠纷
+    MEDICAL = "medical"  # 医疗纠纷
+    CONSTRUCTION = "construction"  # 建设工程纠纷
+    FINANCIAL_LOAN = "financial_loan"  # 金融借款纠纷
+    TENANCY = "tenancy"  # 房屋租赁纠纷
+    OTHER = "other"  # 其他民事纠纷
+
+    @classmethod
+    def _missing_(cls, value: object) -> DisputeType | None:
+        return _LEGACY_DISPUTE_TYPES.get(str(value))
+
+
+#: The agreement templates' former values, read from old agreements and old clients.
+_LEGACY_DISPUTE_TYPES = {"private_lending": DisputeType.LOAN, "sales_contract": DisputeType.CONTRACT,
+                         "family": DisputeType.MARRIAGE_FAMILY, "general": DisputeType.OTHER}
+
+#: Chinese and English names, for case pages, the directory and the agreement's heading.
+DISPUTE_LABELS: dict[DisputeType, tuple[str, str]] = {
+    DisputeType.LOAN: ("民间借贷纠纷", "Private loan"),
+    DisputeType.MARRIAGE_FAMILY: ("婚姻家庭纠纷", "Marriage and family"),
+    DisputeType.LABOUR: ("劳动争议", "Labour dispute"),
+    DisputeType.TRAFFIC: ("交通事故纠纷", "Traffic accident"),
+    DisputeType.PROPERTY_SERVICE: ("物业服务纠纷", "Property service"),
+    DisputeType.NEIGHBOUR: ("相邻关系纠纷", "Neighbours"),
+    DisputeType.CONTRACT: ("合同纠纷", "Contract"),
+    DisputeType.CONSUMER: ("消费纠纷", "Consumer"),
+    DisputeType.MEDICAL: ("医疗纠纷", "Medical"),
+    DisputeType.CONSTRUCTION: ("建设工程纠纷", "Construction"),
+    DisputeType.FINANCIAL_LOAN: ("金融借款纠纷", "Bank loan"),
+    DisputeType.TENANCY: ("房屋租赁纠纷", "Tenancy"),
+    DisputeType.OTHER: ("其他民事纠纷", "Other civil dispute"),
+}
 
 
 class AgreementData(_Strict):
     """Everything printed in the agreement. Clause lists left empty take the template's text."""
 
     case_number: Annotated[str, Field(min_length=1, max_length=64)]
-    dispute_type: DisputeType = DisputeType.GENERAL
+    dispute_type: DisputeType = DisputeType.OTHER
     parties: list[Party] = Field(min_length=2, max_length=20)
     mediator: Mediator
     organisation: Organisation
@@ -285,6 +350,11 @@ class SignerSlot(_Strict):
     signer_key: str  # stable across versions: "party:alice", "agent:alice", "mediator", "organisation"
     name: str
     side: Side | None = None
+    #: The case participant who signs this field (their account id); ``None`` for a person the
+    #: case does not know (they sign by a link bound to this slot) and for the seal.
+    participant_id: str | None = None
+    #: For the seal slot: the organisation (``med_organisations.id``) whose seal closes the agreement.
+    organisation_id: str | None = None
 
     @property
     def is_party_side(self) -> bool:
@@ -297,19 +367,22 @@ def signer_order(agreement: AgreementData) -> list[SignerSlot]:
     then the mediator, then the organisation's seal (People's Mediation Law art. 29)."""
     slots: list[SignerSlot] = []
 
-    def add(role: SignerRole, key: str, name: str, side: Side | None) -> None:
+    def add(role: SignerRole, key: str, name: str, side: Side | None, participant_id: str | None,
+            organisation_id: str | None = None) -> None:
         index = len(slots) + 1
         suffix = f"_{key}" if key else ""
         slots.append(SignerSlot(index=index, field_name=f"sig_{index:02d}_{role.value}{suffix}", role=role,
-                                signer_key=f"{role.value}:{key}" if key else role.value, name=name, side=side))
+                                signer_key=f"{role.value}:{key}" if key else role.value, name=name, side=side,
+                                participant_id=participant_id, organisation_id=organisation_id))
 
     for side in (Side.APPLICANT, Side.RESPONDENT):
         for party in (p for p in agreement.parties if p.side is side):
-            add(SignerRole.PARTY, party.key, party.name, side)
+            add(SignerRole.PARTY, party.key, party.name, side, party.participant_id)
             if party.agent is not None and party.agent.signs:
-                add(SignerRole.AGENT, party.key, party.agent.name, side)
-    add(SignerRole.MEDIATOR, "", agreement.mediator.name, None)
-    add(SignerRole.ORGANISATION, "", agreement.organisation.name, None)
+                add(SignerRole.AGENT, party.key, party.agent.name, side, party.agent.participant_id)
+    add(SignerRole.MEDIATOR, "", agreement.mediator.name, None, agreement.mediator.participant_id)
+    org = agreement.organisation
+    add(SignerRole.ORGANISATION, "", org.name, None, org.organisation_id, org.organisation_id)
     return slots
 
 

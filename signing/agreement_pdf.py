@@ -181,8 +181,9 @@ def _party_lines(party: Party) -> list[str]:
     if party.agent is not None:
         a = party.agent
         authority = "特别授权" if a.authority == "special" else "一般授权"
+        address = f"住所：{a.address}，" if a.address else ""
         lines.append(f"委托代理人：{a.name}，{ID_TYPE_LABELS[a.id_type]}号码：{a.id_number}，"
-                     f"住所：{a.address}，联系方式：{a.contact}，代理权限：{authority}。")
+                     f"{address}联系方式：{a.contact}，代理权限：{authority}。")
     return lines
 
 
@@ -202,7 +203,7 @@ def _story(agreement: AgreementData, evidence: EvidenceAppendix, slots: list[Sig
     m, org = agreement.mediator, agreement.organisation
     story += [
         _p(f"调解组织：{org.name}" + (f"（统一社会信用代码：{org.credit_code}）" if org.credit_code else "")
-           + f"，地址：{org.address}。", s["body"]),
+           + (f"，地址：{org.address}" if org.address else "") + "。", s["body"]),
         _p(f"调解员：{m.name}" + (f"，调解员证号：{m.certificate_number}" if m.certificate_number else "") + "。",
            s["body"]),
         _p("二、纠纷事实", s["h"]),

@@ -3,10 +3,11 @@
 Offline verification proves a file is a validly signed agreement; a court also wants to know
 *which* agreement it is and whether the platform still stands behind that version. We match by
 content, not by what the page says: the first revision of every signed agreement is the locked
-PDF, whose SHA-256 the :class:`~signing.agreement_versions.AgreementStore` fixed at lock. So the
-hash of the bytes up to one of the first ``%%EOF`` markers names the agreement version, and the
-whole file's hash tells whether it is the newest stored revision, an earlier cut, or bytes we
-never produced. Those prefix hashes come from
+PDF, whose SHA-256 was fixed at lock. So the hash of the bytes up to one of the first ``%%EOF``
+markers names the agreement version — looked up through a
+:class:`~signing.agreement_versions.RevisionLookup` (an index on the stored hashes, never a scan) —
+and the whole file's hash tells whether it is the newest stored revision, an earlier cut, or bytes
+we never produced. Those prefix hashes come from
 :func:`~signing.verification.revision_prefix_hashes`; an upload has them computed in the
 verifier's sandboxed child (:func:`~signing.verification.verify_upload_safely`).
 
@@ -15,22 +16,22 @@ are then looked up in the PDF's page text (``pdftotext``), so a divergence betwe
 appendix prints and what the platform holds shows.
 
 The result carries only the case number, ids, statuses and hashes: the endpoint is public and
-must not disclose names or identity numbers. Blocking work (file reads, ``pdftotext``): call from
-a worker thread.
+must not disclose names or identity numbers. The blocking work (hashing, ``pdftotext``) runs in
+worker threads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
-from .agreement_versions import AGREEMENT_ID, AgreementStore, VersionError, VersionState, VersionStatus
+from .agreement_versions import RevisionLookup, VersionState, VersionStatus
 from .verification import Reason, revision_prefix_hashes
 
 #: Seconds ``pdftotext`` may take on a file that already passed the verifier's parse limits.
@@ -78,34 +79,6 @@ class CaseMatch:
         return asdict(self)
 
 
-def _versions(store: AgreementStore) -> list[VersionState]:
-    """Every locked version in the store (scanned: the store keeps no hash index)."""
-    out: list[VersionState] = []
-    if not store.root.is_dir():
-        return out
-    for directory in sorted(store.root.iterdir()):
-        if not AGREEMENT_ID.fullmatch(directory.name):
-            continue
-        try:
-            current = store.current(directory.name)
-        except (VersionError, ValueError):
-            continue
-        for number in range(1, current.version + 1):
-            try:
-                state = current if number == current.version else store.version(directory.name, number)
-            except (VersionError, ValueError):
-                continue
-            if state.locked_sha256 is not None:
-                out.append(state)
-    return out
-
-
-def _file_sha256(path: Path) -> str | None:
-    """A stored revision's hash; ``None`` if the file is gone (then nothing can be identical to it)."""
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
 
 
 def _page_text(pdf: bytes) -> str | None:
@@ -144,21 +117,19 @@ def _compare_evidence(match: CaseMatch, state: VersionState, pdf: bytes) -> None
                                                                "the platform holds"))
 
 
-def match_to_platform(pdf: bytes, store: AgreementStore, prefix_hashes: Iterable[str] | None = None) -> CaseMatch:
+async def match_to_platform(pdf: bytes, lookup: RevisionLookup, *,
+                            prefixes: Collection[str] | None = None) -> CaseMatch:
     """Find the agreement version whose locked PDF starts ``pdf``; see the module docstring.
-
-    ``prefix_hashes``: the file's :func:`~signing.verification.revision_prefix_hashes` if already
-    computed (the verifier's child returns them); otherwise computed here.
-    """
-    match = CaseMatch(found=False, file_sha256=hashlib.sha256(pdf).hexdigest())
-    prefixes = set(prefix_hashes if prefix_hashes is not None else revision_prefix_hashes(pdf))
-    state = next((s for s in _versions(store) if s.locked_sha256 in prefixes), None)
-    if state is None:
+    ``prefixes`` are :func:`revision_prefix_hashes` of ``pdf`` when the caller has them already."""
+    match = CaseMatch(found=False, file_sha256=await asyncio.to_thread(lambda: hashlib.sha256(pdf).hexdigest()))
+    if prefixes is None:
+        prefixes = await asyncio.to_thread(revision_prefix_hashes, pdf)
+    found = await lookup(set(prefixes))
+    if found is None:
         match.reasons.append(Reason("not_on_platform", "no agreement on this platform was locked with this "
                                                        "document's first revision (another platform, or altered)"))
         return match
-    current_version = store.current(state.agreement_id).version
-    revision_hashes = [_file_sha256(store.pdf_path(state, r)) for r in range(state.revision + 1)]
+    state, current_version, revision_hashes = found.state, found.current_version, found.revision_sha256
     match.found = True
     match.agreement_id, match.version = state.agreement_id, state.version
     match.case_number = state.data.case_number
@@ -182,6 +153,6 @@ def match_to_platform(pdf: bytes, store: AgreementStore, prefix_hashes: Iterable
                                                         "its later revisions were not produced by this platform"))
     if state.status is VersionStatus.LOCKED:
         match.reasons.append(Reason("not_completed", "the platform is still collecting signatures for this version"))
-    _compare_evidence(match, state, pdf)
+    await asyncio.to_thread(_compare_evidence, match, state, pdf)
     match.consistent = not match.reasons
     return match

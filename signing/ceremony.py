@@ -3,7 +3,8 @@
 No HTTP here; :mod:`signaling.api.agreements` translates. The rules, checked on every step:
 
 * only the locked, current version (``not_locked``, ``version_outdated``);
-* only your own field (``not_your_field``), once (``already_signed``);
+* only your own field (``not_your_field``): the slot's participant (the signed-in account, or the
+  participant a signing link was issued to) and no one else, once (``already_signed``);
 * only in the legal order (``out_of_order``): parties, agents, mediator, then the seal;
 * only after a passed identity check within the gate's window (``identity_check_required``).
 
@@ -19,6 +20,10 @@ role, side, participant, case), so it is worthless on any other field. The organ
 (and, where allowed, a device without WebCrypto) uses a key the server holds; the seal is the
 agreement's own organisation's (:class:`signing.seals.SealRegistry`). The evidence records which
 custody each signature used. After the seal the PDF gets its B-LTA archive timestamp.
+
+When the last party-side signature is recorded, the version's ``effective_at`` is that
+signature's timestamp-token time (never a caller's clock) and ``on_effective`` is awaited, so the
+case system can move the case on.
 
 pyHanko's work runs in a worker thread with its own event loop, never on the server's loop: the
 :mod:`signing.pades` functions do that themselves; certificate issuing and building the
@@ -37,7 +42,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -49,10 +54,11 @@ from identity.gate import IdentityCheck, IdentityGate
 
 from .agreement import ROLE_LABELS, SIDE_LABELS, SignerRole, SignerSlot
 from .agreement_pdf import IdentityEvidence, slot_participant
-from .agreement_versions import AgreementStore, SignatureRecord, VersionError, VersionState, VersionStatus
-from .pades import KeyCustody, PreparedSignature, SignatureEvidence, SigningError, StampText, finalize_lta, \
-    finish_external, prepare_external, sign_with_key
+from .agreement_versions import (AgreementStore, PreparationClaim, SignatureRecord, VersionError, VersionState,
+                                 VersionStatus)
 from .binding import SignerBinding
+from .pades import KeyCustody, PreparedSignature, SignatureEvidence, SigningError, StampText, finalize_lta, \
+    finish_external, prepare_external, sign_with_key, signature_timestamp_time
 from .pki import PlatformPKI, PossessionError, SignerIdentity, id_number_digest, verify_possession
 from .seals import SealError, SealRegistry
 
@@ -82,6 +88,19 @@ class CeremonyRefused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who asks to sign: the slot key they claim and the case participant they are — the account
+    signed in, or the participant a signing link was issued to (``None`` only for a slot the case
+    does not bind to anyone). A slot accepts exactly its own participant."""
+
+    signer_key: str
+    participant_id: str | None = None
+
+    def owns(self, slot: SignerSlot) -> bool:
+        return slot.signer_key == self.signer_key and slot.participant_id == self.participant_id
 
 
 def gate_key(agreement_id: str, signer_key: str) -> str:
@@ -119,7 +138,7 @@ class Preparation:
 class _Active:
     version: int
     revision: int
-    signer_key: str
+    signer: Signer
     prepared: PreparedSignature
     identity: IdentityCheck
     expires_at: dt.datetime
@@ -154,7 +173,8 @@ class SigningCeremony:
                  challenge_ttl: dt.timedelta = dt.timedelta(minutes=5),
                  certificate_validity: dt.timedelta = dt.timedelta(minutes=30),
                  allow_server_custody_for_people: bool = False,
-                 clock: Callable[[], dt.datetime] = _utcnow):
+                 clock: Callable[[], dt.datetime] = _utcnow,
+                 on_effective: Callable[[VersionState], Awaitable[None]] | None = None):
         self.store = store
         self.pki = pki
         self.gate = gate
@@ -165,15 +185,17 @@ class SigningCeremony:
         self.certificate_validity = certificate_validity
         self.allow_server_custody_for_people = allow_server_custody_for_people
         self.clock = clock
-        self._challenges: dict[tuple[str, int, str], Challenge] = {}
-        self._enrollments: dict[tuple[str, int, str], Enrollment] = {}
+        #: Awaited once per version when its last party-side signature is recorded.
+        self.on_effective = on_effective
+        self._challenges: dict[tuple[str, int, Signer], Challenge] = {}
+        self._enrollments: dict[tuple[str, int, Signer], Enrollment] = {}
         self._active: dict[str, _Active] = {}
         self.seals = SealRegistry(pki)
 
     # --- rules ------------------------------------------------------------------------------
 
-    def _locked_version(self, agreement_id: str, version: int) -> VersionState:
-        state = self.store.current(agreement_id)
+    async def _locked_version(self, agreement_id: str, version: int) -> VersionState:
+        state = await self.store.current(agreement_id)
         if version != state.version:
             if version < state.version:
                 raise CeremonyRefused(RefusalCode.VERSION_OUTDATED,
@@ -186,11 +208,11 @@ class SigningCeremony:
             raise CeremonyRefused(RefusalCode.ALREADY_SIGNED, "every field of this agreement is already signed")
         return state
 
-    def _own_slot(self, state: VersionState, signer_key: str, field_name: str) -> SignerSlot:
+    def _own_slot(self, state: VersionState, signer: Signer, field_name: str) -> SignerSlot:
         slot = next((s for s in state.slots if s.field_name == field_name), None)
         if slot is None:
             raise CeremonyRefused(RefusalCode.UNKNOWN_FIELD, f"the agreement has no field {field_name!r}")
-        if slot.signer_key != signer_key:
+        if not signer.owns(slot):
             raise CeremonyRefused(RefusalCode.NOT_YOUR_FIELD, f"field {field_name} belongs to another signer")
         if field_name in state.signed_fields():
             raise CeremonyRefused(RefusalCode.ALREADY_SIGNED, f"field {field_name} is already signed")
@@ -210,24 +232,24 @@ class SigningCeremony:
                                   "a passed identity check within the last few minutes is required to sign")
         return check
 
-    async def turn(self, agreement_id: str, version: int, signer_key: str, field_name: str) -> SignerSlot:
+    async def turn(self, agreement_id: str, version: int, signer: Signer, field_name: str) -> SignerSlot:
         """Every rule at once, for a page that wants to know whether its signer may sign now."""
-        state = self._locked_version(agreement_id, version)
-        slot = self._own_slot(state, signer_key, field_name)
+        state = await self._locked_version(agreement_id, version)
+        slot = self._own_slot(state, signer, field_name)
         self._in_turn(state, slot)
         await self._identity(agreement_id, slot)
         return slot
 
     # --- browser-held key -------------------------------------------------------------------
 
-    def begin(self, agreement_id: str, version: int, signer_key: str, field_name: str) -> Challenge:
+    async def begin(self, agreement_id: str, version: int, signer: Signer, field_name: str) -> Challenge:
         """A nonce for the proof of possession. Order and identity are checked later, so that a
         signer can set up their key while waiting for their turn."""
-        state = self._locked_version(agreement_id, version)
-        self._own_slot(state, signer_key, field_name)
+        state = await self._locked_version(agreement_id, version)
+        self._own_slot(state, signer, field_name)
         self._forget_expired()
         challenge = Challenge(nonce=secrets.token_bytes(32), expires_at=self.clock() + self.challenge_ttl)
-        self._challenges[(agreement_id, version, signer_key)] = challenge
+        self._challenges[(agreement_id, version, signer)] = challenge
         return challenge
 
     def _forget_expired(self) -> None:
@@ -237,12 +259,13 @@ class SigningCeremony:
         self._enrollments = {k: e for k, e in self._enrollments.items()
                              if e.certificate.not_valid_after_utc >= now}
 
-    async def enroll(self, agreement_id: str, version: int, signer_key: str, field_name: str, spki_der: bytes,
+    async def enroll(self, agreement_id: str, version: int, signer: Signer, field_name: str, spki_der: bytes,
                      proof: bytes) -> Enrollment:
-        """Verify possession of the browser key and issue the event certificate for the checked identity."""
-        state = self._locked_version(agreement_id, version)
-        slot = self._own_slot(state, signer_key, field_name)
-        challenge = self._challenges.pop((agreement_id, version, signer_key), None)
+        """Verify possession of the browser key and issue the event certificate for the checked
+        identity — only to the slot's own participant."""
+        state = await self._locked_version(agreement_id, version)
+        slot = self._own_slot(state, signer, field_name)
+        challenge = self._challenges.pop((agreement_id, version, signer), None)
         if challenge is None or challenge.expires_at < self.clock():
             raise CeremonyRefused(RefusalCode.NO_CHALLENGE, "no current challenge: call begin first")
         try:
@@ -255,7 +278,7 @@ class SigningCeremony:
         cert = await asyncio.to_thread(self.pki.issue_event_certificate, public_key, identity,  # type: ignore[arg-type]
                                        self.certificate_validity)
         enrollment = Enrollment(spki_der=spki_der, certificate=cert, identity=check)
-        self._enrollments[(agreement_id, version, signer_key)] = enrollment
+        self._enrollments[(agreement_id, version, signer)] = enrollment
         return enrollment
 
     def _signer_identity(self, state: VersionState, slot: SignerSlot) -> SignerIdentity:
@@ -276,14 +299,14 @@ class SigningCeremony:
         return SignerIdentity(name=slot.name, id_number_digest=id_number_digest(id_number, self.id_digest_key),
                               role=slot.role.value, case_number=data.case_number, side=side, binding=binding)
 
-    async def prepare(self, agreement_id: str, version: int, signer_key: str, field_name: str) -> Preparation:
+    async def prepare(self, agreement_id: str, version: int, signer: Signer, field_name: str) -> Preparation:
         """Fix the next revision with this signer's field and return what the browser signs."""
         async with self.store.lock_for(agreement_id):
-            state = self._locked_version(agreement_id, version)
-            slot = self._own_slot(state, signer_key, field_name)
+            state = await self._locked_version(agreement_id, version)
+            slot = self._own_slot(state, signer, field_name)
             self._in_turn(state, slot)
             check = await self._identity(agreement_id, slot)
-            enrollment = self._enrollments.get((agreement_id, version, signer_key))
+            enrollment = self._enrollments.get((agreement_id, version, signer))
             if enrollment is None or enrollment.certificate.not_valid_after_utc < self.clock():
                 raise CeremonyRefused(RefusalCode.NOT_ENROLLED, "enroll your signing key first")
             pdf = await self.store.read_pdf(state)
@@ -295,18 +318,23 @@ class SigningCeremony:
                                                   self.timestamper, evidence=evidence, validation_context=vc)
             except SigningError as exc:
                 raise CeremonyRefused(RefusalCode.BAD_CERTIFICATE, str(exc)) from None
-            expires = self.clock() + self.preparation_timeout
+            now = self.clock()
+            expires = now + self.preparation_timeout
             # The order rule lets only one signer prepare at a time; a new preparation (another tab,
             # a retry) replaces the previous one, whose signature then no longer verifies.
-            self._active[agreement_id] = _Active(version=version, revision=state.revision, signer_key=signer_key,
+            await self.store.claim_preparation(PreparationClaim(
+                agreement_id=agreement_id, version=version, revision=state.revision, field_name=field_name,
+                signer_key=signer.signer_key, participant_id=signer.participant_id, prepared_at=now,
+                expires_at=expires))
+            self._active[agreement_id] = _Active(version=version, revision=state.revision, signer=signer,
                                                  prepared=prepared, identity=check, expires_at=expires)
             return Preparation(field_name=field_name, signed_attrs_der=prepared.signed_attrs_der,
                                document_digest=prepared.document_digest, byte_range=prepared.byte_range,
                                expires_at=expires)
 
-    def _active_for(self, agreement_id: str, version: int, signer_key: str, field_name: str) -> _Active:
+    def _active_for(self, agreement_id: str, version: int, signer: Signer, field_name: str) -> _Active:
         active = self._active.get(agreement_id)
-        if active is None or active.signer_key != signer_key or active.version != version \
+        if active is None or active.signer != signer or active.version != version \
                 or active.prepared.field_name != field_name:
             raise CeremonyRefused(RefusalCode.NOT_PREPARED, "nothing is prepared for you: call prepare first")
         if active.expires_at < self.clock():
@@ -314,16 +342,16 @@ class SigningCeremony:
             raise CeremonyRefused(RefusalCode.PREPARATION_EXPIRED, "the preparation expired; prepare again")
         return active
 
-    def prepared_pdf(self, agreement_id: str, version: int, signer_key: str, field_name: str) -> bytes:
+    def prepared_pdf(self, agreement_id: str, version: int, signer: Signer, field_name: str) -> bytes:
         """The exact bytes the signed attributes' messageDigest covers (for the browser to check)."""
-        return self._active_for(agreement_id, version, signer_key, field_name).prepared.prepared_pdf
+        return self._active_for(agreement_id, version, signer, field_name).prepared.prepared_pdf
 
-    async def complete(self, agreement_id: str, version: int, signer_key: str, field_name: str,
+    async def complete(self, agreement_id: str, version: int, signer: Signer, field_name: str,
                        signature: bytes) -> VersionState:
         """Embed the browser's signature (raw r‖s) after checking it against the event certificate."""
         async with self.store.lock_for(agreement_id):
-            active = self._active_for(agreement_id, version, signer_key, field_name)
-            state = self._locked_version(agreement_id, version)
+            active = self._active_for(agreement_id, version, signer, field_name)
+            state = await self._locked_version(agreement_id, version)
             if state.revision != active.revision:
                 raise CeremonyRefused(RefusalCode.VERSION_OUTDATED, "the agreement changed since prepare")
             vc = await asyncio.to_thread(self.pki.validation_context)
@@ -332,21 +360,34 @@ class SigningCeremony:
             except SigningError as exc:
                 raise CeremonyRefused(RefusalCode.BAD_SIGNATURE, str(exc)) from None
             del self._active[agreement_id]
-            return await self._record(state, field_name, signer_key, pdf, KeyCustody.BROWSER, active.identity,
-                                      active.prepared.certificate)
+            recorded = await self._record(state, field_name, signer, pdf, KeyCustody.BROWSER, active.identity,
+                                          active.prepared.certificate)
+            await self.store.release_preparation(agreement_id)
+            return recorded
 
-    async def _record(self, state: VersionState, field_name: str, signer_key: str, pdf: bytes,
+    async def _record(self, state: VersionState, field_name: str, signer: Signer, pdf: bytes,
                       custody: KeyCustody, check: IdentityCheck | None,
                       cert: x509.Certificate) -> VersionState:
-        record = SignatureRecord(field_name=field_name, signer_key=signer_key, signed_at=self.clock(),
-                                 key_custody=custody.value, identity=_evidence(check) if check else None,
+        """Store the signed revision; the first time every party-side field is signed, tell
+        ``on_effective`` (the effective time is the signature's timestamp-token time)."""
+        try:
+            timestamp_at = await asyncio.to_thread(signature_timestamp_time, pdf, field_name)
+        except SigningError as exc:
+            raise CeremonyRefused(RefusalCode.BAD_SIGNATURE, str(exc)) from None
+        record = SignatureRecord(field_name=field_name, signer_key=signer.signer_key,
+                                 participant_id=signer.participant_id, signed_at=self.clock(),
+                                 timestamp_at=timestamp_at, key_custody=custody.value,
+                                 identity=_evidence(check) if check else None,
                                  certificate_sha256=_cert_sha256(cert), revision=state.revision + 1,
                                  pdf_sha256=hashlib.sha256(pdf).hexdigest())
-        return await self.store.add_revision(state, pdf, record)
+        recorded = await self.store.add_revision(state, pdf, record)
+        if state.effective_at is None and recorded.effective_at is not None and self.on_effective is not None:
+            await self.on_effective(recorded)
+        return recorded
 
     # --- server-held keys ---------------------------------------------------------------------
 
-    async def sign_with_server_key(self, agreement_id: str, version: int, signer_key: str,
+    async def sign_with_server_key(self, agreement_id: str, version: int, signer: Signer,
                                    field_name: str) -> VersionState:
         """Fallback for a device without WebCrypto: a one-use key made, used and dropped in memory.
 
@@ -357,8 +398,8 @@ class SigningCeremony:
             raise CeremonyRefused(RefusalCode.SERVER_CUSTODY_DISABLED,
                                   "server-held keys are disabled; sign in a browser")
         async with self.store.lock_for(agreement_id):
-            state = self._locked_version(agreement_id, version)
-            slot = self._own_slot(state, signer_key, field_name)
+            state = await self._locked_version(agreement_id, version)
+            slot = self._own_slot(state, signer, field_name)
             self._in_turn(state, slot)
             check = await self._identity(agreement_id, slot)
             self._active.pop(agreement_id, None)
@@ -366,13 +407,13 @@ class SigningCeremony:
             cert = await asyncio.to_thread(self.pki.issue_event_certificate, key.public_key(),
                                            self._signer_identity(state, slot), self.certificate_validity)
             pdf = await self._sign_server_side(state, slot, key, cert, check)
-            return await self._record(state, field_name, signer_key, pdf, KeyCustody.SERVER, check, cert)
+            return await self._record(state, field_name, signer, pdf, KeyCustody.SERVER, check, cert)
 
     async def seal(self, agreement_id: str, version: int) -> VersionState:
         """The seal of the organisation the agreement names (server-held key), then the B-LTA
         archive timestamp."""
         async with self.store.lock_for(agreement_id):
-            state = self._locked_version(agreement_id, version)
+            state = await self._locked_version(agreement_id, version)
             slot = state.slots[-1]
             if slot.role is not SignerRole.ORGANISATION:
                 raise CeremonyRefused(RefusalCode.UNKNOWN_FIELD, "the agreement has no seal field")
@@ -389,8 +430,8 @@ class SigningCeremony:
             except (SealError, SigningError) as exc:
                 raise CeremonyRefused(RefusalCode.BAD_CERTIFICATE, f"the organisation's seal cannot sign: {exc}") \
                     from None
-            state = await self._record(state, slot.field_name, slot.signer_key, pdf, KeyCustody.SERVER, None,
-                                       seal.cert)
+            state = await self._record(state, slot.field_name, Signer(slot.signer_key, slot.participant_id), pdf,
+                                       KeyCustody.SERVER, None, seal.cert)
             final = await finalize_lta(pdf, self.timestamper, vc)
             return await self.store.add_revision(state, final, None)
 

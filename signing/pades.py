@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, Coroutine, TypeVar
 from zoneinfo import ZoneInfo
 
-from asn1crypto import cms
+from asn1crypto import cms, tsp
+from asn1crypto.core import Void
 from asn1crypto import keys as asn1_keys
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -379,3 +380,21 @@ def document_digest(prepared_pdf: bytes, byte_range: tuple[int, int, int, int]) 
     digest.update(prepared_pdf[start1:start1 + len1])
     digest.update(prepared_pdf[start2:start2 + len2])
     return digest.digest()
+
+
+def signature_timestamp_time(pdf: bytes, field_name: str) -> datetime:
+    """The genTime of the RFC 3161 token in the signature on ``field_name``: the time the TSA
+    vouches for (every signature here is B-T or better). Parses the PDF: call from a worker thread.
+    Raises :class:`SigningError` if the field is unsigned or its signature carries no token."""
+    reader = PdfFileReader(BytesIO(pdf))
+    embedded = next((s for s in reader.embedded_regular_signatures if s.field_name == field_name), None)
+    if embedded is None:
+        raise SigningError(f"field {field_name} carries no signature")
+    unsigned = embedded.signer_info["unsigned_attrs"]
+    tokens = [] if isinstance(unsigned, Void) else \
+        [a["values"][0] for a in unsigned if a["type"].native == "signature_time_stamp_token"]
+    if len(tokens) != 1:
+        raise SigningError(f"the signature on {field_name} carries {len(tokens)} timestamp tokens, not one")
+    tst_info = tsp.TSTInfo.load(tokens[0]["content"]["encap_content_info"]["content"].contents)
+    gen_time: datetime = tst_info["gen_time"].native
+    return gen_time.astimezone(timezone.utc)

@@ -1,16 +1,20 @@
-"""Agreements over HTTP: drafting and locking (mediator), the signing ceremony (signers), the seal
-(organisation) and the public verifier.
+"""Agreements over HTTP: the case's agreement edited and locked by its mediator, the signing
+ceremony (signers), the seal (organisation) and the public verifier.
 
-Who is calling:
+An agreement is created from its case (``POST /api/cases/{id}/agreement``, :mod:`.cases`) and
+belongs to it: who may edit, lock or seal it follows the case (see
+:meth:`mediation.cases.CaseService.may_manage_agreement`); anyone else gets the same 404 as for an
+agreement that does not exist.
 
-* the mediator, the organisation and integrating systems are principals (``mediator``,
-  ``org_admin``, ``service`` ...) resolved by the auth middleware;
-* a signer presents a *signing token* in the ``X-Signing-Token`` header: the room token format
-  (:class:`signaling.tokens.TokenIssuer`) under its own secret, so a room invitation can never be
-  used to sign, with ``room`` = agreement id and ``seat`` = the signer slot's key. The signing
-  link is ``{base}/sign.html#<token>``: the fragment never reaches server logs.
+Who signs is a case participant. A signer who is signed in reaches their own slot with their
+session (``/api/sign/…?agreement=ID``, the case page's ``sign.html?agreement=ID``); someone
+without an account uses a *signing link*: the ``X-Signing-Token`` header carries a token in the
+room token format (:class:`signaling.tokens.TokenIssuer`) under its own secret, so a room
+invitation can never be used to sign, with ``room`` = agreement id and ``seat`` = the slot's key
+and the participant it was issued to (``party:applicant/a_…``). The link is
+``{base}/sign.html#<token>``: the fragment never reaches server logs.
 
-Domain rules live in :mod:`signing.ceremony` and :mod:`signing.agreement_versions`; this module
+Domain rules live in :mod:`signing.ceremony` and :mod:`mediation.agreement_store`; this module
 only authenticates, translates JSON and bytes, and maps refusals to HTTP statuses.
 """
 
@@ -22,6 +26,7 @@ import binascii
 import datetime as dt
 import functools
 import io
+import logging
 import re
 import tempfile
 from contextlib import contextmanager
@@ -35,11 +40,15 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import TimeStamper
 
 from identity.gate import IdentityCheck, IdentityCheckRejected, RecordedIdentityGate, gate_for
-from signing.agreement import AgreementData, DisputeType, SignerRole
+from mediation.agreement_drafting import IdentityChanged, keep_case_identities, masked
+from mediation.agreement_store import SqlAgreementStore, pending_json_agreements
+from mediation.errors import MediationError
+from mediation.services import MediationServices
+from signing.agreement import AgreementData, DisputeType, SignerRole, SignerSlot
 from signing.agreement_pdf import EvidenceAppendix, render_agreement
-from signing.agreement_versions import AgreementStore, VersionError, VersionState, VersionStatus
+from signing.agreement_versions import VersionError, VersionState, VersionStatus
 from signing.case_match import match_to_platform
-from signing.ceremony import CeremonyRefused, RefusalCode, SigningCeremony, gate_key
+from signing.ceremony import CeremonyRefused, RefusalCode, Signer, SigningCeremony, gate_key
 from signing.templates import CLOSING_CLAUSES, TEMPLATES
 from signing.tsa import InProcessTimeStamper, external_timestamper
 from signing.verification import MAX_PDF_BYTES, VerificationError, verify_upload_safely
@@ -47,22 +56,28 @@ from signing.verification import MAX_PDF_BYTES, VerificationError, verify_upload
 from ..auth import PUBLIC
 from ..config import Settings, ensure_secret
 from ..errors import ApiError
-from ..openapi import api, principal_of
-from ..tokens import JoinClaims, TokenError, TokenIssuer
+from ..openapi import api, parse_model, principal_of
+from ..tokens import TokenError, TokenIssuer
+from .accounts import actor_for, domain_errors
 from .pki import PKI_KEY, TSA_KEY
 
-STORE_KEY = web.AppKey("agreement_store", AgreementStore)
+log = logging.getLogger(__name__)
+
+STORE_KEY = web.AppKey("agreement_store", SqlAgreementStore)
+AGREEMENT_SERVICES_KEY = web.AppKey("agreement_services", MediationServices)
 CEREMONY_KEY = web.AppKey("signing_ceremony", SigningCeremony)
 GATE_KEY = web.AppKey("identity_gate", RecordedIdentityGate)
 SIGNING_TOKENS_KEY = web.AppKey("signing_tokens", TokenIssuer)
 AGREEMENT_SETTINGS_KEY = web.AppKey("agreement_settings", Settings)
 
-#: Who drafts, edits, locks and hands out signing links.
+#: Who edits, locks and hands out signing links (each only for the agreements of their cases).
 DRAFTERS = frozenset({"mediator", "org_admin", "service", "platform_admin"})
 #: Who affixes the organisation's seal.
 SEALERS = frozenset({"org_admin", "service"})
 #: Who reports identity-check results (the identity service).
 IDENTITY_REPORTERS = frozenset({"service"})
+#: Case participants who sign with their own session.
+SIGNERS = frozenset({"party", "agent", "mediator"})
 SIGNING_TOKEN_HEADER = "X-Signing-Token"
 TAG = "agreements"
 PAGE_DPI = 80
@@ -78,22 +93,49 @@ _REFUSAL_STATUS = {
 }
 
 
-def setup_agreements(app: web.Application, settings: Settings) -> None:
-    """Install the agreement store, identity gate and ceremony. Call after ``install_pki``."""
+class JsonAgreementsLeft(RuntimeError):
+    """Start-up refused: agreements of the former JSON-file store are not in the database yet."""
+
+
+def setup_agreements(app: web.Application, settings: Settings, services: MediationServices) -> None:
+    """Install the identity gate and the ceremony over the case system's agreement store, wire the
+    ceremony's "all parties signed" to the case, and refuse to start while JSON agreements of an
+    older data directory wait for ``accord agreements import``. Call after ``install_pki``."""
     if PKI_KEY not in app:
         raise RuntimeError("setup_agreements needs the PKI: call signaling.api.pki.install_pki first")
     pki = app[PKI_KEY]
     timestamper: TimeStamper = external_timestamper(settings.tsa_url) if settings.tsa_url \
         else InProcessTimeStamper(app[TSA_KEY])
-    store = AgreementStore(settings.data_dir / "agreements")
     gate = gate_for(settings.identity_gate, settings.environment)
-    app[STORE_KEY] = store
+
+    async def took_effect(state: VersionState) -> None:
+        """The last party signature is in: the case moves on. The signature stands whatever the
+        case says (e.g. a failure recorded meanwhile); that is logged for the mediator to resolve."""
+        if state.case_id is None or state.effective_at is None:
+            return
+        try:
+            await services.cases.agreement_took_effect(state.case_id, state.agreement_id, state.effective_at)
+        except MediationError as exc:
+            log.error("agreement signed but the case did not move on", extra={
+                "case_id": state.case_id, "agreement_id": state.agreement_id, "code": exc.code})
+
+    app[STORE_KEY] = services.agreements
+    app[AGREEMENT_SERVICES_KEY] = services
     app[GATE_KEY] = gate
-    app[CEREMONY_KEY] = SigningCeremony(store, pki, gate, timestamper,
-                                         id_digest_key=ensure_secret(settings, "id-hash"))
+    app[CEREMONY_KEY] = SigningCeremony(services.agreements, pki, gate, timestamper,
+                                         id_digest_key=ensure_secret(settings, "id-hash"), on_effective=took_effect)
     app[SIGNING_TOKENS_KEY] = TokenIssuer(ensure_secret(settings, "signing-token"), settings.token_ttl_seconds)
     app[AGREEMENT_SETTINGS_KEY] = settings
     app[VERIFY_SLOTS_KEY] = asyncio.Semaphore(CONCURRENT_VERIFICATIONS)
+
+    async def refuse_unimported(_: web.Application) -> None:
+        left = pending_json_agreements(settings.data_dir)
+        if left:
+            raise JsonAgreementsLeft(
+                f"{len(left)} agreement(s) of the former file store are in {settings.data_dir / 'agreements'} "
+                f"but not in the database: run `accord agreements import --data-dir {settings.data_dir}` first")
+
+    app.on_startup.insert(0, refuse_unimported)
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -125,7 +167,16 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AgreementIn(_In):
+class AgreementEdit(_In):
+    """What the editor sends. ``data`` is an :class:`~signing.agreement.AgreementData`; the case
+    participants' names, ID numbers and accounts may be left out or sent masked as ``GET`` gave
+    them: the server keeps its own copy (changing them is refused)."""
+
+    data: dict[str, Any]
+    evidence: EvidenceAppendix | None = None
+
+
+class _Checked(_In):
     data: AgreementData
     evidence: EvidenceAppendix | None = None
 
@@ -137,15 +188,22 @@ class SlotOut(BaseModel):
     signer_key: str
     name: str
     side: str | None
+    #: The case participant (account id) who signs here; the organisation id for the seal.
+    participant_id: str | None = None
+    organisation_id: str | None = None
     signed_at: dt.datetime | None = None
+    #: The signature's timestamp-token time (what the effective time is read from).
+    timestamp_at: dt.datetime | None = None
     key_custody: str | None = None
 
 
 class AgreementOut(BaseModel):
     agreement_id: str
+    case_id: str | None
     version: int
     status: VersionStatus
-    data: AgreementData
+    #: The agreement's data with the case participants' ID numbers masked.
+    data: dict[str, Any]
     evidence: EvidenceAppendix
     locked_at: dt.datetime | None
     locked_sha256: str | None
@@ -157,18 +215,23 @@ class AgreementOut(BaseModel):
 
 def _slots(state: VersionState) -> list[SlotOut]:
     signed = {s.field_name: s for s in state.signatures}
-    return [SlotOut(index=s.index, field_name=s.field_name, role=s.role, signer_key=s.signer_key, name=s.name,
-                    side=s.side.value if s.side else None,
-                    signed_at=signed[s.field_name].signed_at if s.field_name in signed else None,
-                    key_custody=signed[s.field_name].key_custody if s.field_name in signed else None)
-            for s in state.slots]
+    out = []
+    for s in state.slots:
+        record = signed.get(s.field_name)
+        out.append(SlotOut(index=s.index, field_name=s.field_name, role=s.role, signer_key=s.signer_key, name=s.name,
+                           side=s.side.value if s.side else None, participant_id=s.participant_id,
+                           organisation_id=s.organisation_id, signed_at=record.signed_at if record else None,
+                           timestamp_at=record.timestamp_at if record else None,
+                           key_custody=record.key_custody if record else None))
+    return out
 
 
 def _agreement_out(state: VersionState) -> AgreementOut:
-    return AgreementOut(agreement_id=state.agreement_id, version=state.version, status=state.status,
-                        data=state.data, evidence=state.evidence, locked_at=state.locked_at,
-                        locked_sha256=state.locked_sha256, slots=_slots(state), effective_at=state.effective_at,
-                        completed_at=state.completed_at, final_sha256=state.final_sha256)
+    return AgreementOut(agreement_id=state.agreement_id, case_id=state.case_id, version=state.version,
+                        status=state.status, data=masked(state.data), evidence=state.evidence,
+                        locked_at=state.locked_at, locked_sha256=state.locked_sha256, slots=_slots(state),
+                        effective_at=state.effective_at, completed_at=state.completed_at,
+                        final_sha256=state.final_sha256)
 
 
 def _pdf_response(pdf: bytes, filename: str) -> web.Response:
@@ -177,67 +240,69 @@ def _pdf_response(pdf: bytes, filename: str) -> web.Response:
                                  "Cache-Control": "no-store"})
 
 
-def _current(request: web.Request, agreement_id: str) -> VersionState:
+async def _current(request: web.Request, agreement_id: str) -> VersionState:
     with _refusals():
-        return request.app[STORE_KEY].current(agreement_id)
+        return await request.app[STORE_KEY].current(agreement_id)
 
 
-def _owned_agreement(handler: Callable[[web.Request, Any], Awaitable[Any]]) -> Callable[[web.Request, Any], Awaitable[Any]]:
-    """Row-level check for drafters: a mediator reaches only the agreements they created, an
-    organisation administrator those of their organisation; integrating systems and platform
-    administrators reach all. Anyone else gets the same 404 as for an agreement that does not exist."""
+def _account_of(request: web.Request) -> str | None:
+    """The caller's account id (rows reference accounts; an integrating system has none)."""
+    principal = principal_of(request)
+    return principal.subject if principal.kind == "user" else None
+
+
+def _managed_agreement(handler: Callable[[web.Request, Any], Awaitable[Any]]) -> Callable[[web.Request, Any], Awaitable[Any]]:
+    """Row-level check for drafters and sealers: the agreement's case decides (see the module
+    docstring). Anyone else gets the same 404 as for an agreement that does not exist."""
 
     @functools.wraps(handler)
     async def checked(request: web.Request, body: Any) -> Any:
-        principal = principal_of(request)
-        if not principal.roles & {"service", "platform_admin"}:
-            with _refusals():
-                first = request.app[STORE_KEY].version(request.match_info["agreement_id"], 1)
-            allowed = ("mediator" in principal.roles and first.created_by == principal.subject) or (
-                "org_admin" in principal.roles
-                and first.data.organisation.name == principal.attributes.get("organisation"))
-            if not allowed:
-                raise ApiError(404, "agreement_not_found", "no such agreement")
+        services = request.app[AGREEMENT_SERVICES_KEY]
+        with _refusals():
+            info = await services.agreements.info(request.match_info["agreement_id"])
+        if not await services.cases.may_manage_agreement(actor_for(principal_of(request)), info):
+            raise ApiError(404, "agreement_not_found", "no such agreement")
         return await handler(request, body)
 
     return checked
 
 
-# --- mediator: draft, edit, lock, links ---------------------------------------------------------
-
-
-@api.route("POST", "/api/agreements", summary="Create an agreement draft", allow=DRAFTERS, tag=TAG,
-           request=AgreementIn, response=AgreementOut, status=201)
-async def create_agreement(request: web.Request, body: AgreementIn) -> AgreementOut:
-    """Version 1 as a draft; the template of ``data.dispute_type`` fills clauses left empty."""
-    state = await request.app[STORE_KEY].create(body.data, principal_of(request).subject, body.evidence)
-    return _agreement_out(state)
+# --- mediator: edit, lock, links ----------------------------------------------------------------
 
 
 @api.route("GET", "/api/agreements/{agreement_id}", summary="The current version of an agreement",
            allow=DRAFTERS, tag=TAG, response=AgreementOut)
-@_owned_agreement
+@_managed_agreement
 async def get_agreement(request: web.Request, _: None) -> AgreementOut:
-    return _agreement_out(_current(request, request.match_info["agreement_id"]))
+    return _agreement_out(await _current(request, request.match_info["agreement_id"]))
 
 
 @api.route("PUT", "/api/agreements/{agreement_id}", summary="Edit the text (a new version once locked)",
-           allow=DRAFTERS, tag=TAG, request=AgreementIn, response=AgreementOut)
-@_owned_agreement
-async def edit_agreement(request: web.Request, body: AgreementIn) -> AgreementOut:
-    """A draft changes in place; a locked version is superseded by a new draft and its signatures lapse."""
+           allow=DRAFTERS, tag=TAG, request=AgreementEdit, response=AgreementOut)
+@_managed_agreement
+async def edit_agreement(request: web.Request, body: AgreementEdit) -> AgreementOut:
+    """A draft changes in place; a locked version is superseded by a new draft and its signatures
+    lapse. The case participants' identities stay the case's (masked ID numbers are filled in)."""
+    agreement_id = request.match_info["agreement_id"]
+    current = await _current(request, agreement_id)
+    try:
+        merged = keep_case_identities(current.data, body.data)
+    except IdentityChanged as exc:
+        raise ApiError(422, "invalid_body", "the case participants' identities come from the case",
+                       {"errors": [{"field": f, "problem": p} for f, p in exc.problems]}) from None
+    checked = parse_model(_Checked, {"data": merged, "evidence": body.evidence})
+    assert isinstance(checked, _Checked)
     with _refusals():
-        state = await request.app[STORE_KEY].edit(request.match_info["agreement_id"], body.data,
-                                                   principal_of(request).subject, body.evidence)
+        state = await request.app[STORE_KEY].edit(agreement_id, checked.data, _account_of(request), checked.evidence)
     return _agreement_out(state)
 
 
 @api.route("GET", "/api/agreements/{agreement_id}/preview.pdf", summary="Render the current draft",
            allow=DRAFTERS, tag=TAG)
-@_owned_agreement
+@_managed_agreement
 async def preview_agreement(request: web.Request, _: None) -> web.Response:
     """The PDF as it would be locked now (not stored, not signable)."""
-    state = _current(request, request.match_info["agreement_id"])
+    state = await _current(request, request.match_info["agreement_id"])
     rendered = await asyncio.to_thread(render_agreement, state.data, state.evidence,
                                        agreement_id=state.agreement_id, version=state.version)
     return _pdf_response(rendered.pdf, f"{state.agreement_id}-v{state.version}-preview.pdf")
@@ -245,7 +310,7 @@ async def preview_agreement(request: web.Request, _: None) -> web.Response:
 
 @api.route("POST", "/api/agreements/{agreement_id}/versions/{version}/lock", summary="Lock the text",
            allow=DRAFTERS, tag=TAG, response=AgreementOut)
-@_owned_agreement
+@_managed_agreement
 async def lock_agreement(request: web.Request, _: None) -> AgreementOut:
     """Render the draft, store the PDF and fix its SHA-256; signing can start."""
     with _refusals():
@@ -256,12 +321,13 @@ async def lock_agreement(request: web.Request, _: None) -> AgreementOut:
 
 @api.route("GET", "/api/agreements/{agreement_id}/versions/{version}/pdf",
            summary="A stored PDF revision (default: the newest)", allow=DRAFTERS, tag=TAG)
-@_owned_agreement
+@_managed_agreement
 async def version_pdf(request: web.Request, _: None) -> web.Response:
     store = request.app[STORE_KEY]
     revision = request.query.get("revision")
     with _refusals():
-        state = store.version(request.match_info["agreement_id"], _int(request.match_info["version"], "version"))
+        state = await store.version(request.match_info["agreement_id"],
+                                    _int(request.match_info["version"], "version"))
         pdf = await store.read_pdf(state, _int(revision, "revision") if revision is not None else None)
     return _pdf_response(pdf, f"{state.agreement_id}-v{state.version}.pdf")
 
@@ -273,6 +339,11 @@ class PreviewOut(BaseModel):
 
 def _preview_dir(request: web.Request, agreement_id: str) -> Path:
     return request.app[AGREEMENT_SETTINGS_KEY].data_dir / "agreement-previews" / agreement_id
+
+
+def _page_cache(request: web.Request) -> Path:
+    """Rendered pages of stored revisions, named by the revision's SHA-256 (they never change)."""
+    return request.app[AGREEMENT_SETTINGS_KEY].data_dir / "agreement-pages"
 
 
 def _keep_only_preview(directory: Path, pdf: bytes, digest: str) -> Path:
@@ -288,11 +359,11 @@ def _keep_only_preview(directory: Path, pdf: bytes, digest: str) -> Path:
 
 @api.route("POST", "/api/agreements/{agreement_id}/preview", summary="Render the current text as page images",
            allow=DRAFTERS, tag=TAG, response=PreviewOut)
-@_owned_agreement
+@_managed_agreement
 async def render_preview(request: web.Request, _: None) -> PreviewOut:
     """For the mediator's editor: renders the PDF as it would be locked now; fetch its pages as PNG
     from ``previews/{sha256}/pages/{page}`` (browsers show images everywhere, PDFs not always)."""
-    state = _current(request, request.match_info["agreement_id"])
+    state = await _current(request, request.match_info["agreement_id"])
     rendered = await asyncio.to_thread(render_agreement, state.data, state.evidence,
                                        agreement_id=state.agreement_id, version=state.version)
     digest = rendered.sha256
@@ -302,10 +373,9 @@ async def render_preview(request: web.Request, _: None) -> PreviewOut:
 
 @api.route("GET", "/api/agreements/{agreement_id}/previews/{sha256}/pages/{page}",
            summary="One page of a rendered preview as PNG", allow=DRAFTERS, tag=TAG)
-@_owned_agreement
+@_managed_agreement
 async def preview_page(request: web.Request, _: None) -> web.FileResponse:
     agreement_id, digest = request.match_info["agreement_id"], request.match_info["sha256"]
-    _current(request, agreement_id)  # the agreement exists (and its id is safe in a path)
     page = _int(request.match_info["page"], "page")
     pdf_path = _preview_dir(request, agreement_id) / f"{digest}.pdf"
     if not _SHA256_HEX.fullmatch(digest) or not pdf_path.exists():
@@ -330,7 +400,8 @@ class TemplatesOut(BaseModel):
 @api.route("GET", "/api/agreement-templates", summary="Clause templates per dispute type", allow=DRAFTERS,
            tag=TAG, response=TemplatesOut)
 async def agreement_templates(request: web.Request, _: None) -> TemplatesOut:
-    """What the editor offers: the clauses a dispute type fills in when the mediator leaves them empty."""
+    """What the editor offers: the clauses a dispute type fills in when the mediator leaves them
+    empty; the dispute types are the cases' own vocabulary."""
     return TemplatesOut(
         templates=[TemplateOut(dispute_type=t.dispute_type, label_zh=t.label_zh, label_en=t.label_en,
                                facts_hint=t.facts_hint, default_clauses=list(t.default_clauses),
@@ -341,6 +412,7 @@ async def agreement_templates(request: web.Request, _: None) -> TemplatesOut:
 class SigningLink(BaseModel):
     field_name: str
     signer_key: str
+    participant_id: str | None
     name: str
     role: SignerRole
     token: str
@@ -352,12 +424,24 @@ class SigningLinks(BaseModel):
     links: list[SigningLink]
 
 
-@api.route("POST", "/api/agreements/{agreement_id}/signing-links", summary="Signing links for every person",
-           allow=DRAFTERS, tag=TAG, response=SigningLinks)
-@_owned_agreement
+def _seat(slot: SignerSlot) -> str:
+    """A signing link's seat: the slot's key and the participant it is bound to."""
+    return f"{slot.signer_key}/{slot.participant_id}" if slot.participant_id else slot.signer_key
+
+
+def _signer_of_seat(seat: str) -> Signer:
+    signer_key, _, participant = seat.partition("/")
+    return Signer(signer_key, participant or None)
+
+
+@api.route("POST", "/api/agreements/{agreement_id}/signing-links",
+           summary="Signing links for signers without an account", allow=DRAFTERS, tag=TAG, response=SigningLinks)
+@_managed_agreement
 async def signing_links(request: web.Request, _: None) -> SigningLinks:
-    """One link per party, agent and the mediator of the locked current version (the seal has none)."""
-    state = _current(request, request.match_info["agreement_id"])
+    """One link per party, agent and the mediator of the locked current version (the seal has
+    none), each bound to its slot's participant. Signed-in participants need none: they sign
+    from their case page."""
+    state = await _current(request, request.match_info["agreement_id"])
     if state.status is not VersionStatus.LOCKED:
         raise ApiError(409, "not_locked", "lock the agreement before sending signing links")
     tokens = request.app[SIGNING_TOKENS_KEY]
@@ -367,9 +451,10 @@ async def signing_links(request: web.Request, _: None) -> SigningLinks:
         if slot.role is SignerRole.ORGANISATION:
             continue
         token, claims = tokens.issue(state.agreement_id, slot.role.value, slot.name,
-                                     slot.side.value if slot.side else None, seat=slot.signer_key)
-        links.append(SigningLink(field_name=slot.field_name, signer_key=slot.signer_key, name=slot.name,
-                                 role=slot.role, token=token, url=f"{base}/sign.html#{token}",
+                                     slot.side.value if slot.side else None, seat=_seat(slot))
+        links.append(SigningLink(field_name=slot.field_name, signer_key=slot.signer_key,
+                                 participant_id=slot.participant_id, name=slot.name, role=slot.role, token=token,
+                                 url=f"{base}/sign.html#{token}",
                                  expires_at=dt.datetime.fromtimestamp(claims.exp, dt.UTC)))
     return SigningLinks(links=links)
 
@@ -380,7 +465,7 @@ class VersionRef(_In):
 
 @api.route("POST", "/api/agreements/{agreement_id}/seal", summary="Affix the organisation seal and archive",
            allow=SEALERS, tag=TAG, request=VersionRef, response=AgreementOut)
-@_owned_agreement
+@_managed_agreement
 async def seal_agreement(request: web.Request, body: VersionRef) -> AgreementOut:
     """After every other field is signed: the seal (server-held key), then the B-LTA archive timestamp."""
     with _refusals():
@@ -403,7 +488,7 @@ async def record_identity_check(request: web.Request, body: IdentityCheckIn) -> 
     A ``checked_at`` in the future (``checked_at_in_future``) or already outside the gate's window
     (``checked_at_too_old``) is refused."""
     agreement_id = request.match_info["agreement_id"]
-    state = _current(request, agreement_id)
+    state = await _current(request, agreement_id)
     if body.signer_key not in {s.signer_key for s in state.slots}:
         raise ApiError(404, "unknown_signer", f"the agreement has no signer {body.signer_key!r}")
     if body.checked_at.tzinfo is None:
@@ -420,16 +505,6 @@ async def record_identity_check(request: web.Request, body: IdentityCheckIn) -> 
 # --- signer: session, pages, ceremony -----------------------------------------------------------
 
 
-def _signer(request: web.Request) -> JoinClaims:
-    token = request.headers.get(SIGNING_TOKEN_HEADER)
-    if not token:
-        raise ApiError(401, "unauthenticated", f"send your signing link's token in {SIGNING_TOKEN_HEADER}")
-    try:
-        return request.app[SIGNING_TOKENS_KEY].verify(token)
-    except TokenError as exc:
-        raise ApiError(401, exc.code, exc.message) from None
-
-
 def _int(raw: str, name: str) -> int:
     try:
         value = int(raw)
@@ -440,6 +515,54 @@ def _int(raw: str, name: str) -> int:
     return value
 
 
+class SignerContext:
+    """Who is signing which agreement: by a signing link (the token names agreement and slot), or
+    signed in as a case participant (the agreement comes with the request; the participant's
+    slots are those that name their account)."""
+
+    def __init__(self, agreement_id: str, participant_id: str | None, link: Signer | None):
+        self.agreement_id = agreement_id
+        self.participant_id = participant_id
+        self.link = link
+
+    def signer_for(self, state: VersionState, field_name: str) -> Signer:
+        """The caller as the ceremony sees them when acting on ``field_name`` (it checks ownership)."""
+        if self.link is not None:
+            return self.link
+        slot = next((s for s in state.slots if s.field_name == field_name), None)
+        return Signer(slot.signer_key if slot else "", self.participant_id)
+
+    def own_slots(self, state: VersionState) -> list[SignerSlot]:
+        if self.link is not None:
+            return [s for s in state.slots if self.link.owns(s)]
+        return [s for s in state.slots if s.participant_id == self.participant_id]
+
+
+async def _signer(request: web.Request, agreement_id: str | None = None) -> SignerContext:
+    """Authenticate a signer: the ``X-Signing-Token`` header, or else a session plus the agreement
+    id (``?agreement=`` or the body's ``agreement_id``). A signed-in person with no slot in the
+    agreement gets the 404 of an agreement that does not exist."""
+    token = request.headers.get(SIGNING_TOKEN_HEADER)
+    if token:
+        try:
+            claims = request.app[SIGNING_TOKENS_KEY].verify(token)
+        except TokenError as exc:
+            raise ApiError(401, exc.code, exc.message) from None
+        return SignerContext(claims.room, None, _signer_of_seat(claims.seat))
+    principal = principal_of(request)
+    if principal.kind != "user":
+        raise ApiError(401, "unauthenticated",
+                       f"sign in, or send your signing link's token in {SIGNING_TOKEN_HEADER}")
+    agreement_id = agreement_id or request.query.get("agreement")
+    if not agreement_id:
+        raise ApiError(400, "bad_request", "say which agreement: ?agreement=<id>")
+    context = SignerContext(agreement_id, principal.subject, None)
+    state = await _current(request, agreement_id)
+    if not principal.roles & SIGNERS or not context.own_slots(state):
+        raise ApiError(404, "agreement_not_found", "no such agreement")
+    return context
+
+
 class Refusal(BaseModel):
     code: str
     message: str
@@ -447,12 +570,16 @@ class Refusal(BaseModel):
 
 class SignerSession(BaseModel):
     agreement_id: str
+    case_id: str | None
     case_number: str
     version: int
     status: VersionStatus
     locked_sha256: str | None
     page_count: int
+    #: The caller's slot this page signs: their first unsigned one (or their last, once all are signed).
     you: SlotOut | None
+    #: Every slot of the caller (an agent acting for both sides has two).
+    yours: list[SlotOut]
     slots: list[SlotOut]
     #: Why you cannot sign right now (``None``: you may sign).
     blocked: Refusal | None
@@ -463,14 +590,12 @@ def _page_count(pdf: bytes) -> int:
     return int(PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Count"])
 
 
-@api.route("GET", "/api/sign/session", summary="What the signer sees: the agreement and their turn",
-           allow=PUBLIC, tag=TAG, response=SignerSession)
-async def signer_session(request: web.Request, _: None) -> SignerSession:
-    """Authenticated by the signing token; tells the page whether its signer may sign now, and why not."""
-    claims = _signer(request)
-    state = _current(request, claims.room)
+async def _signer_session(request: web.Request, context: SignerContext) -> SignerSession:
+    state = await _current(request, context.agreement_id)
     slots = _slots(state)
-    you = next((s for s in slots if s.signer_key == claims.seat), None)
+    own = {s.field_name for s in context.own_slots(state)}
+    yours = [s for s in slots if s.field_name in own]
+    you = next((s for s in yours if s.signed_at is None), yours[-1] if yours else None)
     blocked: Refusal | None = None
     pages = 0
     if state.locked_sha256 is not None:
@@ -479,12 +604,45 @@ async def signer_session(request: web.Request, _: None) -> SignerSession:
         blocked = Refusal(code="unknown_signer", message="you are not a signer of the current version")
     else:
         try:
-            await request.app[CEREMONY_KEY].turn(state.agreement_id, state.version, claims.seat, you.field_name)
+            await request.app[CEREMONY_KEY].turn(state.agreement_id, state.version,
+                                                 context.signer_for(state, you.field_name), you.field_name)
         except CeremonyRefused as exc:
             blocked = Refusal(code=exc.code.value, message=exc.message)
-    return SignerSession(agreement_id=state.agreement_id, case_number=state.data.case_number, version=state.version,
-                         status=state.status, locked_sha256=state.locked_sha256, page_count=pages, you=you,
-                         slots=slots, blocked=blocked, effective_at=state.effective_at)
+    return SignerSession(agreement_id=state.agreement_id, case_id=state.case_id, case_number=state.data.case_number,
+                         version=state.version, status=state.status, locked_sha256=state.locked_sha256,
+                         page_count=pages, you=you, yours=yours, slots=slots, blocked=blocked,
+                         effective_at=state.effective_at)
+
+
+@api.route("GET", "/api/sign/session", summary="What the signer sees: the agreement and their turn",
+           allow=PUBLIC, tag=TAG, response=SignerSession)
+async def signer_session(request: web.Request, _: None) -> SignerSession:
+    """By signing link, or signed in with ``?agreement=``; tells the page whether its signer may
+    sign now, and why not."""
+    return await _signer_session(request, await _signer(request))
+
+
+class CaseSigning(BaseModel):
+    """The signed-in participant's view of their case's agreement: which slot is theirs, whether
+    it is their turn, and the page to sign on."""
+
+    session: SignerSession
+    sign_url: str
+
+
+@api.route("GET", "/api/cases/{case_id}/signing", summary="Your slot in the case's agreement: is it your turn?",
+           allow=SIGNERS, tag=TAG, response=CaseSigning)
+@domain_errors
+async def case_signing(request: web.Request, _: None) -> CaseSigning:
+    """For the case page's "sign now": 404 ``no_agreement`` before the mediator drafts one."""
+    services = request.app[AGREEMENT_SERVICES_KEY]
+    case_id = request.match_info["case_id"]
+    await services.cases.ensure_access(actor_for(principal_of(request)), case_id)
+    info = await services.agreements.of_case(case_id)
+    if info is None:
+        raise ApiError(404, "no_agreement", "the mediator has not drafted this case's agreement yet")
+    context = await _signer(request, info.id)
+    return CaseSigning(session=await _signer_session(request, context), sign_url=f"/sign.html?agreement={info.id}")
 
 
 async def _render_page(pdf_path: Path, page: int, target: Path) -> None:
@@ -516,22 +674,20 @@ async def _page_png(pdf_path: Path, page: int, target: Path, what: str) -> web.F
            tag=TAG)
 async def signer_page(request: web.Request, _: None) -> web.FileResponse:
     """Pages as images: headless and mobile browsers all show a PNG, not all show a PDF."""
-    claims = _signer(request)
-    state = _current(request, claims.room)
+    context = await _signer(request)
+    state = await _current(request, context.agreement_id)
     page = _int(request.match_info["page"], "page")
-    store = request.app[STORE_KEY]
     with _refusals():
-        pdf_path = store.pdf_path(state)
-    return await _page_png(pdf_path, page, pdf_path.parent / "pages" / f"{pdf_path.stem}-p{page}.png",
-                           "the document")
+        pdf_path = await request.app[STORE_KEY].revision_path(state)
+    return await _page_png(pdf_path, page, _page_cache(request) / f"{pdf_path.name}-p{page}.png", "the document")
 
 
 @api.route("GET", "/api/sign/document.pdf", summary="A revision of the signer's agreement (default: newest)",
            allow=PUBLIC, tag=TAG)
 async def signer_document(request: web.Request, _: None) -> web.Response:
     """After the seal this is the final B-LTA PDF; ``?revision=0`` is the locked text itself."""
-    claims = _signer(request)
-    state = _current(request, claims.room)
+    context = await _signer(request)
+    state = await _current(request, context.agreement_id)
     revision = request.query.get("revision")
     with _refusals():
         pdf = await request.app[STORE_KEY].read_pdf(state, _int(revision, "revision") if revision is not None else None)
@@ -541,6 +697,8 @@ async def signer_document(request: web.Request, _: None) -> web.Response:
 class SignStep(_In):
     version: int = Field(ge=1)
     field_name: Annotated[str, Field(min_length=1, max_length=64)]
+    #: Only when signed in (a signing link names its agreement).
+    agreement_id: Annotated[str, Field(min_length=1, max_length=32)] | None = None
 
 
 class ChallengeOut(BaseModel):
@@ -571,6 +729,7 @@ class CompleteIn(SignStep):
 class CompleteOut(BaseModel):
     field_name: str
     signed_at: dt.datetime
+    timestamp_at: dt.datetime | None
     effective_at: dt.datetime | None
     revision: int
 
@@ -582,24 +741,31 @@ def _b64(data: str, name: str) -> bytes:
         raise ApiError(422, "invalid_body", f"{name} is not valid base64") from None
 
 
+async def _step_signer(request: web.Request, body: SignStep) -> tuple[str, Signer]:
+    context = await _signer(request, body.agreement_id)
+    state = await _current(request, context.agreement_id)
+    return context.agreement_id, context.signer_for(state, body.field_name)
+
+
 @api.route("POST", "/api/sign/begin", summary="Start key enrollment: a nonce to sign", allow=PUBLIC, tag=TAG,
            request=SignStep, response=ChallengeOut)
 async def sign_begin(request: web.Request, body: SignStep) -> ChallengeOut:
-    claims = _signer(request)
+    agreement_id, signer = await _step_signer(request, body)
     with _refusals():
-        challenge = request.app[CEREMONY_KEY].begin(claims.room, body.version, claims.seat, body.field_name)
+        challenge = await request.app[CEREMONY_KEY].begin(agreement_id, body.version, signer, body.field_name)
     return ChallengeOut(nonce=base64.b64encode(challenge.nonce).decode(), expires_at=challenge.expires_at)
 
 
 @api.route("POST", "/api/sign/enroll", summary="Prove possession of the browser key; get the certificate",
            allow=PUBLIC, tag=TAG, request=EnrollIn, response=EnrollOut)
 async def sign_enroll(request: web.Request, body: EnrollIn) -> EnrollOut:
-    """The proof is the key's signature over nonce‖SPKI; needs a passed identity check."""
-    claims = _signer(request)
+    """The proof is the key's signature over nonce‖SPKI; needs a passed identity check. The
+    certificate is issued only to the slot's own participant."""
+    agreement_id, signer = await _step_signer(request, body)
     spki, proof = _b64(body.spki, "spki"), _b64(body.proof, "proof")
     with _refusals():
-        enrollment = await request.app[CEREMONY_KEY].enroll(claims.room, body.version, claims.seat,
-                                                            body.field_name, spki, proof)
+        enrollment = await request.app[CEREMONY_KEY].enroll(agreement_id, body.version, signer, body.field_name,
+                                                            spki, proof)
     return EnrollOut(certificate_pem=enrollment.certificate.public_bytes(Encoding.PEM).decode(),
                      not_after=enrollment.certificate.not_valid_after_utc)
 
@@ -608,9 +774,9 @@ async def sign_enroll(request: web.Request, body: EnrollIn) -> EnrollOut:
            allow=PUBLIC, tag=TAG, request=SignStep, response=PrepareOut)
 async def sign_prepare(request: web.Request, body: SignStep) -> PrepareOut:
     """Download ``/api/sign/prepared.pdf`` next and check messageDigest before signing."""
-    claims = _signer(request)
+    agreement_id, signer = await _step_signer(request, body)
     with _refusals():
-        prep = await request.app[CEREMONY_KEY].prepare(claims.room, body.version, claims.seat, body.field_name)
+        prep = await request.app[CEREMONY_KEY].prepare(agreement_id, body.version, signer, body.field_name)
     return PrepareOut(signed_attrs=base64.b64encode(prep.signed_attrs_der).decode(), byte_range=prep.byte_range,
                       expires_at=prep.expires_at)
 
@@ -618,25 +784,27 @@ async def sign_prepare(request: web.Request, body: SignStep) -> PrepareOut:
 @api.route("GET", "/api/sign/prepared.pdf", summary="The prepared PDF the signed attributes cover",
            allow=PUBLIC, tag=TAG)
 async def sign_prepared_pdf(request: web.Request, _: None) -> web.Response:
-    claims = _signer(request)
+    context = await _signer(request)
     version = _int(request.query.get("version", ""), "version")
     field_name = request.query.get("field_name", "")
+    state = await _current(request, context.agreement_id)
     with _refusals():
-        pdf = request.app[CEREMONY_KEY].prepared_pdf(claims.room, version, claims.seat, field_name)
+        pdf = request.app[CEREMONY_KEY].prepared_pdf(context.agreement_id, version,
+                                                     context.signer_for(state, field_name), field_name)
     return _pdf_response(pdf, "prepared.pdf")
 
 
 @api.route("POST", "/api/sign/complete", summary="Hand in the signature; it is checked and embedded",
            allow=PUBLIC, tag=TAG, request=CompleteIn, response=CompleteOut)
 async def sign_complete(request: web.Request, body: CompleteIn) -> CompleteOut:
-    claims = _signer(request)
+    agreement_id, signer = await _step_signer(request, body)
     signature = _b64(body.signature, "signature")
     with _refusals():
-        state = await request.app[CEREMONY_KEY].complete(claims.room, body.version, claims.seat, body.field_name,
+        state = await request.app[CEREMONY_KEY].complete(agreement_id, body.version, signer, body.field_name,
                                                          signature)
     record = state.signatures[-1]
-    return CompleteOut(field_name=record.field_name, signed_at=record.signed_at, effective_at=state.effective_at,
-                       revision=record.revision)
+    return CompleteOut(field_name=record.field_name, signed_at=record.signed_at, timestamp_at=record.timestamp_at,
+                       effective_at=state.effective_at, revision=record.revision)
 
 
 # --- public verifier ----------------------------------------------------------------------------
@@ -693,6 +861,6 @@ async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
             verified = await asyncio.to_thread(verify_upload_safely, pdf, roots)
         except VerificationError as exc:
             raise ApiError(422, "unverifiable_pdf", str(exc)) from None
-        verified.report.platform = await asyncio.to_thread(match_to_platform, pdf, request.app[STORE_KEY],
-                                                           verified.prefix_hashes)
+        verified.report.platform = await match_to_platform(pdf, request.app[STORE_KEY].locked_with,
+                                                           prefixes=verified.prefix_hashes)
     return verified.report.to_dict()

@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator, Literal
 from urllib.parse import quote
 
 from aiohttp import web
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediation.audit import read_trail, verify_chain
@@ -202,13 +202,10 @@ class PaymentTermsIn(Strict):
 
 
 class AgreementIn(Strict):
-    agreement_id: str = Field(min_length=1, max_length=64)
+    """The agreement itself is drafted from the case; ``payment_terms`` are what the court's
+    payment-order checks read (CPL art. 225)."""
+
     payment_terms: PaymentTermsIn | None = None
-
-
-class AgreementEffective(Strict):
-    agreement_id: str = Field(min_length=1, max_length=64)
-    effective_at: AwareDatetime
 
 
 class FailureIn(Strict):
@@ -404,26 +401,20 @@ async def conclude_video(request: web.Request, _: Empty) -> Any:
 
 
 # --- step 5 -----------------------------------------------------------------------------------
-@api.route("POST", "/api/cases/{case_id}/agreement", summary="Register the drafted agreement (step 5)",
-           allow=MEDIATOR, tag=TAG, request=AgreementIn)
+@api.route("POST", "/api/cases/{case_id}/agreement",
+           summary="Draft the case's agreement from the case (step 5); it takes effect when the parties have signed",
+           allow=MEDIATOR, tag=TAG, request=AgreementIn, status=201)
 @domain_errors
 async def record_agreement(request: web.Request, body: AgreementIn) -> Any:
+    """Returns ``agreement_id``, where the mediator edits it (``editor_url``) and the case."""
     terms = None
     if body.payment_terms is not None:
         t = body.payment_terms
         terms = PaymentTerms(t.debtor_side, t.amount_fen, t.due_date.isoformat(), t.money_only, t.counter_obligation)
-    return dump(await services_of(request).cases.record_agreement(actor_of(request), _case_id(request),
-                                                                   body.agreement_id, terms))
-
-
-@api.route("POST", "/api/cases/{case_id}/agreement/effective",
-           summary="The signing service reports that every signature is on the agreement",
-           allow=frozenset({"service"}), tag=TAG, scope="agreements",
-           request=AgreementEffective)
-@domain_errors
-async def agreement_effective(request: web.Request, body: AgreementEffective) -> Any:
-    return dump(await services_of(request).cases.agreement_took_effect(actor_of(request), _case_id(request),
-                                                                        body.agreement_id, body.effective_at))
+    services, actor = services_of(request), actor_of(request)
+    agreement_id = await services.cases.record_agreement(actor, _case_id(request), terms)
+    return {"agreement_id": agreement_id, "editor_url": f"/agreement.html#{agreement_id}",
+            "case": dump(await services.cases.view(actor, _case_id(request)))}
 
 
 @api.route("POST", "/api/cases/{case_id}/failure", summary="Record that mediation failed, with reasons (step 5)",

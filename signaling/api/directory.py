@@ -113,6 +113,7 @@ class OrganisationIn(Strict):
     address: str = Field(min_length=1, max_length=200)
     contact: str = Field(min_length=1, max_length=100)
     intro: str = Field(default="", max_length=2000)
+    credit_code: str | None = Field(default=None, min_length=18, max_length=18)
 
 
 class ProfileIn(Strict):
@@ -155,7 +156,7 @@ async def organisation(request: web.Request, _: None) -> Any:
 @domain_errors
 async def add_organisation(request: web.Request, body: OrganisationIn) -> Any:
     return dump(await _of(request).directory.add_organisation(actor_of(request), NewOrganisation(
-        body.name, body.category, body.region, body.address, body.contact, body.intro)))
+        body.name, body.category, body.region, body.address, body.contact, body.intro, body.credit_code)))
 
 
 @api.route("GET", "/api/directory/mediators", summary="Search mediators", allow=PUBLIC, tag=TAG)

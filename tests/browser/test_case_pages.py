@@ -21,7 +21,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import update
 
-from mediation.accounts import SERVICE_ROLE, AccountInfo, Actor
+from mediation.accounts import AccountInfo, Actor
 from mediation.cases import PaymentTerms
 from mediation.models import Deadline
 
@@ -55,9 +55,10 @@ async def _settle_and_file(site: Site, case_id: str, mediator: Actor) -> str:
     alice, bob = site.actor("alice"), site.actor("bob")
     await cases.conclude_video(mediator, case_id)
     due = date.today().isoformat()  # due now: a payment order can be applied for
-    await cases.record_agreement(mediator, case_id, "AG-1", PaymentTerms("respondent", 1_200_000, due, True, False))
-    await cases.agreement_took_effect(Actor("signing", SERVICE_ROLE, "签署服务"), case_id, "AG-1",
-                                      datetime.now(timezone.utc))
+    agreement_id = await cases.record_agreement(mediator, case_id,
+                                                PaymentTerms("respondent", 1_200_000, due, True, False))
+    # What the signing ceremony reports in-process once the parties have signed.
+    await cases.agreement_took_effect(case_id, agreement_id, datetime.now(timezone.utc))
     await cases.rate(alice, case_id, 5, "耐心细致")
     await cases.rate(bob, case_id, 4, "")
     await court.apply_confirmation(alice, case_id, COURT)

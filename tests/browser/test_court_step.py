@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from mediation.accounts import SERVICE_ROLE, Actor
+from mediation.accounts import Actor
 from mediation.cases import Application, PartyDetails
 from mediation.demo_data import DEMO_COURTS
 from mediation.models import StoredFile
@@ -31,7 +31,6 @@ from .case_site import (ARTIFACTS, COURT, PASSWORD, REPO, SAME_LOOP, Site, brows
                         site)
 
 pytestmark = pytest.mark.browser
-SIGNING = Actor("signing", SERVICE_ROLE, "签署服务")
 RULING = b"%PDF-1.7\n% ruling of the court (the signed PDF comes from the court's signing part)\n"
 
 
@@ -57,8 +56,9 @@ async def _case_at_the_court_step(site: Site) -> str:
     """A settled case whose agreement took effect and whose mediator both parties rated."""
     cases = site.services.cases
     case_id, mediator = await _case_to_mediation_result(site)
-    await cases.record_agreement(mediator, case_id, "AG-COURT", None)
-    await cases.agreement_took_effect(SIGNING, case_id, "AG-COURT", datetime.now(timezone.utc))
+    agreement_id = await cases.record_agreement(mediator, case_id, None)
+    # What the signing ceremony reports in-process once the parties have signed.
+    await cases.agreement_took_effect(case_id, agreement_id, datetime.now(timezone.utc))
     await cases.rate(site.actor("alice"), case_id, 5, "")
     await cases.rate(site.actor("bob"), case_id, 5, "")
     return case_id

@@ -32,6 +32,12 @@ async def cast_of_characters(api: Api) -> dict[str, User]:
     }
 
 
+async def signing_service_reports_effect(api: Api, case_id: str, agreement_id: str) -> None:
+    """What the signing ceremony does in-process when the last party signature is recorded (the
+    ceremony itself is tested in tests/signing/test_case_agreement.py): the case moves on."""
+    await api.services.cases.agreement_took_effect(case_id, agreement_id, START)
+
+
 async def case_with_filed_confirmation(api: Api, c: dict[str, User]) -> tuple[str, str]:
     """Alice v. Bob, settled, with a judicial confirmation application filed at ``COURT``."""
     alice, bob, mediator = c["alice"], c["bob"], c["mediator"]
@@ -43,12 +49,11 @@ async def case_with_filed_confirmation(api: Api, c: dict[str, User]) -> tuple[st
     await api.call("POST", f"/api/cases/{cid}/messages", bob, json={"text": "hello"}, expect=201)
     await api.call("POST", f"/api/cases/{cid}/video", mediator, json={}, expect=200)
     await api.call("POST", f"/api/cases/{cid}/video/conclude", mediator, json={}, expect=200)
-    await api.call("POST", f"/api/cases/{cid}/agreement", mediator, expect=200, json={
-        "agreement_id": "AG-1", "payment_terms": {"debtor_side": "respondent", "amount_fen": 500_000,
-                                                  "due_date": (START + timedelta(days=30)).date().isoformat(),
-                                                  "money_only": True, "counter_obligation": False}})
-    await api.call("POST", f"/api/cases/{cid}/agreement/effective", api.service_key, expect=200,
-                   json={"agreement_id": "AG-1", "effective_at": START.isoformat()})
+    drafted = await api.call("POST", f"/api/cases/{cid}/agreement", mediator, expect=201, json={
+        "payment_terms": {"debtor_side": "respondent", "amount_fen": 500_000,
+                          "due_date": (START + timedelta(days=30)).date().isoformat(),
+                          "money_only": True, "counter_obligation": False}})
+    await signing_service_reports_effect(api, cid, drafted["agreement_id"])
     await api.call("POST", f"/api/cases/{cid}/rating", alice, json={"score": 5}, expect=200)
     await api.call("POST", f"/api/cases/{cid}/rating", bob, json={"score": 5}, expect=200)
     await api.call("POST", f"/api/cases/{cid}/court/confirmation", alice, json={"court": COURT}, expect=201)

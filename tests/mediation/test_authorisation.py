@@ -51,7 +51,6 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/cases/{case_id}/invitation"): {"party", "agent", "mediator"},
     ("POST", "/api/cases/{case_id}/video/conclude"): {"mediator"},
     ("POST", "/api/cases/{case_id}/agreement"): {"mediator"},
-    ("POST", "/api/cases/{case_id}/agreement/effective"): {"service"},
     ("POST", "/api/cases/{case_id}/failure"): {"mediator"},
     ("POST", "/api/cases/{case_id}/rating"): {"party", "agent"},
     ("POST", "/api/cases/{case_id}/complaints"): {"party", "agent"},
@@ -81,9 +80,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/cases/{case_id}/messages"): {"text": "hello", "side": "applicant"},
     ("POST", "/api/cases/{case_id}/video"): {},
     ("POST", "/api/cases/{case_id}/video/conclude"): {},
-    ("POST", "/api/cases/{case_id}/agreement"): {"agreement_id": "AG-X"},
-    ("POST", "/api/cases/{case_id}/agreement/effective"): {"agreement_id": "AG-1",
-                                                           "effective_at": "2026-03-02T09:00:00+00:00"},
+    ("POST", "/api/cases/{case_id}/agreement"): {},
     ("POST", "/api/cases/{case_id}/failure"): {"reasons": ["no"]},
     ("POST", "/api/cases/{case_id}/rating"): {"score": 1},
     ("POST", "/api/cases/{case_id}/complaints"): {"text": "bad"},
@@ -102,7 +99,6 @@ RAW = {("POST", "/api/cases/{case_id}/documents")}
 #: (settled, at court docking, confirmation filed), not by who they are.
 OVERSIGHT_RESULT: dict[tuple[str, str], int] = {
     ("GET", "/api/cases/{case_id}/litigation-package"): 404,  # settled cases have none
-    ("POST", "/api/cases/{case_id}/agreement/effective"): 409,  # already effective
     ("POST", "/api/court/applications/{application_id}/ruling-document"): 409,  # not ruled yet
 }
 

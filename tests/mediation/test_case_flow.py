@@ -10,7 +10,7 @@ from mediation.clock import ManualClock
 
 from .api_client import Api, application_body
 from .doubles import START, RecordingEvents, RecordingRooms
-from .scenario import COURT, ORG, cast_of_characters
+from .scenario import COURT, ORG, cast_of_characters, signing_service_reports_effect
 
 async def test_whole_case_through_seven_steps(api: Api, clock: ManualClock, rooms: RecordingRooms,
                                               events: RecordingEvents) -> None:
@@ -68,13 +68,17 @@ async def test_whole_case_through_seven_steps(api: Api, clock: ManualClock, room
     assert rooms.invites[-1] == (case["room_id"], "party", "respondent", "Bob")
     await api.call("POST", f"/api/cases/{cid}/video/conclude", mediator, json={}, expect=200)
 
-    # Step 5: the agreement (drafted in signing/) takes effect when the signing service says so.
+    # Step 5: the agreement is drafted from the case; it takes effect when the parties have signed
+    # (the ceremony, tests/signing/test_case_agreement.py, reports that in-process).
     due = (START + timedelta(days=20)).date().isoformat()
-    await api.call("POST", f"/api/cases/{cid}/agreement", mediator, expect=200, json={
-        "agreement_id": "AG-1", "payment_terms": {"debtor_side": "respondent", "amount_fen": 1_200_000,
-                                                  "due_date": due, "money_only": True, "counter_obligation": False}})
-    case = await api.call("POST", f"/api/cases/{cid}/agreement/effective", api.service_key, expect=200,
-                          json={"agreement_id": "AG-1", "effective_at": clock.now().isoformat()})
+    drafted = await api.call("POST", f"/api/cases/{cid}/agreement", mediator, expect=201, json={
+        "payment_terms": {"debtor_side": "respondent", "amount_fen": 1_200_000, "due_date": due,
+                          "money_only": True, "counter_obligation": False}})
+    assert drafted["case"]["result"] == {**drafted["case"]["result"], "agreement_id": drafted["agreement_id"],
+                                         "agreement_status": "drafted"}
+    await api.call("POST", f"/api/cases/{cid}/agreement/effective", api.service_key, json={}, expect=404)
+    await signing_service_reports_effect(api, cid, drafted["agreement_id"])
+    case = await api.call("GET", f"/api/cases/{cid}", alice, expect=200)
     assert (case["step"], case["outcome"], case["result"]["agreement_status"]) == ("evaluation", "settled", "effective")
 
     # Step 6: both rate the mediator; a complaint reaches the organisation.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from mediation.accounts import SERVICE_ROLE, Actor, Role
+from mediation.accounts import Actor, Role
 from mediation.cases import CaseView, PaymentTerms
 from mediation.clock import ManualClock
 from mediation.court import PaymentOrderDeclarations
@@ -18,7 +18,6 @@ from .helpers import PASSWORD, application, make_staff, register_party
 
 ORG = "Jinjiang People's Mediation Committee"
 COURT = "Chengdu Jinjiang District People's Court"
-SIGNING = Actor("signing", SERVICE_ROLE, "Signing service")
 
 
 def who(view: CaseView) -> list[tuple[str, str, str | None, str | None]]:
@@ -59,12 +58,14 @@ async def test_who_acts_next_through_every_step(services: MediationServices, sms
     assert who(await cases.open_video(mediator, cid)) == [("conclude_video", "mediator", None, mediator.id)]
     assert who(await cases.conclude_video(mediator, cid)) == [("record_result", "mediator", None, mediator.id)]
     terms = PaymentTerms("respondent", 500_000, clock.now().date().isoformat(), True, False)
-    view = await cases.record_agreement(mediator, cid, "AG-1", terms)
+    agreement_id = await cases.record_agreement(mediator, cid, terms)
+    view = await cases.view(a, cid)
     assert who(view) == [("sign", SIGNERS, None, None)]  # the signing order is the agreement's to tell
 
     # Step 6: both sides rate.
     effective_at = clock.now()
-    view = await cases.agreement_took_effect(SIGNING, cid, "AG-1", effective_at)
+    await cases.agreement_took_effect(cid, agreement_id, effective_at)  # what the ceremony reports in-process
+    view = await cases.view(a, cid)
     assert who(view) == [("rate", "party", "applicant", a.id), ("rate", "party", "respondent", b.id)]
     assert who(await cases.rate(a, cid, 5, "")) == [("rate", "party", "respondent", b.id)]
 

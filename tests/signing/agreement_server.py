@@ -1,10 +1,14 @@
-"""A real Accord server on a free port for the agreement API and browser tests."""
+"""A real Accord server on a free port for the agreement API and browser tests, with the case an
+agreement is drafted from: 张三 applies against 李四, 李四 is represented by 王律师, 赵调解 of
+朝阳区人民调解委员会 mediates; the mediator drafts the agreement from the case and writes the
+sample's terms into it (no ID number is typed)."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +18,44 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import signaling.api.agreements as agreements_api
+from mediation.accounts import Actor, NewAccount, Role
+from mediation.cases import Application, PartyDetails
+from mediation.directory import DirectoryService, NewOrganisation
+from mediation.services import MediationServices
+from signaling.api.accounts import SERVICES_KEY
 from signaling.app import create_app
 from signaling.auth import API_KEYS_KEY
 from signaling.config import Settings
 
 from agreement_samples import agreement_dict
 from pades_samples import browser_sign
+from signing.agreement import resident_id_check_digit
 from signing.pades import document_digest
+
+PASSWORD = "correct horse battery"
+#: Field names of the sample agreement drafted from its case (parties are keyed by side).
+FIELDS = ["sig_01_party_applicant", "sig_02_party_respondent", "sig_03_agent_respondent", "sig_04_mediator",
+          "sig_05_organisation"]
+
+
+@dataclass
+class Person:
+    actor: Actor
+    login: str
+    token: str = ""  # session, once signed in
+
+
+@dataclass
+class Cast:
+    """The sample agreement's people as accounts (see the module docstring)."""
+
+    mediator: Person
+    org_admin: Person
+    zhang: Person
+    li: Person
+    wang: Person
+    organisation_id: str
+    people: dict[str, Person] = field(default_factory=dict)
 
 
 def _b64(data: bytes) -> str:
@@ -35,14 +70,127 @@ class Server:
     api_key: str  # the scope ``agreements``: what a mediation organisation's system drafts and seals with
     identity_key: str  # the scope ``identity-provider``: the identity service's
     session: aiohttp.ClientSession
+    _cast: Cast | None = None
+    _admin_id: str = ""
+    _strangers: int = 0
 
     @property
     def ceremony(self) -> agreements_api.SigningCeremony:
         return self.app[agreements_api.CEREMONY_KEY]
 
     @property
-    def store(self) -> agreements_api.AgreementStore:
+    def store(self) -> agreements_api.SqlAgreementStore:
         return self.app[agreements_api.STORE_KEY]
+
+    @property
+    def services(self) -> MediationServices:
+        return self.app[SERVICES_KEY]
+
+    async def login(self, channel: str, login: str) -> str:
+        status, body = await self.call("POST", "/api/auth/login", key=False, json={
+            "channel": channel, "login": login, "password": PASSWORD})
+        assert status == 200, body
+        return body["token"]
+
+    async def as_user(self, person: Person, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {person.token}"}
+        return await self.call(method, path, key=False, headers=headers, **kwargs)
+
+    async def _register(self, role: Role, login: str, name: str, id_number: str, phone: str) -> Person:
+        accounts = self.services.accounts
+        await accounts.send_code(phone)
+        outbox = self.app[agreements_api.AGREEMENT_SETTINGS_KEY].data_dir / "sms-outbox.jsonl"
+        last = [json.loads(line) for line in outbox.read_text().splitlines() if json.loads(line)["phone"] == phone][-1]
+        code = next(word for word in last["text"].replace("(", " ").split() if word.isdigit() and len(word) == 6)
+        info = await accounts.register(NewAccount(role, login, name, PASSWORD, phone=phone, id_number=id_number),
+                                       code)
+        return Person(info.as_actor(), login, await self.login("party", login))
+
+    async def cast(self) -> Cast:
+        """The people of the sample agreement, created once per server."""
+        if self._cast is not None:
+            return self._cast
+        sample = agreement_dict()
+        zhang_data, li_data = sample["parties"]
+        accounts = self.services.accounts
+        admin = (await accounts.bootstrap_admin("root", "平台管理员", PASSWORD)).as_actor()
+        self._admin_id = admin.id
+        org = sample["organisation"]
+        directory = DirectoryService(self.services.db, self.services.cases.clock)
+        listed = await directory.add_organisation(admin, NewOrganisation(
+            org["name"], "peoples", "北京市朝阳区", org["address"], "010-00000000", credit_code="12110105MB0000000X"))
+        org_admin = (await accounts.create_staff(admin, NewAccount(
+            Role.ORG_ADMIN, "orgadmin", "朝阳调委会管理员", PASSWORD, organisation=org["name"]))).as_actor()
+        mediator = (await accounts.create_staff(admin, NewAccount(
+            Role.MEDIATOR, "mediator", sample["mediator"]["name"], PASSWORD, organisation=org["name"],
+            id_number=sample["mediator"]["id_number"]))).as_actor()
+        zhang = await self._register(Role.PARTY, "zhangsan", zhang_data["name"], zhang_data["id_number"],
+                                     zhang_data["contact"])
+        li = await self._register(Role.PARTY, "lisi", li_data["name"], li_data["id_number"], li_data["contact"])
+        agent = li_data["agent"]
+        wang = await self._register(Role.AGENT, "wanglawyer", agent["name"], agent["id_number"], agent["contact"])
+        await accounts.authorise_agent(li.actor, "wanglawyer", b"%PDF-1.4 power of attorney", "poa.pdf", "application/pdf")
+        self._cast = Cast(Person(mediator, "mediator", await self.login("mediator", "mediator")),
+                          Person(org_admin, "orgadmin", await self.login("mediator", "orgadmin")),
+                          zhang, li, wang, listed.id)
+        self._cast.people = {"zhang": zhang, "li": li, "wang": wang, "mediator": self._cast.mediator}
+        return self._cast
+
+    async def stranger(self) -> Person:
+        """A party with an account who takes part in none of these cases."""
+        self._strangers += 1
+        n = self._strangers
+        first17 = f"11010519900101{n:03d}"
+        return await self._register(Role.PARTY, f"stranger{n}", f"路人{n}", first17 + resident_id_check_digit(first17),
+                                    f"1370000{n:04d}")
+
+    async def other_organisation_admin(self) -> Person:
+        """The administrator of another organisation (in the directory as well)."""
+        await self.cast()
+        accounts = self.services.accounts
+        admin = (await accounts.get(self._admin_id)).as_actor()
+        await accounts.create_staff(admin, NewAccount(Role.ORG_ADMIN, "otheradmin", "他处管理员", PASSWORD,
+                                                      organisation="海淀区人民调解委员会"))
+        return Person((await accounts.get(admin.id)).as_actor(), "otheradmin", await self.login("mediator", "otheradmin"))
+
+    async def case_at_result(self) -> str:
+        """A case of 张三 against 李四 through steps 1-4 (the domain services, as the case pages do)."""
+        c = await self.cast()
+        sample = agreement_dict()
+        zhang_data, li_data = sample["parties"]
+        cases = self.services.cases
+        view = await cases.apply(c.zhang.actor, Application(
+            "loan", "请求被申请人归还借款50,000元", sample["facts"],
+            PartyDetails(zhang_data["name"], zhang_data["contact"], zhang_data["id_number"], zhang_data["address"]),
+            PartyDetails(li_data["name"], li_data["contact"], li_data["id_number"], li_data["address"]),
+            amount_fen=5_000_000))
+        await cases.answer_consent(c.li.actor, view.id, True)
+        await cases.choose_mediator(c.zhang.actor, view.id, c.mediator.actor.id)
+        await cases.answer_assignment(c.mediator.actor, view.id, True)
+        await cases.open_video(c.mediator.actor, view.id)
+        await cases.conclude_video(c.mediator.actor, view.id)
+        return view.id
+
+    async def drafted_agreement(self, *, agent_signs: bool = True, **changes: Any) -> tuple[str, str]:
+        """The mediator drafts the case's agreement and writes the sample's terms into it over HTTP,
+        sending the ID numbers back masked as the editor does; returns (case id, agreement id)."""
+        c = await self.cast()
+        case_id = await self.case_at_result()
+        status, drafted = await self.as_user(c.mediator, "POST", f"/api/cases/{case_id}/agreement", json={})
+        assert status == 201, drafted
+        agreement_id = drafted["agreement_id"]
+        status, current = await self.as_user(c.mediator, "GET", f"/api/agreements/{agreement_id}")
+        assert status == 200, current
+        sample = agreement_dict(**changes)
+        data = current["data"]
+        data["parties"][1]["agent"]["signs"] = agent_signs
+        data["monetary"] = [{**m, "payer": "respondent", "payee": "applicant"} for m in sample["monetary"]]
+        data["performance"] = [{**p, "obligor": "applicant"} for p in sample["performance"]]
+        for key in ("dispute_type", "facts", "date", "place"):
+            data[key] = sample[key]
+        status, edited = await self.as_user(c.mediator, "PUT", f"/api/agreements/{agreement_id}", json={"data": data})
+        assert status == 200, edited
+        return case_id, agreement_id
 
     async def call(self, method: str, path: str, *, token: str | None = None, key: bool = True,
                    **kwargs: Any) -> tuple[int, Any]:
@@ -56,11 +204,9 @@ class Server:
                 return resp.status, await resp.json()
             return resp.status, await resp.read()
 
-    async def locked_agreement(self, **changes: Any) -> tuple[str, dict[str, str]]:
-        """Create and lock an agreement; return its id and the signing token per field."""
-        status, created = await self.call("POST", "/api/agreements", json={"data": agreement_dict(**changes)})
-        assert status == 201, created
-        agreement_id = created["agreement_id"]
+    async def locked_agreement(self, *, agent_signs: bool = True, **changes: Any) -> tuple[str, dict[str, str]]:
+        """Draft an agreement from a case and lock it; return its id and the signing-link token per field."""
+        _, agreement_id = await self.drafted_agreement(agent_signs=agent_signs, **changes)
         status, locked = await self.call("POST", f"/api/agreements/{agreement_id}/versions/1/lock")
         assert status == 200, locked
         status, links = await self.call("POST", f"/api/agreements/{agreement_id}/signing-links")
@@ -115,6 +261,30 @@ class Server:
         status, pdf = await self.call("GET", "/api/sign/document.pdf", token=next(iter(tokens.values())))
         assert status == 200
         return agreement_id, pdf
+
+    async def sign_with_session(self, person: Person, agreement_id: str, field: str,
+                                key: ec.EllipticCurvePrivateKey, version: int = 1) -> tuple[int, Any]:
+        """What the signing page does for a signed-in participant (``sign.html?agreement=…``)."""
+        spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+        step = {"agreement_id": agreement_id, "version": version, "field_name": field}
+        status, challenge = await self.as_user(person, "POST", "/api/sign/begin", json=step)
+        if status != 200:
+            return status, challenge
+        status, enrolled = await self.as_user(person, "POST", "/api/sign/enroll", json={
+            **step, "spki": _b64(spki), "proof": _b64(browser_sign(key, base64.b64decode(challenge["nonce"]) + spki))})
+        if status != 200:
+            return status, enrolled
+        status, prep = await self.as_user(person, "POST", "/api/sign/prepare", json=step)
+        if status != 200:
+            return status, prep
+        status, pdf = await self.as_user(
+            person, "GET", f"/api/sign/prepared.pdf?agreement={agreement_id}&version={version}&field_name={field}")
+        assert status == 200 and pdf[:5] == b"%PDF-"
+        attrs = base64.b64decode(prep["signed_attrs"])
+        assert document_digest(pdf, tuple(prep["byte_range"])) in attrs
+        return await self.as_user(person, "POST", "/api/sign/complete", json={
+            **step, "signature": _b64(browser_sign(key, attrs))})
 
     async def close(self) -> None:
         await self.session.close()

@@ -14,11 +14,13 @@ import hashlib
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
 from cryptography.hazmat.primitives.serialization import Encoding
 from playwright.async_api import async_playwright
 
 from agreement_samples import agreement_dict
 from agreement_server import Server, start_server
+from mediation.agreement_models import AgreementVersionRow
 from pades_samples import eof_flood
 from signaling.api.pki import PKI_KEY
 from signaling.cli import main as accord
@@ -51,10 +53,11 @@ async def _platform(server: Server, pdf: bytes) -> dict[str, Any]:
 
 
 async def _locked_with_evidence(server: Server) -> tuple[str, bytes]:
-    status, created = await server.call("POST", "/api/agreements",
-                                        json={"data": agreement_dict(), "evidence": EVIDENCE})
-    assert status == 201, created
-    agreement_id = created["agreement_id"]
+    _, agreement_id = await server.drafted_agreement()
+    status, current = await server.call("GET", f"/api/agreements/{agreement_id}")
+    status, edited = await server.call("PUT", f"/api/agreements/{agreement_id}",
+                                       json={"data": current["data"], "evidence": EVIDENCE})
+    assert status == 200, edited
     status, locked = await server.call("POST", f"/api/agreements/{agreement_id}/versions/1/lock")
     assert status == 200, locked
     status, pdf = await server.call("GET", f"/api/agreements/{agreement_id}/versions/1/pdf")
@@ -119,10 +122,10 @@ async def test_a_flood_of_eof_markers_is_refused_quickly_while_the_server_answer
 async def test_a_fully_signed_agreement_matches_its_case(server: Server) -> None:
     agreement_id, pdf = await server.fully_signed()
     match = await _platform(server, pdf)
-    state = server.store.current(agreement_id)
+    state = await server.store.current(agreement_id)
     assert match["found"] and match["consistent"], match["reasons"]
     assert (match["agreement_id"], match["version"], match["current"]) == (agreement_id, 1, True)
-    assert match["case_number"] == agreement_dict()["case_number"]
+    assert match["case_number"] == state.data.case_number == state.case_id
     assert match["version_status"] == "completed" and match["revision"] == "latest"
     assert match["revision_number"] == state.revision and match["stored_revisions"] == state.revision + 1
     assert match["final_sha256"] == state.final_sha256 == match["file_sha256"]
@@ -132,13 +135,13 @@ async def test_a_fully_signed_agreement_matches_its_case(server: Server) -> None
 
     # The same agreement cut back to the revision after the first signature: matched, but not the latest.
     earlier = await server.store.read_pdf(state, 1)
-    cut = await asyncio.to_thread(match_to_platform, earlier, server.store)
+    cut = await match_to_platform(earlier, server.store.locked_with)
     assert cut.found and cut.agreement_id == agreement_id and not cut.consistent
     assert (cut.revision, cut.revision_number) == (RevisionMatch.EARLIER, 1)
     assert "earlier_revision" in {r.code for r in cut.reasons}
 
     # Bytes appended after our last revision: still this agreement, but not a file the platform produced.
-    extended = await asyncio.to_thread(match_to_platform, pdf + b"\n% appended\n%%EOF\n", server.store)
+    extended = await match_to_platform(pdf + b"\n% appended\n%%EOF\n", server.store.locked_with)
     assert extended.found and extended.revision is RevisionMatch.OTHER
     assert "unknown_revision" in {r.code for r in extended.reasons}
 
@@ -152,11 +155,10 @@ async def test_printed_evidence_hashes_are_compared_with_the_store(server: Serve
     assert [r["code"] for r in match["reasons"]] == ["not_completed"]
     assert (match["revision"], match["revision_number"]) == ("latest", 0)
 
-    # The platform's record diverges from what the document prints (e.g. the store was altered).
-    state = server.store.current(agreement_id)
-    altered = state.model_copy(update={"evidence": state.evidence.model_copy(update={"audit_head_sha256": "4c" * 32})})
-    path = server.store.pdf_path(state).parent / "state.json"
-    path.write_text(altered.model_dump_json())
+    # The platform's record diverges from what the document prints (e.g. the database was altered).
+    async with server.store.db.begin() as s:
+        row = await s.scalar(select(AgreementVersionRow).where(AgreementVersionRow.agreement_id == agreement_id))
+        row.evidence = {**row.evidence, "audit_head_sha256": "4c" * 32}
     match = await _platform(server, pdf)
     assert {(e["kind"], e["printed"]) for e in match["evidence"]} >= {("audit_head", False), ("recording", True)}
     assert "evidence_not_printed" in {r["code"] for r in match["reasons"]} and not match["consistent"]
@@ -174,8 +176,9 @@ async def test_an_unknown_agreement_is_not_found(server: Server) -> None:
 
 async def test_a_superseded_version_is_matched_but_not_current(server: Server) -> None:
     agreement_id, pdf = await _locked_with_evidence(server)
+    status, current = await server.call("GET", f"/api/agreements/{agreement_id}")
     status, edited = await server.call("PUT", f"/api/agreements/{agreement_id}",
-                                       json={"data": agreement_dict(place="上海市")})
+                                       json={"data": {**current["data"], "place": "上海市"}})
     assert status == 200, edited
     match = await _platform(server, pdf)
     assert match["found"] and (match["agreement_id"], match["version"]) == (agreement_id, 1)
@@ -197,7 +200,8 @@ async def test_cli_platform_check_against_live_servers(server: Server, tmp_path:
 
     assert await asyncio.to_thread(accord, [*base, "--platform", server.base_url]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("VALID") and f"PLATFORM: consistent - case {agreement_dict()['case_number']}" in out
+    case_number = (await server.store.current(agreement_id)).data.case_number
+    assert out.startswith("VALID") and f"PLATFORM: consistent - case {case_number}" in out
     assert agreement_id in out
 
     assert await asyncio.to_thread(accord, [*base, "--json", "--platform", server.base_url]) == 0
@@ -221,7 +225,9 @@ async def test_cli_platform_check_against_live_servers(server: Server, tmp_path:
 
 async def test_verify_page_shows_the_platform_section(server: Server, tmp_path: Path) -> None:
     agreement_id, pdf = await _locked_with_evidence(server)
-    status, _ = await server.call("PUT", f"/api/agreements/{agreement_id}", json={"data": agreement_dict(place="上海市")})
+    status, current = await server.call("GET", f"/api/agreements/{agreement_id}")
+    status, _ = await server.call("PUT", f"/api/agreements/{agreement_id}",
+                                  json={"data": {**current["data"], "place": "上海市"}})
     assert status == 200
     file = tmp_path / "v1.pdf"
     file.write_bytes(pdf)
@@ -238,7 +244,8 @@ async def test_verify_page_shows_the_platform_section(server: Server, tmp_path: 
                 assert await page.locator("#platform").is_visible()
                 assert await page.locator("#platform-verdict").get_attribute("data-valid") == "false"
                 facts = await page.locator("#platform-facts").inner_text()
-                assert agreement_dict()["case_number"] in facts and agreement_id in facts
+                case_number = (await server.store.current(agreement_id)).data.case_number
+                assert case_number in facts and agreement_id in facts
                 assert "已被替代，现行版本 v2" in facts
                 assert "superseded:" in await page.locator("#platform-reasons").inner_text()
                 rows = await page.locator("#platform-evidence tr").all_inner_texts()

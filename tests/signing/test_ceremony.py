@@ -9,6 +9,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import AsyncIterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,19 +20,20 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import async_validate_pdf_signature
 
+from agreement_db import LI, WANG, ZHANG, ZHAO, bound_agreement, create_agreement, open_store
 from agreement_samples import sample_agreement
 from identity.gate import IdentityCheck, IdentityCheckRejected, RecordedIdentityGate, TestIdentityGate, gate_for
 from pades_samples import ID_DIGEST_KEY, browser_sign
-from signing.agreement_versions import AgreementStore, VersionStatus
-from signing.ceremony import CeremonyRefused, RefusalCode, SigningCeremony, gate_key
-from signing.pades import KeyCustody, SignatureEvidence, document_digest
+from mediation.agreement_store import SqlAgreementStore
+from signing.agreement_versions import VersionState, VersionStatus
+from signing.ceremony import CeremonyRefused, RefusalCode, Signer, SigningCeremony, gate_key
+from signing.pades import KeyCustody, SignatureEvidence, document_digest, signature_timestamp_time
 from signing.pki import PlatformPKI, id_number_digest
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority
 from signing.verification import async_verify_agreement
 
 FIELDS = ["sig_01_party_zhang", "sig_02_party_li", "sig_03_agent_li", "sig_04_mediator", "sig_05_organisation"]
-SIGNERS = {"sig_01_party_zhang": "party:zhang", "sig_02_party_li": "party:li", "sig_03_agent_li": "agent:li",
-           "sig_04_mediator": "mediator"}
+SIGNERS = {"sig_01_party_zhang": ZHANG, "sig_02_party_li": LI, "sig_03_agent_li": WANG, "sig_04_mediator": ZHAO}
 
 
 class Clock:
@@ -44,12 +46,13 @@ class Clock:
 
 @dataclass
 class World:
-    store: AgreementStore
+    store: SqlAgreementStore
     pki: PlatformPKI
     gate: TestIdentityGate
     ceremony: SigningCeremony
     clock: Clock
     agreement_id: str
+    effective: list[VersionState]
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +62,19 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> PlatformPKI:
 
 
 @pytest.fixture
-async def world(tmp_path: Path, pki: PlatformPKI) -> World:
+async def world(tmp_path: Path, pki: PlatformPKI) -> AsyncIterator[World]:
     clock = Clock()
-    store = AgreementStore(tmp_path / "agreements")
+    engine, store = await open_store(tmp_path)
     gate = TestIdentityGate(clock=clock)
+    effective: list[VersionState] = []
+
+    async def on_effective(state: VersionState) -> None:
+        effective.append(state)
+
     ceremony = SigningCeremony(store, pki, gate, InProcessTimeStamper(TimeStampAuthority(pki)), clock=clock,
-                               id_digest_key=ID_DIGEST_KEY)
-    draft = await store.create(sample_agreement(), created_by="mediator")
-    return World(store, pki, gate, ceremony, clock, draft.agreement_id)
+                               id_digest_key=ID_DIGEST_KEY, on_effective=on_effective)
+    yield World(store, pki, gate, ceremony, clock, await create_agreement(store), effective)
+    await engine.dispose()
 
 
 def _spki(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -74,13 +82,13 @@ def _spki(key: ec.EllipticCurvePrivateKey) -> bytes:
                                          serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-async def _pass(w: World, signer_key: str) -> None:
-    await w.gate.pass_now(gate_key(w.agreement_id, signer_key))
+async def _pass(w: World, signer: Signer) -> None:
+    await w.gate.pass_now(gate_key(w.agreement_id, signer.signer_key))
 
 
 async def _enroll(w: World, field: str, key: ec.EllipticCurvePrivateKey, version: int = 1) -> None:
     signer = SIGNERS[field]
-    challenge = w.ceremony.begin(w.agreement_id, version, signer, field)
+    challenge = await w.ceremony.begin(w.agreement_id, version, signer, field)
     await w.ceremony.enroll(w.agreement_id, version, signer, field, _spki(key),
                             browser_sign(key, challenge.nonce + _spki(key)))
 
@@ -110,14 +118,18 @@ async def _refused(code: RefusalCode, awaitable) -> CeremonyRefused:  # type: ig
 async def test_full_ceremony_in_order_gives_a_valid_b_lta_agreement(world: World) -> None:
     w = world
     await w.store.lock(w.agreement_id, 1)
-    party_times = []
     for field in FIELDS[:4]:
         state = await _sign(w, field)
-        assert state.signatures[-1].field_name == field
-        assert state.signatures[-1].key_custody == "browser"
-        assert state.signatures[-1].identity is not None and state.signatures[-1].identity.method == "test"
-        party_times.append(state.signatures[-1].signed_at)
-    assert state.effective_at == party_times[2]  # the agent of the last party: all party-side fields signed
+        record = state.signatures[-1]
+        assert record.field_name == field and record.participant_id == SIGNERS[field].participant_id
+        assert record.key_custody == "browser"
+        assert record.identity is not None and record.identity.method == "test"
+        # The time the TSA vouches for, read back from the stored PDF's own token.
+        assert record.timestamp_at == signature_timestamp_time(await w.store.read_pdf(state), field)
+        if field == FIELDS[2]:  # the agent of the last party: every party-side field is signed
+            assert [e.version for e in w.effective] == [1]
+            assert w.effective[0].effective_at == state.effective_at == record.timestamp_at
+    assert len(w.effective) == 1  # the mediator's signature raises no second event
     final = await w.ceremony.seal(w.agreement_id, 1)
     assert final.status is VersionStatus.COMPLETED
     assert final.signatures[-1].key_custody == "server" and final.signatures[-1].identity is None
@@ -151,27 +163,48 @@ async def test_full_ceremony_in_order_gives_a_valid_b_lta_agreement(world: World
 async def test_refuses_another_signers_field(world: World) -> None:
     w = world
     await w.store.lock(w.agreement_id, 1)
-    await _pass(w, "party:zhang")
-    await _refused(RefusalCode.NOT_YOUR_FIELD, w.ceremony.turn(w.agreement_id, 1, "party:zhang", "sig_02_party_li"))
+    await _pass(w, ZHANG)
+    await _refused(RefusalCode.NOT_YOUR_FIELD, w.ceremony.turn(w.agreement_id, 1, ZHANG, "sig_02_party_li"))
     with pytest.raises(CeremonyRefused) as info:
-        w.ceremony.begin(w.agreement_id, 1, "party:zhang", "sig_04_mediator")
+        await w.ceremony.begin(w.agreement_id, 1, ZHANG, "sig_04_mediator")
     assert info.value.code is RefusalCode.NOT_YOUR_FIELD
-    await _refused(RefusalCode.NOT_YOUR_FIELD, w.ceremony.prepare(w.agreement_id, 1, "party:zhang", "sig_02_party_li"))
+    await _refused(RefusalCode.NOT_YOUR_FIELD, w.ceremony.prepare(w.agreement_id, 1, ZHANG, "sig_02_party_li"))
+
+
+async def test_a_participant_cannot_get_another_participants_certificate(world: World) -> None:
+    """The slot names its participant: another account, or a link bound to someone else, is refused
+    before any certificate is issued — even with a passed identity check for that slot."""
+    w = world
+    await w.store.lock(w.agreement_id, 1)
+    await _pass(w, ZHANG)
+    key = ec.generate_private_key(ec.SECP256R1())
+    for intruder in (Signer("party:zhang", LI.participant_id), Signer("party:zhang", None),
+                     Signer("party:zhang", "a_stranger")):
+        with pytest.raises(CeremonyRefused) as info:
+            await w.ceremony.begin(w.agreement_id, 1, intruder, "sig_01_party_zhang")
+        assert info.value.code is RefusalCode.NOT_YOUR_FIELD
+        await _refused(RefusalCode.NOT_YOUR_FIELD, w.ceremony.enroll(
+            w.agreement_id, 1, intruder, "sig_01_party_zhang", _spki(key), bytes(64)))
+    # 张三's own challenge does not let 李四 enroll on 张三's field either.
+    challenge = await w.ceremony.begin(w.agreement_id, 1, ZHANG, "sig_01_party_zhang")
+    await _refused(RefusalCode.NOT_YOUR_FIELD, w.ceremony.enroll(
+        w.agreement_id, 1, Signer("party:zhang", LI.participant_id), "sig_01_party_zhang", _spki(key),
+        browser_sign(key, challenge.nonce + _spki(key))))
 
 
 async def test_refuses_out_of_order_but_lets_a_later_signer_enroll_early(world: World) -> None:
     w = world
     await w.store.lock(w.agreement_id, 1)
     key = ec.generate_private_key(ec.SECP256R1())
-    await _pass(w, "party:li")
+    await _pass(w, LI)
     await _enroll(w, "sig_02_party_li", key)
-    error = await _refused(RefusalCode.OUT_OF_ORDER, w.ceremony.prepare(w.agreement_id, 1, "party:li",
+    error = await _refused(RefusalCode.OUT_OF_ORDER, w.ceremony.prepare(w.agreement_id, 1, LI,
                                                                         "sig_02_party_li"))
     assert "张三" in error.message
     await _refused(RefusalCode.OUT_OF_ORDER, w.ceremony.seal(w.agreement_id, 1))
     await _sign(w, "sig_01_party_zhang")
-    prep = await w.ceremony.prepare(w.agreement_id, 1, "party:li", "sig_02_party_li")
-    state = await w.ceremony.complete(w.agreement_id, 1, "party:li", "sig_02_party_li",
+    prep = await w.ceremony.prepare(w.agreement_id, 1, LI, "sig_02_party_li")
+    state = await w.ceremony.complete(w.agreement_id, 1, LI, "sig_02_party_li",
                                       browser_sign(key, prep.signed_attrs_der))
     assert [s.field_name for s in state.signatures] == FIELDS[:2]
 
@@ -180,18 +213,18 @@ async def test_refuses_without_a_recent_identity_check(world: World) -> None:
     w = world
     await w.store.lock(w.agreement_id, 1)
     key = ec.generate_private_key(ec.SECP256R1())
-    challenge = w.ceremony.begin(w.agreement_id, 1, "party:zhang", "sig_01_party_zhang")
+    challenge = await w.ceremony.begin(w.agreement_id, 1, ZHANG, "sig_01_party_zhang")
     await _refused(RefusalCode.IDENTITY_CHECK_REQUIRED, w.ceremony.enroll(
-        w.agreement_id, 1, "party:zhang", "sig_01_party_zhang", _spki(key),
+        w.agreement_id, 1, ZHANG, "sig_01_party_zhang", _spki(key),
         browser_sign(key, challenge.nonce + _spki(key))))
     # A check for the same person in another agreement does not count.
-    await w.gate.pass_now(gate_key("ag_ffffffffffffffff", "party:zhang"))
-    await _refused(RefusalCode.IDENTITY_CHECK_REQUIRED, w.ceremony.turn(w.agreement_id, 1, "party:zhang",
+    await w.gate.pass_now(gate_key("ag_ffffffffffffffff", ZHANG.signer_key))
+    await _refused(RefusalCode.IDENTITY_CHECK_REQUIRED, w.ceremony.turn(w.agreement_id, 1, ZHANG,
                                                                         "sig_01_party_zhang"))
-    await _pass(w, "party:zhang")
+    await _pass(w, ZHANG)
     await _enroll(w, "sig_01_party_zhang", key)
     w.clock.offset = dt.timedelta(minutes=6)  # the check is older than the 5-minute window
-    await _refused(RefusalCode.IDENTITY_CHECK_REQUIRED, w.ceremony.prepare(w.agreement_id, 1, "party:zhang",
+    await _refused(RefusalCode.IDENTITY_CHECK_REQUIRED, w.ceremony.prepare(w.agreement_id, 1, ZHANG,
                                                                            "sig_01_party_zhang"))
 
 
@@ -215,10 +248,10 @@ async def test_gate_refuses_checks_from_the_future_or_too_old_and_keeps_the_newe
 
 async def test_refuses_an_unlocked_draft(world: World) -> None:
     w = world
-    await _pass(w, "party:zhang")
-    await _refused(RefusalCode.NOT_LOCKED, w.ceremony.turn(w.agreement_id, 1, "party:zhang", "sig_01_party_zhang"))
+    await _pass(w, ZHANG)
+    await _refused(RefusalCode.NOT_LOCKED, w.ceremony.turn(w.agreement_id, 1, ZHANG, "sig_01_party_zhang"))
     with pytest.raises(CeremonyRefused) as info:
-        w.ceremony.begin(w.agreement_id, 1, "party:zhang", "sig_01_party_zhang")
+        await w.ceremony.begin(w.agreement_id, 1, ZHANG, "sig_01_party_zhang")
     assert info.value.code is RefusalCode.NOT_LOCKED
 
 
@@ -227,17 +260,17 @@ async def test_edit_after_lock_outdates_the_version_and_its_signatures(world: Wo
     await w.store.lock(w.agreement_id, 1)
     await _sign(w, "sig_01_party_zhang")
     key = ec.generate_private_key(ec.SECP256R1())
-    await _pass(w, "party:li")
+    await _pass(w, LI)
     await _enroll(w, "sig_02_party_li", key)
-    prep = await w.ceremony.prepare(w.agreement_id, 1, "party:li", "sig_02_party_li")
-    await w.store.edit(w.agreement_id, sample_agreement(place="上海市"), edited_by="mediator")
+    prep = await w.ceremony.prepare(w.agreement_id, 1, LI, "sig_02_party_li")
+    await w.store.edit(w.agreement_id, bound_agreement(place="上海市"), edited_by=None)
     await _refused(RefusalCode.VERSION_OUTDATED, w.ceremony.complete(
-        w.agreement_id, 1, "party:li", "sig_02_party_li", browser_sign(key, prep.signed_attrs_der)))
-    await _refused(RefusalCode.NOT_LOCKED, w.ceremony.turn(w.agreement_id, 2, "party:zhang", "sig_01_party_zhang"))
+        w.agreement_id, 1, LI, "sig_02_party_li", browser_sign(key, prep.signed_attrs_der)))
+    await _refused(RefusalCode.NOT_LOCKED, w.ceremony.turn(w.agreement_id, 2, ZHANG, "sig_01_party_zhang"))
     await w.store.lock(w.agreement_id, 2)
-    await _refused(RefusalCode.VERSION_OUTDATED, w.ceremony.turn(w.agreement_id, 1, "party:zhang",
+    await _refused(RefusalCode.VERSION_OUTDATED, w.ceremony.turn(w.agreement_id, 1, ZHANG,
                                                                  "sig_01_party_zhang"))
-    assert w.store.version(w.agreement_id, 1).status is VersionStatus.SUPERSEDED
+    assert (await w.store.version(w.agreement_id, 1)).status is VersionStatus.SUPERSEDED
     state = await _sign(w, "sig_01_party_zhang", version=2)  # v2 starts with no signatures
     assert state.version == 2 and len(state.signatures) == 1
 
@@ -246,7 +279,7 @@ async def test_refuses_signing_twice(world: World) -> None:
     w = world
     await w.store.lock(w.agreement_id, 1)
     await _sign(w, "sig_01_party_zhang")
-    await _refused(RefusalCode.ALREADY_SIGNED, w.ceremony.turn(w.agreement_id, 1, "party:zhang",
+    await _refused(RefusalCode.ALREADY_SIGNED, w.ceremony.turn(w.agreement_id, 1, ZHANG,
                                                                "sig_01_party_zhang"))
 
 
@@ -254,17 +287,17 @@ async def test_a_signature_by_another_key_is_refused_and_nothing_is_stored(world
     w = world
     await w.store.lock(w.agreement_id, 1)
     key = ec.generate_private_key(ec.SECP256R1())
-    await _pass(w, "party:zhang")
+    await _pass(w, ZHANG)
     await _enroll(w, "sig_01_party_zhang", key)
-    prep = await w.ceremony.prepare(w.agreement_id, 1, "party:zhang", "sig_01_party_zhang")
+    prep = await w.ceremony.prepare(w.agreement_id, 1, ZHANG, "sig_01_party_zhang")
     intruder = ec.generate_private_key(ec.SECP256R1())
     await _refused(RefusalCode.BAD_SIGNATURE, w.ceremony.complete(
-        w.agreement_id, 1, "party:zhang", "sig_01_party_zhang", browser_sign(intruder, prep.signed_attrs_der)))
+        w.agreement_id, 1, ZHANG, "sig_01_party_zhang", browser_sign(intruder, prep.signed_attrs_der)))
     await _refused(RefusalCode.BAD_SIGNATURE, w.ceremony.complete(
-        w.agreement_id, 1, "party:zhang", "sig_01_party_zhang", b"\x00" * 10))
-    assert w.store.current(w.agreement_id).signatures == []
+        w.agreement_id, 1, ZHANG, "sig_01_party_zhang", b"\x00" * 10))
+    assert (await w.store.current(w.agreement_id)).signatures == []
     # The preparation survives a bad attempt: the right key can still complete.
-    state = await w.ceremony.complete(w.agreement_id, 1, "party:zhang", "sig_01_party_zhang",
+    state = await w.ceremony.complete(w.agreement_id, 1, ZHANG, "sig_01_party_zhang",
                                       browser_sign(key, prep.signed_attrs_der))
     assert len(state.signatures) == 1
 
@@ -273,43 +306,43 @@ async def test_preparation_expires_when_the_browser_never_returns(world: World) 
     w = world
     await w.store.lock(w.agreement_id, 1)
     key = ec.generate_private_key(ec.SECP256R1())
-    await _pass(w, "party:zhang")
+    await _pass(w, ZHANG)
     await _enroll(w, "sig_01_party_zhang", key)
-    prep = await w.ceremony.prepare(w.agreement_id, 1, "party:zhang", "sig_01_party_zhang")
+    prep = await w.ceremony.prepare(w.agreement_id, 1, ZHANG, "sig_01_party_zhang")
     w.clock.offset = dt.timedelta(seconds=121)
     await _refused(RefusalCode.PREPARATION_EXPIRED, w.ceremony.complete(
-        w.agreement_id, 1, "party:zhang", "sig_01_party_zhang", browser_sign(key, prep.signed_attrs_der)))
+        w.agreement_id, 1, ZHANG, "sig_01_party_zhang", browser_sign(key, prep.signed_attrs_der)))
     await _refused(RefusalCode.NOT_PREPARED, w.ceremony.complete(
-        w.agreement_id, 1, "party:zhang", "sig_01_party_zhang", browser_sign(key, prep.signed_attrs_der)))
+        w.agreement_id, 1, ZHANG, "sig_01_party_zhang", browser_sign(key, prep.signed_attrs_der)))
 
 
 async def test_proof_of_possession_is_required(world: World) -> None:
     w = world
     await w.store.lock(w.agreement_id, 1)
-    await _pass(w, "party:zhang")
+    await _pass(w, ZHANG)
     key, other = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    await _refused(RefusalCode.NO_CHALLENGE, w.ceremony.enroll(w.agreement_id, 1, "party:zhang",
+    await _refused(RefusalCode.NO_CHALLENGE, w.ceremony.enroll(w.agreement_id, 1, ZHANG,
                                                                "sig_01_party_zhang", _spki(key), bytes(64)))
-    challenge = w.ceremony.begin(w.agreement_id, 1, "party:zhang", "sig_01_party_zhang")
+    challenge = await w.ceremony.begin(w.agreement_id, 1, ZHANG, "sig_01_party_zhang")
     await _refused(RefusalCode.POSSESSION_FAILED, w.ceremony.enroll(
-        w.agreement_id, 1, "party:zhang", "sig_01_party_zhang", _spki(key),
+        w.agreement_id, 1, ZHANG, "sig_01_party_zhang", _spki(key),
         browser_sign(other, challenge.nonce + _spki(key))))
     # The challenge is single-use.
     await _refused(RefusalCode.NO_CHALLENGE, w.ceremony.enroll(
-        w.agreement_id, 1, "party:zhang", "sig_01_party_zhang", _spki(key),
+        w.agreement_id, 1, ZHANG, "sig_01_party_zhang", _spki(key),
         browser_sign(key, challenge.nonce + _spki(key))))
-    await _refused(RefusalCode.NOT_ENROLLED, w.ceremony.prepare(w.agreement_id, 1, "party:zhang",
+    await _refused(RefusalCode.NOT_ENROLLED, w.ceremony.prepare(w.agreement_id, 1, ZHANG,
                                                                 "sig_01_party_zhang"))
 
 
 async def test_server_held_key_for_a_person_is_off_by_default_and_marked_when_on(world: World) -> None:
     w = world
     await w.store.lock(w.agreement_id, 1)
-    await _pass(w, "party:zhang")
+    await _pass(w, ZHANG)
     await _refused(RefusalCode.SERVER_CUSTODY_DISABLED,
-                   w.ceremony.sign_with_server_key(w.agreement_id, 1, "party:zhang", "sig_01_party_zhang"))
+                   w.ceremony.sign_with_server_key(w.agreement_id, 1, ZHANG, "sig_01_party_zhang"))
     w.ceremony.allow_server_custody_for_people = True
-    state = await w.ceremony.sign_with_server_key(w.agreement_id, 1, "party:zhang", "sig_01_party_zhang")
+    state = await w.ceremony.sign_with_server_key(w.agreement_id, 1, ZHANG, "sig_01_party_zhang")
     assert state.signatures[0].key_custody == "server"
     assert state.signatures[0].identity is not None
 
@@ -349,15 +382,15 @@ async def test_a_revoked_event_certificate_is_refused_at_prepare(world: World) -
     w = world
     await w.store.lock(w.agreement_id, 1)
     key = ec.generate_private_key(ec.SECP256R1())
-    await _pass(w, "party:zhang")
-    challenge = w.ceremony.begin(w.agreement_id, 1, "party:zhang", "sig_01_party_zhang")
-    enrollment = await w.ceremony.enroll(w.agreement_id, 1, "party:zhang", "sig_01_party_zhang", _spki(key),
+    await _pass(w, ZHANG)
+    challenge = await w.ceremony.begin(w.agreement_id, 1, ZHANG, "sig_01_party_zhang")
+    enrollment = await w.ceremony.enroll(w.agreement_id, 1, ZHANG, "sig_01_party_zhang", _spki(key),
                                          browser_sign(key, challenge.nonce + _spki(key)))
     w.pki.revoke(enrollment.certificate.serial_number, "keyCompromise")
-    error = await _refused(RefusalCode.BAD_CERTIFICATE, w.ceremony.prepare(w.agreement_id, 1, "party:zhang",
+    error = await _refused(RefusalCode.BAD_CERTIFICATE, w.ceremony.prepare(w.agreement_id, 1, ZHANG,
                                                                            "sig_01_party_zhang"))
     assert "does not validate" in error.message
-    assert w.store.current(w.agreement_id).revision == 0  # nothing was written
+    assert (await w.store.current(w.agreement_id)).revision == 0  # nothing was written
 
 
 def test_the_test_gate_is_refused_in_production() -> None:

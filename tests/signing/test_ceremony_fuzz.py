@@ -14,21 +14,21 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agreement_samples import sample_agreement
+from agreement_db import ZHANG, create_agreement, open_store
 from identity.gate import TestIdentityGate
+from mediation.agreement_store import SqlAgreementStore
 from pades_samples import ID_DIGEST_KEY, browser_sign
-from signing.agreement_versions import AgreementStore
 from signing.ceremony import CeremonyRefused, RefusalCode, SigningCeremony, gate_key
 from signing.pki import PlatformPKI
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority
 
-FIELD, SIGNER = "sig_01_party_zhang", "party:zhang"
+FIELD, SIGNER = "sig_01_party_zhang", ZHANG
 
 
 @dataclass
 class Prepared:
     ceremony: SigningCeremony
-    store: AgreementStore
+    store: SqlAgreementStore
     agreement_id: str
     key: ec.EllipticCurvePrivateKey
     signed_attrs: bytes
@@ -39,21 +39,22 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
     """A locked agreement whose first signer has enrolled and prepared (built once, on its own loop)."""
     root: Path = tmp_path_factory.mktemp("fuzz")
     pki = PlatformPKI.init(root / "pki", "test-passphrase", "http://accord.test", "调解委员会")
-    store = AgreementStore(root / "agreements")
     gate = TestIdentityGate()
-    ceremony = SigningCeremony(store, pki, gate, InProcessTimeStamper(TimeStampAuthority(pki)),
-                               preparation_timeout=dt.timedelta(hours=1), id_digest_key=ID_DIGEST_KEY)  # however slow the machine
     key = ec.generate_private_key(ec.SECP256R1())
     spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     async def setup() -> Prepared:
-        draft = await store.create(sample_agreement(), created_by="fuzz")
-        await store.lock(draft.agreement_id, 1)
-        await gate.pass_now(gate_key(draft.agreement_id, SIGNER))
-        challenge = ceremony.begin(draft.agreement_id, 1, SIGNER, FIELD)
-        await ceremony.enroll(draft.agreement_id, 1, SIGNER, FIELD, spki, browser_sign(key, challenge.nonce + spki))
-        prep = await ceremony.prepare(draft.agreement_id, 1, SIGNER, FIELD)
-        return Prepared(ceremony, store, draft.agreement_id, key, prep.signed_attrs_der)
+        _, store = await open_store(root, one_loop=False)  # each example runs on a loop of its own
+        ceremony = SigningCeremony(store, pki, gate, InProcessTimeStamper(TimeStampAuthority(pki)),
+                                   preparation_timeout=dt.timedelta(hours=1),  # however slow the machine
+                                   id_digest_key=ID_DIGEST_KEY)
+        agreement_id = await create_agreement(store)
+        await store.lock(agreement_id, 1)
+        await gate.pass_now(gate_key(agreement_id, SIGNER.signer_key))
+        challenge = await ceremony.begin(agreement_id, 1, SIGNER, FIELD)
+        await ceremony.enroll(agreement_id, 1, SIGNER, FIELD, spki, browser_sign(key, challenge.nonce + spki))
+        prep = await ceremony.prepare(agreement_id, 1, SIGNER, FIELD)
+        return Prepared(ceremony, store, agreement_id, key, prep.signed_attrs_der)
 
     return asyncio.run(setup())
 
@@ -62,7 +63,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
 @given(spki=st.binary(max_size=200), proof=st.binary(max_size=100))
 def test_any_enrollment_bytes_get_a_refusal_code(prepared: Prepared, spki: bytes, proof: bytes) -> None:
     async def attempt() -> None:
-        prepared.ceremony.begin(prepared.agreement_id, 1, SIGNER, FIELD)
+        await prepared.ceremony.begin(prepared.agreement_id, 1, SIGNER, FIELD)
         await prepared.ceremony.enroll(prepared.agreement_id, 1, SIGNER, FIELD, spki, proof)
 
     with pytest.raises(CeremonyRefused) as info:
@@ -76,7 +77,7 @@ def test_any_signature_bytes_but_the_right_ones_are_refused(prepared: Prepared, 
     with pytest.raises(CeremonyRefused) as info:
         asyncio.run(prepared.ceremony.complete(prepared.agreement_id, 1, SIGNER, FIELD, signature))
     assert info.value.code is RefusalCode.BAD_SIGNATURE
-    assert prepared.store.current(prepared.agreement_id).signatures == []
+    assert asyncio.run(prepared.store.current(prepared.agreement_id)).signatures == []
 
 
 def test_after_all_that_the_right_signature_is_still_accepted(prepared: Prepared) -> None:

@@ -15,7 +15,6 @@ from asn1crypto import cms
 from cryptography.hazmat.primitives.serialization import Encoding
 from playwright.async_api import BrowserContext, Page, async_playwright
 
-from agreement_samples import agreement_dict
 from agreement_server import Server, start_server
 from signing.verification import async_verify_agreement
 
@@ -23,12 +22,6 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _without_signing_agent() -> dict:
-    data = agreement_dict()
-    data["parties"][1]["agent"]["signs"] = False
-    return data
 
 
 @pytest.fixture
@@ -83,28 +76,29 @@ def _pdfsig(pdf: Path, root_pem: Path, work: Path) -> str:
 
 async def test_two_parties_and_the_mediator_sign_in_chromium(server: Server, browser: BrowserContext,
                                                              tmp_path: Path) -> None:
-    agreement_id, tokens = await server.locked_agreement(parties=_without_signing_agent()["parties"])
-    assert list(tokens) == ["sig_01_party_zhang", "sig_02_party_li", "sig_03_mediator"]
-    first = await _sign_in_browser(browser, server, agreement_id, tokens["sig_01_party_zhang"], "party:zhang")
+    agreement_id, tokens = await server.locked_agreement(agent_signs=False)
+    assert list(tokens) == ["sig_01_party_applicant", "sig_02_party_respondent", "sig_03_mediator"]
+    first = await _sign_in_browser(browser, server, agreement_id, tokens["sig_01_party_applicant"], "party:applicant")
     # The key is in IndexedDB and cannot be exported, not even by the page itself.
     outcome = await first.evaluate("""async (id) => {
         const { signingKey } = await import('/js/sign/keystore.js');
         const { pair, created } = await signingKey(id);
         try { await crypto.subtle.exportKey('pkcs8', pair.privateKey); return 'exported'; }
         catch (e) { return e.name + ':' + created + ':' + pair.privateKey.extractable; }
-    }""", f"{agreement_id}/party:zhang")
+    }""", f"{agreement_id}/party:applicant")
     assert outcome == "InvalidAccessError:false:false"  # the signer's stored key, not a new one
     await first.click("#lang")
     assert await first.text_content("#sign") == "Sign"
     await first.click("#lang")  # the choice is remembered: back to Chinese for the next pages
     await first.close()
-    await (await _sign_in_browser(browser, server, agreement_id, tokens["sig_02_party_li"], "party:li")).close()
+    await (await _sign_in_browser(browser, server, agreement_id, tokens["sig_02_party_respondent"], "party:respondent")).close()
     await (await _sign_in_browser(browser, server, agreement_id, tokens["sig_03_mediator"], "mediator")).close()
 
     status, sealed = await server.call("POST", f"/api/agreements/{agreement_id}/seal", json={"version": 1})
     assert status == 200 and sealed["status"] == "completed", sealed
     assert [s["key_custody"] for s in sealed["slots"]] == ["browser", "browser", "browser", "server"]
-    assert sealed["effective_at"] == sealed["slots"][1]["signed_at"]  # the last party's signature
+    # In effect from the last party signature, at the time its timestamp token proves.
+    assert sealed["effective_at"] == sealed["slots"][1]["timestamp_at"] is not None
 
     status, final = await server.call("GET", f"/api/agreements/{agreement_id}/versions/1/pdf")
     pki = server.ceremony.pki
@@ -146,8 +140,8 @@ async def test_page_refuses_a_prepared_pdf_that_is_not_what_was_shown(
         return bytes(pdf)
 
     monkeypatch.setattr(ceremony, "prepared_pdf", swapped)
-    await server.pass_identity(agreement_id, "party:zhang")
-    page, requests = await _open_signing_page(browser, server, tokens["sig_01_party_zhang"])
+    await server.pass_identity(agreement_id, "party:applicant")
+    page, requests = await _open_signing_page(browser, server, tokens["sig_01_party_applicant"])
     await page.wait_for_selector("body[data-state=ready]")
     await page.click("#sign")
     await page.wait_for_selector("body[data-state=refused]", timeout=60_000)
@@ -155,7 +149,7 @@ async def test_page_refuses_a_prepared_pdf_that_is_not_what_was_shown(
     assert "已拒绝签名" in notice and reason in notice, notice
     assert await page.get_attribute('#steps li[data-step="check"]', "data-status") == "failed"
     assert not any("/api/sign/complete" in r for r in requests)
-    assert server.store.current(agreement_id).signatures == []
+    assert (await server.store.current(agreement_id)).signatures == []
     await page.close()
 
 

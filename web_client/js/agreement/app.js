@@ -1,9 +1,10 @@
-// The mediator's agreement editor: draft, preview, lock, hand out signing links, follow the
-// signatures; after locking, an edit creates a new version and every signature starts over.
+// The mediator's agreement editor for the agreement drafted from a case (agreement.html#ag_…):
+// edit the terms, preview, lock, hand out signing links to signers without an account, follow
+// the signatures; after locking, an edit creates a new version and every signature starts over.
 
 import * as i18n from "../i18n.js";
 import { ApiFailure, api, credentials, signIn, templates } from "./api.js";
-import { AgreementForm, blankAgreement, fieldErrors, toPayload } from "./form.js";
+import { AgreementForm, fieldErrors, toPayload } from "./form.js";
 import { MESSAGES } from "./messages.js";
 
 i18n.register(MESSAGES);
@@ -51,6 +52,7 @@ function editable() {
 
 function renderMeta() {
   $("agreement-id").textContent = current?.agreement_id ?? "—";
+  $("case-id").textContent = current?.case_id ?? "—";
   $("version").textContent = current ? `v${current.version}` : "—";
   const status = current ? current.status : "new";
   $("status").textContent = i18n.t(`status.${status}`);
@@ -58,8 +60,8 @@ function renderMeta() {
   $("locked-hash").textContent = current?.locked_sha256 ?? "—";
   $("effective").textContent = current?.effective_at ? new Date(current.effective_at).toLocaleString() : "—";
   const locked = current && current.status !== "draft";
-  $("save").disabled = busy || !editable();
-  $("preview").disabled = busy;
+  $("save").disabled = busy || !current || !editable();
+  $("preview").disabled = busy || !current;
   $("lock").disabled = busy || !current || current.status !== "draft";
   $("edit").hidden = !locked || editingLocked;
   $("edit").disabled = busy;
@@ -121,6 +123,7 @@ function renderSigners() {
 function show(agreement) {
   current = agreement;
   dirty = false;
+  form.caseId = agreement.case_id;
   form.load(agreement.data);
   form.setReadOnly(!editable());
   renderMeta();
@@ -152,10 +155,8 @@ async function run(action) {
 }
 
 async function save() {
-  const body = { data: toPayload(form.data) };
-  const saved = current
-    ? await api.json("PUT", `/api/agreements/${current.agreement_id}`, body)
-    : await api.json("POST", "/api/agreements", body);
+  // Case participants' ID numbers go back masked as they came: the server keeps its own copy.
+  const saved = await api.json("PUT", `/api/agreements/${current.agreement_id}`, { data: toPayload(form.data) });
   const newVersion = current && saved.version !== current.version;
   editingLocked = false;
   links = newVersion ? {} : links;
@@ -166,7 +167,7 @@ async function save() {
 }
 
 async function saveIfNeeded() {
-  if (dirty || !current) await save();
+  if (dirty) await save();
 }
 
 async function preview() {
@@ -262,9 +263,10 @@ async function start() {
       await loadLinks();
     });
   } else {
-    form.load(blankAgreement());
+    $("form").replaceChildren();
     renderMeta();
     renderSigners();
+    showNotice("info", i18n.t("notice.fromCase"));
   }
   setState("ready");
 }
@@ -308,6 +310,25 @@ i18n.onLanguageChange(() => {
   if (credentials.present() && !$("editor").hidden) showWho();
 });
 
+// Opening another agreement (a link from the case page) in this tab.
+window.addEventListener("hashchange", () => {
+  if (credentials.present()) {
+    links = {};
+    start();
+  }
+});
+
+/** Coming from the case page, the browser already holds the session cookie: use it. */
+async function boot() {
+  if (credentials.present()) return start();
+  try {
+    const account = await api.json("GET", "/api/auth/me");
+    credentials.useSession(account.display_name);
+    return start();
+  } catch {
+    return showAuth(null);
+  }
+}
+
 i18n.applyTranslations();
-if (credentials.present()) start();
-else showAuth(null);
+boot();

@@ -26,7 +26,7 @@ function blankParty(key, side) {
 
 export function blankAgreement() {
   return {
-    case_number: "", dispute_type: "general",
+    case_number: "", dispute_type: "other",
     parties: [blankParty("p1", "applicant"), blankParty("p2", "respondent")],
     mediator: { name: "", id_type: "resident_id", id_number: "", certificate_number: "" },
     organisation: { name: "", address: "", credit_code: "" },
@@ -69,6 +69,8 @@ export function toPayload(data) {
   const body = clean(data);
   body.default_clauses = body.default_clauses.filter((c) => c.trim() !== "");
   for (const item of body.performance) if (!item.due_date) item.due_date = null;
+  for (const party of body.parties) if (party.agent && !party.agent.address?.trim()) party.agent.address = null;
+  if (!body.organisation.address?.trim()) body.organisation.address = null;
   return body;
 }
 
@@ -110,6 +112,7 @@ export class AgreementForm {
     this.data = blankAgreement();
     this.templates = [];
     this.readOnly = false;
+    this.caseId = null; // the agreement's case: its number is the case's
   }
 
   load(data) {
@@ -135,10 +138,12 @@ export class AgreementForm {
       h("span", { class: "field-error", role: "alert", hidden: true }));
   }
 
-  text(path, labelKey, { type = "text", wide = false, placeholder, multiline = false, rows = 4, inputmode } = {}) {
+  text(path, labelKey, { type = "text", wide = false, placeholder, multiline = false, rows = 4, inputmode,
+    locked = false } = {}) {
     const value = getPath(this.data, path) ?? "";
     const attrs = {
-      name: path, "data-path": path, placeholder, inputmode, disabled: this.readOnly,
+      name: path, "data-path": path, placeholder, inputmode, disabled: this.readOnly || locked,
+      title: locked ? i18n.t("field.fromCase") : undefined, "data-locked": locked,
       oninput: (event) => { setPath(this.data, path, event.target.value); this.edited(path); },
     };
     const control = multiline ? h("textarea", { ...attrs, rows }) : h("input", { ...attrs, type });
@@ -146,9 +151,9 @@ export class AgreementForm {
     return this.field(path, labelKey, control, { wide: wide || multiline });
   }
 
-  select(path, labelKey, options, { rerender = false } = {}) {
+  select(path, labelKey, options, { rerender = false, locked = false } = {}) {
     const control = h("select", {
-      name: path, "data-path": path, disabled: this.readOnly,
+      name: path, "data-path": path, disabled: this.readOnly || locked, "data-locked": locked,
       onchange: (event) => {
         setPath(this.data, path, event.target.value);
         this.edited(path);
@@ -186,10 +191,19 @@ export class AgreementForm {
     this.onEdit();
   }
 
+  /** A case participant (or the case's organisation): who they are comes from the case. */
+  fromCase(path) {
+    const item = getPath(this.data, path);
+    return Boolean(item?.participant_id || item?.organisation_id);
+  }
+
+  /** ID fields; a case participant's number is shown masked and never typed (the server keeps
+   * its own copy). Only a mediator whose account has none types their own. */
   idFields(prefix) {
+    const locked = this.fromCase(prefix) && Boolean(getPath(this.data, `${prefix}.id_number`));
     return [
-      this.select(`${prefix}.id_type`, "field.id_type", ID_TYPES.map((t) => [t, i18n.t(`id.${t}`)])),
-      this.text(`${prefix}.id_number`, "field.id_number"),
+      this.select(`${prefix}.id_type`, "field.id_type", ID_TYPES.map((t) => [t, i18n.t(`id.${t}`)]), { locked }),
+      this.text(`${prefix}.id_number`, "field.id_number", { locked }),
     ];
   }
 
@@ -217,20 +231,23 @@ export class AgreementForm {
       ? this.block("agent", `${p}.agent`,
         h("h4", { text: i18n.t("field.agent") }),
         h("div", { class: "grid" },
-          this.text(`${p}.agent.name`, "field.name"), ...this.idFields(`${p}.agent`),
+          this.text(`${p}.agent.name`, "field.name", { locked: this.fromCase(`${p}.agent`) }),
+          ...this.idFields(`${p}.agent`),
           this.text(`${p}.agent.address`, "field.address"), this.text(`${p}.agent.contact`, "field.contact"),
           this.select(`${p}.agent.authority`, "field.authority",
             ["general", "special"].map((a) => [a, i18n.t(`authority.${a}`)])),
           this.checkbox(`${p}.agent.signs`, "field.signs")))
       : null;
-    const removable = this.data.parties.length > 2;
+    const bound = this.fromCase(p);
+    const removable = this.data.parties.length > 2 && !bound;
     return this.block("party", p,
       h("div", { class: "party-head" },
         h("h3", { text: i18n.t("party.heading", { n: index + 1 }) }),
         removable ? this.button("remove", () => this.removeParty(index), "small danger") : null),
       h("div", { class: "grid" },
-        this.select(`${p}.side`, "field.side", SIDES.map((s) => [s, i18n.t(`side.${s}`)]), { rerender: true }),
-        this.text(`${p}.name`, "field.name"), ...this.idFields(p),
+        this.select(`${p}.side`, "field.side", SIDES.map((s) => [s, i18n.t(`side.${s}`)]),
+          { rerender: true, locked: bound }),
+        this.text(`${p}.name`, "field.name", { locked: bound }), ...this.idFields(p),
         this.text(`${p}.address`, "field.address"), this.text(`${p}.contact`, "field.contact"),
         this.checkbox(`${p}.legal_person`, "field.legal_person"),
         party.legal_person ? this.text(`${p}.representative`, "field.representative") : null,
@@ -293,7 +310,7 @@ export class AgreementForm {
     const firstKey = (side) => (d.parties.find((p) => p.side === side) ?? d.parties[0]).key;
     this.root.replaceChildren(
       this.section("section.case", "", h("div", { class: "grid" },
-        this.text("case_number", "field.case_number", { placeholder: "（2026）京0105民调字第0042号" }),
+        this.text("case_number", "field.case_number", { locked: Boolean(this.caseId) }),
         this.select("dispute_type", "field.dispute_type", this.templates.map((t) => [t.dispute_type, typeLabel(t)]),
           { rerender: true }),
         this.text("date", "field.date", { type: "date" }),
@@ -301,10 +318,11 @@ export class AgreementForm {
       this.section("section.parties", "parties", ...d.parties.map((party, i) => this.partyBlock(party, i)),
         this.button("add.party", () => d.parties.push(blankParty(nextPartyKey(d.parties), "respondent")))),
       this.section("section.mediator", "mediator", h("div", { class: "grid" },
-        this.text("mediator.name", "field.name"), ...this.idFields("mediator"),
+        this.text("mediator.name", "field.name", { locked: this.fromCase("mediator") }), ...this.idFields("mediator"),
         this.text("mediator.certificate_number", "field.certificate_number"))),
       this.section("section.organisation", "organisation", h("div", { class: "grid" },
-        this.text("organisation.name", "field.name"), this.text("organisation.credit_code", "field.credit_code"),
+        this.text("organisation.name", "field.name", { locked: this.fromCase("organisation") }),
+        this.text("organisation.credit_code", "field.credit_code"),
         this.text("organisation.address", "field.address", { wide: true }))),
       this.section("section.facts", "facts",
         this.text("facts", "field.facts", {

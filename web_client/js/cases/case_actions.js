@@ -4,6 +4,7 @@
 import * as i18n from "../i18n.js";
 import { api } from "./api.js";
 import { busy, el, when } from "./dom.js";
+import { agreementPanel } from "./agreement_panel.js";
 import { courtPanel } from "./court_panel.js";
 import { failurePanel } from "./failure_panel.js";
 import { mediatorChoicePanel } from "./mediator_choice.js";
@@ -114,11 +115,6 @@ function videoPanel(c, account, side, refresh) {
   return p.node;
 }
 
-function resultPanel() {
-  return el("section", { class: "card panel", id: "result-panel" }, el("h2", { text: i18n.t("step.result") }),
-    el("a", { class: "button primary", href: "/agreement.html", text: i18n.t("home.agreement") }));
-}
-
 function ratingPanel(c, side, refresh) {
   const score = el("select", { name: "score" }, [5, 4, 3, 2, 1].map((n) => el("option", { value: n, text: "★".repeat(n) })));
   const comment = el("input", { name: "comment", maxlength: 1000, placeholder: i18n.t("action.comment") });
@@ -154,7 +150,9 @@ export async function actionPanels({ caseView: c, account, applications, refresh
     panels.push(await counsellingPanel(c, account, refresh));
   }
   if ((party || account.role === "mediator") && c.step === "video_mediation") panels.push(videoPanel(c, account, side, refresh));
-  if (account.role === "mediator" && c.step === "result") panels.push(resultPanel(), failurePanel(c, refresh));
+  const agreement = await agreementPanel(c, account, refresh);
+  if (agreement) panels.push(agreement);
+  if (account.role === "mediator" && c.step === "result") panels.push(failurePanel(c, refresh));
   const [rate] = myActions(c, account, "rate");
   if (rate) panels.push(ratingPanel(c, rate.side, refresh));
   if (party && c.step === "court_docking" && c.outcome === "settled") {

@@ -1,4 +1,5 @@
-// Calls to the signing API with the signing token from the link's fragment.
+// Calls to the signing API: with the signing token from a link's fragment (#token, for signers
+// without an account), or signed in (the session cookie) for the agreement named in ?agreement=.
 
 import { ApiFailure, failure } from "../api_failure.js";
 
@@ -9,11 +10,22 @@ export function tokenFromLocation() {
   return token || null;
 }
 
-export function client(token) {
+export function agreementFromLocation() {
+  return new URLSearchParams(window.location.search).get("agreement");
+}
+
+export function client(token, agreementId) {
   async function request(method, path, body) {
-    const headers = { "X-Signing-Token": token };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const headers = {};
+    let url = path;
+    let sent = body;
+    if (token) headers["X-Signing-Token"] = token;
+    else if (method === "GET") url += `${path.includes("?") ? "&" : "?"}agreement=${encodeURIComponent(agreementId)}`;
+    else if (body !== undefined) sent = { ...body, agreement_id: agreementId };
+    if (sent !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(url, {
+      method, headers, credentials: "same-origin", body: sent === undefined ? undefined : JSON.stringify(sent),
+    });
     if (!response.ok) throw await failure(response);
     return response;
   }

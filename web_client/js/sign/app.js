@@ -1,7 +1,7 @@
 // The signer's page: show the locked agreement, then sign it with a key that never leaves
 // this browser — after checking that what gets signed is exactly the document shown.
 
-import { ApiFailure, client, concat, fromBase64, toBase64, tokenFromLocation } from "./api.js";
+import { ApiFailure, agreementFromLocation, client, concat, fromBase64, toBase64, tokenFromLocation } from "./api.js";
 import { DerError } from "./der.js";
 import * as i18n from "../i18n.js";
 import { signingKey, sign, spki } from "./keystore.js";
@@ -197,7 +197,8 @@ function start() {
     if (notice) showNotice(notice.kind, notice.text);
   });
   const token = tokenFromLocation();
-  if (!token) {
+  const agreementId = agreementFromLocation();
+  if (!token && !agreementId) {
     setState("error");
     showNotice("error", i18n.t("sign.noToken"));
     return;
@@ -207,7 +208,7 @@ function start() {
     showNotice("error", i18n.t("sign.noWebCrypto"));
     return;
   }
-  api = client(token);
+  api = client(token, agreementId);
   $("sign").addEventListener("click", signNow);
   $("refresh").addEventListener("click", () => {
     $("notice").hidden = true;
