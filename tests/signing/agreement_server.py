@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -300,6 +301,7 @@ async def start_server(data_dir: Path, **settings: Any) -> Server:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     keys = app[API_KEYS_KEY]
-    drafter = await keys.create("organisation-system", {"agreements"})
-    identity = await keys.create("identity-service", {"identity-provider"})
+    run = secrets.token_hex(3)  # a data directory may serve several test servers in turn
+    drafter = await keys.create(f"organisation-system-{run}", {"agreements"})
+    identity = await keys.create(f"identity-service-{run}", {"identity-provider"})
     return Server(app, runner, f"http://127.0.0.1:{port}", drafter.key, identity.key, aiohttp.ClientSession())
