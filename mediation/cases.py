@@ -595,20 +595,16 @@ class CaseService:
         return await rooms.invite(room_id, self._own_seat(ctx, actor, side))
 
     async def guest_invitation(self, actor: Actor, case_id: str, side: str) -> RoomInvitation:
-        """The mediator's link for a party who has no account, bound to that case party: the seat
-        is the party's (the same for every link made for them), under the name the case records."""
+        """The mediator's link for a party who cannot sign in (no account, a borrowed device): bound
+        to that case party, it opens the party's own seat under the name the case records, so the
+        party is one person in the room however they enter, and a removal holds for both ways in."""
         if side not in SIDES:
             raise InvalidInput("invalid_side", "side is applicant or respondent")
         async with self.db() as s:
             ctx = await self.load_context(s, actor, case_id)
-            self._require_mediator(ctx)
-            party = ctx.parties[side]
-            registered = party.account_id is not None or await s.scalar(select(Account.id).where(
-                Account.role == str(Role.PARTY), Account.phone == party.phone, Account.disabled_at.is_(None)))
+        self._require_mediator(ctx)
         rooms, room_id = self._room_of(ctx)
-        if registered:
-            raise WrongState("party_has_account", f"{party.name} has an account and enters the room from their "
-                                                  "case page, signed in")
+        party = ctx.parties[side]
         invitation = await rooms.invite(room_id, CaseSeat("party", side, party.name, f"{side}_party", None,
                                                           str(party.id)))
         now = self.clock.now()

@@ -40,8 +40,9 @@ class CaseSeat:
 
 @dataclass(frozen=True)
 class RoomInvitation:
-    """A join link for one seat. The seat of an account (or of a guest's case party) is the same on
-    every invitation: opening the room again takes the seat over."""
+    """A join link for one seat. A participant's seat is the same on every invitation (a party's is
+    their case party's, whether they come signed in or by the mediator's link): opening the room
+    again takes the seat over."""
 
     room_id: str
     seat: str

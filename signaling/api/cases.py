@@ -65,9 +65,14 @@ class RoomServiceScheduler:
         return (await self.store.create(case_id, f"Mediation {case_id}", owner)).room_id
 
     def seat_of(self, room_id: str, seat: CaseSeat) -> str:
-        """An account's seat in one role and side, or a guest's case party's seat: the same every time."""
-        holder = f"account:{seat.account_id}:{seat.role}:{seat.side}" if seat.account_id is not None \
-            else f"participant:{seat.participant}"
+        """The participant's seat, the same every time: a party's is their case party's (signed in or
+        by the mediator's link, one person is one seat), anyone else's their account's in that role."""
+        if seat.role == "party" and seat.participant is not None:
+            holder = f"party:{seat.participant}"
+        elif seat.account_id is not None:
+            holder = f"account:{seat.account_id}:{seat.role}:{seat.side}"
+        else:
+            raise ValueError("a seat without an account must be bound to a case party")
         return self.tokens.stable_seat(room_id, holder)
 
     async def invite(self, room_id: str, seat: CaseSeat) -> RoomInvitation:
@@ -441,13 +446,13 @@ async def video_invitation(request: web.Request, _: None) -> VideoInvitation:
 
 
 @api.route("POST", "/api/cases/{case_id}/video/guest-links",
-           summary="A join link for a party who has no account, bound to that case party", allow=MEDIATOR, tag=TAG,
+           summary="A join link for a party who cannot sign in, bound to that case party", allow=MEDIATOR, tag=TAG,
            request=GuestLinkIn, response=VideoInvitation, status=201)
 @domain_errors
 async def video_guest_link(request: web.Request, body: GuestLinkIn) -> VideoInvitation:
-    """For the case's mediator to pass on: the seat is the named party's (every link made for them
-    opens the same seat), so it can be removed for good. A party with an account enters from their
-    case page instead (``409 party_has_account``)."""
+    """For the case's mediator to pass on to a party who cannot sign in: the link opens that case
+    party's own seat under the name the case records (the seat they also get signed in), so a
+    removal holds whichever way they come back. The only link anyone copies; recorded in the audit trail."""
     return VideoInvitation.of(await services_of(request).cases.guest_invitation(actor_of(request), _case_id(request),
                                                                                  body.side))
 

@@ -18,6 +18,7 @@ from signaling.tokens import TokenIssuer
 BOB = CaseSeat("party", "respondent", "Bob", "respondent_party", "a_bob", "7")
 BOBS_AGENT = CaseSeat("agent", "respondent", "Carol", "respondent_agent", "a_carol", "7")
 GUEST = CaseSeat("party", "applicant", "Alice", "applicant_party", None, "6")
+BOB_BY_LINK = CaseSeat("party", "respondent", "Bob", "respondent_party", None, "7")  # the mediator's link for Bob
 
 
 async def test_rooms_and_links_are_real(tmp_path: Path) -> None:
@@ -38,8 +39,10 @@ async def test_rooms_and_links_are_real(tmp_path: Path) -> None:
             "party", "respondent", "Bob", "a_bob", "respondent_party", "7")
         assert claims.seat == invitation.seat
 
-        # One person, one seat: asking again gives the same seat; the agent and a guest have their own.
+        # One person, one seat: asking again, or coming by the mediator's link, gives the same seat;
+        # the agent and the other party have their own.
         assert (await scheduler.invite(room_id, BOB)).seat == invitation.seat
+        assert (await scheduler.invite(room_id, BOB_BY_LINK)).seat == invitation.seat
         seats = {invitation.seat, (await scheduler.invite(room_id, BOBS_AGENT)).seat,
                  (await scheduler.invite(room_id, GUEST)).seat}
         assert len(seats) == 3
@@ -48,11 +51,12 @@ async def test_rooms_and_links_are_real(tmp_path: Path) -> None:
         other_room = await scheduler.create_room("CASE-2", "a_mediator", None)
         assert (await scheduler.invite(other_room, BOB)).seat not in seats
 
-        # Removed means removed: neither the seat nor the account gets a new invitation.
+        # Removed means removed: neither the seat nor the account gets a new invitation, by any way in.
         await store.record_removal(room_id, invitation.seat, "a_bob", "removed")
-        with pytest.raises(Forbidden) as refused:
-            await scheduler.invite(room_id, BOB)
-        assert refused.value.code == "removed_from_room"
+        for again in (BOB, BOB_BY_LINK):
+            with pytest.raises(Forbidden) as refused:
+                await scheduler.invite(room_id, again)
+            assert refused.value.code == "removed_from_room"
         assert await store.is_removed(room_id, "s_any_other_seat", "a_bob")
         assert not await store.is_removed(other_room, invitation.seat, "a_bob")
         assert (await scheduler.invite(room_id, BOBS_AGENT)).seat in seats
