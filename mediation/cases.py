@@ -587,8 +587,8 @@ class CaseService:
         raise Forbidden("no_seat", "you take no part in this case's video session")
 
     async def invitation(self, actor: Actor, case_id: str, side: str | None = None) -> RoomInvitation:
-        """The caller's own seat in the case's room, never anyone else's: the seat is the account's
-        (the same on every call), its name and case role come from the case. Links are never stored."""
+        """The caller's own seat in the case's room, never anyone else's: the same seat on every call,
+        its name and case role taken from the case. Links are never stored."""
         async with self.db() as s:
             ctx = await self.load_context(s, actor, case_id)
         rooms, room_id = self._room_of(ctx)

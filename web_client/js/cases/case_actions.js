@@ -130,8 +130,8 @@ async function copyLink(input, button) {
 function guestLinks(c, notice) {
   const list = el("ul", { class: "guest-links" });
   for (const party of c.parties) {
-    const make = button("video.guestLink", { id: `guest-link-${party.side}` });
-    make.textContent = i18n.t("video.guestLink", { side: i18n.t(`side.${party.side}`), name: party.name });
+    const make = el("button", { type: "button", id: `guest-link-${party.side}`,
+      text: i18n.t("video.guestLink", { side: i18n.t(`side.${party.side}`), name: party.name }) });
     const item = el("li", { dataset: { side: party.side } }, make);
     make.addEventListener("click", () => busy(make, notice, async () => {
       const { url } = await api.post(casePath(c, "video/guest-links"), { side: party.side });
