@@ -35,7 +35,7 @@ from .next_actions import NextAction, for_case as who_acts_next
 from .models import (Account, AgentLink, Case, CaseDocument, CaseParty, CaseResult, Complaint, CounsellingMessage,
                      LitigationPackage, MediatorChoice, Rating, StoredFile)
 from .pii import PiiCipher, mask_id_number
-from .rooms import RoomScheduler
+from .rooms import CaseSeat, RoomInvitation, RoomScheduler
 from .sms import SmsGateway
 from .text import clean_text, is_identifier
 from .workflow import JC_APPLICATION_WINDOW, Outcome, Step, WorkflowPolicy, check_transition, require_step
@@ -592,19 +592,58 @@ class CaseService:
                 return False
         return ctx.relation.mediator or ctx.relation.organisation or ctx.relation.oversight
 
-    async def invitation(self, actor: Actor, case_id: str, side: str | None = None) -> str:
-        """The caller's own join link for the case's room (links are never stored)."""
+    def _room_of(self, ctx: CaseContext) -> tuple[RoomScheduler, str]:
+        """The room service and the case's room, once the case is at its video session."""
         if self.rooms is None:
             raise WrongState("rooms_unavailable", "this server has no video room service configured")
-        async with self.db() as s:
-            ctx = await self.load_context(s, actor, case_id)
         require_step(Step(ctx.case.step), Step.VIDEO_MEDIATION)
         assert ctx.case.room_id is not None  # set when entering the step
+        return self.rooms, ctx.case.room_id
+
+    @staticmethod
+    def _own_seat(ctx: CaseContext, actor: Actor, side: str | None) -> CaseSeat:
+        """Who ``actor`` is in the case's room: a party on their side (under the name the case
+        records), an agent on the represented party's side, the mediator, or an observer from the
+        case's court. Anyone else related to the case (an organisation administrator) has no seat."""
         if ctx.relation.mediator:
-            return await self.rooms.invite(ctx.case.room_id, "mediator", None, actor.name)
-        acting = self.acting_side(ctx, side)
-        return await self.rooms.invite(ctx.case.room_id, "agent" if actor.role == Role.AGENT else "party", acting,
-                                       actor.name)
+            return CaseSeat("mediator", None, actor.name, "mediator", actor.id, None)
+        if ctx.relation.sides:
+            acting = CaseService.acting_side(ctx, side)
+            party = ctx.parties[acting]
+            if actor.role == Role.AGENT:
+                return CaseSeat("agent", acting, actor.name, f"{acting}_agent", actor.id, str(party.id))
+            return CaseSeat("party", acting, party.name, f"{acting}_party", actor.id, str(party.id))
+        if ctx.relation.court and actor.role in (Role.COURT_CLERK, Role.JUDGE):
+            return CaseSeat("observer", None, actor.name, str(actor.role), actor.id, None)
+        raise Forbidden("no_seat", "you take no part in this case's video session")
+
+    async def invitation(self, actor: Actor, case_id: str, side: str | None = None) -> RoomInvitation:
+        """The caller's own seat in the case's room, never anyone else's: the same seat on every call,
+        its name and case role taken from the case. Links are never stored."""
+        async with self.db() as s:
+            ctx = await self.load_context(s, actor, case_id)
+        rooms, room_id = self._room_of(ctx)
+        return await rooms.invite(room_id, self._own_seat(ctx, actor, side))
+
+    async def guest_invitation(self, actor: Actor, case_id: str, side: str) -> RoomInvitation:
+        """The mediator's link for a party who cannot sign in (no account, a borrowed device): bound
+        to that case party, it opens the party's own seat under the name the case records, so the
+        party is one person in the room however they enter, and a removal holds for both ways in."""
+        if side not in SIDES:
+            raise InvalidInput("invalid_side", "side is applicant or respondent")
+        async with self.db() as s:
+            ctx = await self.load_context(s, actor, case_id)
+        self._require_mediator(ctx)
+        rooms, room_id = self._room_of(ctx)
+        party = ctx.parties[side]
+        invitation = await rooms.invite(room_id, CaseSeat("party", side, party.name, f"{side}_party", None,
+                                                          str(party.id)))
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, actor, case_id, lock=True)
+            self.record(s, ctx, actor, "video.guest_link", {"side": side, "participant": party.id,
+                                                            "seat": invitation.seat}, now)
+        return invitation
 
     async def conclude_video(self, actor: Actor, case_id: str) -> CaseView:
         now = self.clock.now()

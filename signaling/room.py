@@ -36,6 +36,8 @@ class Seat:
     name: str
     role: str
     side: str | None
+    case_role: str | None = None  # who they are in the case: applicant_party, respondent_agent, court_clerk...
+    account_id: str | None = None  # None: a guest by link (or a room outside the case system)
     state: SeatState = "lobby"
     audio: bool = True
     video: bool = True
@@ -71,7 +73,8 @@ class Room:
             raise RoomError("room_ended", "the mediation session has ended")
         seat = self.seats.get(claims.seat)
         if seat is None:
-            seat = Seat(seat=claims.seat, name=claims.name, role=claims.role, side=claims.side)
+            seat = Seat(seat=claims.seat, name=claims.name, role=claims.role, side=claims.side,
+                        case_role=claims.case_role, account_id=claims.account_id)
             self.seats[claims.seat] = seat
         elif seat.state == "left" and seat.role != "mediator":
             raise RoomError("forbidden", "you were removed from this room")
@@ -224,7 +227,8 @@ class Room:
     # ----------------------------------------------------------------- snapshots
     def _seat_view(self, seat: Seat) -> dict[str, Any]:
         return {
-            "seat": seat.seat, "name": seat.name, "role": seat.role, "side": seat.side, "state": seat.state,
+            "seat": seat.seat, "name": seat.name, "role": seat.role, "side": seat.side, "case_role": seat.case_role,
+            "state": seat.state,
             "audio": seat.audio, "video": seat.video, "muted_by_mediator": dict(seat.muted_by_mediator),
             "in_caucus": self.group_of(seat) == "caucus", "can_publish": seat.can_publish,
         }

@@ -240,6 +240,8 @@ class RoomHub:
         claims = self.tokens.verify(payload.token)
         live = await self._live(claims.room)
         async with live.lock:
+            if await self.store.is_removed(claims.room, claims.seat, claims.account_id):
+                raise EventError("forbidden", "you were removed from this room")
             seat = live.room.join(claims)
             previous = live.sid_of.get(seat.seat)
             if previous is not None and previous != sid:
@@ -326,8 +328,10 @@ class RoomHub:
         return {"ok": True}
 
     async def on_remove(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.Remove) -> Ack:
-        live.room.remove(conn.seat, payload.seat)
-        await self._drop_seat(live, payload.seat, payload.reason or "removed")
+        removed = live.room.remove(conn.seat, payload.seat)
+        reason = payload.reason or "removed"
+        await self.store.record_removal(conn.room_id, removed.seat, removed.account_id, reason)
+        await self._drop_seat(live, payload.seat, reason)
         await self.broadcast_state(live)
         return {"ok": True}
 

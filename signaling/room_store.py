@@ -1,9 +1,11 @@
 """Rooms that exist, persisted so invitations stay valid across restarts.
 
 Live state (who is connected, the lobby, the caucus) lives in memory in :class:`signaling.room.Room`;
-only the room's identity, owner and lifecycle are stored. The owner sits in a table of its own
-(``room_owners``) so that databases made before owners were recorded gain it at start-up; their
-rooms have no owner row, and only platform administrators and integrating systems manage them.
+only the room's identity, owner, lifecycle and removals are stored. The owner sits in a table of
+its own (``room_owners``) so that databases made before owners were recorded gain it at start-up;
+their rooms have no owner row, and only platform administrators and integrating systems manage
+them. Removals (``room_removals``) are stored because "removed means removed" must hold after a
+restart and on every node, and for a person, not only for one link.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, ForeignKey, String, select, update
+from sqlalchemy import DateTime, ForeignKey, String, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -43,6 +45,18 @@ class RoomOwnerRow(Base):
     organisation: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
+class RoomRemovalRow(Base):
+    """A seat the mediator removed; ``account_id`` keeps the person out whatever seat they come back with."""
+
+    __tablename__ = "room_removals"
+
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.room_id"), primary_key=True)
+    seat: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    removed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 @dataclass(frozen=True)
 class RoomOwner:
     """Who answers for a room.
@@ -67,6 +81,11 @@ class RoomRecord:
     created_at: datetime
     ended_at: datetime | None
     owner: RoomOwner | None  # None: created before owners were recorded
+
+    @property
+    def case_bound(self) -> bool:
+        """A platform case's room: its seats are the case's participants, invited from the case."""
+        return self.owner is not None and self.owner.case_id is not None
 
     @classmethod
     def of(cls, row: RoomRow, owner: RoomOwnerRow | None) -> "RoomRecord":
@@ -100,3 +119,18 @@ class RoomStore:
         async with self._sessions.begin() as session:
             await session.execute(update(RoomRow).where(RoomRow.room_id == room_id, RoomRow.ended_at.is_(None))
                                   .values(ended_at=datetime.now(timezone.utc)))
+
+    async def record_removal(self, room_id: str, seat: str, account_id: str | None, reason: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.merge(RoomRemovalRow(room_id=room_id, seat=seat, account_id=account_id, reason=reason[:200],
+                                               removed_at=datetime.now(timezone.utc)))
+
+    async def is_removed(self, room_id: str, seat: str, account_id: str | None) -> bool:
+        """Was this seat, or this account in any seat, removed from the room?"""
+        who = RoomRemovalRow.seat == seat
+        if account_id is not None:
+            who = or_(who, RoomRemovalRow.account_id == account_id)
+        async with self._sessions() as session:
+            found = await session.scalar(select(RoomRemovalRow.seat).where(RoomRemovalRow.room_id == room_id, who)
+                                         .limit(1))
+        return found is not None

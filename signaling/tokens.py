@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from dataclasses import asdict, dataclass
@@ -22,6 +23,7 @@ ROLES: tuple[str, ...] = ("mediator", "party", "agent", "observer")
 SIDES: tuple[str, ...] = ("applicant", "respondent")
 TOKEN_VERSION = 1
 MAX_TOKEN_LENGTH = 2048
+_REFERENCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class TokenError(Exception):
@@ -35,7 +37,15 @@ class TokenError(Exception):
 
 @dataclass(frozen=True)
 class JoinClaims:
-    """What a join token grants."""
+    """What a join token grants.
+
+    ``account_id``, ``case_role`` and ``participant`` say who the seat is in a platform case's room:
+    the account that entered from its case page (``None`` for a guest who has no account and came
+    by a link the mediator made), the part they play in the case (``applicant_party``,
+    ``respondent_agent``, ``mediator``, ``court_clerk``...), and the case party row
+    (``med_case_parties.id``) a party, an agent or a guest speaks for. Rooms outside the case
+    system leave them ``None``.
+    """
 
     room: str
     seat: str
@@ -45,6 +55,9 @@ class JoinClaims:
     iat: int
     exp: int
     v: int = TOKEN_VERSION
+    account_id: str | None = None
+    case_role: str | None = None
+    participant: str | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -56,6 +69,10 @@ class JoinClaims:
             raise ValueError(f"a {self.role} has no side")
         if not self.name.strip() or len(self.name) > 64:
             raise ValueError("name must be 1-64 characters")
+        for label, value in (("account_id", self.account_id), ("case_role", self.case_role),
+                             ("participant", self.participant)):
+            if value is not None and not _REFERENCE.fullmatch(value):
+                raise ValueError(f"{label} must be 1-64 letters, digits, '_' or '-'")
 
 
 def _b64(data: bytes) -> str:
@@ -85,11 +102,21 @@ class TokenIssuer:
     def _mac(self, body: str) -> str:
         return _b64(hmac.new(self._secret, body.encode("ascii"), hashlib.sha256).digest())
 
+    def stable_seat(self, room: str, holder: str) -> str:
+        """The seat id of ``holder`` (e.g. an account in one role) in ``room``: the same on every
+        invitation, so reopening the room takes the seat over and a removal sticks to the person.
+        Keyed, so a seat id seen in a room says nothing about the account behind it."""
+        digest = hmac.new(self._secret, f"seat\x00{room}\x00{holder}".encode(), hashlib.sha256).digest()
+        return "s_" + _b64(digest[:12])
+
     def issue(self, room: str, role: str, name: str, side: str | None = None, *,
-              seat: str | None = None, ttl: int | None = None, now: float | None = None) -> tuple[str, JoinClaims]:
+              seat: str | None = None, ttl: int | None = None, now: float | None = None,
+              account_id: str | None = None, case_role: str | None = None,
+              participant: str | None = None) -> tuple[str, JoinClaims]:
         issued = int(now if now is not None else time.time())
         claims = JoinClaims(room=room, seat=seat or new_seat_id(), role=role, side=side, name=name.strip(),
-                            iat=issued, exp=issued + (ttl if ttl is not None else self.default_ttl))
+                            iat=issued, exp=issued + (ttl if ttl is not None else self.default_ttl),
+                            account_id=account_id, case_role=case_role, participant=participant)
         body = _b64(json.dumps(asdict(claims), separators=(",", ":"), ensure_ascii=False).encode())
         return f"{body}.{self._mac(body)}", claims
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any, AsyncIterator, Literal
 from urllib.parse import quote
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediation.audit import read_trail, verify_chain
@@ -23,9 +23,9 @@ from mediation.cases import Application, PartyDetails, PaymentTerms
 from mediation.clock import Clock, SystemClock
 from mediation.court import PaymentOrderDeclarations
 from mediation.courts import NewCourt
-from mediation.errors import MediationError
+from mediation.errors import Forbidden, MediationError
 from mediation.package import CasePackager
-from mediation.rooms import RoomScheduler
+from mediation.rooms import CaseSeat, RoomInvitation, RoomScheduler
 from mediation.schema import upgrade_engine
 from mediation.services import MediationServices, build_services
 from mediation.sms import LoggingSmsGateway, SmsGateway
@@ -45,6 +45,7 @@ COURT_TAG = "court"
 
 PARTIES = frozenset({"party", "agent"})
 MEDIATOR = frozenset({"mediator"})
+COURT_STAFF = frozenset({"court_clerk", "judge"})
 EVERYONE = ACCOUNT_ROLES | {"service"}
 OVERSIGHT = frozenset({"platform_admin", "service"})
 
@@ -52,7 +53,7 @@ OVERSIGHT = frozenset({"platform_admin", "service"})
 # --- wiring -----------------------------------------------------------------------------------
 class RoomServiceScheduler:
     """The case system's :class:`RoomScheduler` over this server's rooms: a room per video session,
-    and join links exactly like ``POST /api/rooms/{id}/invites`` issues them."""
+    and for each case participant a join token for their own seat."""
 
     def __init__(self, store: RoomStore, tokens: TokenIssuer, base_url: str):
         self.store = store
@@ -63,9 +64,28 @@ class RoomServiceScheduler:
         owner = RoomOwner(case_id=case_id, created_by=opened_by, organisation=organisation)
         return (await self.store.create(case_id, f"Mediation {case_id}", owner)).room_id
 
-    async def invite(self, room_id: str, role: str, side: str | None, name: str) -> str:
-        token, _ = self.tokens.issue(room_id, role, name[:64], side)
-        return f"{self.base_url}/join#{token}"
+    def seat_of(self, room_id: str, seat: CaseSeat) -> str:
+        """The participant's seat, the same every time: a party's is their case party's (signed in or
+        by the mediator's link, one person is one seat), anyone else's their account's in that role."""
+        if seat.role == "party" and seat.participant is not None:
+            holder = f"party:{seat.participant}"
+        elif seat.account_id is not None:
+            holder = f"account:{seat.account_id}:{seat.role}:{seat.side}"
+        else:
+            raise ValueError("a seat without an account must be bound to a case party")
+        return self.tokens.stable_seat(room_id, holder)
+
+    async def invite(self, room_id: str, seat: CaseSeat) -> RoomInvitation:
+        seat_id = self.seat_of(room_id, seat)
+        if await self.store.is_removed(room_id, seat_id, seat.account_id):
+            raise Forbidden("removed_from_room", "the mediator removed you from this video session")
+        token, claims = self.tokens.issue(room_id, seat.role, seat.name[:64], seat.side, seat=seat_id,
+                                          account_id=seat.account_id, case_role=seat.case_role,
+                                          participant=seat.participant)
+        return RoomInvitation(room_id=room_id, seat=seat_id, url=f"{self.base_url}/join#{token}", token=token,
+                              expires_at=datetime.fromtimestamp(claims.exp, timezone.utc), role=claims.role,
+                              side=claims.side, name=claims.name, case_role=seat.case_role,
+                              account_id=seat.account_id, participant=seat.participant)
 
 
 class SocketIoCaseEvents:
@@ -199,6 +219,31 @@ class PaymentTermsIn(Strict):
     due_date: date
     money_only: bool
     counter_obligation: bool
+
+
+class GuestLinkIn(Strict):
+    side: Side
+
+
+class VideoInvitation(BaseModel):
+    """A join link for one seat of the case's room and who that seat is."""
+
+    room_id: str
+    seat: str = Field(description="the same for a person on every invitation")
+    url: str = Field(description="open it to enter the room: /join#<token>")
+    token: str
+    expires_at: datetime
+    role: Literal["mediator", "party", "agent", "observer"]
+    side: Side | None
+    name: str = Field(description="as the room shows it: the case party's or the account's name")
+    case_role: str = Field(description="applicant_party, respondent_party, applicant_agent, respondent_agent, "
+                                       "mediator, court_clerk or judge")
+    account_id: str | None = Field(description="null for a guest without an account")
+    participant: str | None = Field(description="the case party (row id) a party, agent or guest speaks for")
+
+    @classmethod
+    def of(cls, invitation: RoomInvitation) -> "VideoInvitation":
+        return cls.model_validate(invitation, from_attributes=True)
 
 
 class AgreementIn(Strict):
@@ -382,15 +427,31 @@ async def open_video(request: web.Request, _: Empty) -> Any:
     return dump(await services_of(request).cases.open_video(actor_of(request), _case_id(request)))
 
 
-@api.route("GET", "/api/cases/{case_id}/invitation", summary="Your own link into the case's video room",
-           allow=PARTIES | MEDIATOR, tag=TAG)
+@api.route("GET", "/api/cases/{case_id}/invitation",
+           summary="Enter the case's video room: a join link for your own seat (party, agent, mediator, court observer)",
+           allow=PARTIES | MEDIATOR | COURT_STAFF, tag=TAG, response=VideoInvitation)
 @domain_errors
-async def video_invitation(request: web.Request, _: None) -> dict[str, str]:
+async def video_invitation(request: web.Request, _: None) -> VideoInvitation:
+    """Only the caller's own seat: a party on their side, an agent on the represented party's side,
+    the case's mediator, a clerk or judge of the case's court as an observer. The seat is the same
+    on every call (the newest connection takes it over) and the name comes from the case. Query
+    ``side`` only for an agent who represents both sides."""
     side = request.query.get("side")
     if side not in (None, "applicant", "respondent"):
         raise ApiError(422, "invalid_side", "side is applicant or respondent")
-    url = await services_of(request).cases.invitation(actor_of(request), _case_id(request), side)
-    return {"url": url}
+    return VideoInvitation.of(await services_of(request).cases.invitation(actor_of(request), _case_id(request), side))
+
+
+@api.route("POST", "/api/cases/{case_id}/video/guest-links",
+           summary="A join link for a party who cannot sign in, bound to that case party", allow=MEDIATOR, tag=TAG,
+           request=GuestLinkIn, response=VideoInvitation, status=201)
+@domain_errors
+async def video_guest_link(request: web.Request, body: GuestLinkIn) -> VideoInvitation:
+    """For the case's mediator to pass on to a party who cannot sign in: the link opens that case
+    party's own seat under the name the case records (the seat they also get signed in), so a
+    removal holds whichever way they come back. The only link anyone copies; recorded in the audit trail."""
+    return VideoInvitation.of(await services_of(request).cases.guest_invitation(actor_of(request), _case_id(request),
+                                                                                 body.side))
 
 
 @api.route("POST", "/api/cases/{case_id}/video/conclude", summary="End video mediation, go to the result (step 5)",

@@ -126,10 +126,16 @@ async def get_room(request: web.Request, _: None) -> RoomOut:
 @api.route("POST", "/api/rooms/{room_id}/invites", summary="Issue a join link for one seat", allow=ROOM_MANAGERS,
            tag="rooms", request=CreateInvite, response=InviteOut, status=201)
 async def create_invite(request: web.Request, body: CreateInvite) -> InviteOut:
-    """The link carries a signed, expiring token in its fragment; one link is one seat."""
+    """The link carries a signed, expiring token in its fragment; one link is one seat. Not for a
+    platform case's room: its seats are the case's participants, who enter from the case page (a
+    party without an account by the mediator's ``POST /api/cases/{case_id}/video/guest-links``)."""
     record = await _room(request)
     if record.ended_at is not None:
         raise ApiError(409, "room_ended", "the room has ended; create a new one")
+    if record.case_bound:
+        raise ApiError(409, "case_room", "this room belongs to a case: its participants enter from the case page, "
+                                         "and the mediator makes links for parties without an account there",
+                       {"case_id": record.case_id})
     token, claims = request.app[TOKENS_KEY].issue(record.room_id, body.role, body.name, body.side,
                                                   ttl=body.ttl_seconds)
     base = request.app[SETTINGS_KEY].base_url

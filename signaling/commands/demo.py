@@ -13,6 +13,7 @@ from mediation.clock import ManualClock
 from mediation.demo_data import DemoAlreadyLoaded, DemoLoader, DemoOutbox, time_span
 from mediation.directory import DirectoryService
 from mediation.recommendation import Recommender
+from mediation.rooms import CaseSeat, RoomInvitation
 from mediation.schema import upgrade_engine
 
 from ..api.cases import create_case_services
@@ -33,7 +34,7 @@ class DemoRooms:
         owner = RoomOwner(case_id=case_id, created_by=opened_by, organisation=organisation)
         return (await self.store.create(case_id, "示例视频调解（演示数据）", owner)).room_id
 
-    async def invite(self, room_id: str, role: str, side: str | None, name: str) -> str:
+    async def invite(self, room_id: str, seat: CaseSeat) -> RoomInvitation:
         raise RuntimeError("the demo loader does not issue join links; ask the running server for one")
 
 

@@ -68,6 +68,9 @@ def run_invite(args: argparse.Namespace) -> int:
             raise ValueError(f"no room {args.room_id!r}")
         if record.ended_at is not None:
             raise ValueError(f"room {args.room_id} has ended")
+        if record.case_bound:
+            raise ValueError(f"room {args.room_id} belongs to case {record.case_id}: its participants enter from "
+                             "the case page")
         issuer = TokenIssuer(ensure_secret(settings, "token-secret"), settings.token_ttl_seconds)
         token, claims = issuer.issue(record.room_id, args.role, args.name, args.side, ttl=args.ttl)
         url = f"{settings.base_url}/join#{token}"

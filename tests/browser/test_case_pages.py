@@ -134,7 +134,7 @@ async def test_a_case_from_application_to_court_queue(site: Site, browser: Brows
         async with mediator.expect_popup() as popup:
             await mediator.click("#join-room")
         room = await popup.value
-        assert "/join#" in room.url
+        await room.wait_for_url("**/join#*")  # the tab opens with the click, then goes to the mediator's seat
         await room.close()
         await expect(alice.locator("#next-actor")).to_contain_text("调解员")
         await expect(alice.locator('#timeline li[data-step="video_mediation"]')).to_have_attribute("data-state", "current")

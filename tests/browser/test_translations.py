@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from mediation.rooms import CASE_ROLES
+
 REPO = Path(__file__).resolve().parents[2]
 CLIENT = REPO / "web_client"
 
@@ -67,3 +69,12 @@ def test_keys_built_at_run_time_are_translated() -> None:
         assert f"role.{role}" in keys
     for side in ("applicant", "respondent"):
         assert f"side.{side}" in keys
+
+
+def test_every_case_role_has_a_label_in_both_languages() -> None:
+    """The room shows a case's people by their part in it ("申请人 张三"): every case role the case
+    system seats (``mediation.rooms.CASE_ROLES``) has its label."""
+    found = catalogs()
+    for language in ("zh", "en"):
+        missing = {role for role in CASE_ROLES if f"caseRole.{role}" not in found[language]}
+        assert not missing, (language, missing)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from mediation.id_numbers import check_character
+from mediation.rooms import CaseSeat, RoomInvitation
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -41,16 +42,19 @@ class RecordingRooms:
 
     created: list[str] = field(default_factory=list)
     owners: list[tuple[str, str | None]] = field(default_factory=list)
-    invites: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    invites: list[tuple[str, CaseSeat]] = field(default_factory=list)
 
     async def create_room(self, case_id: str, opened_by: str, organisation: str | None) -> str:
         self.created.append(case_id)
         self.owners.append((opened_by, organisation))
         return f"r_{case_id.lower()}"
 
-    async def invite(self, room_id: str, role: str, side: str | None, name: str) -> str:
-        self.invites.append((room_id, role, side, name))
-        return f"https://accord.test/join#{room_id}.{role}.{side}"
+    async def invite(self, room_id: str, seat: CaseSeat) -> RoomInvitation:
+        self.invites.append((room_id, seat))
+        holder = seat.account_id or f"p{seat.participant}"
+        return RoomInvitation(room_id, f"s_{holder}", f"https://accord.test/join#{room_id}.{holder}", "token",
+                              START + timedelta(hours=4), seat.role, seat.side, seat.name, seat.case_role,
+                              seat.account_id, seat.participant)
 
 
 @dataclass

@@ -64,8 +64,10 @@ async def test_whole_case_through_seven_steps(api: Api, clock: ManualClock, room
     assert case["step"] == "video_mediation" and rooms.created == [cid]
     assert rooms.owners == [(mediator.id, ORG)]  # the room belongs to the case and its organisation
     link = await api.call("GET", f"/api/cases/{cid}/invitation", bob, expect=200)
-    assert link["url"].startswith("https://")
-    assert rooms.invites[-1] == (case["room_id"], "party", "respondent", "Bob")
+    assert link["url"].startswith("https://") and link["case_role"] == "respondent_party"
+    room_id, seat = rooms.invites[-1]
+    assert (room_id, seat.role, seat.side, seat.name, seat.account_id) == (case["room_id"], "party", "respondent",
+                                                                           "Bob", bob.id)
     await api.call("POST", f"/api/cases/{cid}/video/conclude", mediator, json={}, expect=200)
 
     # Step 5: the agreement is drafted from the case; it takes effect when the parties have signed

@@ -13,6 +13,7 @@ import { Chat } from "./chat.js";
 import { ParticipantPanel } from "./participants.js";
 import { confirmDialog, notify } from "./notices.js";
 import { invitationKey, readInvitation } from "./invitation.js";
+import { castLabels } from "./cast.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -100,7 +101,7 @@ class RoomApp {
 
   renderWho() {
     if (!this.claims) return;
-    const role = t(`role.${this.claims.role}`) + (this.claims.side ? ` · ${t(`side.${this.claims.side}`)}` : "");
+    const role = castLabels(this.claims).join(" · ");
     $("prejoin-who").textContent = t("prejoin.as", { role, name: this.claims.name });
   }
 

@@ -1,8 +1,9 @@
 // The video grid: one tile per participant we can currently see, our own camera first.
-// Tiles show name, role and side, microphone/camera state, the mediator's mute, a
+// Tiles show name, part in the case (or role and side), microphone/camera state, the mediator's mute, a
 // "reconnecting" overlay, and a highlight on whoever is speaking. User-provided text is only
 // ever set through textContent.
 
+import { castLabels } from "./cast.js";
 import { t } from "./i18n.js";
 
 function el(tag, className, text) {
@@ -107,8 +108,10 @@ export class VideoGrid {
     this.container.append(tile.root);
     tile.name.textContent = person.self ? `${person.name} (${t("tile.you")})` : person.name;
     const muted = person.muted_by_mediator ?? { audio: false, video: false };
-    const badges = [el("span", `badge role-${person.role}`, t(`role.${person.role}`))];
-    if (person.side) badges.push(el("span", `badge side-${person.side}`, t(`side.${person.side}`)));
+    const [cast, ...more] = castLabels(person); // a case role names the side itself: one badge in the side's colour
+    const sideClass = person.side ? ` side-${person.side}` : "";
+    const badges = [el("span", `badge role-${person.role}${more.length > 0 ? "" : sideClass}`, cast)];
+    if (more.length > 0) badges.push(el("span", `badge${sideClass}`, more.join(" ")));
     if (muted.audio || muted.video) badges.push(el("span", "badge forced", t("tile.mutedByMediator")));
     else if (person.audio === false) badges.push(el("span", "badge mic-off", t("person.micOff")));
     tile.badges.replaceChildren(...badges);

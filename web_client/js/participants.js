@@ -2,6 +2,7 @@
 // let an observer speak, remove, caucus with one side, return to the joint session, end.
 // Buttons carry `data-action` and `data-seat`; one delegated click handler sends the events.
 
+import { castLabels } from "./cast.js";
 import { t, errorMessage } from "./i18n.js";
 
 function button(action, label, seat, extra = {}) {
@@ -20,8 +21,7 @@ function personLine(p) {
   name.textContent = p.name;
   const meta = document.createElement("span");
   meta.className = "person-meta";
-  const parts = [t(`role.${p.role}`)];
-  if (p.side) parts.push(t(`side.${p.side}`));
+  const parts = castLabels(p);
   if (p.state === "reconnecting") parts.push(t("tile.reconnecting"));
   if (p.in_caucus) parts.push(t("tile.inCaucus"));
   meta.textContent = parts.join(" · ");

@@ -11,6 +11,8 @@ import { mediatorChoicePanel } from "./mediator_choice.js";
 import { myActions } from "./next_actions.js";
 
 const PARTY_ROLES = ["party", "agent"];
+/** Besides the parties, who has a seat in the case's video session (clerks and judges observe). */
+const SEATED_STAFF = ["mediator", "court_clerk", "judge"];
 
 function panel(id, headingKey, ...children) {
   const notice = el("p", { class: "notice", role: "status", hidden: true });
@@ -98,16 +100,62 @@ async function counsellingPanel(c, account, refresh) {
   return p.node;
 }
 
+/** Open the room in a new tab for the signed-in person's own seat: the tab is opened within the
+ * click (so no popup blocker stands between the person and the room), then sent to the link the
+ * server issues for their seat. Nobody copies a link to enter their own case's room. */
+async function enterRoom(c, side) {
+  const tab = window.open("", "_blank");
+  if (tab) tab.opener = null;
+  try {
+    const query = side ? `?side=${side}` : "";
+    const { url } = await api.get(casePath(c, `invitation${query}`));
+    if (tab) tab.location.replace(url);
+    else window.location.assign(url);
+  } catch (error) {
+    tab?.close();
+    throw error;
+  }
+}
+
+async function copyLink(input, button) {
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    input.select(); // clipboard refused (permissions, plain HTTP): the link is selected to copy by hand
+    document.execCommand("copy");
+  }
+  button.textContent = i18n.t("video.copied");
+}
+
+/** The mediator's links for parties who cannot sign in: each opens that named party's own seat. */
+function guestLinks(c, notice) {
+  const list = el("ul", { class: "guest-links" });
+  for (const party of c.parties) {
+    const make = el("button", { type: "button", id: `guest-link-${party.side}`,
+      text: i18n.t("video.guestLink", { side: i18n.t(`side.${party.side}`), name: party.name }) });
+    const item = el("li", { dataset: { side: party.side } }, make);
+    make.addEventListener("click", () => busy(make, notice, async () => {
+      const { url } = await api.post(casePath(c, "video/guest-links"), { side: party.side });
+      const input = el("input", { readonly: true, value: url, class: "guest-url", "aria-label": make.textContent });
+      const copy = button("video.copy", { class: "copy" });
+      copy.addEventListener("click", () => copyLink(input, copy));
+      item.replaceChildren(make, input, copy);
+    }));
+    list.append(item);
+  }
+  return el("div", { class: "guest" }, el("h3", { text: i18n.t("video.guestHeading") }),
+    el("p", { class: "hint", text: i18n.t("video.guestHint") }), list);
+}
+
 function videoPanel(c, account, side, refresh) {
   const join = button("action.joinRoom", { class: "primary", id: "join-room" });
   const buttons = [join];
-  if (account.role === "mediator") buttons.push(button("action.conclude", { id: "conclude-video" }));
-  const p = panel("video-panel", "step.video_mediation", el("div", { class: "actions" }, buttons));
-  join.addEventListener("click", () => busy(join, p.notice, async () => {
-    const query = side ? `?side=${side}` : "";
-    const { url } = await api.get(casePath(c, `invitation${query}`));
-    window.open(url, "_blank", "noopener");
-  }));
+  const isMediator = account.role === "mediator";
+  if (isMediator) buttons.push(button("action.conclude", { id: "conclude-video" }));
+  const p = panel("video-panel", "step.video_mediation", el("p", { class: "hint", text: i18n.t("video.enterHint") }),
+    el("div", { class: "actions" }, buttons));
+  if (isMediator) p.node.insertBefore(guestLinks(c, p.notice), p.notice);
+  join.addEventListener("click", () => busy(join, p.notice, () => enterRoom(c, side)));
   buttons[1]?.addEventListener("click", () => busy(buttons[1], p.notice, async () => {
     await api.post(casePath(c, "video/conclude"));
     await refresh();
@@ -149,7 +197,9 @@ export async function actionPanels({ caseView: c, account, applications, refresh
   if ((party || account.role === "mediator") && ["counselling", "video_mediation"].includes(c.step)) {
     panels.push(await counsellingPanel(c, account, refresh));
   }
-  if ((party || account.role === "mediator") && c.step === "video_mediation") panels.push(videoPanel(c, account, side, refresh));
+  if ((party || SEATED_STAFF.includes(account.role)) && c.step === "video_mediation") {
+    panels.push(videoPanel(c, account, side, refresh));
+  }
   const agreement = await agreementPanel(c, account, refresh);
   if (agreement) panels.push(agreement);
   if (account.role === "mediator" && c.step === "result") panels.push(failurePanel(c, refresh));
