@@ -61,6 +61,7 @@ from .pades import KeyCustody, PreparedSignature, SignatureEvidence, SigningErro
     finish_external, prepare_external, sign_with_key, signature_timestamp_time
 from .pki import PlatformPKI, PossessionError, SignerIdentity, id_number_digest, verify_possession
 from .seals import SealError, SealRegistry
+from .pades import MEDIATION_SEAL_CAPTION, SealStamp
 
 
 class RefusalCode(StrEnum):
@@ -442,7 +443,8 @@ class SigningCeremony:
         pdf = await self.store.read_pdf(state)
         if vc is None:
             vc = await asyncio.to_thread(self.pki.validation_context)
-        stamp = StampText(slot.name, _stamp_role(slot), signed_at=self.clock())
+        stamp = SealStamp(slot.name, MEDIATION_SEAL_CAPTION) if slot.role is SignerRole.ORGANISATION \
+            else StampText(slot.name, _stamp_role(slot), signed_at=self.clock())
         evidence = SignatureEvidence(KeyCustody.SERVER, check.reference() if check else None)
         return await sign_with_key(pdf, slot.field_name, key, cert, chain or self.pki.chain, stamp, self.timestamper,
                                    vc, evidence=evidence)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Coroutine, TypeVar
+from typing import Any, Coroutine, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from asn1crypto import cms, tsp
@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import AxisAlignment, InnerScaling, Margins, SimpleBoxLayoutRule
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
@@ -47,7 +48,7 @@ from pyhanko.sign.signers.pdf_signer import (
 )
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation.dss import DocumentSecurityStore, async_add_validation_info, collect_validation_info
-from pyhanko.stamp import TextStampStyle
+from pyhanko.stamp import BaseStampStyle, StaticStampStyle, TextStampStyle
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathError, ValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -55,6 +56,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from .evidence import KeyCustody, SignatureEvidence
 from .fonts import cjk_stamp_font
 from .pki import asn1_certificate
+from .seal_image import SealImage
 
 #: China Standard Time, for the time printed in stamps (the proven time is the TSA's).
 CHINA_TIME = ZoneInfo("Asia/Shanghai")
@@ -73,6 +75,14 @@ T = TypeVar("T")
 
 class SigningError(Exception):
     """A signing step was refused; the message says why."""
+
+
+class Stamp(Protocol):
+    """A signature's visible appearance: a pyHanko stamp style and its text parameters."""
+
+    def style(self) -> BaseStampStyle: ...
+
+    def params(self) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,30 @@ class StampText:
 
     def params(self) -> dict[str, str]:
         return {"signer": self.name, "role": self.role, "when": stamp_time(self.signed_at, self.time_zone)}
+
+
+#: The line under the star of a mediation organisation's seal (a court's seal has none).
+MEDIATION_SEAL_CAPTION = "调解专用章"
+#: The round seal centred in the field's box, as large as the box allows.
+_SEAL_LAYOUT = SimpleBoxLayoutRule(x_align=AxisAlignment.ALIGN_MID, y_align=AxisAlignment.ALIGN_MID,
+                                   margins=Margins.uniform(1), inner_content_scaling=InnerScaling.STRETCH_TO_FIT)
+
+
+@dataclass(frozen=True)
+class SealStamp:
+    """What an organisation's or a court's seal shows: its red round seal drawn from ``holder``
+    (the name), with ``caption`` under the star (:mod:`signing.seal_image`). People's signatures
+    keep :class:`StampText`."""
+
+    holder: str
+    caption: str = ""
+
+    def style(self) -> StaticStampStyle:
+        return StaticStampStyle(background=SealImage(self.holder, self.caption), background_layout=_SEAL_LAYOUT,
+                                background_opacity=1.0, border_width=0)
+
+    def params(self) -> dict[str, str]:
+        return {}
 
 
 def stamp_time(moment: datetime, time_zone: tzinfo = CHINA_TIME) -> str:
@@ -185,7 +219,7 @@ def _check_field(pdf: bytes, field_name: str) -> None:
 
 
 def _stamp_signer(signature_meta: signers.PdfSignatureMetadata, signer: signers.Signer,
-                  stamp: StampText, timestamper: TimeStamper | None) -> signers.PdfSigner:
+                  stamp: Stamp, timestamper: TimeStamper | None) -> signers.PdfSigner:
     return signers.PdfSigner(signature_meta, signer=signer, timestamper=timestamper, stamp_style=stamp.style())
 
 
@@ -194,7 +228,7 @@ def _byte_range(pdf: bytes, reserved_start: int, reserved_end: int) -> tuple[int
 
 
 async def _prepare_external(pdf: bytes, field: str, cert: x509.Certificate, chain: list[x509.Certificate],
-                            stamp: StampText, timestamper: TimeStamper, evidence: SignatureEvidence,
+                            stamp: Stamp, timestamper: TimeStamper, evidence: SignatureEvidence,
                             validation_context: ValidationContext | None) -> PreparedSignature:
     _check_field(pdf, field)
     if validation_context is not None:
@@ -286,7 +320,7 @@ async def _finish_external(prepared: PreparedSignature, signature: bytes, timest
 
 
 async def _sign_with_key(pdf: bytes, field: str, key: Any, cert: x509.Certificate, chain: list[x509.Certificate],
-                         stamp: StampText, timestamper: TimeStamper, validation_context: ValidationContext,
+                         stamp: Stamp, timestamper: TimeStamper, validation_context: ValidationContext,
                          evidence: SignatureEvidence) -> bytes:
     _check_field(pdf, field)
     key_der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
@@ -334,7 +368,7 @@ async def _off_loop(work: Coroutine[Any, Any, T]) -> T:
 
 
 async def prepare_external(pdf: bytes, field: str, cert: x509.Certificate, chain: list[x509.Certificate],
-                           stamp: StampText, timestamper: TimeStamper, *, evidence: SignatureEvidence,
+                           stamp: Stamp, timestamper: TimeStamper, *, evidence: SignatureEvidence,
                            validation_context: ValidationContext | None = None) -> PreparedSignature:
     """Fix the document for a signature by a key held elsewhere (the signer's browser).
 
@@ -354,10 +388,11 @@ async def finish_external(prepared: PreparedSignature, signature: bytes, timesta
 
 
 async def sign_with_key(pdf: bytes, field: str, key: Any, cert: x509.Certificate, chain: list[x509.Certificate],
-                        stamp: StampText, timestamper: TimeStamper, validation_context: ValidationContext, *,
+                        stamp: Stamp, timestamper: TimeStamper, validation_context: ValidationContext, *,
                         evidence: SignatureEvidence) -> bytes:
-    """Sign with a key the server holds (the organisation seal, the no-WebCrypto fallback); the
-    ``evidence`` (normally ``server`` custody) goes into the signed ``/Reason``. Returns the B-LT PDF."""
+    """Sign with a key the server holds (the organisation or court seal, with a :class:`SealStamp`; the
+    no-WebCrypto fallback); the ``evidence`` (normally ``server`` custody) goes into the signed
+    ``/Reason``. Returns the B-LT PDF."""
     return await _off_loop(_sign_with_key(pdf, field, key, cert, chain, stamp, timestamper, validation_context,
                                           evidence))
 

@@ -29,8 +29,8 @@ from reportlab.pdfgen import canvas
 
 from signing.agreement_pdf import write_signer_catalog
 from signing.binding import SignerBinding, SignerTable, SlotEntry, SlotOrganisation
-from signing.pades import KeyCustody, SignatureEvidence, StampText, finalize_lta, finish_external, prepare_external, \
-    sign_with_key
+from signing.pades import MEDIATION_SEAL_CAPTION, KeyCustody, SealStamp, SignatureEvidence, StampText, finalize_lta, \
+    finish_external, prepare_external, sign_with_key
 from signing.pki import PlatformPKI, SignerIdentity, id_number_digest
 from signing.seals import Seal, SealRegistry
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority
@@ -179,8 +179,9 @@ class Platform:
     async def seal(self, pdf: bytes, field: str = "seal", seal: Seal | None = None) -> bytes:
         """Seal ``field`` (default: with the seal of the organisation the samples name)."""
         seal = seal or self.organisation_seal()
-        return await sign_with_key(pdf, field, seal.key, seal.cert, seal.chain, StampText(seal.holder.name, "调解组织"),
-                                   self.timestamper, self.seals.validation_context(), evidence=SEAL_EVIDENCE)
+        return await sign_with_key(pdf, field, seal.key, seal.cert, seal.chain,
+                                   SealStamp(seal.holder.name, MEDIATION_SEAL_CAPTION), self.timestamper,
+                                   self.seals.validation_context(), evidence=SEAL_EVIDENCE)
 
     async def full_agreement(self, seats: list[Seat] = SEATS) -> bytes:
         """Every seat signs in order (browser keys, seal server-held), then B-LTA."""

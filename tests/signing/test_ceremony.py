@@ -27,7 +27,7 @@ from pades_samples import ID_DIGEST_KEY, browser_sign
 from mediation.agreement_store import SqlAgreementStore
 from signing.agreement_versions import VersionState, VersionStatus
 from signing.ceremony import CeremonyRefused, RefusalCode, Signer, SigningCeremony, gate_key
-from signing.pades import KeyCustody, SignatureEvidence, document_digest, signature_timestamp_time
+from signing.pades import MEDIATION_SEAL_CAPTION, KeyCustody, SignatureEvidence, document_digest, signature_timestamp_time
 from signing.pki import PlatformPKI, id_number_digest
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority
 from signing.verification import async_verify_agreement
@@ -158,6 +158,10 @@ async def test_full_ceremony_in_order_gives_a_valid_b_lta_agreement(world: World
     assert report.signatures[4].binding == {"kind": "organisation", "holder_id": None, "name": organisation.name,
                                             "credit_code": organisation.credit_code}
     assert report.signatures[4].signer.organisation == organisation.name != w.pki.org_name
+    # The seal field shows the organisation's round seal, not a person's text stamp (its drawing:
+    # test_seal_image.py).
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert MEDIATION_SEAL_CAPTION in text and f"签署人：{organisation.name}" not in text
 
 
 async def test_refuses_another_signers_field(world: World) -> None:
