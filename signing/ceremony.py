@@ -57,11 +57,10 @@ from .agreement_pdf import IdentityEvidence, slot_participant
 from .agreement_versions import (AgreementStore, PreparationClaim, SignatureRecord, VersionError, VersionState,
                                  VersionStatus)
 from .binding import SignerBinding
-from .pades import KeyCustody, PreparedSignature, SignatureEvidence, SigningError, StampText, finalize_lta, \
-    finish_external, prepare_external, sign_with_key, signature_timestamp_time
+from .pades import MEDIATION_SEAL_CAPTION, KeyCustody, PreparedSignature, SealStamp, SignatureEvidence, SigningError, \
+    StampText, finalize_lta, finish_external, prepare_external, sign_with_key, signature_timestamp_time
 from .pki import PlatformPKI, PossessionError, SignerIdentity, id_number_digest, verify_possession
 from .seals import SealError, SealRegistry
-from .pades import MEDIATION_SEAL_CAPTION, SealStamp
 
 
 class RefusalCode(StrEnum):
