@@ -103,7 +103,8 @@ async def test_signing_tokens_are_checked(server: Server) -> None:
                                                  seat=f"party:applicant/{c.zhang.actor.id}")
     status, body = await server.call("GET", "/api/sign/session", token=room_token)
     assert status == 401 and body["error"]["code"] == "token_invalid"
-    # A signing token is not a mediator credential.
+    # A signing token is not a mediator credential (and no session from cast() rides along).
+    server.session.cookie_jar.clear()
     status, body = await server.call("POST", f"/api/agreements/{agreement_id}/versions/1/lock",
                                      token=tokens["sig_01_party_applicant"])
     assert status == 401
