@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from .accounts import AccountService
 from .clock import Clock
 from .cases import CaseService
-from .court import CourtService
+from .court import CourtService, RulingSigner
 from .courts import CourtDirectory
 from .deadlines import DeadlineMonitor
 from .events import CaseEventHub
@@ -35,14 +35,15 @@ class MediationServices:
 
 def build_services(engine: AsyncEngine, *, data_dir: Path, pii_key: bytes, code_key: bytes, clock: Clock,
                    sms: SmsGateway, rooms: RoomScheduler | None, max_upload_bytes: int = 20 * 1024 * 1024,
-                   policy: WorkflowPolicy | None = None) -> MediationServices:
+                   policy: WorkflowPolicy | None = None, sign_ruling: RulingSigner | None = None) -> MediationServices:
     """``pii_key`` encrypts identity numbers; ``code_key`` keys the HMAC of one-time codes (two
-    secrets: each can be rotated without touching the other's data)."""
+    secrets: each can be rotated without touching the other's data). ``sign_ruling`` makes the
+    court-signed ruling PDF (:class:`signing.ruling.CourtRulingSigner`); without it judges cannot rule."""
     db = async_sessionmaker(engine, expire_on_commit=False)
     events = CaseEventHub()
     cipher = PiiCipher(pii_key)
     files = FileStore(data_dir / "case-files", max_upload_bytes)
     cases = CaseService(db, clock, events, cipher, files, rooms, sms, policy)
     return MediationServices(db=db, events=events, accounts=AccountService(db, clock, sms, cipher, files, code_key),
-                             cases=cases, court=CourtService(cases), courts=CourtDirectory(db, clock),
+                             cases=cases, court=CourtService(cases, sign_ruling), courts=CourtDirectory(db, clock),
                              deadlines=DeadlineMonitor(db, clock, events))
