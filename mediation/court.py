@@ -413,18 +413,31 @@ class CourtService:
             payment=PaymentDemand(amount_fen=terms["amount_fen"], due_date=date.fromisoformat(terms["due_date"]))
             if creditor and terms else None)
 
+    @staticmethod
+    def _receives_ruling(actor: Actor, ctx: CaseContext, app: CourtApplication) -> bool:
+        """The case's parties (and their agents) and the clerks and judges of the court that ruled;
+        the mediator and others who see the case do not receive the ruling."""
+        return bool(ctx.relation.sides) or (actor.role in (Role.COURT_CLERK, Role.JUDGE) and actor.court == app.court)
+
     async def ruling_document(self, actor: Actor, application_id: str) -> RulingDocument:
-        """The court-signed ruling, for the case's parties (and their agents) and the clerks and judges of
-        the court that ruled; the mediator and others who see the case do not receive it."""
+        """The court-signed ruling, for those who receive it (:meth:`_receives_ruling`)."""
         async with self.db() as s:
             app, ctx = await self._load_application(s, actor, application_id)
-            court_staff = actor.role in (Role.COURT_CLERK, Role.JUDGE) and actor.court == app.court
-            if not (ctx.relation.sides or court_staff):
+            if not self._receives_ruling(actor, ctx, app):
                 raise Forbidden("forbidden", "the ruling is served on the parties and kept by the court")
             stored = await s.get(StoredFile, app.ruling_document_id) if app.ruling_document_id else None
         if stored is None:
             raise NotFound("no_ruling_document", "no ruling document has been attached to this application yet")
         return RulingDocument(app.id, stored.name, stored.media_type, self.cases.files.path(stored.path))
+
+    async def ruling_files(self, s: AsyncSession, actor: Actor, ctx: CaseContext
+                           ) -> list[tuple[CourtApplication, StoredFile]]:
+        """The case's ruling documents this caller receives, oldest ruling first (for the case package)."""
+        rows = (await s.execute(select(CourtApplication, StoredFile)
+                                .join(StoredFile, StoredFile.id == CourtApplication.ruling_document_id)
+                                .where(CourtApplication.case_id == ctx.case.id)
+                                .order_by(CourtApplication.ruled_at))).tuples().all()
+        return [(app, stored) for app, stored in rows if self._receives_ruling(actor, ctx, app)]
 
     async def application(self, actor: Actor, application_id: str) -> ApplicationView:
         async with self.db() as s:
