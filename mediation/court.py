@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from signing.binding import RulingStatement
+from signing.pades import CHINA_TIME
 from signing.ruling import COURT_SEAL_FIELD, PaymentDemand, RulingContent, RulingError, RulingParty
 
 from .accounts import Actor, Role
@@ -38,8 +38,6 @@ from .workflow import (COURT_ACCEPTANCE_LIMIT, COURT_RULING_EXTENSION, COURT_RUL
 
 #: Renders a ruling and signs it with its court's certificate (:class:`signing.ruling.CourtRulingSigner`).
 RulingSigner = Callable[[RulingContent], Awaitable[bytes]]
-#: Courts number their cases per calendar year in China time.
-CHINA_TIME = ZoneInfo("Asia/Shanghai")
 #: The case-type characters of the court's case numbers: 民特 (special procedures, among them
 #: judicial confirmation) and 民督 (payment orders), as in (2026)川0104民特3号.
 CASE_TYPES = {JUDICIAL_CONFIRMATION: "民特", PAYMENT_ORDER: "民督"}
@@ -312,7 +310,7 @@ class CourtService:
         (interpretation art. 358). Payment order: issued, or rejected.
 
         The ruling document comes with the ruling: rendered and signed with the court's certificate
-        outside any transaction (it takes about half a second), then stored and attached in the
+        outside any transaction (it takes a few tenths of a second), then stored and attached in the
         transaction that records the ruling, whose audit entry names its SHA-256. If the case's
         trail moved on or another ruling of the court took the case number meanwhile, it is made again."""
         reasons = clean_text(reasons, "reasons", 2000, required=not grant)
@@ -373,8 +371,9 @@ class CourtService:
     @staticmethod
     async def _court_case_number(s: AsyncSession, app: CourtApplication, ruled_at: datetime, *, lock: bool) -> str:
         """The court's number for this ruling: the year, the court's code, the case type and the next
-        number among that court's rulings of this kind in the year. While the ruling is recorded the
-        court's directory row is locked, so two rulings of one court cannot take the same number."""
+        number among that court's rulings of this kind in the calendar year (China time). While the
+        ruling is recorded the court's directory row is locked, so two rulings of one court cannot
+        take the same number."""
         query = select(Court.code).where(Court.name == app.court)
         code = await s.scalar(query.with_for_update() if lock else query)
         year = ruled_at.astimezone(CHINA_TIME).year
@@ -427,7 +426,7 @@ class CourtService:
                 raise Forbidden("forbidden", "the ruling is served on the parties and kept by the court")
             stored = await s.get(StoredFile, app.ruling_document_id) if app.ruling_document_id else None
         if stored is None:
-            raise NotFound("no_ruling_document", "no ruling document has been attached to this application yet")
+            raise NotFound("no_ruling_document", "the application has not been ruled on yet: there is no ruling document")
         return RulingDocument(app.id, stored.name, stored.media_type, self.cases.files.path(stored.path))
 
     async def ruling_files(self, s: AsyncSession, actor: Actor, ctx: CaseContext
