@@ -150,3 +150,16 @@ def test_accord_verify_takes_the_zip(packages: Packages, name: str, tmp_path: Pa
                 "ruling_for_other_agreement": "! ruling_other_agreement"}[name]
     assert expected in text, text
     assert accord(["--data-dir", str(packages.data_dir), "verify", str(path), "--platform", "http://x"]) == 2
+
+
+@pytest.mark.parametrize(("edit", "code"), [
+    (lambda case: case["audit"].update(entries={"1": "x"}), "audit_malformed"),
+    (lambda case: case["audit"]["entries"][0].update(payload=float("nan")), "audit_malformed"),
+    (lambda case: case["audit"].pop("head"), "audit_missing"),
+    (lambda case: case["rulings"][0].update(path={"not": "a path"}), "document_missing"),
+    (lambda case: case["agreement"].update(path="agreement/elsewhere.pdf"), "document_missing"),
+    (lambda case: case["rulings"].append(case["agreement"]), "document_kind_mismatch"),
+])
+def test_a_malformed_case_file_is_reported_not_crashed_on(packages: Packages, edit, code: str) -> None:  # type: ignore[no-untyped-def]
+    report = _check(packages, package_zip(_edited_case(packages.genuine, edit)))
+    assert not report.valid and code in report.failure_codes(), report.to_dict()
