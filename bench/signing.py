@@ -3,7 +3,9 @@
 * one browser-key signature with a CJK stamp (prepare + finish, B-LT), by phase too,
 * the B-LTA finalisation of a five-signature agreement,
 * full verification of that agreement, in process and as ``accord verify FILE`` from the
-  command line (wall time of the whole command: start-up, the sandboxed verifier, the report).
+  command line (wall time of the whole command: start-up, the sandboxed verifier, the report),
+* a court's ruling rendered and signed with the court's certificate (B-LTA), and
+  ``accord verify CASE-PACKAGE.zip`` on a package with that agreement, the ruling and the audit trail.
 
 Run from the repository root: ``.venv/bin/python bench/signing.py [--rounds N]``. The first run
 builds the cached stamp font (about 10 s); it is excluded from the timings.
@@ -29,6 +31,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "signing")]
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 from pades_samples import BROWSER_EVIDENCE, FIVE_SEATS, SEATS, Platform, blank_pdf, browser_sign  # noqa: E402
+from ruling_samples import court_signer, package_members, package_zip, ruling_content, sha256  # noqa: E402
 from signing.fonts import cjk_stamp_font  # noqa: E402
 from signing.pades import StampText, finalize_lta, finish_external, prepare_external  # noqa: E402
 from signing.verification import async_verify_agreement  # noqa: E402
@@ -96,7 +99,23 @@ async def main(rounds: int) -> None:
 
     agreement = data_dir / "agreement.pdf"
     agreement.write_bytes(final)
-    command = [sys.executable, "-m", "signaling.cli", "--data-dir", str(data_dir), "verify", str(agreement)]
+    emit("accord_verify_cli_five_signatures_median", cli_wall(data_dir, agreement, rounds))
+
+    signer = court_signer(platform)
+    content = ruling_content(sha256(final))
+
+    async def ruling() -> None:
+        await signer(content)
+
+    await measure("ruling_render_and_sign_b_lta", rounds, ruling)
+    package = data_dir / "case-package.zip"
+    package.write_bytes(package_zip(await package_members(platform, final)))
+    emit("accord_verify_cli_case_package_median", cli_wall(data_dir, package, rounds))
+
+
+def cli_wall(data_dir: Path, path: Path, rounds: int) -> float:
+    """Median wall time of ``accord verify PATH`` as a command (it must exit 0)."""
+    command = [sys.executable, "-m", "signaling.cli", "--data-dir", str(data_dir), "verify", str(path)]
     walls = []
     for _ in range(rounds):
         start = time.perf_counter()
@@ -104,7 +123,7 @@ async def main(rounds: int) -> None:
         walls.append(time.perf_counter() - start)
         if done.returncode != 0:
             raise SystemExit(f"accord verify exited {done.returncode}: {done.stdout.decode()}{done.stderr.decode()}")
-    emit("accord_verify_cli_five_signatures_median", statistics.median(walls))
+    return statistics.median(walls)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -69,26 +70,44 @@ class AuditRecord:
     hash: str
 
 
+class ChainLink(Protocol):
+    """An entry as stored (:class:`~mediation.models.AuditEntry`) or as a case package carries it."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    payload: str  # the canonical JSON that was hashed
+    prev_hash: str
+    hash: str
+
+
+def check_chain(case_id: str, links: Sequence[ChainLink], head_seq: int, head_hash: str) -> AuditVerification:
+    """Recompute the chain from the genesis hash and compare its end with the head the case records.
+    Pure: the database check and the offline check of a case package (``accord verify``) share it."""
+    prev = GENESIS
+    for expected_seq, row in enumerate(links, start=1):
+        if row.seq != expected_seq:
+            return AuditVerification(case_id, False, len(links), expected_seq, f"entry {expected_seq} is missing")
+        if row.prev_hash != prev:
+            return AuditVerification(case_id, False, len(links), row.seq,
+                                     "previous-hash link broken (an entry before it was removed, altered or reordered)")
+        if entry_hash(case_id, row.seq, row.at, row.actor, row.action, row.payload, row.prev_hash) != row.hash:
+            return AuditVerification(case_id, False, len(links), row.seq, "entry content does not match its hash")
+        prev = row.hash
+    if head_seq != len(links) or head_hash != prev:
+        return AuditVerification(case_id, False, len(links), len(links) + 1,
+                                 f"the case records {head_seq} entries ending in another hash: entries after {len(links)} were removed")
+    return AuditVerification(case_id, True, len(links))
+
+
 async def verify_chain(db: async_sessionmaker[AsyncSession], case_id: str) -> AuditVerification:
     async with db() as s:
         case = await s.get(Case, case_id)
         if case is None:
             raise NotFound("case_not_found", f"no case {case_id}")
         rows = (await s.scalars(select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(AuditEntry.seq))).all()
-    prev = GENESIS
-    for expected_seq, row in enumerate(rows, start=1):
-        if row.seq != expected_seq:
-            return AuditVerification(case_id, False, len(rows), expected_seq, f"entry {expected_seq} is missing")
-        if row.prev_hash != prev:
-            return AuditVerification(case_id, False, len(rows), row.seq,
-                                     "previous-hash link broken (an entry before it was removed, altered or reordered)")
-        if entry_hash(case_id, row.seq, row.at, row.actor, row.action, row.payload, row.prev_hash) != row.hash:
-            return AuditVerification(case_id, False, len(rows), row.seq, "entry content does not match its hash")
-        prev = row.hash
-    if case.audit_seq != len(rows) or case.audit_head != prev:
-        return AuditVerification(case_id, False, len(rows), len(rows) + 1,
-                                 f"the case records {case.audit_seq} entries ending in another hash: entries after {len(rows)} were removed")
-    return AuditVerification(case_id, True, len(rows))
+    return check_chain(case_id, rows, case.audit_seq, case.audit_head)
 
 
 async def read_trail(db: async_sessionmaker[AsyncSession], case_id: str) -> list[AuditRecord]:

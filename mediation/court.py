@@ -3,30 +3,47 @@ arts. 351-358) and payment orders (CPL arts. 225-227, interpretation art. 427).
 
 The application is assembled from the case itself (the materials art. 354 lists), queued for
 the court's clerks (accept or refuse within 3 days) and judges (rule within 15 days, extendable
-once by 10). The court-signed ruling PDF is produced elsewhere; ``attach_ruling_document`` is the seam.
+once by 10). When the judge rules, the ruling document is made at once: a PDF signed with the
+court's certificate (:mod:`signing.ruling`, injected as a :data:`RulingSigner`), under the court's
+own case number, kept in the case file store.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from signing.binding import RulingStatement
+from signing.pades import CHINA_TIME
+from signing.ruling import COURT_SEAL_FIELD, PaymentDemand, RulingContent, RulingError, RulingParty
 
 from .accounts import Actor, Role
 from .cases import CaseContext, CaseService, other_side
-from .court_models import require_listed
+from .court_models import Court, require_listed
 from .deadlines import Responsible, complete_deadlines, extend_deadline, open_deadline
-from .errors import Forbidden, InvalidInput, NotFound, WrongState
+from .errors import Forbidden, InvalidInput, NotFound, Unavailable, WrongState
 from .models import CaseDocument, CaseResult, CourtApplication, StoredFile
 from .text import clean_text, is_identifier
 from .workflow import (COURT_ACCEPTANCE_LIMIT, COURT_RULING_EXTENSION, COURT_RULING_LIMIT, JC_APPLICATION_WINDOW,
                        JUDICIAL_CONFIRMATION, PAYMENT_ORDER, PAYMENT_ORDER_ACCEPTANCE_LIMIT, PAYMENT_ORDER_LIMIT,
                        Outcome, Step, require_step)
+
+
+#: Renders a ruling and signs it with its court's certificate (:class:`signing.ruling.CourtRulingSigner`).
+RulingSigner = Callable[[RulingContent], Awaitable[bytes]]
+#: The case-type characters of the court's case numbers: 民特 (special procedures, among them
+#: judicial confirmation) and 民督 (payment orders), as in (2026)川0104民特3号.
+CASE_TYPES = {JUDICIAL_CONFIRMATION: "民特", PAYMENT_ORDER: "民督"}
+#: How often a ruling is made again when the case moved on (or another ruling of the court took
+#: its number) while it was being signed.
+RULING_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -105,8 +122,10 @@ def payment_order_checks(terms: dict[str, Any] | None, today: date,
 
 
 class CourtService:
-    def __init__(self, cases: CaseService):
+    def __init__(self, cases: CaseService, sign_ruling: RulingSigner | None = None):
+        """Without ``sign_ruling`` judges cannot rule (there would be no ruling document)."""
         self.cases = cases
+        self.sign_ruling = sign_ruling
 
     @property
     def db(self) -> async_sessionmaker[AsyncSession]:
@@ -290,59 +309,136 @@ class CourtService:
 
     async def rule(self, actor: Actor, application_id: str, grant: bool, reasons: str) -> ApplicationView:
         """Judicial confirmation: the agreement is valid (CPL art. 206) or the application is rejected
-        (interpretation art. 358). Payment order: issued, or rejected."""
+        (interpretation art. 358). Payment order: issued, or rejected.
+
+        The ruling document comes with the ruling: rendered and signed with the court's certificate
+        outside any transaction (it takes a few tenths of a second), then stored and attached in the
+        transaction that records the ruling, whose audit entry names its SHA-256. If the case's
+        trail moved on or another ruling of the court took the case number meanwhile, it is made again."""
         reasons = clean_text(reasons, "reasons", 2000, required=not grant)
+        if self.sign_ruling is None:
+            raise Unavailable("rulings_unavailable", "this server cannot sign rulings (no court signing is set up)")
         now = self.cases.clock.now()
-        async with self.db.begin() as s:
-            app, ctx = await self._load_application(s, actor, application_id, lock=True)
-            self._require_court(actor, app, Role.JUDGE)
-            if app.status != "accepted":
-                raise WrongState("wrong_status", f"the application is {app.status}; only accepted ones are ruled on")
-            if app.kind == JUDICIAL_CONFIRMATION:
-                app.ruling = "valid" if grant else "rejected"
-            else:
-                app.ruling = "issued" if grant else "rejected"
-            app.status = "ruled"
-            app.reasons = reasons or None
-            app.ruled_by = actor.id
-            app.ruled_at = now
-            await complete_deadlines(s, app.case_id, f"court:rule:{app.id}", now)
-            if app.kind == JUDICIAL_CONFIRMATION:
-                ctx.case.status = "closed"
-                await complete_deadlines(s, app.case_id, "step:", now)
-            self.cases.record(s, ctx, actor, f"{app.kind}.ruled", {"application_id": app.id, "ruling": app.ruling,
-                                                                    "reasons": reasons}, now)
-            view = _view(app)
+        async with self.db() as s:
+            app, ctx = await self._load_application(s, actor, application_id)
+            self._require_rulable(actor, app)
+            content = await self._ruling_content(s, app, ctx, actor, grant, reasons, now)
+        for _ in range(RULING_ATTEMPTS):
+            blob = await self.cases.files.put(await self._signed(content))
+            async with self.db.begin() as s:
+                app, ctx = await self._load_application(s, actor, application_id, lock=True)
+                self._require_rulable(actor, app)
+                current = await self._ruling_content(s, app, ctx, actor, grant, reasons, now, lock=True)
+                if current != content:
+                    content = current
+                    continue
+                document = StoredFile(id="f_" + secrets.token_hex(8), sha256=blob.sha256, size=blob.size,
+                                      media_type="application/pdf", path=blob.relative_path, uploaded_by=actor.id,
+                                      name=f"{content.title}{content.statement.court_case_number}.pdf", created_at=now)
+                s.add(document)
+                await s.flush()
+                app.ruling = content.statement.decision
+                app.status = "ruled"
+                app.reasons = reasons or None
+                app.ruled_by = actor.id
+                app.ruled_at = now
+                app.ruling_document_id = document.id
+                await complete_deadlines(s, app.case_id, f"court:rule:{app.id}", now)
+                if app.kind == JUDICIAL_CONFIRMATION:
+                    ctx.case.status = "closed"
+                    await complete_deadlines(s, app.case_id, "step:", now)
+                self.cases.record(s, ctx, actor, f"{app.kind}.ruled", {
+                    "application_id": app.id, "ruling": app.ruling, "reasons": reasons,
+                    "court_case_number": content.statement.court_case_number,
+                    "document": {"file_id": document.id, "sha256": document.sha256}}, now)
+                view = _view(app)
+                break
+        else:
+            raise WrongState("ruling_contended", "the case kept changing while the ruling was being signed; try again")
         await self.cases.publish(app.case_id, "court.ruling", application_id=view.id, ruling=view.ruling)
         return view
 
-    async def attach_ruling_document(self, actor: Actor, application_id: str, document_id: str) -> ApplicationView:
-        """The seam for the court-signed ruling PDF (produced by ``signing/`` or the court's own system)."""
-        document_id = clean_text(document_id, "document_id", 64)
-        now = self.cases.clock.now()
-        async with self.db.begin() as s:
-            app, ctx = await self._load_application(s, actor, application_id, lock=True)
-            if not (ctx.relation.oversight or (actor.role == Role.JUDGE and actor.court == app.court)):
-                raise Forbidden("forbidden", "only the court or the signing service attaches the ruling document")
-            if app.status != "ruled" or app.ruling_document_id is not None:
-                raise WrongState("wrong_status", "a ruling document is attached once, after the ruling")
-            app.ruling_document_id = document_id
-            self.cases.record(s, ctx, actor, "court.ruling_document", {"application_id": app.id, "document_id": document_id}, now)
-            view = _view(app)
-        return view
+    def _require_rulable(self, actor: Actor, app: CourtApplication) -> None:
+        self._require_court(actor, app, Role.JUDGE)
+        if app.status != "accepted":
+            raise WrongState("wrong_status", f"the application is {app.status}; only accepted ones are ruled on")
+
+    async def _signed(self, content: RulingContent) -> bytes:
+        assert self.sign_ruling is not None
+        try:
+            return await self.sign_ruling(content)
+        except RulingError as exc:
+            raise Unavailable("ruling_not_signed", str(exc)) from None
+
+    @staticmethod
+    async def _court_case_number(s: AsyncSession, app: CourtApplication, ruled_at: datetime, *, lock: bool) -> str:
+        """The court's number for this ruling: the year, the court's code, the case type and the next
+        number among that court's rulings of this kind in the calendar year (China time). While the
+        ruling is recorded the court's directory row is locked, so two rulings of one court cannot
+        take the same number."""
+        query = select(Court.code).where(Court.name == app.court)
+        code = await s.scalar(query.with_for_update() if lock else query)
+        year = ruled_at.astimezone(CHINA_TIME).year
+        earlier = await s.scalar(select(func.count()).select_from(CourtApplication).where(
+            CourtApplication.court == app.court, CourtApplication.kind == app.kind, CourtApplication.status == "ruled",
+            CourtApplication.ruled_at >= datetime(year, 1, 1, tzinfo=CHINA_TIME),
+            CourtApplication.ruled_at < datetime(year + 1, 1, 1, tzinfo=CHINA_TIME)))
+        return f"({year}){code or ''}{CASE_TYPES[app.kind]}{(earlier or 0) + 1}号"
+
+    async def _ruling_content(self, s: AsyncSession, app: CourtApplication, ctx: CaseContext, actor: Actor,
+                              grant: bool, reasons: str, ruled_at: datetime, *, lock: bool = False) -> RulingContent:
+        """What the ruling says, from the application as filed (its parties and agreement, with
+        the agreement file's SHA-256 when the application carries it) and the case's audit head."""
+        agreement = app.materials.get("agreement") or {}
+        terms = agreement.get("payment_terms")
+        if app.kind == JUDICIAL_CONFIRMATION:
+            decision, creditor = ("valid" if grant else "rejected"), None
+        else:
+            decision, creditor = ("issued" if grant else "rejected"), app.joined_sides[0]
+        parties = sorted(app.materials.get("parties", []), key=lambda p: (p["side"] != (creditor or "applicant")))
+        effective_at = agreement.get("effective_at")
+        statement = RulingStatement(
+            court=app.court, court_case_number=await self._court_case_number(s, app, ruled_at, lock=lock),
+            kind=app.kind, decision=decision, application_id=app.id, case_id=app.case_id,
+            agreement_id=agreement.get("agreement_id"), agreement_sha256=agreement.get("sha256"),
+            audit_seq=ctx.case.audit_seq, audit_head=ctx.case.audit_head, ruled_at=ruled_at, judge=actor.name,
+            seal_field=COURT_SEAL_FIELD)
+        return RulingContent(
+            statement=statement,
+            parties=[RulingParty(title="respondent" if creditor and p["side"] != creditor else "applicant",
+                                 name=p["name"], id_number=p.get("id_number"), address=p.get("address"))
+                     for p in parties],
+            organisation=ctx.case.organisation,
+            agreement_effective_at=datetime.fromisoformat(effective_at) if effective_at else None,
+            filed_at=app.filed_at, reasons=reasons or None,
+            payment=PaymentDemand(amount_fen=terms["amount_fen"], due_date=date.fromisoformat(terms["due_date"]))
+            if creditor and terms else None)
+
+    @staticmethod
+    def _receives_ruling(actor: Actor, ctx: CaseContext, app: CourtApplication) -> bool:
+        """The case's parties (and their agents) and the clerks and judges of the court that ruled;
+        the mediator and others who see the case do not receive the ruling."""
+        return bool(ctx.relation.sides) or (actor.role in (Role.COURT_CLERK, Role.JUDGE) and actor.court == app.court)
 
     async def ruling_document(self, actor: Actor, application_id: str) -> RulingDocument:
-        """The court-signed ruling, for the case's parties (and their agents) and the clerks and judges of
-        the court that ruled; the mediator and others who see the case do not receive it."""
+        """The court-signed ruling, for those who receive it (:meth:`_receives_ruling`)."""
         async with self.db() as s:
             app, ctx = await self._load_application(s, actor, application_id)
-            court_staff = actor.role in (Role.COURT_CLERK, Role.JUDGE) and actor.court == app.court
-            if not (ctx.relation.sides or court_staff):
+            if not self._receives_ruling(actor, ctx, app):
                 raise Forbidden("forbidden", "the ruling is served on the parties and kept by the court")
             stored = await s.get(StoredFile, app.ruling_document_id) if app.ruling_document_id else None
         if stored is None:
-            raise NotFound("no_ruling_document", "no ruling document has been attached to this application yet")
+            raise NotFound("no_ruling_document", "the application has not been ruled on yet: there is no ruling document")
         return RulingDocument(app.id, stored.name, stored.media_type, self.cases.files.path(stored.path))
+
+    async def ruling_files(self, s: AsyncSession, actor: Actor, ctx: CaseContext
+                           ) -> list[tuple[CourtApplication, StoredFile]]:
+        """The case's ruling documents this caller receives, oldest ruling first (for the case package)."""
+        rows = (await s.execute(select(CourtApplication, StoredFile)
+                                .join(StoredFile, StoredFile.id == CourtApplication.ruling_document_id)
+                                .where(CourtApplication.case_id == ctx.case.id)
+                                .order_by(CourtApplication.ruled_at))).tuples().all()
+        return [(app, stored) for app, stored in rows if self._receives_ruling(actor, ctx, app)]
 
     async def application(self, actor: Actor, application_id: str) -> ApplicationView:
         async with self.db() as s:

@@ -42,6 +42,12 @@ class WrongState(MediationError):
     kind = "conflict"
 
 
+class Unavailable(MediationError):
+    """A part the action needs cannot do its work now (e.g. signing the court's ruling); nothing was changed."""
+
+    kind = "unavailable"
+
+
 class Unauthenticated(MediationError):
     """Credentials (password, one-time code, session) do not check out."""
 

@@ -1,9 +1,10 @@
 """The case package: everything a court (or another organisation's system) needs to import a
-case, as one zip file: ``case.json`` (the case, its court applications, its audit trail),
-``files/`` (every document, named by its SHA-256), ``agreement/`` (the signed agreement PDF: the
-newest revision of its current version, the final B-LTA file once sealed) and ``manifest.json``
+case, as one zip file: ``case.json`` (the case, its court applications, its audit trail and the
+head the case records), ``files/`` (every document, named by its SHA-256), ``agreement/`` (the
+signed agreement PDF: the newest revision of its current version, the final B-LTA file once
+sealed), ``rulings/`` (the court-signed rulings, for those who receive them) and ``manifest.json``
 listing every member with its SHA-256, so the receiver can check that nothing was lost or changed
-on the way (and ``accord verify`` the agreement offline)."""
+on the way (``accord verify CASE-PACKAGE.zip``: :mod:`mediation.package_check`)."""
 
 from __future__ import annotations
 
@@ -23,15 +24,15 @@ from .cases import CaseService
 from .court import CourtService
 from .errors import Forbidden
 from .models import CaseDocument, CaseResult, StoredFile
+from .package_check import FORMAT
 
-FORMAT = "accord-case-package/1"
 
 
 def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str).encode()
 
 
-def _zip(members: dict[str, bytes], header: dict[str, Any]) -> bytes:
+def zip_package(members: dict[str, bytes], header: dict[str, Any]) -> bytes:
     """Hash every member into the manifest, then zip: both read every byte, so the caller runs this
     in a worker thread."""
     manifest = {**header, "members": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(members.items())}}
@@ -59,7 +60,9 @@ class CasePackager:
                                     .where(CaseDocument.case_id == case_id).order_by(CaseDocument.id))).all()
             view = await self.cases._view(s, ctx)  # same session and context: no second load
             result = await s.get(CaseResult, case_id)
-        trail = await read_trail(self.cases.db, case_id)
+            rulings = await self.court.ruling_files(s, actor, ctx)
+            head = {"seq": ctx.case.audit_seq, "hash": ctx.case.audit_head}
+        trail = (await read_trail(self.cases.db, case_id))[:head["seq"]]  # the trail up to the head read above
         members: dict[str, bytes] = {}
         documents = []
         for doc, stored in docs:
@@ -78,14 +81,22 @@ class CasePackager:
                 path = f"agreement/{state.agreement_id}-v{state.version}.pdf"
                 members[path] = await self.cases.agreements.read_pdf(state)
                 agreement.update(revision=state.revision, path=path, sha256=state.newest_sha256)
+        ruling_entries = []
+        for app, stored in rulings:
+            path = f"rulings/{app.id}.pdf"
+            members[path] = await self.cases.files.read(stored.path)
+            ruling_entries.append({"path": path, "application_id": app.id, "kind": app.kind, "ruling": app.ruling,
+                                   "court": app.court, "name": stored.name, "sha256": stored.sha256,
+                                   "size": stored.size})
         members["case.json"] = _json_bytes({
             "format": FORMAT,
             "case": asdict(view),
             "agreement": agreement,
             "documents": documents,
             "court_applications": [asdict(a) for a in await self.court.applications_of_case(actor, case_id)],
+            "rulings": ruling_entries,
             "audit": {"verification": asdict(await verify_chain(self.cases.db, case_id)),
-                      "entries": [asdict(e) for e in trail]},
+                      "entries": [asdict(e) for e in trail], "head": head},
         })
         header = {"format": FORMAT, "case_id": case_id, "exported_at": self.cases.clock.now().isoformat()}
-        return await asyncio.to_thread(_zip, members, header)
+        return await asyncio.to_thread(zip_package, members, header)

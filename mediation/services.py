@@ -12,7 +12,7 @@ from .accounts import AccountService
 from .agreement_store import SqlAgreementStore
 from .clock import Clock
 from .cases import CaseService
-from .court import CourtService
+from .court import CourtService, RulingSigner
 from .courts import CourtDirectory
 from .deadlines import DeadlineMonitor
 from .events import CaseEventHub
@@ -37,9 +37,10 @@ class MediationServices:
 
 def build_services(engine: AsyncEngine, *, data_dir: Path, pii_key: bytes, code_key: bytes, clock: Clock,
                    sms: SmsGateway, rooms: RoomScheduler | None, max_upload_bytes: int = 20 * 1024 * 1024,
-                   policy: WorkflowPolicy | None = None) -> MediationServices:
+                   policy: WorkflowPolicy | None = None, sign_ruling: RulingSigner | None = None) -> MediationServices:
     """``pii_key`` encrypts identity numbers; ``code_key`` keys the HMAC of one-time codes (two
-    secrets: each can be rotated without touching the other's data)."""
+    secrets: each can be rotated without touching the other's data). ``sign_ruling`` makes the
+    court-signed ruling PDF (:class:`signing.ruling.CourtRulingSigner`); without it judges cannot rule."""
     db = async_sessionmaker(engine, expire_on_commit=False)
     events = CaseEventHub()
     cipher = PiiCipher(pii_key)
@@ -47,5 +48,6 @@ def build_services(engine: AsyncEngine, *, data_dir: Path, pii_key: bytes, code_
     agreements = SqlAgreementStore(db, files, clock)
     cases = CaseService(db, clock, events, cipher, files, rooms, sms, agreements, policy)
     return MediationServices(db=db, events=events, accounts=AccountService(db, clock, sms, cipher, files, code_key),
-                             agreements=agreements, cases=cases, court=CourtService(cases), courts=CourtDirectory(db, clock),
+                             agreements=agreements, cases=cases, court=CourtService(cases, sign_ruling),
+                             courts=CourtDirectory(db, clock),
                              deadlines=DeadlineMonitor(db, clock, events))

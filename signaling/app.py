@@ -92,8 +92,10 @@ def create_app(settings: Settings) -> web.Application:
     engine = make_engine(settings.effective_database_url)
     store = RoomStore(engine)
     tokens = TokenIssuer(ensure_secret(settings, "token-secret"), settings.token_ttl_seconds)
+    pki = pki_api.open_platform_pki(settings)
     services = cases_api.create_case_services(
-        settings, engine, rooms=cases_api.RoomServiceScheduler(store, tokens, settings.base_url))
+        settings, engine, rooms=cases_api.RoomServiceScheduler(store, tokens, settings.base_url),
+        sign_ruling=pki_api.court_ruling_signer(settings, pki))
     sessions = accounts_api.make_session_resolver(services.accounts)
     api_keys = open_api_keys(settings, services.db)
     app = web.Application(
@@ -115,7 +117,7 @@ def create_app(settings: Settings) -> web.Application:
     app[rooms_api.HUB_KEY] = hub
     app[ENGINE_KEY] = engine
     app[API_KEYS_KEY] = api_keys
-    pki_api.install_pki(app, pki_api.open_platform_pki(settings))
+    pki_api.install_pki(app, pki)
     agreements_api.setup_agreements(app, settings, services)
     cases_api.setup_cases(app, settings, engine, services)
     webhooks_api.setup_webhooks(app, services)

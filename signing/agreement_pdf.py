@@ -136,9 +136,9 @@ class SignatureBox(Flowable):
     BOX_W = 80 * mm
     BOX_H = 26 * mm
 
-    def __init__(self, slot: SignerSlot, label: str, placed: list[FieldBox]):
+    def __init__(self, field_name: str, label: str, placed: list[FieldBox]):
         super().__init__()
-        self.slot = slot
+        self.field_name = field_name
         self.label = label
         self.placed = placed
 
@@ -152,12 +152,12 @@ class SignatureBox(Flowable):
         c.drawString(0, self.HEIGHT - 14, self.label)
         c.setFont(_font(), 8)
         c.setFillColor(colors.grey)
-        c.drawString(0, self.HEIGHT - 28, f"签名域 / field: {self.slot.field_name}")
+        c.drawString(0, self.HEIGHT - 28, f"签名域 / field: {self.field_name}")
         x0 = self.width - self.BOX_W
         c.setStrokeColor(colors.lightgrey)
         c.rect(x0, 2, self.BOX_W, self.BOX_H)
         ax, ay = c.absolutePosition(x0, 2)
-        self.placed.append(FieldBox(self.slot.field_name, c.getPageNumber() - 1,
+        self.placed.append(FieldBox(self.field_name, c.getPageNumber() - 1,
                                     (round(ax), round(ay), round(ax + self.BOX_W), round(ay + self.BOX_H))))
 
 
@@ -237,7 +237,7 @@ def _story(agreement: AgreementData, evidence: EvidenceAppendix, slots: list[Sig
     story += [_p(f"{slot.index}. {slot.field_name} — {_slot_who(slot)}", s["small"]) for slot in slots]
     story += _appendix(evidence, slots, agreement_id, version, s)
     story += [PageBreak(), _p("签署页", s["title"])]
-    story += [SignatureBox(slot, _slot_label(slot), placed) for slot in slots]
+    story += [SignatureBox(slot.field_name, _slot_label(slot), placed) for slot in slots]
     return story
 
 

@@ -8,7 +8,10 @@ certificate whose seal it is (:class:`SealHolder`); the locked PDF — revision 
 signature — lists in its catalog who must sign each field (:class:`SignerTable`). The verifier
 (:mod:`signing.verification`) compares the two.
 
-Both statements are canonical JSON: inside a certificate extension as a DER UTF8String, in the
+A court's ruling names its one court-seal field and what it rules on (:class:`RulingStatement`,
+catalog key :data:`RULING_KEY`): the verifier then requires that court's certificate there.
+
+The statements are canonical JSON: inside a certificate extension as a DER UTF8String, in the
 catalog as PDF text strings. Everything read back is hostile input and validated here.
 """
 
@@ -20,7 +23,7 @@ from typing import Annotated, Any, Iterable, Literal
 
 from asn1crypto import core
 from asn1crypto import x509 as asn1_x509
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import oids
 
@@ -33,6 +36,9 @@ CASE_NUMBER_KEY = "/AccordCaseNumber"
 SIGNER_SLOTS_KEY = "/AccordSignerSlots"
 #: The slot role whose field carries the organisation's seal (``SignerRole.ORGANISATION``).
 SEAL_ROLE = "organisation"
+#: Catalog key of a court ruling's statement (:class:`RulingStatement`); its presence makes the
+#: document a ruling for the verifier.
+RULING_KEY = "/AccordRuling"
 
 #: A unified social credit code (GB 32100-2015): 18 characters from 0-9 and A-Y without I, O, S, V, Z.
 CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
@@ -149,6 +155,53 @@ class SignerTable(BaseModel):
         if len(set(names)) != len(names):
             raise BindingError("the signer slot table names a field twice")
         return table
+
+
+#: What a ruling decides, per kind of application: judicial confirmation (CPL art. 206,
+#: interpretation art. 358) and payment order (CPL arts. 225-227).
+RULING_DECISIONS = {"judicial_confirmation": ("valid", "rejected"), "payment_order": ("issued", "rejected")}
+
+
+class RulingStatement(BaseModel):
+    """What a court's ruling states in its catalog: which court rules, under which case number,
+    on which application and agreement (by the SHA-256 of the agreement file the court received),
+    and which one field carries the court's seal. Covered by that seal, like the slot table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    court: Text
+    #: The court's own case number, e.g. ``(2026)川0104民特3号``.
+    court_case_number: Text
+    kind: Literal["judicial_confirmation", "payment_order"]
+    decision: Literal["valid", "rejected", "issued"]
+    application_id: Text
+    case_id: Text
+    agreement_id: Text | None
+    #: SHA-256 of the signed agreement the application carried (``None`` if it carried none).
+    agreement_sha256: Sha256Hex | None
+    #: The case's audit trail as the court ruled: its last entry's number and hash.
+    audit_seq: int = Field(ge=0)
+    audit_head: Sha256Hex
+    ruled_at: AwareDatetime
+    judge: Text
+    seal_field: Text
+
+    @model_validator(mode="after")
+    def _decision_fits_kind(self) -> RulingStatement:
+        if self.decision not in RULING_DECISIONS[self.kind]:
+            raise ValueError(f"a {self.kind} ruling is one of {', '.join(RULING_DECISIONS[self.kind])}")
+        return self
+
+    @classmethod
+    def from_catalog(cls, catalog: Any) -> RulingStatement | None:
+        """The statement a ruling's catalog carries; ``None`` if the document is not a ruling."""
+        raw = _catalog_value(catalog, RULING_KEY)
+        if raw is None:
+            return None
+        try:
+            return cls.model_validate_json(str(raw))
+        except (ValueError, ValidationError) as exc:
+            raise BindingError(f"the ruling statement is malformed: {exc}") from None
 
 
 def _catalog_value(catalog: Any, key: str) -> Any:

@@ -20,6 +20,11 @@ is a genuine earlier document with fewer signatures. So an agreement is valid on
   field carries the seal of the organisation the table names, never a person's certificate; the
   identity check a signature states is older than its timestamp.
 
+A court's ruling (its catalog carries a :class:`signing.binding.RulingStatement`) is judged the
+same way, except for whom the one field belongs to: the court's seal field must carry a court
+certificate (the court certificate policy, no person's binding) issued to the court the
+statement names. The report then says ``document_kind="ruling"`` and carries the statement.
+
 Reasons are machine codes plus human text. Hostile input (not a PDF, truncated, huge, bombs)
 raises :class:`VerificationError`; :func:`verify_upload_safely` also bounds time and memory by
 running every step that reads the file's bytes in a child process: the parse, the judgement and
@@ -72,8 +77,10 @@ from identity.gate import reference_time
 from . import oids
 from .binding import (
     EXPECTED_FIELDS_KEY,
+    RULING_KEY,
     SEAL_ROLE,
     BindingError,
+    RulingStatement,
     SealHolder,
     SignerBinding,
     SignerTable,
@@ -470,6 +477,56 @@ def _check_slots(table: SignerTable, first_revision: set[str], regular: list[Any
         report.ok = not report.reasons
 
 
+# --- a court's ruling -----------------------------------------------------------------------------
+
+
+def _ruling_statement(catalog: Any, reasons: list[Reason]) -> RulingStatement | None:
+    try:
+        return RulingStatement.from_catalog(catalog)
+    except BindingError as exc:
+        reasons.append(Reason("ruling_statement_malformed", f"the document is marked as a court ruling but its "
+                                                            f"statement cannot be read ({exc})"))
+        return None
+
+
+def _court_seal_reasons(ruling: RulingStatement, cert: asn1_x509.Certificate, report: SignatureReport) -> list[Reason]:
+    field = ruling.seal_field
+    try:
+        binding, holder = signer_binding(cert), seal_holder(cert)
+    except BindingError as exc:
+        return [Reason("binding_missing", f"field {field!r}: {exc}")]
+    stated = holder or binding
+    report.binding = stated.model_dump() if stated is not None else None
+    if binding is not None or oids.COURT_CERTIFICATE_POLICY not in certificate_policies(cert) \
+            or (holder is not None and holder.kind != "court"):
+        return [Reason("court_seal_not_court_certificate",
+                       f"the ruling's seal field {field!r} is signed with a certificate that was not issued to a "
+                       f"court ({_subject_value(cert, 'common_name')}): a ruling carries its court's seal")]
+    names = _subject_values(cert, "organization_name")
+    if names != [ruling.court] or (holder is not None and holder.name != ruling.court):
+        return [Reason("court_seal_wrong_court",
+                       f"the ruling is made by {ruling.court}, but its seal field carries the certificate of "
+                       f"{', '.join(names) or '?'}")]
+    return []
+
+
+def _check_court_seal(ruling: RulingStatement, regular: list[Any], signatures: list[SignatureReport]) -> None:
+    """The ruling's one field carries the seal of the court it names; nothing else is signed."""
+    for embedded, report in zip(regular, signatures, strict=True):
+        if any(r.code == "signature_unreadable" for r in report.reasons):
+            continue
+        if report.field != ruling.seal_field:
+            report.reasons.append(Reason("slot_unknown", f"the ruling names no signer for field {report.field!r}"))
+            continue
+        try:
+            report.reasons += _court_seal_reasons(ruling, embedded.signer_cert, report)
+        except Exception as exc:
+            _raise_too_complex(exc)
+            report.reasons.append(Reason("signature_unreadable", f"the signer's certificate cannot be read: {exc}"))
+    for report in signatures:
+        report.ok = not report.reasons
+
+
 def _raise_too_complex(exc: BaseException) -> None:
     if isinstance(exc, (RecursionError, MemoryError)):
         raise VerificationError("the PDF is too complex to be verified safely") from None
@@ -524,7 +581,9 @@ async def async_verify_agreement(pdf: bytes, trust_roots: list[x509.Certificate]
         # The locked PDF's catalog: every signature covers it, later updates cannot change it.
         catalog = reader.get_historical_root(0)
         expected = _expected_fields(catalog, expected_fields, reasons)
-        table = _signer_table(catalog, reasons)
+        is_ruling = RULING_KEY in catalog
+        ruling = _ruling_statement(catalog, reasons) if is_ruling else None
+        table = None if is_ruling else _signer_table(catalog, reasons)
         regular = list(reader.embedded_regular_signatures)
         timestamps = list(reader.embedded_timestamp_signatures)
         all_fields = {name: value for name, value, _ref in enumerate_sig_fields(reader, filled_status=None)}
@@ -540,7 +599,12 @@ async def async_verify_agreement(pdf: bytes, trust_roots: list[x509.Certificate]
         notes.append(f"the embedded revocation data no longer cover today; judged at the last document "
                      f"timestamp ({_iso(moment)}). Revocation of the TSA after that time is not covered: "
                      f"renew the archive timestamp or supply current CRLs.")
-    if table is not None:
+    if ruling is not None:
+        _check_court_seal(ruling, regular, signatures)
+        if expected_fields is None and expected != [ruling.seal_field]:
+            reasons.append(Reason("ruling_statement_malformed", f"the ruling's expected fields {expected} are not "
+                                                                f"its one court-seal field {ruling.seal_field!r}"))
+    elif table is not None:
         _check_slots(table, _first_revision_hashes(pdf, reader), regular, signatures)
         reasons += [Reason("slot_unknown", f"the document names no signer for expected field {name!r}")
                     for name in expected if table.slot(name) is None]
@@ -562,7 +626,9 @@ async def async_verify_agreement(pdf: bytes, trust_roots: list[x509.Certificate]
     return AgreementReport(valid=valid, expected_fields=expected, signed_fields=signed, signatures=signatures,
                            document_timestamps=stamps, judged_at=_iso(moment) or "", notes=notes, reasons=reasons,
                            agreement_id=table.agreement_id if table else None,
-                           signer_slots=[slot.model_dump() for slot in table.slots] if table else [])
+                           signer_slots=[slot.model_dump() for slot in table.slots] if table else [],
+                           document_kind="ruling" if is_ruling else "agreement",
+                           ruling=ruling.model_dump(mode="json") if ruling else None)
 
 
 def _unreadable_signature(field_name: str, exc: Exception) -> SignatureReport:

@@ -115,6 +115,10 @@ class AgreementReport:
     #: The agreement id and who must sign each field, as the document's first revision states them.
     agreement_id: str | None = None
     signer_slots: list[dict[str, Any]] = field(default_factory=list)
+    #: ``agreement``, or ``ruling`` for a court's ruling, whose statement (court, case number,
+    #: application, the agreement's SHA-256, ...) is then in ``ruling``.
+    document_kind: str = "agreement"
+    ruling: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

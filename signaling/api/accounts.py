@@ -29,7 +29,8 @@ CASES_SETTINGS_KEY = web.AppKey("mediation_settings", Settings)
 ACCOUNT_ROLES = frozenset(str(r) for r in Role)
 TAG = "accounts"
 
-_STATUS = {"invalid": 422, "not_found": 404, "forbidden": 403, "conflict": 409, "unauthenticated": 401}
+_STATUS = {"invalid": 422, "not_found": 404, "forbidden": 403, "conflict": 409, "unauthenticated": 401,
+           "unavailable": 503}
 
 
 def domain_errors(handler: Handler) -> Handler:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from mediation.audit import read_trail, verify_chain
 from mediation.cases import Application, PartyDetails, PaymentTerms
 from mediation.clock import Clock, SystemClock
-from mediation.court import PaymentOrderDeclarations
+from mediation.court import PaymentOrderDeclarations, RulingSigner
 from mediation.courts import NewCourt
 from mediation.errors import Forbidden, MediationError
 from mediation.package import CasePackager
@@ -110,13 +110,14 @@ async def may_follow_case(services: MediationServices, principal: Principal, cas
 
 
 def create_case_services(settings: Settings, engine: AsyncEngine, *, rooms: RoomScheduler | None,
-                         clock: Clock | None = None, sms: SmsGateway | None = None) -> MediationServices:
+                         clock: Clock | None = None, sms: SmsGateway | None = None,
+                         sign_ruling: RulingSigner | None = None) -> MediationServices:
     """The case system for this server: PII and one-time-code keys from the data directory, SMS
-    codes to a file there unless a real gateway is given."""
+    codes to a file there unless a real gateway is given; judges rule only with ``sign_ruling``."""
     return build_services(engine, data_dir=settings.data_dir, pii_key=ensure_secret(settings, "mediation-pii.key"),
                           code_key=ensure_secret(settings, "one-time-code.key"),
                           clock=clock or SystemClock(), sms=sms or LoggingSmsGateway(settings.data_dir), rooms=rooms,
-                          max_upload_bytes=settings.max_upload_bytes)
+                          max_upload_bytes=settings.max_upload_bytes, sign_ruling=sign_ruling)
 
 
 def setup_cases(app: web.Application, settings: Settings, engine: AsyncEngine, services: MediationServices, *,
@@ -292,10 +293,6 @@ class ExtensionIn(Strict):
 class RulingIn(Strict):
     grant: bool
     reasons: str = Field(default="", max_length=2000)
-
-
-class RulingDocumentIn(Strict):
-    document_id: str = Field(min_length=1, max_length=64)
 
 
 class CourtIn(Strict):
@@ -574,21 +571,13 @@ async def extend_ruling(request: web.Request, body: ExtensionIn) -> Any:
     return dump(await services_of(request).court.extend(actor_of(request), _application_id(request), body.reason))
 
 
-@api.route("POST", "/api/court/applications/{application_id}/ruling", summary="The judge rules (within 15 days)",
+@api.route("POST", "/api/court/applications/{application_id}/ruling",
+           summary="The judge rules (within 15 days); the court-signed ruling PDF is made with it",
            allow=frozenset({"judge"}), tag=COURT_TAG, request=RulingIn)
 @domain_errors
 async def rule_on_application(request: web.Request, body: RulingIn) -> Any:
     return dump(await services_of(request).court.rule(actor_of(request), _application_id(request), body.grant,
                                                        body.reasons))
-
-
-@api.route("POST", "/api/court/applications/{application_id}/ruling-document",
-           summary="Attach the court-signed ruling document", allow=frozenset({"judge", "service"}), tag=COURT_TAG,
-           request=RulingDocumentIn)
-@domain_errors
-async def attach_ruling_document(request: web.Request, body: RulingDocumentIn) -> Any:
-    return dump(await services_of(request).court.attach_ruling_document(actor_of(request), _application_id(request),
-                                                                         body.document_id))
 
 
 @api.route("GET", "/api/court/applications/{application_id}/ruling.pdf",

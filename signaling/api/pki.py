@@ -11,8 +11,12 @@ from pathlib import Path
 
 from aiohttp import web
 
+from pyhanko.sign.timestamps import TimeStamper
+
 from signing.pki import PUBLISHED_FILES, PKIError, PlatformPKI
-from signing.tsa import MAX_REQUEST_BYTES, TimeStampAuthority
+from signing.ruling import CourtRulingSigner
+from signing.seals import SealRegistry
+from signing.tsa import MAX_REQUEST_BYTES, InProcessTimeStamper, TimeStampAuthority, external_timestamper
 
 from ..auth import PUBLIC
 from ..config import Settings, ensure_secret, pki_directory
@@ -49,6 +53,17 @@ def install_pki(app: web.Application, pki: PlatformPKI) -> None:
     """What the app factory calls once the PKI is loaded."""
     app[PKI_KEY] = pki
     app[TSA_KEY] = TimeStampAuthority(pki)
+
+
+def platform_timestamper(settings: Settings, authority: TimeStampAuthority) -> TimeStamper:
+    """The TSA signatures get their timestamps from: the configured external one, else the platform's own."""
+    return external_timestamper(settings.tsa_url) if settings.tsa_url else InProcessTimeStamper(authority)
+
+
+def court_ruling_signer(settings: Settings, pki: PlatformPKI) -> CourtRulingSigner:
+    """What judges' rulings are signed with: each court's certificate from this PKI (a TSA object
+    of its own is fine: the TSA's serial numbers are kept in a locked file)."""
+    return CourtRulingSigner(SealRegistry(pki), platform_timestamper(settings, TimeStampAuthority(pki)))
 
 
 @api.route("POST", "/tsa", summary="RFC 3161 time-stamping authority", allow=PUBLIC, tag="pki",

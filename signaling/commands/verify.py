@@ -1,5 +1,8 @@
 """``accord verify agreement.pdf``: the court's check, offline. Exit 0 only for a valid agreement
-(1: verified and not valid, 2: not verifiable at all).
+(1: verified and not valid, 2: not verifiable at all). A court's ruling PDF is recognised and
+checked the same way (its court's seal). A case package (the zip of ``GET /api/cases/{id}/package``)
+is checked as a whole (:mod:`mediation.package_check`): manifest, audit trail, every signed
+document, and that each ruling is for the package's agreement; exit 0 only if all of it passes.
 
 ``--platform URL`` also sends the file to that server's ``POST /api/verify`` and prints how it
 matches the agreement's case there. The verdict stays the offline one: the platform can only
@@ -17,7 +20,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 
@@ -26,10 +29,16 @@ from signing.verification_sandbox import AgreementReport, VerificationError, ver
 from ..config import pki_directory
 from . import settings_from
 
+if TYPE_CHECKING:
+    from mediation.package_check import PackageReport
+
+#: How a zip file (a case package) starts.
+ZIP_MAGIC = b"PK\x03\x04"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("verify", help="verify a signed mediation agreement (offline)")
-    p.add_argument("pdf", type=Path)
+    p = sub.add_parser("verify", help="verify a signed agreement, a court's ruling or a case package (offline)")
+    p.add_argument("file", type=Path, help="a signed PDF, or a case package (.zip)")
     p.add_argument("--trust", type=Path, action="append", default=[],
                    help="trusted root certificate (PEM or DER); default: this platform's root and the "
                         "providers' roots of imported seals")
@@ -59,24 +68,64 @@ def _platform_roots(args: argparse.Namespace) -> list[x509.Certificate]:
     return roots
 
 
-def _print_human(report: AgreementReport) -> None:
-    print("VALID" if report.valid else "NOT VALID", f"(judged at {report.judged_at})")
+def _print_human(report: AgreementReport, indent: str = "") -> None:
+    print(indent + ("VALID" if report.valid else "NOT VALID"), f"(judged at {report.judged_at})")
+    if report.ruling is not None:
+        r = report.ruling
+        print(f"{indent}  ruling {r['court_case_number']} of {r['court']}: {r['kind']} {r['decision']}, "
+              f"judge {r['judge']}, {r['ruled_at']}; agreement {r['agreement_id'] or '-'} "
+              f"(SHA-256 {r['agreement_sha256'] or 'not stated'})")
     for reason in report.reasons:
-        print(f"  ! {reason.code}: {reason.message}")
+        print(f"{indent}  ! {reason.code}: {reason.message}")
     for note in report.notes:
-        print(f"  note: {note}")
+        print(f"{indent}  note: {note}")
     for s in report.signatures:
         mark = "ok " if s.ok else "BAD"
-        print(f"  [{mark}] {s.field}: {s.signer.name} ({s.signer.role}"
+        print(f"{indent}  [{mark}] {s.field}: {s.signer.name} ({s.signer.role}"
               f"{', ' + s.signer.side if s.signer.side else ''}) case {s.signer.case_number or '-'}, "
               f"signed {s.signing_time or '?'}, revocation {s.revocation}, modifications {s.modification_level}")
-        print(f"        key custody {s.key_custody or 'not stated'}; identity check {s.identity_check or '-'}")
+        print(f"{indent}        key custody {s.key_custody or 'not stated'}; identity check {s.identity_check or '-'}")
         for reason in s.reasons:
-            print(f"        ! {reason.code}: {reason.message}")
+            print(f"{indent}        ! {reason.code}: {reason.message}")
     for t in report.document_timestamps:
-        print(f"  [{'ok ' if t.ok else 'BAD'}] document timestamp {t.time} by {t.tsa}")
+        print(f"{indent}  [{'ok ' if t.ok else 'BAD'}] document timestamp {t.time} by {t.tsa}")
         for reason in t.reasons:
-            print(f"        ! {reason.code}: {reason.message}")
+            print(f"{indent}        ! {reason.code}: {reason.message}")
+
+
+def _print_package(report: PackageReport) -> None:
+    print(f"CASE PACKAGE {report.case_id}:", "VALID" if report.valid else "NOT VALID")
+    for reason in report.reasons:
+        print(f"  ! {reason.code}: {reason.message}")
+    print(f"  {report.members} members checked against the manifest")
+    if report.audit is not None:
+        print(f"  audit trail: {report.audit.entries} entries, " + ("intact" if report.audit.ok else
+              f"broken at entry {report.audit.first_bad_seq} ({report.audit.reason})"))
+    for document in report.documents:
+        print(f"  [{'ok ' if document.ok else 'BAD'}] {document.kind} {document.path} (SHA-256 {document.sha256})")
+        for reason in document.reasons:
+            print(f"      ! {reason.code}: {reason.message}")
+        if document.report is not None:
+            _print_human(document.report, indent="      ")
+
+
+def _run_package(args: argparse.Namespace, data: bytes, roots: list[x509.Certificate], crls: list[bytes]) -> int:
+    if args.platform or args.expected_fields:
+        print("accord verify: --platform and --expected-fields apply to a PDF, not to a case package", file=sys.stderr)
+        return 2
+    from mediation.package_check import PackageError, check_package  # loads the audit chain's code: packages only
+
+    try:
+        report = check_package(data, lambda pdf: verify_agreement_bytes_safely(pdf, roots, timeout=args.timeout,
+                                                                                current_crls=crls))
+    except PackageError as exc:
+        print(f"accord verify: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_package(report)
+    return 0 if report.valid else 1
 
 
 class PlatformUnavailable(Exception):
@@ -124,17 +173,20 @@ def _print_platform(match: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        data = args.file.read_bytes()
         roots = [_load_cert(p) for p in args.trust] if args.trust else _platform_roots(args)
+        crls = [p.read_bytes() for p in args.crl]
+        if data.startswith(ZIP_MAGIC):
+            return _run_package(args, data, roots, crls)
         expected = [f.strip() for f in args.expected_fields.split(",")] if args.expected_fields else None
-        report = verify_agreement_bytes_safely(args.pdf.read_bytes(), roots, expected, timeout=args.timeout,
-                                               current_crls=[p.read_bytes() for p in args.crl])
+        report = verify_agreement_bytes_safely(data, roots, expected, timeout=args.timeout, current_crls=crls)
     except (VerificationError, OSError, ValueError) as exc:
         print(f"accord verify: {exc}", file=sys.stderr)
         return 2
     platform = None
     if args.platform:
         try:
-            platform = ask_platform(args.platform, args.pdf.read_bytes(), args.timeout)
+            platform = ask_platform(args.platform, data, args.timeout)
         except (PlatformUnavailable, OSError) as exc:
             print(f"accord verify: {exc}", file=sys.stderr)
             return 2

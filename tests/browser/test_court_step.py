@@ -4,7 +4,8 @@ A case already settled and rated (prepared through the services) goes to court t
 pages: the applicant chooses the court from the court directory and applies for judicial
 confirmation, the respondent joins from their own case page, the clerk accepts from the court
 queue (after opening and cancelling the refusal dialog), the judge confirms the agreement in a
-dialog, and the applicant reads the outcome in plain words and opens the ruling. Each page says
+dialog, and the applicant reads the outcome in plain words and opens the ruling, a PDF signed
+with the court's certificate (fetched in the page, validated with pyHanko). Each page says
 who acts next, as the server computes it. Also: the mediator records a failure with reasons, and
 a platform administrator lists a court and creates a judge of it, who then signs in.
 
@@ -14,8 +15,8 @@ case-failure, admin-staff.
 
 from __future__ import annotations
 
+import base64
 import re
-import secrets
 from datetime import datetime, timezone
 
 import pytest
@@ -24,14 +25,14 @@ from playwright.async_api import Browser, Page, expect
 from mediation.accounts import Actor
 from mediation.cases import Application, PartyDetails
 from mediation.demo_data import DEMO_COURTS
-from mediation.models import StoredFile
 from mediation.next_actions import SIGNERS, Action
+from signaling.api.pki import PKI_KEY
+from signing.verification import async_verify_agreement
 
 from .case_site import (ARTIFACTS, COURT, PASSWORD, REPO, SAME_LOOP, Site, browser, id_number, person, sign_in,  # noqa: F401
                         site)
 
 pytestmark = pytest.mark.browser
-RULING = b"%PDF-1.7\n% ruling of the court (the signed PDF comes from the court's signing part)\n"
 
 
 async def _case_to_mediation_result(site: Site) -> tuple[str, Actor]:
@@ -62,18 +63,6 @@ async def _case_at_the_court_step(site: Site) -> str:
     await cases.rate(site.actor("alice"), case_id, 5, "")
     await cases.rate(site.actor("bob"), case_id, 5, "")
     return case_id
-
-
-async def _attach_ruling(site: Site, application_id: str) -> None:
-    """The court-signed ruling PDF (made by the court's signing part) stored and attached to the application."""
-    blob = await site.services.cases.files.put(RULING)
-    file_id = "f_" + secrets.token_hex(8)
-    judge = site.actor("judge")
-    async with site.services.db.begin() as s:
-        s.add(StoredFile(id=file_id, sha256=blob.sha256, size=blob.size, media_type="application/pdf",
-                         name="民事裁定书.pdf", path=blob.relative_path, uploaded_by=judge.id,
-                         created_at=datetime.now(timezone.utc)))
-    await site.services.court.attach_ruling_document(judge, application_id, file_id)
 
 
 async def _open_case(page: Page, site: Site, channel: str, login: str, case_id: str) -> None:
@@ -152,8 +141,7 @@ async def test_judicial_confirmation_through_the_pages(site: Site, browser: Brow
     assert (ruled.status, ruled.ruling) == ("ruled", "valid")
     await context.close()
 
-    # The ruling document is signed and attached by the court's signing part; the applicant reads the outcome.
-    await _attach_ruling(site, application.id)
+    # The ruling document came with the ruling, signed by the court; the applicant reads the outcome.
     context = await person(browser)
     alice = await context.new_page()
     await _open_case(alice, site, "party", "alice", case_id)
@@ -162,8 +150,17 @@ async def test_judicial_confirmation_through_the_pages(site: Site, browser: Brow
     await expect(alice.locator("#next-actor")).to_have_text("案件已结束")
     link = final.locator(f"#open-ruling-{application.id}")
     await expect(link).to_have_text("打开民事裁定书")
-    response = await alice.request.get(site.base_url + (await link.get_attribute("href") or ""))
-    assert (response.status, response.headers["content-type"], await response.body()) == (200, "application/pdf", RULING)
+    fetched = await alice.evaluate("""async (href) => {
+        const response = await fetch(href);
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        return {status: response.status, type: response.headers.get("content-type"),
+                base64: btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""))};
+    }""", await link.get_attribute("href"))
+    pdf = base64.b64decode(fetched["base64"])
+    assert (fetched["status"], fetched["type"], pdf[:5]) == (200, "application/pdf", b"%PDF-")
+    report = await async_verify_agreement(pdf, [site.app[PKI_KEY].root_cert])  # pyHanko: the court's seal, B-LTA
+    assert report.valid and report.document_kind == "ruling", report.to_dict()
+    assert (report.ruling or {}).get("court") == COURT and report.signatures[0].signer.organisation == COURT
     await alice.screenshot(path=str(ARTIFACTS / "court-final.png"), full_page=True)
     await context.close()
 

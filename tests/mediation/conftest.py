@@ -30,6 +30,10 @@ from signaling.database import make_engine
 from signaling.errors import error_middleware
 from signaling.openapi import ApiRegistry
 from signaling.openapi import api as registry
+from signing.pki import PlatformPKI
+from signing.ruling import CourtRulingSigner
+from signing.seals import SealRegistry
+from signing.tsa import InProcessTimeStamper, TimeStampAuthority
 
 from .api_client import Api
 from .doubles import START, MemorySms, RecordingEvents, RecordingRooms
@@ -112,12 +116,20 @@ def events() -> RecordingEvents:
     return RecordingEvents()
 
 
+@pytest.fixture(scope="session")
+def court_pki(tmp_path_factory: pytest.TempPathFactory) -> PlatformPKI:
+    """A development PKI whose court certificates sign the rulings (one per test session)."""
+    return PlatformPKI.init(tmp_path_factory.mktemp("court-pki") / "pki", "test-passphrase", "http://accord.test",
+                            "Accord Test")
+
+
 @pytest.fixture
 def services(engine: AsyncEngine, tmp_path: Path, clock: ManualClock, sms: MemorySms, rooms: RecordingRooms,
-             events: RecordingEvents) -> MediationServices:
+             events: RecordingEvents, court_pki: PlatformPKI) -> MediationServices:
+    signer = CourtRulingSigner(SealRegistry(court_pki), InProcessTimeStamper(TimeStampAuthority(court_pki)))
     built = build_services(engine, data_dir=tmp_path / "data", pii_key=secrets.token_bytes(32),
                            code_key=secrets.token_bytes(32), clock=clock, sms=sms, rooms=rooms,
-                           max_upload_bytes=1024 * 1024)
+                           max_upload_bytes=1024 * 1024, sign_ruling=signer)
     built.events.subscribe(events)
     return built
 

@@ -65,7 +65,6 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/court/applications/{application_id}/acceptance"): {"court_clerk"},
     ("POST", "/api/court/applications/{application_id}/extension"): {"judge"},
     ("POST", "/api/court/applications/{application_id}/ruling"): {"judge"},
-    ("POST", "/api/court/applications/{application_id}/ruling-document"): {"judge", "service"},
     ("GET", "/api/me/flags"): ACCOUNTS,
     ("POST", "/api/deadlines/scan"): {"platform_admin", "service"},
     ("GET", "/api/court/applications/{application_id}/ruling.pdf"): {"party", "agent", "court_clerk", "judge"},
@@ -93,7 +92,6 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/court/applications/{application_id}/acceptance"): {"accept": True},
     ("POST", "/api/court/applications/{application_id}/extension"): {"reason": "busy"},
     ("POST", "/api/court/applications/{application_id}/ruling"): {"grant": True},
-    ("POST", "/api/court/applications/{application_id}/ruling-document"): {"document_id": "D-1"},
 }
 RAW = {("POST", "/api/cases/{case_id}/documents")}
 
@@ -101,7 +99,6 @@ RAW = {("POST", "/api/cases/{case_id}/documents")}
 #: (settled, at court docking, confirmation filed), not by who they are.
 OVERSIGHT_RESULT: dict[tuple[str, str], int] = {
     ("GET", "/api/cases/{case_id}/litigation-package"): 404,  # settled cases have none
-    ("POST", "/api/court/applications/{application_id}/ruling-document"): 409,  # not ruled yet
 }
 
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mediation.clock import ManualClock
+from signing.pki import PlatformPKI
 
 from .api_client import Api, application_body
+from .court_rulings import court_signed_ruling
 from .doubles import START, RecordingEvents, RecordingRooms
 from .scenario import COURT, ORG, cast_of_characters, signing_service_reports_effect
 
 async def test_whole_case_through_seven_steps(api: Api, clock: ManualClock, rooms: RecordingRooms,
-                                              events: RecordingEvents) -> None:
+                                              events: RecordingEvents, court_pki: PlatformPKI) -> None:
     c = await cast_of_characters(api)
     alice, bob, mediator, clerk, judge = c["alice"], c["bob"], c["mediator"], c["clerk"], c["judge"]
 
@@ -118,8 +120,10 @@ async def test_whole_case_through_seven_steps(api: Api, clock: ManualClock, room
     ruled = await api.call("POST", f"/api/court/applications/{jc['id']}/ruling", judge, json={"grant": True},
                            expect=200)
     assert (ruled["status"], ruled["ruling"]) == ("ruled", "valid")
-    await api.call("POST", f"/api/court/applications/{jc['id']}/ruling-document", api.service_key,
-                   json={"document_id": "DOC-RULING-1"}, expect=200)
+    # The ruling came with its document, signed by the court: no separate upload step.
+    ruling = await court_signed_ruling(api, alice, jc["id"], court_pki)
+    assert ruling.report.valid, ruling.report.reasons
+    assert (ruling.statement.court_case_number, ruling.statement.decision) == ("(2026)民特1号", "valid")
     case = await api.call("GET", f"/api/cases/{cid}", alice, expect=200)
     assert case["status"] == "closed"
 
@@ -131,6 +135,9 @@ async def test_whole_case_through_seven_steps(api: Api, clock: ManualClock, room
     issued = await api.call("POST", f"/api/court/applications/{po['id']}/ruling", judge, json={"grant": True},
                             expect=200)
     assert issued["ruling"] == "issued"
+    order = await court_signed_ruling(api, alice, po["id"], court_pki)
+    assert order.report.valid and order.title == "支付令"
+    assert (order.statement.court_case_number, order.statement.decision) == ("(2026)民督1号", "issued")
 
     # The trail is complete and intact, and progress was published live.
     verification = await api.call("GET", f"/api/cases/{cid}/audit", judge, expect=200)

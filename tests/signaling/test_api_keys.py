@@ -40,7 +40,6 @@ SCOPE_POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/cases/{case_id}/litigation-package"): "court",
     ("GET", "/api/cases/{case_id}/court/applications"): "court",
     ("GET", "/api/court/applications/{application_id}"): "court",
-    ("POST", "/api/court/applications/{application_id}/ruling-document"): "court",
     ("POST", "/api/agreements"): "agreements",
     ("GET", "/api/agreements/{agreement_id}"): "agreements",
     ("PUT", "/api/agreements/{agreement_id}"): "agreements",

@@ -116,10 +116,15 @@ export function finalState(c, applications, account) {
     links.push(el("a", { class: "button", id: "open-agreement", href: c.result.agreement_pdf_url, target: "_blank",
       rel: "noopener", text: i18n.t("final.openAgreement") }));
   }
-  for (const a of ruled.filter((r) => r.ruling_document_id)) {
+  // The ruling is served on the parties and kept by the court that ruled (the server says the same).
+  const receives = (a) => ["party", "agent"].includes(account.role)
+    || (["court_clerk", "judge"].includes(account.role) && account.court === a.court);
+  for (const a of ruled.filter((r) => r.ruling_document_id && receives(r))) {
+    // A payment order when issued; every other ruling is a 民事裁定书.
+    const title = a.kind === "payment_order" && a.ruling === "issued" ? "payment_order" : "judicial_confirmation";
     links.push(el("a", { class: "button primary", dataset: { applicationId: a.id }, id: `open-ruling-${a.id}`,
       href: `/api/court/applications/${encodeURIComponent(a.id)}/ruling.pdf`, target: "_blank", rel: "noopener",
-      text: i18n.t(`final.openRuling.${a.kind}`) }));
+      text: i18n.t(`final.openRuling.${title}`) }));
   }
   if (["party", "agent", "court_clerk", "judge"].includes(account.role)) {
     links.push(el("a", { class: "button", id: "download-package", href: casePath(c, "package"),

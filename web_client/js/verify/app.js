@@ -82,6 +82,23 @@ function renderPlatform(match) {
   }));
 }
 
+// A court's ruling: who ruled what, on which agreement file (the verifier read it from the document).
+function renderRuling(ruling) {
+  const section = $("ruling");
+  section.hidden = !ruling;
+  if (!ruling) return;
+  $("ruling-facts").replaceChildren(
+    fact("verify.ruling.court", ruling.court),
+    fact("verify.ruling.number", ruling.court_case_number),
+    fact("verify.ruling.decision", i18n.t(`verify.ruling.${ruling.kind}.${ruling.decision}`)),
+    fact("verify.ruling.judge", ruling.judge),
+    fact("verify.ruling.ruled_at", ruling.ruled_at),
+    fact("verify.ruling.application", `${ruling.application_id} · ${ruling.case_id}`),
+    fact("verify.ruling.agreement", ruling.agreement_id),
+    fact("verify.ruling.agreement_sha256", ruling.agreement_sha256),
+  );
+}
+
 function render(report) {
   lastReport = report;
   $("result").hidden = false;
@@ -90,7 +107,8 @@ function render(report) {
   verdict.textContent = i18n.t(report.valid ? "verify.valid" : "verify.invalid");
   const reasons = $("reasons");
   reasons.replaceChildren(...listItems(report.reasons));
-  renderPlatform(report.platform);
+  renderRuling(report.ruling);
+  renderPlatform(report.document_kind === "ruling" ? null : report.platform); // the platform matches agreements
   $("notes").replaceChildren(...report.notes.map((n) => Object.assign(document.createElement("li"), { textContent: n })));
   const rows = report.signatures.map((s) => {
     const tr = document.createElement("tr");
