@@ -361,6 +361,12 @@ class SignerSlot(_Strict):
         """Parties and their agents: their signatures make the agreement effective."""
         return self.role in (SignerRole.PARTY, SignerRole.AGENT)
 
+    @property
+    def holder_id(self) -> str | None:
+        """Whose slot it is, as certificates and the slot table name it: the participant's account,
+        or for the seal the organisation."""
+        return self.participant_id or self.organisation_id
+
 
 def signer_order(agreement: AgreementData) -> list[SignerSlot]:
     """The legal signing order: applicants then respondents (each followed by an agent who signs),

@@ -280,11 +280,6 @@ def _footer(case_number: str, agreement_id: str, version: int):  # type: ignore[
     return draw
 
 
-def slot_participant(slot: SignerSlot) -> str | None:
-    """The case participant a slot belongs to (the organisation for the seal), once slots carry it."""
-    return getattr(slot, "participant_id", None) or getattr(slot, "organisation_id", None)
-
-
 def signer_table(agreement: AgreementData, slots: list[SignerSlot], *, agreement_id: str,
                  version: int) -> SignerTable:
     """Who must sign each field, as the locked PDF states it."""
@@ -292,7 +287,7 @@ def signer_table(agreement: AgreementData, slots: list[SignerSlot], *, agreement
     seal_org = SlotOrganisation(name=org.name, credit_code=org.credit_code)
     return SignerTable(agreement_id=agreement_id, version=version, case_number=agreement.case_number, slots=[
         SlotEntry(field_name=slot.field_name, role=slot.role.value, side=slot.side.value if slot.side else None,
-                  name=slot.name, participant_id=slot_participant(slot),
+                  name=slot.name, participant_id=slot.holder_id,
                   organisation=seal_org if slot.role is SignerRole.ORGANISATION else None)
         for slot in slots])
 

@@ -53,7 +53,7 @@ from pyhanko_certvalidator import ValidationContext
 from identity.gate import IdentityCheck, IdentityGate
 
 from .agreement import ROLE_LABELS, SIDE_LABELS, SignerRole, SignerSlot
-from .agreement_pdf import IdentityEvidence, slot_participant
+from .agreement_pdf import IdentityEvidence
 from .agreement_versions import (AgreementStore, PreparationClaim, SignatureRecord, VersionError, VersionState,
                                  VersionStatus)
 from .binding import SignerBinding
@@ -295,7 +295,7 @@ class SigningCeremony:
         side = slot.side.value if slot.side else None
         binding = SignerBinding(agreement_id=state.agreement_id, version=state.version,
                                 version_sha256=state.locked_sha256, field_name=slot.field_name, role=slot.role.value,
-                                side=side, participant_id=slot_participant(slot), case_number=data.case_number)
+                                side=side, participant_id=slot.holder_id, case_number=data.case_number)
         return SignerIdentity(name=slot.name, id_number_digest=id_number_digest(id_number, self.id_digest_key),
                               role=slot.role.value, case_number=data.case_number, side=side, binding=binding)
 
@@ -423,7 +423,7 @@ class SigningCeremony:
             self._active.pop(agreement_id, None)
             org = state.data.organisation
             try:
-                seal = await asyncio.to_thread(self.seals.for_organisation, slot_participant(slot), org.name,
+                seal = await asyncio.to_thread(self.seals.for_organisation, slot.holder_id, org.name,
                                                org.credit_code)
                 vc = await asyncio.to_thread(self.seals.validation_context)
                 pdf = await self._sign_server_side(state, slot, seal.key, seal.cert, None, chain=seal.chain, vc=vc)
