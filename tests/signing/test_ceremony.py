@@ -149,11 +149,13 @@ async def test_full_ceremony_in_order_gives_a_valid_b_lta_agreement(world: World
     report = await async_verify_agreement(pdf, [w.pki.root_cert])
     assert report.valid, report.to_dict()
     assert report.agreement_id == w.agreement_id and [s["field_name"] for s in report.signer_slots] == FIELDS
+    holders = {slot.field_name: slot.holder_id for slot in final.slots}
     for signature, field in zip(report.signatures[:4], FIELDS):
+        assert holders[field] is not None  # every person's certificate names its participant
         assert signature.binding == {"agreement_id": w.agreement_id, "version": 1,
                                      "version_sha256": final.locked_sha256, "field_name": field,
                                      "role": signature.signer.role, "side": signature.signer.side,
-                                     "participant_id": None, "case_number": final.data.case_number}
+                                     "participant_id": holders[field], "case_number": final.data.case_number}
     organisation = final.data.organisation
     assert report.signatures[4].binding == {"kind": "organisation", "holder_id": None, "name": organisation.name,
                                             "credit_code": organisation.credit_code}
