@@ -81,13 +81,16 @@ async function signingPanel(c, account) {
   if (s.you) {
     node.append(el("p", { text: i18n.t("agreement.yours", { field: `${s.you.index}. ${s.you.name}` }) }));
     const mayOpen = s.locked_sha256 !== null;
-    if (s.blocked === null) {
+    // The identity check belongs to signing (it is done on the signing page): it does not hold back "sign now".
+    const identityFirst = s.blocked?.code === "identity_check_required";
+    if (s.blocked !== null && s.blocked.code !== "already_signed") {
+      node.append(el("p", { class: identityFirst ? "hint" : "warn", id: "sign-blocked", dataset: { code: s.blocked.code },
+        text: i18n.errorMessage(s.blocked.code, s.blocked.message) }));
+    }
+    if (s.blocked === null || identityFirst) {
       node.append(el("div", { class: "actions" }, el("a", { class: "button primary", id: "sign-now", href: view.sign_url, text: i18n.t("agreement.signNow") })));
-    } else {
-      if (s.blocked.code !== "already_signed") {
-        node.append(el("p", { class: "warn", id: "sign-blocked", dataset: { code: s.blocked.code }, text: i18n.errorMessage(s.blocked.code, s.blocked.message) }));
-      }
-      if (mayOpen) node.append(el("div", { class: "actions" }, el("a", { class: "button", id: "open-agreement", href: view.sign_url, text: i18n.t("agreement.open") })));
+    } else if (mayOpen) {
+      node.append(el("div", { class: "actions" }, el("a", { class: "button", id: "open-agreement", href: view.sign_url, text: i18n.t("agreement.open") })));
     }
   }
   return node;

@@ -123,7 +123,7 @@ function typedInput(root) {
     const key = `${input.closest(".panel").id}/${input.name}`;
     values.set(key, input.type === "checkbox" ? input.checked : input.value);
   }
-  for (const notice of root.querySelectorAll(".panel[id] > .notice:not([hidden])")) {
+  for (const notice of root.querySelectorAll('.panel[id] > .notice[role="status"]:not([hidden])')) {
     values.set(`${notice.parentElement.id}/.notice`, { kind: notice.dataset.kind, text: notice.textContent });
   }
   return values;
@@ -136,7 +136,7 @@ function restoreInput(root, values) {
     if (input.type === "checkbox") input.checked = value;
     else input.value = value;
   }
-  for (const notice of root.querySelectorAll(".panel[id] > .notice")) {
+  for (const notice of root.querySelectorAll('.panel[id] > .notice[role="status"]')) {
     const shown = values.get(`${notice.parentElement.id}/.notice`);
     if (shown) notify(notice, shown.kind, shown.text);
   }
