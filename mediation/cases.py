@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from signing.agreement import DisputeType
+from signing.agreement import DisputeType, SignerRole
 from signing.agreement_versions import VersionState, VersionStatus
 
 from . import audit
@@ -674,6 +674,36 @@ class CaseService:
                           effective_at, effective_at + JC_APPLICATION_WINDOW,
                           Responsible(account_ids=tuple(p.account_id for p in ctx.parties.values() if p.account_id)))
         await self.publish(case_id, "agreement.effective", effective_at=effective_at.isoformat())
+
+    async def agreement_locked(self, actor: Actor, state: VersionState) -> None:
+        """The mediator locked the agreement's text: signing can start (the locked PDF's hash in the trail)."""
+        await self._agreement_step(state, actor, "agreement.locked", {"sha256": state.locked_sha256})
+
+    async def agreement_revised(self, state: VersionState) -> None:
+        """The seam for ``signing/`` (in-process, after every stored revision): one more signature
+        (the seal among them), or the final archival revision after the seal. The case's trail names each signature's field,
+        signer and resulting PDF hash, and every open case page learns at once who acts next."""
+        if state.status is VersionStatus.COMPLETED:
+            await self._agreement_step(state, SIGNING_ACTOR, "agreement.completed", {"sha256": state.final_sha256})
+            return
+        record = state.signatures[-1]
+        slot = next(s for s in state.slots if s.field_name == record.field_name)
+        action = "agreement.sealed" if slot.role is SignerRole.ORGANISATION else "agreement.signed"
+        await self._agreement_step(state, SIGNING_ACTOR, action, {
+            "field": record.field_name, "role": slot.role.value, "side": slot.side.value if slot.side else None,
+            "name": slot.name, "participant_id": record.participant_id, "revision": record.revision,
+            "sha256": record.pdf_sha256,
+            "timestamp_at": record.timestamp_at.isoformat() if record.timestamp_at else None})
+
+    async def _agreement_step(self, state: VersionState, actor: Actor, action: str, payload: dict[str, Any]) -> None:
+        if state.case_id is None:
+            return
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, SIGNING_ACTOR, state.case_id, lock=True)
+            self.record(s, ctx, actor, action, {"agreement_id": state.agreement_id, "version": state.version,
+                                                **payload}, now)
+        await self.publish(state.case_id, action, agreement_id=state.agreement_id)
 
     async def record_failure(self, actor: Actor, case_id: str, reasons: list[str]) -> CaseView:
         cleaned = [clean_text(r, "reasons[]", 500) for r in reasons]

@@ -119,11 +119,21 @@ def setup_agreements(app: web.Application, settings: Settings, services: Mediati
             log.error("agreement signed but the case did not move on", extra={
                 "case_id": state.case_id, "agreement_id": state.agreement_id, "code": exc.code})
 
+    async def revised(state: VersionState) -> None:
+        """Each signature and the final revision go into the case's trail. The signature stands
+        whatever the case says; a failure here is logged, not turned into a refused signature."""
+        try:
+            await services.cases.agreement_revised(state)
+        except MediationError as exc:
+            log.error("agreement signed but not recorded in the case's trail", extra={
+                "case_id": state.case_id, "agreement_id": state.agreement_id, "code": exc.code})
+
     app[STORE_KEY] = services.agreements
     app[AGREEMENT_SERVICES_KEY] = services
     app[GATE_KEY] = gate
     app[CEREMONY_KEY] = SigningCeremony(services.agreements, pki, gate, timestamper,
-                                         id_digest_key=ensure_secret(settings, "id-hash"), on_effective=took_effect)
+                                         id_digest_key=ensure_secret(settings, "id-hash"), on_effective=took_effect,
+                                         on_revision=revised)
     app[SIGNING_TOKENS_KEY] = TokenIssuer(ensure_secret(settings, "signing-token"), settings.token_ttl_seconds)
     app[AGREEMENT_SETTINGS_KEY] = settings
     app[VERIFY_SLOTS_KEY] = asyncio.Semaphore(CONCURRENT_VERIFICATIONS)
@@ -312,10 +322,11 @@ async def preview_agreement(request: web.Request, _: None) -> web.Response:
            allow=DRAFTERS, tag=TAG, response=AgreementOut)
 @_managed_agreement
 async def lock_agreement(request: web.Request, _: None) -> AgreementOut:
-    """Render the draft, store the PDF and fix its SHA-256; signing can start."""
+    """Render the draft, store the PDF and fix its SHA-256; signing can start (the case's trail says so)."""
     with _refusals():
         state = await request.app[STORE_KEY].lock(request.match_info["agreement_id"],
                                                   _int(request.match_info["version"], "version"))
+    await request.app[AGREEMENT_SERVICES_KEY].cases.agreement_locked(actor_for(principal_of(request)), state)
     return _agreement_out(state)
 
 

@@ -299,6 +299,9 @@ async def test_one_case_through_every_step_in_the_pages(deployment: Deployment, 
         await page.click("#seal-agreement")
         await expect(page.locator("#agreement-status")).to_have_attribute("data-status", "completed", timeout=60_000)
         await expect(page.locator("#agreement-panel")).to_contain_text("已签署并加盖印章")
+        for line in (f"签署调解协议：{APPLICANT['name']}", f"签署调解协议：{RESPONDENT['name']}",
+                     f"签署调解协议：{MEDIATOR['name']}", "协议签署完成并加盖印章"):
+            await expect(page.locator("#activity")).to_contain_text(line)  # each signature in the case's trail
         await journey.shot(page, "sealed")
 
     # Both parties rate; the applicant applies for judicial confirmation at a court from the list.
@@ -438,6 +441,8 @@ async def check_signed_agreement(deployment: Deployment, pdf: bytes, work: Path)
         ("sig_01_party_applicant", APPLICANT["name"]), ("sig_02_party_respondent", RESPONDENT["name"]),
         ("sig_03_mediator", MEDIATOR["name"]), ("sig_04_organisation", ORG)]
     assert report.signed_fields == report.expected_fields and len(report.document_timestamps) == 1
+    # Each person's signature says its identity check was the development stand-in, not a face check.
+    assert all((s.identity_check or "").startswith("test ") for s in report.signatures[:3]), report.to_dict()
 
     path, root = work / "agreement.pdf", work / "root.pem"
     path.write_bytes(pdf)

@@ -105,7 +105,9 @@ async function mediatorName(c) {
 function logText(entry) {
   const text = i18n.has(`log.${entry.action}`) ? i18n.t(`log.${entry.action}`) : entry.action;
   const step = entry.payload?.step;
-  return STEPS.includes(step) ? `${text}：${stepLabel(step)}` : text;
+  if (STEPS.includes(step)) return `${text}：${stepLabel(step)}`;
+  const signer = ["agreement.signed", "agreement.sealed"].includes(entry.action) ? entry.payload?.name : null;
+  return signer ? `${text}：${signer}` : text;
 }
 
 function activity(trail) {
