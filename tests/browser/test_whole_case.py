@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import zipfile
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,7 +37,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from cryptography.hazmat.primitives.serialization import Encoding
-from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from mediation.accounts import Role
 from mediation.directory import NewOrganisation
@@ -61,11 +62,12 @@ VENV_BIN = Path(sys.executable).parent
 APPLICANT = {"login": "zhangsan", "name": "示例张三", "phone": "17000001001", "id": id_number(11)}
 RESPONDENT = {"login": "lisi", "name": "示例李四", "phone": "17000001002", "id": id_number(12)}
 MEDIATOR = {"login": "mediator-wh", "name": "示例王调解员", "id": id_number(13)}
+JUDGE_LOGIN = "judge-wh"
 STAFF = [  # role, login, name, where
     ("org_admin", "orgadmin-wh", "示例组织管理员", ORG),
     ("mediator", MEDIATOR["login"], MEDIATOR["name"], ORG),
     ("court_clerk", "clerk-wh", "示例立案书记员", COURT),
-    ("judge", "judge-wh", "示例审判员", COURT),
+    ("judge", JUDGE_LOGIN, "示例审判员", COURT),
 ]
 
 
@@ -99,17 +101,25 @@ async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
     await runner.cleanup()
 
 
-class Journey:
-    """One person at a time: ``async with journey.person("name") as page`` opens a fresh browser
-    context (its own cookies) and closes it before the next person comes."""
+@asynccontextmanager
+async def person(browser: Browser) -> AsyncIterator[Page]:
+    """One person at a time: a fresh browser context (their own cookies), closed before the next comes."""
+    context = await browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN",
+                                        timezone_id="Asia/Shanghai", accept_downloads=True)
+    try:
+        page = await context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())  # the editor's "lock the text?" confirm
+        yield page
+    finally:
+        await context.close()
 
-    def __init__(self, browser: Browser, deployment: Deployment):
-        self.browser = browser
+
+class Journey:
+    """What the test keeps across people: the numbered screenshots, and the phones' text messages."""
+
+    def __init__(self, deployment: Deployment):
         self.deployment = deployment
         self.shots = 0
-
-    def person(self, who: str) -> "_Person":
-        return _Person(self, who)
 
     async def shot(self, page: Page, name: str) -> None:
         self.shots += 1
@@ -122,25 +132,6 @@ class Journey:
         code = re.search(r"\b(\d{6})\b", text)
         assert code is not None, text
         return code.group(1)
-
-
-class _Person:
-    def __init__(self, journey: Journey, who: str):
-        self.journey = journey
-        self.who = who
-        self.context: BrowserContext | None = None
-
-    async def __aenter__(self) -> Page:
-        self.context = await self.journey.browser.new_context(
-            viewport={"width": 1440, "height": 1000}, locale="zh-CN", timezone_id="Asia/Shanghai",
-            accept_downloads=True)
-        page = await self.context.new_page()
-        page.on("dialog", lambda dialog: dialog.accept())  # the editor's "lock the text?" confirm
-        return page
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.context is not None
-        await self.context.close()
 
 
 async def sign_in(page: Page, base_url: str, channel: str, login: str) -> None:
@@ -157,31 +148,31 @@ async def open_case(page: Page, case_id: str) -> None:
     await expect(page.locator("#timeline")).to_be_visible()
 
 
-async def register(page: Page, journey: Journey, person: dict[str, str]) -> None:
+async def register(page: Page, journey: Journey, who: dict[str, str]) -> None:
     """Self-registration through the party channel with the code texted to the phone."""
     await page.goto(f"{journey.deployment.base_url}/cases.html")
     await page.click("#show-register")
-    await page.fill("#reg-phone", person["phone"])
+    await page.fill("#reg-phone", who["phone"])
     await page.click("#send-code")
     await expect(page.locator("#auth-info")).to_be_visible()
-    await page.fill("#reg-code", journey.texted_code(person["phone"]))
-    await page.fill("#reg-name", person["name"])
-    await page.fill("#reg-id", person["id"])
-    await page.fill("#reg-login", person["login"])
+    await page.fill("#reg-code", journey.texted_code(who["phone"]))
+    await page.fill("#reg-name", who["name"])
+    await page.fill("#reg-id", who["id"])
+    await page.fill("#reg-login", who["login"])
     await page.fill("#reg-password", PASSWORD)
     await page.click("#register")
-    await expect(page.locator("#who")).to_contain_text(person["name"])
+    await expect(page.locator("#who")).to_contain_text(who["name"])
 
 
 @SAME_LOOP
 async def test_one_case_through_every_step_in_the_pages(deployment: Deployment, browser: Browser,
                                                         tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    journey = Journey(browser, deployment)
+    journey = Journey(deployment)
     base = deployment.base_url
 
     # The platform administrator lists the court and creates the staff.
-    async with journey.person("admin") as page:
+    async with person(browser) as page:
         await sign_in(page, base, "admin", "root")
         await page.click('#nav a[data-route="admin"]')
         await page.fill('#court-form input[name="court_name"]', COURT)
@@ -207,7 +198,7 @@ async def test_one_case_through_every_step_in_the_pages(deployment: Deployment, 
         await journey.shot(page, "admin-staff")
 
     # The applicant registers with the code texted to her phone and applies.
-    async with journey.person("applicant") as page:
+    async with person(browser) as page:
         await register(page, journey, APPLICANT)
         await page.click('#nav a[data-route="apply"]')
         form = page.locator("#application-form")
@@ -228,7 +219,7 @@ async def test_one_case_through_every_step_in_the_pages(deployment: Deployment, 
         await journey.shot(page, "applied")
 
     # The respondent registers with the phone the application names, consents and chooses the mediator.
-    async with journey.person("respondent") as page:
+    async with person(browser) as page:
         await register(page, journey, RESPONDENT)
         await open_case(page, case_id)
         await expect(page.locator('#next-actor p[data-mine="yes"]')).to_contain_text("轮到您：确认是否同意调解")
@@ -242,7 +233,7 @@ async def test_one_case_through_every_step_in_the_pages(deployment: Deployment, 
 
     # The mediator accepts, counsels, opens and concludes the video session, drafts the agreement
     # from the case page and writes its terms in the editor, then locks it.
-    async with journey.person("mediator") as page:
+    async with person(browser) as page:
         await sign_in(page, base, "mediator", MEDIATOR["login"])
         await open_case(page, case_id)
         await expect(page.locator('#next-actor p[data-mine="yes"]')).to_contain_text("轮到您：接受或拒绝承办本案")
@@ -281,18 +272,18 @@ async def test_one_case_through_every_step_in_the_pages(deployment: Deployment, 
         await journey.shot(page, "waiting-for-signatures")
 
     # Each signer signs from their case page when it is their turn, in the legal order.
-    for person, channel, waits_for in ((APPLICANT, "party", "等待被申请人签署调解协议"),
+    for signer, channel, waits_for in ((APPLICANT, "party", "等待被申请人签署调解协议"),
                                        (RESPONDENT, "party", "等待调解员签署调解协议"),
                                        (MEDIATOR, "mediator", "等待调解组织在调解协议上加盖调解组织印章")):
-        async with journey.person(person["login"]) as page:
-            await sign_in(page, base, channel, person["login"])
+        async with person(browser) as page:
+            await sign_in(page, base, channel, signer["login"])
             await open_case(page, case_id)
-            await sign_from_the_case_page(page, journey, agreement_id, person["login"])
+            await sign_from_the_case_page(page, journey, agreement_id, signer["login"])
             await page.click("#back-to-case")
             await expect(page.locator("#next-actor")).to_contain_text(waits_for)
 
     # The organisation's administrator seals.
-    async with journey.person("org_admin") as page:
+    async with person(browser) as page:
         await sign_in(page, base, "mediator", "orgadmin-wh")  # the organisations' entrance
         await open_case(page, case_id)
         await expect(page.locator('#next-actor p[data-mine="yes"]')).to_contain_text("轮到您：在调解协议上加盖调解组织印章")
@@ -305,12 +296,12 @@ async def test_one_case_through_every_step_in_the_pages(deployment: Deployment, 
         await journey.shot(page, "sealed")
 
     # Both parties rate; the applicant applies for judicial confirmation at a court from the list.
-    async with journey.person("respondent") as page:
+    async with person(browser) as page:
         await sign_in(page, base, "party", RESPONDENT["login"])
         await open_case(page, case_id)
         await rate(page, 5, "调解员耐心细致")
         await expect(page.locator("#next-actor")).to_contain_text("等待申请人评价调解员")
-    async with journey.person("applicant") as page:
+    async with person(browser) as page:
         await sign_in(page, base, "party", APPLICANT["login"])
         await open_case(page, case_id)
         await rate(page, 4, "")
@@ -319,7 +310,7 @@ async def test_one_case_through_every_step_in_the_pages(deployment: Deployment, 
         await page.click("#apply-confirmation")
         await expect(page.locator("#awaiting-other")).to_contain_text(f"您已向{COURT}申请司法确认")
         await journey.shot(page, "applied-to-court")
-    async with journey.person("respondent") as page:
+    async with person(browser) as page:
         await sign_in(page, base, "party", RESPONDENT["login"])
         await open_case(page, case_id)
         await expect(page.locator('#next-actor p[data-mine="yes"]')).to_contain_text("轮到您：共同申请司法确认")
@@ -327,15 +318,15 @@ async def test_one_case_through_every_step_in_the_pages(deployment: Deployment, 
         await expect(page.locator("#next-actor")).to_contain_text(f"等待{COURT}立案庭审查司法确认申请并决定是否受理")
 
     # The clerk accepts; the judge confirms the agreement, asked again in a dialog.
-    async with journey.person("clerk") as page:
+    async with person(browser) as page:
         await sign_in(page, base, "court", "clerk-wh")
         item = page.locator("#court-queue li.application", has_text=case_id)
         await item.locator("textarea").fill("材料齐全，予以受理")
         await journey.shot(page, "clerk-queue")
         await item.locator('[data-act="accept"]').click()
         await expect(item).to_have_count(0)
-    async with journey.person("judge") as page:
-        await sign_in(page, base, "court", "judge-wh")
+    async with person(browser) as page:
+        await sign_in(page, base, "court", JUDGE_LOGIN)
         item = page.locator("#court-queue li.application", has_text=case_id)
         application_id = await item.get_attribute("data-application-id")
         await item.locator('[data-act="grant"]').click()
@@ -347,7 +338,7 @@ async def test_one_case_through_every_step_in_the_pages(deployment: Deployment, 
     await ruling_document(deployment, application_id)
 
     # The applicant reads the outcome in plain words and opens the agreement and the ruling.
-    async with journey.person("applicant") as page:
+    async with person(browser) as page:
         await sign_in(page, base, "party", APPLICANT["login"])
         await open_case(page, case_id)
         final = page.locator("#final-state")
@@ -419,7 +410,7 @@ async def ruling_document(deployment: Deployment, application_id: str) -> None:
     not landed yet (this branch), attach what it would attach, as test_court_step does."""
     court = deployment.services.court
     judge = next(a for a in await deployment.services.accounts.list_by_role(Role.JUDGE)
-                 if a.login == "judge-wh").as_actor()
+                 if a.login == JUDGE_LOGIN).as_actor()
     if (await court.application(judge, application_id)).ruling_document_id is not None:
         return
     blob = await deployment.services.cases.files.put(b"%PDF-1.7\n% ruling of the court\n")
