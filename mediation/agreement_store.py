@@ -34,10 +34,12 @@ from signing.agreement_versions import (AGREEMENT_ID, PlatformVersion, Preparati
 
 from .agreement_models import (AgreementRevisionRow, AgreementRow, AgreementSignatureRow, AgreementVersionRow,
                                SignerSlotRow, SigningPreparationRow)
+from .accounts import Role
 from .clock import Clock
 from .directory_models import Organisation
 from .files import FileStore
 from .models import Account, Case, CaseResult
+from .next_actions import Action, NextAction
 
 #: Where an older data directory kept its agreements as JSON files, and where the import moves them.
 JSON_DIR = "agreements"
@@ -195,6 +197,41 @@ class SqlAgreementStore:
                                       .where(AgreementRevisionRow.version_id == row.id)
                                       .order_by(AgreementRevisionRow.revision))).all()
             return PlatformVersion(await self._state(s, agreement, row), agreement.current_version, list(hashes))
+
+    @staticmethod
+    async def current_status(s: AsyncSession, agreement_id: str) -> VersionStatus | None:
+        """The current version's status, read in the caller's session (``None``: no such agreement)."""
+        status = await s.scalar(select(AgreementVersionRow.status)
+                                .join(AgreementRow, (AgreementRow.id == AgreementVersionRow.agreement_id)
+                                      & (AgreementRow.current_version == AgreementVersionRow.version))
+                                .where(AgreementRow.id == agreement_id))
+        return VersionStatus(status) if status is not None else None
+
+    async def next_signers(self, s: AsyncSession, case_id: str, agreement_id: str) -> list[NextAction]:
+        """Who acts on the case's agreement next (:class:`mediation.next_actions.SignerProgress`),
+        read in the caller's session: the mediator while the text is a draft, then each slot in
+        the signing order with its participant, the organisation's seal last; nobody once complete."""
+        agreement = await s.get(AgreementRow, agreement_id)
+        if agreement is None or agreement.case_id != case_id:
+            return []
+        row = await self._version_row(s, agreement_id, agreement.current_version)
+        slots = (await s.scalars(select(SignerSlotRow).where(SignerSlotRow.version_id == row.id)
+                                 .order_by(SignerSlotRow.position))).all()
+        if row.status == VersionStatus.DRAFT.value:
+            mediator = next((x.participant_id for x in slots if x.role == SignerRole.MEDIATOR.value), None)
+            return [NextAction(Action.LOCK_AGREEMENT, str(Role.MEDIATOR), account_id=mediator)]
+        if row.status != VersionStatus.LOCKED.value:
+            return []
+        signed = set((await s.scalars(select(AgreementSignatureRow.field_name)
+                                      .where(AgreementSignatureRow.version_id == row.id))).all())
+        slot = next((x for x in slots if x.field_name not in signed), None)
+        if slot is None:
+            return []
+        if slot.role == SignerRole.ORGANISATION.value:
+            name = await s.scalar(select(Organisation.name).where(Organisation.id == slot.organisation_id)) \
+                if slot.organisation_id else None
+            return [NextAction(Action.SEAL, str(Role.ORG_ADMIN), organisation=name or slot.name)]
+        return [NextAction(Action.SIGN, slot.role, side=slot.side, account_id=slot.participant_id)]
 
     # --- lifecycle --------------------------------------------------------------------------
 

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from signing.agreement import DisputeType
+from signing.agreement import DisputeType, SignerRole
+from signing.agreement_versions import VersionState, VersionStatus
 
 from . import audit
 from .accounts import SERVICE_ROLE, Actor, Role, normalise_phone
@@ -124,6 +125,8 @@ class ResultView:
     effective_at: datetime | None
     failure_reasons: list[str] | None
     payment_terms: dict[str, Any] | None
+    #: The signed and sealed agreement to open, once it is complete (for those who may read it).
+    agreement_pdf_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -711,6 +714,36 @@ class CaseService:
                           Responsible(account_ids=tuple(p.account_id for p in ctx.parties.values() if p.account_id)))
         await self.publish(case_id, "agreement.effective", effective_at=effective_at.isoformat())
 
+    async def agreement_locked(self, actor: Actor, state: VersionState) -> None:
+        """The mediator locked the agreement's text: signing can start (the locked PDF's hash in the trail)."""
+        await self._agreement_step(state, actor, "agreement.locked", {"sha256": state.locked_sha256})
+
+    async def agreement_revised(self, state: VersionState) -> None:
+        """The seam for ``signing/`` (in-process, after every stored revision): one more signature
+        (the seal among them), or the final archival revision after the seal. The case's trail names each signature's field,
+        signer and resulting PDF hash, and every open case page learns at once who acts next."""
+        if state.status is VersionStatus.COMPLETED:
+            await self._agreement_step(state, SIGNING_ACTOR, "agreement.completed", {"sha256": state.final_sha256})
+            return
+        record = state.signatures[-1]
+        slot = next(s for s in state.slots if s.field_name == record.field_name)
+        action = "agreement.sealed" if slot.role is SignerRole.ORGANISATION else "agreement.signed"
+        await self._agreement_step(state, SIGNING_ACTOR, action, {
+            "field": record.field_name, "role": slot.role.value, "side": slot.side.value if slot.side else None,
+            "name": slot.name, "participant_id": record.participant_id, "revision": record.revision,
+            "sha256": record.pdf_sha256,
+            "timestamp_at": record.timestamp_at.isoformat() if record.timestamp_at else None})
+
+    async def _agreement_step(self, state: VersionState, actor: Actor, action: str, payload: dict[str, Any]) -> None:
+        if state.case_id is None:
+            return
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            ctx = await self.load_context(s, SIGNING_ACTOR, state.case_id, lock=True)
+            self.record(s, ctx, actor, action, {"agreement_id": state.agreement_id, "version": state.version,
+                                                **payload}, now)
+        await self.publish(state.case_id, action, agreement_id=state.agreement_id)
+
     async def record_failure(self, actor: Actor, case_id: str, reasons: list[str]) -> CaseView:
         cleaned = [clean_text(r, "reasons[]", 500) for r in reasons]
         if not cleaned or len(cleaned) > 20:
@@ -824,6 +857,33 @@ class CaseService:
         return package.content
 
     # --- reading ----------------------------------------------------------------------------
+    @staticmethod
+    def _reads_final_agreement(relation: Relation) -> bool:
+        """Who opens the finished agreement from the case: its parties (and agents), its mediator,
+        its organisation, the court it went to, platform administrators and integrating systems."""
+        return bool(relation.sides) or relation.mediator or relation.organisation or relation.court \
+            or relation.oversight
+
+    async def final_agreement(self, actor: Actor, case_id: str) -> VersionState:
+        """The case's agreement once everyone has signed and the organisation has sealed it (the
+        final archival PDF is its newest revision). For the people :meth:`_reads_final_agreement`
+        names, the organisation matched by the directory id the agreement names (as for managing
+        it); anyone else gets the 404 of a case they cannot see."""
+        async with self.db() as s:
+            ctx = await self.load_context(s, actor, case_id)
+            result = await s.get(CaseResult, case_id)
+        if not self._reads_final_agreement(ctx.relation):
+            raise NotFound("case_not_found", f"no case {case_id} that you can see")
+        if result is None or result.agreement_id is None:
+            raise NotFound("no_agreement", "this case has no agreement")
+        if ctx.relation.organisation and not await self.may_manage_agreement(actor, await self.agreements.info(
+                result.agreement_id)):
+            raise NotFound("case_not_found", f"no case {case_id} that you can see")
+        state = await self.agreements.current(result.agreement_id)
+        if state.status is not VersionStatus.COMPLETED:
+            raise WrongState("agreement_not_completed", "the agreement is not signed by everyone and sealed yet")
+        return state
+
     async def ensure_access(self, actor: Actor, case_id: str) -> None:
         """Raise exactly as :meth:`view` would for someone who may not read the case, without
         building the view (no decryption, no extra queries)."""
@@ -847,6 +907,10 @@ class CaseService:
         ]
         parties = [PartyView(p.side, p.name, mask_id_number(self.cipher.decrypt(p.id_number_enc, context="party.id_number")),
                              p.consent, p.account_id is not None) for p in sorted(ctx.parties.values(), key=lambda p: p.side)]
+        pdf_url = None
+        if result is not None and result.agreement_id is not None and self._reads_final_agreement(ctx.relation) \
+                and await self.agreements.current_status(s, result.agreement_id) is VersionStatus.COMPLETED:
+            pdf_url = f"/api/cases/{case.id}/agreement.pdf"
         return CaseView(
             id=case.id, origin=case.origin, court=case.court, dispute_type=case.dispute_type, claims=case.claims,
             amount_fen=case.amount_fen, facts=case.facts, step=case.step, step_number=Step(case.step).number,
@@ -854,8 +918,9 @@ class CaseService:
             room_id=case.room_id, created_at=case.created_at, parties=parties, your_sides=sorted(ctx.relation.sides),
             deadlines=await deadlines_of(s, case.id),
             result=ResultView(result.kind, result.agreement_id, result.agreement_status, result.effective_at,
-                              result.failure_reasons, result.payment_terms) if result is not None else None,
-            documents=visible_docs, next_actions=await who_acts_next(s, ctx, result, self.clock.now()))
+                              result.failure_reasons, result.payment_terms, pdf_url) if result is not None else None,
+            documents=visible_docs,
+            next_actions=await who_acts_next(s, ctx, result, self.clock.now(), signing=self.agreements))
 
     async def list_cases(self, actor: Actor, limit: int = 100, offset: int = 0) -> list[CaseSummary]:
         """The cases the actor is related to, newest first, as summaries (three queries whatever the page size)."""

@@ -8,12 +8,15 @@ limit that applies. :func:`decide` is the rule itself, over a plain :class:`Case
 
 Signing is the one step whose order lives outside the case tables: while an agreement waits
 for signatures the case says ``sign`` for ``signers`` (the agreement's signers, in the legal
-order) unless the caller passes a :class:`SignerProgress` that names the next signer or the seal.
+order) unless the caller passes a :class:`SignerProgress` (the agreement store) that names the
+mediator who still has to lock the text, the next signer or the seal. The mediator's signature
+and the seal come after the parties' (the agreement is in effect by then), so they stay on the
+list while the parties rate and go to court.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -40,6 +43,7 @@ class Action:
     OPEN_VIDEO = "open_video"
     CONCLUDE_VIDEO = "conclude_video"
     RECORD_RESULT = "record_result"
+    LOCK_AGREEMENT = "lock_agreement"
     SIGN = "sign"
     SEAL = "seal"
     RATE = "rate"
@@ -52,7 +56,7 @@ class Action:
 @dataclass(frozen=True)
 class NextAction:
     action: str
-    role: str  # party | mediator | org_admin | court_clerk | judge | signers
+    role: str  # party | agent | mediator | org_admin | court_clerk | judge | signers
     side: str | None = None
     account_id: str | None = None
     court: str | None = None
@@ -101,7 +105,9 @@ class CaseState:
 
 
 class SignerProgress(Protocol):
-    """Whoever keeps an agreement's signer slots says who signs (or seals) next."""
+    """Whoever keeps an agreement's signer slots says who acts on it next: the mediator locking
+    the draft (``lock_agreement``), the next signer (``sign``, with the slot's participant) or the
+    organisation (``seal``); nobody once it is complete. Time limits are the case's to add."""
 
     async def next_signers(self, s: AsyncSession, case_id: str, agreement_id: str) -> list[NextAction]: ...
 
@@ -168,12 +174,16 @@ def decide(state: CaseState) -> list[NextAction]:
             return by_mediator(Action.RECORD_RESULT)
         if state.result_kind == "agreement" and state.agreement_status != "effective":
             if state.signers is not None:
-                return list(state.signers)
+                return [replace(a, due_at=step_due, overdue=step_due is not None and step_due <= state.now)
+                        for a in state.signers]
             return [_act(state, Action.SIGN, SIGNERS, step_due, organisation=state.organisation)]
         return []
+    # In effect: the mediator's signature and the seal may still be missing.
+    after_parties = [a for a in state.signers or () if a.action in (Action.SIGN, Action.SEAL)]
     if state.step == Step.EVALUATION:
-        return _for_sides(state, Action.RATE, [s for s in sides if s not in state.rated_sides], step_due)
-    return _court_step(state)
+        return _for_sides(state, Action.RATE, [s for s in sides if s not in state.rated_sides], step_due) \
+            + after_parties
+    return _court_step(state) + after_parties
 
 
 async def _party_accounts(s: AsyncSession, ctx: CaseContext) -> dict[str, str | None]:
@@ -212,8 +222,8 @@ async def for_case(s: AsyncSession, ctx: CaseContext, result: CaseResult | None,
                                 .order_by(CourtApplication.created_at, CourtApplication.id))).all()
         applications = tuple(ApplicationState(a.id, a.kind, a.status, a.court, tuple(a.joined_sides)) for a in rows)
     signers = None
-    if signing is not None and step == Step.RESULT and result is not None and result.agreement_id is not None \
-            and result.agreement_status != "effective":
+    if signing is not None and step in (Step.RESULT, Step.EVALUATION, Step.COURT_DOCKING) and result is not None \
+            and result.kind == "agreement" and result.agreement_id is not None:
         signers = tuple(await signing.next_signers(s, case.id, result.agreement_id))
     return decide(CaseState(
         step=step, status=case.status, outcome=case.outcome, mediator_id=case.mediator_id,

@@ -58,6 +58,11 @@ class Endpoint:
     content_type: str | None = None
     description: str = ""
     scope: str | None = None  # what an API key needs; None: keys may not call it
+    #: Installed only on an app for which this says yes (e.g. development-only endpoints).
+    only_if: Callable[[web.Application], bool] | None = None
+
+    def served_by(self, app: web.Application) -> bool:
+        return self.only_if is None or self.only_if(app)
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
@@ -99,16 +104,18 @@ class ApiRegistry:
         raw_body: bool = False,
         content_type: str | None = None,
         scope: str | None = None,
+        only_if: Callable[[web.Application], bool] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register ``handler``. ``raw_body=True`` hands the handler the request untouched (uploads).
         ``scope`` is what an API key needs when ``allow`` has ``service``; by default the tag's
-        (:data:`TAG_SCOPES`: read for GET, write otherwise)."""
+        (:data:`TAG_SCOPES`: read for GET, write otherwise). ``only_if(app)`` decides at install
+        time whether an app serves (and documents) the endpoint at all: elsewhere it is a plain 404."""
 
         def decorate(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(method.upper(), path, handler, summary, allow, tag, request, response, status,
                          raw_body, content_type, (handler.__doc__ or "").strip(),
-                         scope_for(method, tag, allow, scope))
+                         scope_for(method, tag, allow, scope), only_if)
             )
             return handler
 
@@ -116,7 +123,8 @@ class ApiRegistry:
 
     def install(self, app: web.Application) -> None:
         for ep in self.endpoints:
-            app.router.add_route(ep.method, ep.path, self._wrap(ep))
+            if ep.served_by(app):
+                app.router.add_route(ep.method, ep.path, self._wrap(ep))
 
     @staticmethod
     def _wrap(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -145,8 +153,9 @@ class ApiRegistry:
         handle.__name__ = ep.handler.__name__
         return handle
 
-    def document(self, title: str, version: str, server_url: str) -> dict[str, Any]:
-        """The OpenAPI 3.1 document for everything registered."""
+    def document(self, title: str, version: str, server_url: str,
+                 app: web.Application | None = None) -> dict[str, Any]:
+        """The OpenAPI 3.1 document for everything registered (that ``app`` serves, when given)."""
         paths: dict[str, dict[str, Any]] = {}
         schemas: dict[str, Any] = {}
 
@@ -165,6 +174,8 @@ class ApiRegistry:
                 "code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}},
         }
         for ep in self.endpoints:
+            if app is not None and not ep.served_by(app):
+                continue
             op: dict[str, Any] = {
                 "summary": ep.summary,
                 "tags": [ep.tag],

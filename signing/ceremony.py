@@ -23,7 +23,8 @@ custody each signature used. After the seal the PDF gets its B-LTA archive times
 
 When the last party-side signature is recorded, the version's ``effective_at`` is that
 signature's timestamp-token time (never a caller's clock) and ``on_effective`` is awaited, so the
-case system can move the case on.
+case system can move the case on. ``on_revision`` is awaited after every stored signature and
+after the final archival revision, so the case's trail names each one and its pages update.
 
 pyHanko's work runs in a worker thread with its own event loop, never on the server's loop: the
 :mod:`signing.pades` functions do that themselves; certificate issuing and building the
@@ -174,7 +175,8 @@ class SigningCeremony:
                  certificate_validity: dt.timedelta = dt.timedelta(minutes=30),
                  allow_server_custody_for_people: bool = False,
                  clock: Callable[[], dt.datetime] = _utcnow,
-                 on_effective: Callable[[VersionState], Awaitable[None]] | None = None):
+                 on_effective: Callable[[VersionState], Awaitable[None]] | None = None,
+                 on_revision: Callable[[VersionState], Awaitable[None]] | None = None):
         self.store = store
         self.pki = pki
         self.gate = gate
@@ -187,6 +189,8 @@ class SigningCeremony:
         self.clock = clock
         #: Awaited once per version when its last party-side signature is recorded.
         self.on_effective = on_effective
+        #: Awaited after each stored signature and after the final archival revision.
+        self.on_revision = on_revision
         self._challenges: dict[tuple[str, int, Signer], Challenge] = {}
         self._enrollments: dict[tuple[str, int, Signer], Enrollment] = {}
         self._active: dict[str, _Active] = {}
@@ -381,6 +385,8 @@ class SigningCeremony:
                                  certificate_sha256=_cert_sha256(cert), revision=state.revision + 1,
                                  pdf_sha256=hashlib.sha256(pdf).hexdigest())
         recorded = await self.store.add_revision(state, pdf, record)
+        if self.on_revision is not None:
+            await self.on_revision(recorded)
         if state.effective_at is None and recorded.effective_at is not None and self.on_effective is not None:
             await self.on_effective(recorded)
         return recorded
@@ -433,7 +439,10 @@ class SigningCeremony:
             state = await self._record(state, slot.field_name, Signer(slot.signer_key, slot.participant_id), pdf,
                                        KeyCustody.SERVER, None, seal.cert)
             final = await finalize_lta(pdf, self.timestamper, vc)
-            return await self.store.add_revision(state, final, None)
+            completed = await self.store.add_revision(state, final, None)
+            if self.on_revision is not None:
+                await self.on_revision(completed)
+            return completed
 
     async def _sign_server_side(self, state: VersionState, slot: SignerSlot, key: Any, cert: x509.Certificate,
                                 check: IdentityCheck | None, *, chain: list[x509.Certificate] | None = None,

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import TimeStamper
 
-from identity.gate import IdentityCheck, IdentityCheckRejected, RecordedIdentityGate, gate_for
+from identity.gate import IdentityCheck, IdentityCheckRejected, RecordedIdentityGate, TestIdentityGate, gate_for
 from mediation.agreement_drafting import IdentityChanged, keep_case_identities, masked
 from mediation.agreement_store import SqlAgreementStore, pending_json_agreements
 from mediation.errors import MediationError
@@ -58,7 +58,7 @@ from ..config import Settings, ensure_secret
 from ..errors import ApiError
 from ..openapi import api, parse_model, principal_of
 from ..tokens import TokenError, TokenIssuer
-from .accounts import actor_for, domain_errors
+from .accounts import ACCOUNT_ROLES, actor_for, domain_errors
 from .pki import PKI_KEY, TSA_KEY
 
 log = logging.getLogger(__name__)
@@ -119,11 +119,21 @@ def setup_agreements(app: web.Application, settings: Settings, services: Mediati
             log.error("agreement signed but the case did not move on", extra={
                 "case_id": state.case_id, "agreement_id": state.agreement_id, "code": exc.code})
 
+    async def revised(state: VersionState) -> None:
+        """Each signature and the final revision go into the case's trail. The signature stands
+        whatever the case says; a failure here is logged, not turned into a refused signature."""
+        try:
+            await services.cases.agreement_revised(state)
+        except MediationError as exc:
+            log.error("agreement signed but not recorded in the case's trail", extra={
+                "case_id": state.case_id, "agreement_id": state.agreement_id, "code": exc.code})
+
     app[STORE_KEY] = services.agreements
     app[AGREEMENT_SERVICES_KEY] = services
     app[GATE_KEY] = gate
     app[CEREMONY_KEY] = SigningCeremony(services.agreements, pki, gate, timestamper,
-                                         id_digest_key=ensure_secret(settings, "id-hash"), on_effective=took_effect)
+                                         id_digest_key=ensure_secret(settings, "id-hash"), on_effective=took_effect,
+                                         on_revision=revised)
     app[SIGNING_TOKENS_KEY] = TokenIssuer(ensure_secret(settings, "signing-token"), settings.token_ttl_seconds)
     app[AGREEMENT_SETTINGS_KEY] = settings
     app[VERIFY_SLOTS_KEY] = asyncio.Semaphore(CONCURRENT_VERIFICATIONS)
@@ -312,10 +322,11 @@ async def preview_agreement(request: web.Request, _: None) -> web.Response:
            allow=DRAFTERS, tag=TAG, response=AgreementOut)
 @_managed_agreement
 async def lock_agreement(request: web.Request, _: None) -> AgreementOut:
-    """Render the draft, store the PDF and fix its SHA-256; signing can start."""
+    """Render the draft, store the PDF and fix its SHA-256; signing can start (the case's trail says so)."""
     with _refusals():
         state = await request.app[STORE_KEY].lock(request.match_info["agreement_id"],
                                                   _int(request.match_info["version"], "version"))
+    await request.app[AGREEMENT_SERVICES_KEY].cases.agreement_locked(actor_for(principal_of(request)), state)
     return _agreement_out(state)
 
 
@@ -502,6 +513,45 @@ async def record_identity_check(request: web.Request, body: IdentityCheckIn) -> 
     return {"recorded": True}
 
 
+def _simulated_checks(app: web.Application) -> bool:
+    """Whether this server offers simulated identity checks: only with the test gate
+    (``identity_gate = "test"``), which settings refuse in production."""
+    return GATE_KEY in app and isinstance(app[GATE_KEY], TestIdentityGate)
+
+
+class SimulatedCheckIn(_In):
+    field_name: Annotated[str, Field(min_length=1, max_length=64)]
+    #: Only when signed in (a signing link names its agreement).
+    agreement_id: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+
+
+class SimulatedCheckOut(BaseModel):
+    field_name: str
+    method: str
+    checked_at: dt.datetime
+    valid_until: dt.datetime
+
+
+@api.route("POST", "/api/sign/identity/simulate",
+           summary="Development only: record a simulated identity check for your own signature field",
+           allow=PUBLIC, tag=TAG, request=SimulatedCheckIn, response=SimulatedCheckOut, only_if=_simulated_checks)
+async def simulate_identity_check(request: web.Request, body: SimulatedCheckIn) -> SimulatedCheckOut:
+    """Exists only on a server running the test identity gate (never in production), so that signing
+    can be tried before the real face check exists. Records a check with method ``test`` for the
+    caller's own slot (signing link or session), which every signature it allows states; anyone
+    else's field is the 404 of a field that does not exist."""
+    context = await _signer(request, body.agreement_id)
+    state = await _current(request, context.agreement_id)
+    slot = next((s for s in context.own_slots(state) if s.field_name == body.field_name), None)
+    if slot is None:
+        raise ApiError(404, "unknown_field", f"you have no signature field {body.field_name!r}")
+    gate = request.app[GATE_KEY]
+    assert isinstance(gate, TestIdentityGate)  # the route exists only then
+    check = await gate.pass_now(gate_key(state.agreement_id, slot.signer_key))
+    return SimulatedCheckOut(field_name=slot.field_name, method=check.method, checked_at=check.checked_at,
+                             valid_until=check.checked_at + gate.window)
+
+
 # --- signer: session, pages, ceremony -----------------------------------------------------------
 
 
@@ -584,6 +634,8 @@ class SignerSession(BaseModel):
     #: Why you cannot sign right now (``None``: you may sign).
     blocked: Refusal | None
     effective_at: dt.datetime | None
+    #: This server offers ``POST /api/sign/identity/simulate`` (development, test identity gate only).
+    identity_simulation: bool = False
 
 
 def _page_count(pdf: bytes) -> int:
@@ -611,7 +663,7 @@ async def _signer_session(request: web.Request, context: SignerContext) -> Signe
     return SignerSession(agreement_id=state.agreement_id, case_id=state.case_id, case_number=state.data.case_number,
                          version=state.version, status=state.status, locked_sha256=state.locked_sha256,
                          page_count=pages, you=you, yours=yours, slots=slots, blocked=blocked,
-                         effective_at=state.effective_at)
+                         effective_at=state.effective_at, identity_simulation=_simulated_checks(request.app))
 
 
 @api.route("GET", "/api/sign/session", summary="What the signer sees: the agreement and their turn",
@@ -643,6 +695,21 @@ async def case_signing(request: web.Request, _: None) -> CaseSigning:
         raise ApiError(404, "no_agreement", "the mediator has not drafted this case's agreement yet")
     context = await _signer(request, info.id)
     return CaseSigning(session=await _signer_session(request, context), sign_url=f"/sign.html?agreement={info.id}")
+
+
+@api.route("GET", "/api/cases/{case_id}/agreement.pdf", summary="The case's signed and sealed agreement",
+           allow=ACCOUNT_ROLES, tag=TAG)
+@domain_errors
+async def case_agreement_pdf(request: web.Request, _: None) -> web.Response:
+    """The final archival PDF once everyone has signed and the seal is on (the case view's
+    ``result.agreement_pdf_url``): for the case's parties and agents, its mediator, its
+    organisation's administrators, the court it went to and platform administrators; the 404 of a
+    case one cannot see for anyone else; 409 ``agreement_not_completed`` before."""
+    services = request.app[AGREEMENT_SERVICES_KEY]
+    state = await services.cases.final_agreement(actor_for(principal_of(request)), request.match_info["case_id"])
+    with _refusals():
+        pdf = await request.app[STORE_KEY].read_pdf(state)
+    return _pdf_response(pdf, f"{state.agreement_id}-v{state.version}.pdf")
 
 
 async def _render_page(pdf_path: Path, page: int, target: Path) -> None:

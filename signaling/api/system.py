@@ -29,4 +29,4 @@ async def healthz(request: web.Request, _: None) -> Health:
 async def openapi_document(request: web.Request, _: None) -> dict:
     from importlib.metadata import version
 
-    return api.document("Accord", version("accord"), request.app[SETTINGS_KEY].base_url)
+    return api.document("Accord", version("accord"), request.app[SETTINGS_KEY].base_url, request.app)

@@ -230,7 +230,9 @@ def test_every_next_action_and_ruling_has_words_in_both_languages() -> None:
     zh, en = body[body.index("\n  zh: {"):body.index("\n  en: {")], body[body.index("\n  en: {"):]
     codes = [value for name, value in vars(Action).items() if not name.startswith("_")]
     keys = [f"next.{code}" for code in codes]
-    keys += [f"who.{role}" for role in ("mediator", "org_admin", "court_clerk", "judge", SIGNERS)]
+    keys += [f"who.{role}" for role in ("mediator", "org_admin", "court_clerk", "judge", "agent", SIGNERS)]
+    keys += [f"slot.{role}" for role in ("mediator", "organisation")]
+    keys += [f"{kind}.agreement.{what}" for kind in ("log", "event") for what in ("locked", "signed", "sealed", "completed")]
     keys += [f"final.{kind}.{ruling}" for kind, rulings in
              (("judicial_confirmation", ("valid", "rejected")), ("payment_order", ("issued", "rejected"))) for ruling in rulings]
     keys += [f"final.openRuling.{kind}" for kind in ("judicial_confirmation", "payment_order")]

@@ -60,7 +60,8 @@ async def test_who_acts_next_through_every_step(services: MediationServices, sms
     terms = PaymentTerms("respondent", 500_000, clock.now().date().isoformat(), True, False)
     agreement_id = await cases.record_agreement(mediator, cid, terms)
     view = await cases.view(a, cid)
-    assert who(view) == [("sign", SIGNERS, None, None)]  # the signing order is the agreement's to tell
+    assert who(view) == [("lock_agreement", "mediator", None, mediator.id)]  # the agreement's store tells
+    assert view.next_actions[0].due_at == clock.now() + timedelta(days=5)  # within step 5's time limit
 
     # Step 6: both sides rate.
     effective_at = clock.now()
@@ -165,6 +166,20 @@ def test_signer_progress_names_the_next_signer_or_the_seal() -> None:
     state = settled(step=Step.RESULT, outcome=None, result_kind="agreement", agreement_status="drafted",
                     signers=(seal,))
     assert decide(state) == [seal]
+    unknown = settled(step=Step.RESULT, outcome=None, result_kind="agreement", agreement_status="drafted")
+    assert [(x.action, x.role) for x in decide(unknown)] == [("sign", SIGNERS)]  # no progress given: the signers
+
+
+def test_after_the_parties_the_mediator_and_the_seal_stay_on_the_list() -> None:
+    """In effect from the last party signature; the mediator's signature and the seal may follow
+    while the parties rate and go to court (a lock of a new draft cannot be pending then)."""
+    mediator_signs = NextAction("sign", "mediator", account_id="a_m")
+    lock = NextAction("lock_agreement", "mediator", account_id="a_m")
+    rating = settled(step=Step.EVALUATION, result_kind="agreement", agreement_status="effective",
+                     signers=(mediator_signs,))
+    assert [(x.action, x.role) for x in decide(rating)] == [("rate", "party"), ("rate", "party"), ("sign", "mediator")]
+    assert [x.action for x in decide(settled(signers=(lock,)))] == ["apply_confirmation"] * 2
+    assert decide(settled(signers=(mediator_signs,)))[-1] == mediator_signs
 
 
 def test_a_closed_case_needs_nobody() -> None:

@@ -154,6 +154,16 @@ class Server:
                                                       organisation="海淀区人民调解委员会"))
         return Person((await accounts.get(admin.id)).as_actor(), "otheradmin", await self.login("mediator", "otheradmin"))
 
+    async def court_clerk(self, court: str) -> Person:
+        """A clerk of ``court`` (no court directory here: names are taken as given)."""
+        await self.cast()
+        accounts = self.services.accounts
+        admin = (await accounts.get(self._admin_id)).as_actor()
+        login = f"clerk{secrets.token_hex(3)}"
+        clerk = await accounts.create_staff(admin, NewAccount(Role.COURT_CLERK, login, "立案庭书记员", PASSWORD,
+                                                              court=court))
+        return Person(clerk.as_actor(), login, await self.login("court", login))
+
     async def case_at_result(self) -> str:
         """A case of 张三 against 李四 through steps 1-4 (the domain services, as the case pages do)."""
         c = await self.cast()

@@ -62,6 +62,10 @@ async def _case_through_step_four(server: Server) -> str:
     return case_id
 
 
+def _next(case: dict) -> list[tuple[str, str, str | None, str | None]]:
+    return [(a["action"], a["role"], a["side"], a["account_id"]) for a in case["next_actions"]]
+
+
 async def _signing(server: Server, who: Person, case_id: str) -> dict:
     status, body = await server.as_user(who, "GET", f"/api/cases/{case_id}/signing")
     assert status == 200, body
@@ -87,8 +91,13 @@ async def test_a_case_agreement_signed_by_its_participants_takes_effect_by_itsel
     data["monetary"][0].update(due_date="2026-12-31", method="银行转账")
     status, edited = await server.as_user(c.mediator, "PUT", f"/api/agreements/{agreement_id}", json={"data": data})
     assert status == 200, edited
+    status, case = await server.as_user(c.zhang, "GET", f"/api/cases/{case_id}")
+    assert _next(case) == [("lock_agreement", "mediator", None, c.mediator.actor.id)]
     status, locked = await server.as_user(c.mediator, "POST", f"/api/agreements/{agreement_id}/versions/1/lock")
     assert status == 200 and [s["field_name"] for s in locked["slots"]] == FIELDS
+    status, case = await server.as_user(c.li, "GET", f"/api/cases/{case_id}")
+    assert _next(case) == [("sign", "party", "applicant", c.zhang.actor.id)]  # who signs, by account
+    assert case["result"]["agreement_pdf_url"] is None
 
     # Each participant sees their own slot and whether it is their turn.
     zhang_view = await _signing(server, c.zhang, case_id)
@@ -99,6 +108,16 @@ async def test_a_case_agreement_signed_by_its_participants_takes_effect_by_itsel
     assert li_view["session"]["you"]["field_name"] == FIELDS[1] and li_view["session"]["blocked"]["code"] == "out_of_order"
     status, body = await server.as_user(c.org_admin, "GET", f"/api/cases/{case_id}/signing")
     assert status == 403  # the seal is affixed from the agreement, not signed by a person
+
+    # The development identity check (test gate only) is for one's own field alone.
+    status, body = await server.as_user(c.li, "POST", "/api/sign/identity/simulate",
+                                        json={"agreement_id": agreement_id, "field_name": FIELDS[0]})
+    assert (status, body["error"]["code"]) == (404, "unknown_field")
+    status, body = await server.as_user(c.zhang, "POST", "/api/sign/identity/simulate",
+                                        json={"agreement_id": agreement_id, "field_name": FIELDS[0]})
+    assert (status, body["method"]) == (200, "test"), body
+    zhang_view = await _signing(server, c.zhang, case_id)
+    assert zhang_view["session"]["blocked"] is None and zhang_view["session"]["identity_simulation"] is True
 
     # Nobody gets another participant's certificate: not by session, not with another slot's link.
     for key in SIGNER_KEYS.values():
@@ -145,12 +164,41 @@ async def test_a_case_agreement_signed_by_its_participants_takes_effect_by_itsel
     assert status in (404, 405)  # no caller sets the effective time
 
     # The mediator signs, the organisation's administrator seals: the agreement is complete.
+    assert _next(case) == [("rate", "party", "applicant", c.zhang.actor.id),
+                           ("rate", "party", "respondent", c.li.actor.id),
+                           ("sign", "mediator", None, c.mediator.actor.id)]
     await server.pass_identity(agreement_id, "mediator")
     status, done = await server.sign_with_session(c.mediator, agreement_id, FIELDS[3], _key())
     assert status == 200 and done["effective_at"] == last["effective_at"]
+    status, case = await server.as_user(c.org_admin, "GET", f"/api/cases/{case_id}")
+    assert _next(case)[-1] == ("seal", "org_admin", None, None) and case["next_actions"][-1]["organisation"] == \
+        agreement_dict()["organisation"]["name"]
+    status, body = await server.as_user(c.zhang, "GET", f"/api/cases/{case_id}/agreement.pdf")
+    assert (status, body["error"]["code"]) == (409, "agreement_not_completed")
     status, sealed = await server.as_user(c.org_admin, "POST", f"/api/agreements/{agreement_id}/seal",
                                           json={"version": 1})
     assert status == 200 and sealed["status"] == "completed", sealed
+    final = await server.store.current(agreement_id)
+
+    # Every step of the agreement is in the case's trail, with the hash each one produced.
+    status, trail = await server.as_user(c.zhang, "GET", f"/api/cases/{case_id}/timeline")
+    steps = [(e["action"], e["payload"].get("field"), e["payload"]["sha256"]) for e in trail
+             if e["action"] in ("agreement.locked", "agreement.signed", "agreement.sealed", "agreement.completed")]
+    assert steps == [("agreement.locked", None, final.locked_sha256)] + [
+        ("agreement.signed", s.field_name, s.pdf_sha256) for s in final.signatures[:4]] + [
+        ("agreement.sealed", "sig_05_organisation", final.signatures[4].pdf_sha256),
+        ("agreement.completed", None, final.final_sha256)]
+
+    # The finished agreement opens from the case: for its people, the same 404 for anyone else.
+    status, case = await server.as_user(c.zhang, "GET", f"/api/cases/{case_id}")
+    assert case["result"]["agreement_pdf_url"] == f"/api/cases/{case_id}/agreement.pdf"
+    assert _next(case)[-1][0] == "rate"  # nothing left to sign
+    for who in (c.zhang, c.li, c.wang, c.mediator, c.org_admin):
+        status, pdf = await server.as_user(who, "GET", case["result"]["agreement_pdf_url"])
+        assert (status, hashlib.sha256(pdf).hexdigest()) == (200, final.final_sha256), who.login
+    for who in (await server.stranger(), await server.other_organisation_admin()):
+        status, body = await server.as_user(who, "GET", case["result"]["agreement_pdf_url"])
+        assert (status, body["error"]["code"]) == (404, "case_not_found"), who.login
 
     # Step 6 → 7 by ratings; the confirmation application names the agreement by id and hash.
     for who in (c.zhang, c.li):
@@ -162,7 +210,9 @@ async def test_a_case_agreement_signed_by_its_participants_takes_effect_by_itsel
     assert status == 201, application
     status, application = await server.as_user(c.li, "POST", f"/api/cases/{case_id}/court/confirmation", json={})
     assert status == 201 and application["status"] == "filed", application
-    final = await server.store.current(agreement_id)
+    clerk = await server.court_clerk(court)
+    status, pdf = await server.as_user(clerk, "GET", f"/api/cases/{case_id}/agreement.pdf")
+    assert (status, hashlib.sha256(pdf).hexdigest()) == (200, final.final_sha256)  # the court it went to
     assert application["materials"]["agreement"] | {"agreement_id": agreement_id, "sha256": final.final_sha256,
                                                     "version": 1} == application["materials"]["agreement"]
 

@@ -122,6 +122,9 @@ function renderSigners() {
 
 function show(agreement) {
   current = agreement;
+  // Back to where the mediator drafted it (signatures and the case's next steps are followed there).
+  $("back-to-case").hidden = !agreement.case_id;
+  if (agreement.case_id) $("back-to-case").href = `/cases.html#case/${encodeURIComponent(agreement.case_id)}`;
   dirty = false;
   form.caseId = agreement.case_id;
   form.load(agreement.data);

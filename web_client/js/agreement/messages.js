@@ -3,6 +3,7 @@
 export const MESSAGES = {
   zh: {
     "lang.switch": "English",
+    "nav.backToCase": "返回案件",
     "editor.title": "调解协议书编辑",
     "auth.title": "调解员登录",
     "auth.intro": "请使用调解员账号登录，或输入平台发放的 API 密钥。密钥只保存在本标签页中，关闭即清除。",
@@ -126,6 +127,7 @@ export const MESSAGES = {
   },
   en: {
     "lang.switch": "中文",
+    "nav.backToCase": "Back to the case",
     "editor.title": "Mediation agreement editor",
     "auth.title": "Mediator sign-in",
     "auth.intro": "Sign in with your mediator account or enter the API key the platform issued. The key is kept in this tab only and cleared when it closes.",

@@ -9,9 +9,17 @@ import { busy, el, when } from "./dom.js";
 
 const SIGNER_ROLES = ["party", "agent", "mediator"];
 
+/** Who signs a field: "申请人 张三", "被申请人的委托代理人 王五", "调解员 …", "调解组织印章 …". */
+function slotLabel(s) {
+  let who = i18n.t(`slot.${s.role}`);
+  if (s.role === "party") who = i18n.t(`side.${s.side}`);
+  if (s.role === "agent") who = i18n.t("who.agent", { side: i18n.t(`side.${s.side}`) });
+  return `${who} ${s.name}`;
+}
+
 function slotList(slots) {
   return el("ol", { class: "slots" }, slots.map((s) => el("li", { dataset: { field: s.field_name, signed: s.signed_at ? "yes" : "no" } },
-    `${s.index}. ${s.side ? `${i18n.t(`side.${s.side}`)} ` : ""}${s.name} — `,
+    `${slotLabel(s)} — `,
     s.signed_at ? i18n.t("agreement.signed", { time: when(s.signed_at) }) : i18n.t("agreement.pending"))));
 }
 
@@ -79,15 +87,18 @@ async function signingPanel(c, account) {
   node.append(statusLine(s), slotList(s.slots));
   if (s.effective_at) node.append(el("p", { class: "ok", id: "agreement-effective", text: i18n.t("agreement.effective", { time: when(s.effective_at) }) }));
   if (s.you) {
-    node.append(el("p", { text: i18n.t("agreement.yours", { field: `${s.you.index}. ${s.you.name}` }) }));
+    node.append(el("p", { text: i18n.t("agreement.yours", { field: `${s.you.index}. ${slotLabel(s.you)}` }) }));
     const mayOpen = s.locked_sha256 !== null;
-    if (s.blocked === null) {
+    // The identity check belongs to signing (it is done on the signing page): it does not hold back "sign now".
+    const identityFirst = s.blocked?.code === "identity_check_required";
+    if (s.blocked !== null && s.blocked.code !== "already_signed") {
+      node.append(el("p", { class: identityFirst ? "hint" : "warn", id: "sign-blocked", dataset: { code: s.blocked.code },
+        text: i18n.errorMessage(s.blocked.code, s.blocked.message) }));
+    }
+    if (s.blocked === null || identityFirst) {
       node.append(el("div", { class: "actions" }, el("a", { class: "button primary", id: "sign-now", href: view.sign_url, text: i18n.t("agreement.signNow") })));
-    } else {
-      if (s.blocked.code !== "already_signed") {
-        node.append(el("p", { class: "warn", id: "sign-blocked", dataset: { code: s.blocked.code }, text: i18n.errorMessage(s.blocked.code, s.blocked.message) }));
-      }
-      if (mayOpen) node.append(el("div", { class: "actions" }, el("a", { class: "button", id: "open-agreement", href: view.sign_url, text: i18n.t("agreement.open") })));
+    } else if (mayOpen) {
+      node.append(el("div", { class: "actions" }, el("a", { class: "button", id: "open-agreement", href: view.sign_url, text: i18n.t("agreement.open") })));
     }
   }
   return node;

@@ -105,7 +105,9 @@ async function mediatorName(c) {
 function logText(entry) {
   const text = i18n.has(`log.${entry.action}`) ? i18n.t(`log.${entry.action}`) : entry.action;
   const step = entry.payload?.step;
-  return STEPS.includes(step) ? `${text}：${stepLabel(step)}` : text;
+  if (STEPS.includes(step)) return `${text}：${stepLabel(step)}`;
+  const signer = ["agreement.signed", "agreement.sealed"].includes(entry.action) ? entry.payload?.name : null;
+  return signer ? `${text}：${signer}` : text;
 }
 
 function activity(trail) {
@@ -123,7 +125,7 @@ function typedInput(root) {
     const key = `${input.closest(".panel").id}/${input.name}`;
     values.set(key, input.type === "checkbox" ? input.checked : input.value);
   }
-  for (const notice of root.querySelectorAll(".panel[id] > .notice:not([hidden])")) {
+  for (const notice of root.querySelectorAll('.panel[id] > .notice[role="status"]:not([hidden])')) {
     values.set(`${notice.parentElement.id}/.notice`, { kind: notice.dataset.kind, text: notice.textContent });
   }
   return values;
@@ -136,7 +138,7 @@ function restoreInput(root, values) {
     if (input.type === "checkbox") input.checked = value;
     else input.value = value;
   }
-  for (const notice of root.querySelectorAll(".panel[id] > .notice")) {
+  for (const notice of root.querySelectorAll('.panel[id] > .notice[role="status"]')) {
     const shown = values.get(`${notice.parentElement.id}/.notice`);
     if (shown) notify(notice, shown.kind, shown.text);
   }

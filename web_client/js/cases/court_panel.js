@@ -113,7 +113,7 @@ export function finalState(c, applications, account) {
   }
   const links = [];
   if (c.result?.agreement_pdf_url) {
-    links.push(el("a", { class: "button", id: "open-agreement", href: c.result.agreement_pdf_url, target: "_blank",
+    links.push(el("a", { class: "button", id: "open-final-agreement", href: c.result.agreement_pdf_url, target: "_blank",
       rel: "noopener", text: i18n.t("final.openAgreement") }));
   }
   // The ruling is served on the parties and kept by the court that ruled (the server says the same).

@@ -25,7 +25,7 @@ function card(rec, onChoose, notice) {
 
 /** The panel; `side` is sent when the caller acts for both sides. */
 export async function mediatorChoicePanel(caseView, side, onChosen) {
-  const notice = el("p", { class: "notice", dataset: { kind: "error" }, hidden: true });
+  const notice = el("p", { class: "notice", role: "status", dataset: { kind: "error" }, hidden: true });
   const panel = el("section", { class: "card panel", id: "mediator-choice" },
     el("h2", { text: i18n.t("choose.heading") }), el("p", { class: "hint", text: i18n.t("choose.intro") }), notice);
   let result;
@@ -36,9 +36,9 @@ export async function mediatorChoicePanel(caseView, side, onChosen) {
     notice.textContent = errorText(error);
     return panel;
   }
-  if (!result.complete && result.shortfall) {
-    panel.append(el("p", { class: "notice", dataset: { kind: "warn" },
-      text: i18n.t("choose.shortfall", { reason: result.shortfall }) }));
+  if (!result.complete) { // the server's reason is for integrations; the page says it in the reader's language
+    panel.append(el("p", { class: "notice", id: "shortfall", dataset: { kind: "warn" },
+      text: i18n.t("choose.shortfall", { count: result.recommendations.length }) }));
   }
   const choose = async (rec) => {
     await api.post(`/api/cases/${encodeURIComponent(caseView.id)}/mediator`, side ? { mediator_id: rec.mediator_id, side }

@@ -10,11 +10,13 @@ const COURT_ROLES = ["court_clerk", "judge"];
 
 /** Whether `action` is for the signed-in `account` on this case. */
 export function isMine(action, account, caseView) {
+  // A signature field belongs to one participant: the one the server names.
+  if (action.action === "sign" && action.account_id) return action.account_id === account.id;
   if (action.role === "party") return PARTY_ROLES.includes(account.role) && caseView.your_sides.includes(action.side);
   if (action.role === "mediator") return account.role === "mediator" && action.account_id === account.id;
   if (action.role === "org_admin") return account.role === "org_admin" && account.organisation === action.organisation;
   if (COURT_ROLES.includes(action.role)) return account.role === action.role && account.court === action.court;
-  return false; // "signers": the signing page tells each signer when it is their turn
+  return false; // "signers" (the next signer not known here): the signing page tells each signer
 }
 
 /** The reader's own actions of one kind (e.g. "rate"), first the one for their first side. */
@@ -24,6 +26,7 @@ export function myActions(caseView, account, code) {
 
 function actorName(action) {
   if (action.role === "party") return i18n.t(`side.${action.side}`);
+  if (action.role === "agent") return i18n.t("who.agent", { side: i18n.t(`side.${action.side}`) });
   if (COURT_ROLES.includes(action.role)) return i18n.t(`who.${action.role}`, { court: action.court ?? "" });
   return i18n.has(`who.${action.role}`) ? i18n.t(`who.${action.role}`) : action.role;
 }

@@ -40,6 +40,9 @@ function showNotice(kind, text) {
 
 function renderSession() {
   if (!session) return;
+  // Signed in (no signing link): the case page is theirs to go back to.
+  $("back-to-case").hidden = !(session.case_id && agreementFromLocation() && !tokenFromLocation());
+  if (session.case_id) $("back-to-case").href = `/cases.html#case/${encodeURIComponent(session.case_id)}`;
   $("case").textContent = session.case_number;
   $("version").textContent = `v${session.version}`;
   $("locked-hash").textContent = session.locked_sha256 || "—";
@@ -63,6 +66,9 @@ function renderSession() {
   signButton.disabled = busy || blocked !== null || shown === null;
   $("blocked").hidden = blocked === null;
   if (blocked) $("blocked").textContent = i18n.errorMessage(blocked.code, blocked.message);
+  // Development servers (test identity gate) offer a labelled stand-in for the face check.
+  $("dev-identity").hidden = !(session.identity_simulation && blocked?.code === "identity_check_required");
+  $("simulate-identity").disabled = busy;
   if (busy) return;
   if (session.status === "completed") setState("completed");
   else if (blocked && blocked.code === "already_signed") setState("signed");
@@ -180,6 +186,19 @@ async function signNow() {
   }
 }
 
+async function simulateIdentity() {
+  if (busy || !session?.you) return;
+  $("simulate-identity").disabled = true;
+  try {
+    const check = await api.json("POST", "/api/sign/identity/simulate", { field_name: session.you.field_name });
+    const minutes = Math.round((new Date(check.valid_until) - new Date(check.checked_at)) / 60_000);
+    showNotice("ok", i18n.t("sign.simulated", { minutes }));
+    await refresh();
+  } catch (error) {
+    fail(error);
+  }
+}
+
 async function download() {
   const blob = await api.blob("/api/sign/document.pdf");
   const link = document.createElement("a");
@@ -210,6 +229,7 @@ function start() {
   }
   api = client(token, agreementId);
   $("sign").addEventListener("click", signNow);
+  $("simulate-identity").addEventListener("click", simulateIdentity);
   $("refresh").addEventListener("click", () => {
     $("notice").hidden = true;
     notice = null;
