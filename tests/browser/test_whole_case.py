@@ -29,7 +29,6 @@ import sys
 import zipfile
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import AsyncIterator
 
