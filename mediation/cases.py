@@ -940,7 +940,7 @@ class CaseService:
         rows = (await s.execute(select(CaseDocument, StoredFile, Account.display_name)
                                 .join(StoredFile, StoredFile.id == CaseDocument.file_id)
                                 .outerjoin(Account, Account.id == CaseDocument.added_by)
-                                .where(CaseDocument.case_id == case_id))).tuples().all()
+                                .where(CaseDocument.case_id == case_id).order_by(CaseDocument.id))).tuples().all()
         for doc, stored, name in rows:
             if doc.kind != "counselling" or relation.mediator or relation.oversight or doc.side in relation.sides:
                 add(stored, doc.kind, doc.side, doc.added_by, name, doc.added_at)
@@ -952,12 +952,12 @@ class CaseService:
                                  .join(Account, Account.id == AgentLink.party_id)
                                  .where(AgentLink.revoked_at.is_(None),
                                         AgentLink.party_id.in_(list(by_account)) | Account.phone.in_(list(by_phone)))
-                                 )).tuples().all()
+                                 .order_by(AgentLink.id))).tuples().all()
         for link, stored, party in links:
             side = by_account.get(party.id) or (by_phone.get(party.phone) if party.phone is not None else None)
             if side is not None:
                 add(stored, "power_of_attorney", side, stored.uploaded_by, party.display_name, link.created_at)
-        return sorted(found, key=lambda item: (item[0].added_at, item[0].id))
+        return sorted(found, key=lambda item: item[0].added_at)  # stable: uploads of one instant in their order
 
     async def _open_documents(self, actor: Actor, case_id: str) -> list[tuple[DocumentView, str]]:
         """:meth:`_documents` for the actor; the 404 of a case they cannot see for anyone
