@@ -959,6 +959,10 @@ class CaseService:
                 add(stored, "power_of_attorney", side, stored.uploaded_by, party.display_name, link.created_at)
         return sorted(found, key=lambda item: item[0].added_at)  # stable: uploads of one instant in their order
 
+    async def readable_documents(self, s: AsyncSession, ctx: CaseContext) -> list[tuple[DocumentView, str]]:
+        """:meth:`_documents` for whoever :meth:`_reads_documents` admits, none for anyone else."""
+        return await self._documents(s, ctx) if await self._reads_documents(s, ctx) else []
+
     async def _open_documents(self, actor: Actor, case_id: str) -> list[tuple[DocumentView, str]]:
         """:meth:`_documents` for the actor; the 404 of a case they cannot see for anyone
         :meth:`_reads_documents` leaves out."""
@@ -1010,7 +1014,7 @@ class CaseService:
             deadlines=await deadlines_of(s, case.id),
             result=ResultView(result.kind, result.agreement_id, result.agreement_status, result.effective_at,
                               result.failure_reasons, result.payment_terms, pdf_url) if result is not None else None,
-            documents=[doc for doc, _ in await self._documents(s, ctx)] if await self._reads_documents(s, ctx) else [],
+            documents=[doc for doc, _ in await self.readable_documents(s, ctx)],
             next_actions=await who_acts_next(s, ctx, result, self.clock.now(), signing=self.agreements))
 
     async def list_cases(self, actor: Actor, limit: int = 100, offset: int = 0) -> list[CaseSummary]:
