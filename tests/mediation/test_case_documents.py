@@ -10,8 +10,6 @@ import json
 import zipfile
 from urllib.parse import quote
 
-from signaling.openapi import api as registry
-
 from .api_client import Api, User, application_body
 from .scenario import COURT, case_with_filed_confirmation, cast_of_characters
 
@@ -33,13 +31,6 @@ async def _upload(api: Api, who: User, case_id: str, name: str, data: bytes, med
 
 async def _listed(api: Api, who: User | str, case_id: str) -> set[str]:
     return {d["name"] for d in (await api.call("GET", f"/api/cases/{case_id}/documents", who, expect=200))["documents"]}
-
-
-def test_documents_are_read_with_the_cases_read_scope() -> None:
-    scopes = {ep.path: ep.scope for ep in registry.endpoints if ep.path.startswith("/api/cases/{case_id}/documents")
-              and ep.method == "GET"}
-    assert scopes == {"/api/cases/{case_id}/documents": "cases:read",
-                      "/api/cases/{case_id}/documents/{document_id}": "cases:read"}
 
 
 async def test_who_opens_which_document(api: Api) -> None:
