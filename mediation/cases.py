@@ -13,6 +13,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -34,7 +35,7 @@ from .files import FileStore, clean_file_name
 from .id_numbers import validate_id_number
 from .next_actions import NextAction, for_case as who_acts_next
 from .models import (Account, AgentLink, Case, CaseDocument, CaseParty, CaseResult, Complaint, CounsellingMessage,
-                     LitigationPackage, MediatorChoice, Rating, StoredFile)
+                     CourtApplication, LitigationPackage, MediatorChoice, Rating, StoredFile)
 from .pii import PiiCipher, mask_id_number
 from .rooms import CaseSeat, RoomInvitation, RoomScheduler
 from .sms import SmsGateway
@@ -130,6 +131,33 @@ class ResultView:
 
 
 @dataclass(frozen=True)
+class DocumentView:
+    """A document of the case: evidence filed before a mediator was chosen, counselling material,
+    or the power of attorney of an agent of one of the case's parties."""
+
+    id: str  # the stored file's id
+    name: str
+    kind: str  # "evidence" | "counselling" | "power_of_attorney"
+    side: str | None
+    media_type: str  # as the uploader declared it; what a browser is sent is decided from the bytes
+    size: int
+    sha256: str
+    added_at: datetime
+    added_by: str  # the uploader's account
+    added_by_name: str | None
+    url: str  # opens the file
+
+
+@dataclass(frozen=True)
+class DocumentFile:
+    """A document to send: where its bytes lie, and the type to show it as (``None``: download only)."""
+
+    document: DocumentView
+    path: Path
+    inline_type: str | None
+
+
+@dataclass(frozen=True)
 class CaseView:
     id: str
     origin: str
@@ -150,7 +178,7 @@ class CaseView:
     your_sides: list[str]
     deadlines: list[DeadlineView]
     result: ResultView | None
-    documents: list[dict[str, Any]] = field(default_factory=list)
+    documents: list[DocumentView] = field(default_factory=list)  # those the reader may open
     next_actions: list[NextAction] = field(default_factory=list)  # who must act now, and what
 
 
@@ -884,6 +912,80 @@ class CaseService:
             raise WrongState("agreement_not_completed", "the agreement is not signed by everyone and sealed yet")
         return state
 
+    @staticmethod
+    async def _reads_documents(s: AsyncSession, ctx: CaseContext) -> bool:
+        """Who opens the case's documents: its parties (and agents), its mediator, its
+        organisation, platform administrators and integrating systems, and the clerks and judges
+        of the court once the case has applied to it (their relation is to ``case.court``)."""
+        relation = ctx.relation
+        if relation.sides or relation.mediator or relation.organisation or relation.oversight:
+            return True
+        return relation.court and await s.scalar(select(CourtApplication.id).where(
+            CourtApplication.case_id == ctx.case.id, CourtApplication.court == ctx.case.court).limit(1)) is not None
+
+    async def _documents(self, s: AsyncSession, ctx: CaseContext) -> list[tuple[DocumentView, str]]:
+        """The documents a reader :meth:`_reads_documents` admits may open, oldest first, each with
+        its place in the file store. Counselling material is private to its side, as counselling
+        messages are: the mediator and oversight see every side's, a party or agent only their own
+        side's, nobody else any."""
+        relation, case_id = ctx.relation, ctx.case.id
+        found: list[tuple[DocumentView, str]] = []
+
+        def add(stored: StoredFile, kind: str, side: str | None, added_by: str, added_by_name: str | None,
+                added_at: datetime) -> None:
+            found.append((DocumentView(stored.id, stored.name, kind, side, stored.media_type, stored.size,
+                                       stored.sha256, added_at, added_by, added_by_name,
+                                       f"/api/cases/{case_id}/documents/{stored.id}"), stored.path))
+
+        rows = (await s.execute(select(CaseDocument, StoredFile, Account.display_name)
+                                .join(StoredFile, StoredFile.id == CaseDocument.file_id)
+                                .outerjoin(Account, Account.id == CaseDocument.added_by)
+                                .where(CaseDocument.case_id == case_id).order_by(CaseDocument.id))).tuples().all()
+        for doc, stored, name in rows:
+            if doc.kind != "counselling" or relation.mediator or relation.oversight or doc.side in relation.sides:
+                add(stored, doc.kind, doc.side, doc.added_by, name, doc.added_at)
+        # The powers of attorney in force from the case's parties (by account, or by phone before they acted).
+        by_account = {p.account_id: p.side for p in ctx.parties.values() if p.account_id is not None}
+        by_phone = {p.phone: p.side for p in ctx.parties.values() if p.account_id is None}
+        links = (await s.execute(select(AgentLink, StoredFile, Account)
+                                 .join(StoredFile, StoredFile.id == AgentLink.power_of_attorney_id)
+                                 .join(Account, Account.id == AgentLink.party_id)
+                                 .where(AgentLink.revoked_at.is_(None),
+                                        AgentLink.party_id.in_(list(by_account)) | Account.phone.in_(list(by_phone)))
+                                 .order_by(AgentLink.id))).tuples().all()
+        for link, stored, party in links:
+            side = by_account.get(party.id) or (by_phone.get(party.phone) if party.phone is not None else None)
+            if side is not None:
+                add(stored, "power_of_attorney", side, stored.uploaded_by, party.display_name, link.created_at)
+        return sorted(found, key=lambda item: item[0].added_at)  # stable: uploads of one instant in their order
+
+    async def readable_documents(self, s: AsyncSession, ctx: CaseContext) -> list[tuple[DocumentView, str]]:
+        """:meth:`_documents` for whoever :meth:`_reads_documents` admits, none for anyone else."""
+        return await self._documents(s, ctx) if await self._reads_documents(s, ctx) else []
+
+    async def _open_documents(self, actor: Actor, case_id: str) -> list[tuple[DocumentView, str]]:
+        """:meth:`_documents` for the actor; the 404 of a case they cannot see for anyone
+        :meth:`_reads_documents` leaves out."""
+        async with self.db() as s:
+            ctx = await self.load_context(s, actor, case_id)
+            if not await self._reads_documents(s, ctx):
+                raise NotFound("case_not_found", f"no case {case_id} that you can see")
+            return await self._documents(s, ctx)
+
+    async def documents(self, actor: Actor, case_id: str) -> list[DocumentView]:
+        """The case's documents the actor may open."""
+        return [doc for doc, _ in await self._open_documents(actor, case_id)]
+
+    async def document(self, actor: Actor, case_id: str, document_id: str) -> DocumentFile:
+        """One document to open, if it is among :meth:`documents`; another side's counselling
+        material is as missing as a document that does not exist."""
+        found = next(((doc, path) for doc, path in await self._open_documents(actor, case_id) if doc.id == document_id),
+                     None)
+        if found is None:
+            raise NotFound("document_not_found", f"no document {document_id} of this case that you can open")
+        doc, path = found
+        return DocumentFile(doc, self.files.path(path), await self.files.inline_type(path))
+
     async def ensure_access(self, actor: Actor, case_id: str) -> None:
         """Raise exactly as :meth:`view` would for someone who may not read the case, without
         building the view (no decryption, no extra queries)."""
@@ -898,13 +1000,6 @@ class CaseService:
     async def _view(self, s: AsyncSession, ctx: CaseContext) -> CaseView:
         case = ctx.case
         result = await s.get(CaseResult, case.id)
-        docs = (await s.execute(select(CaseDocument, StoredFile).join(StoredFile, StoredFile.id == CaseDocument.file_id)
-                                .where(CaseDocument.case_id == case.id).order_by(CaseDocument.id))).all()
-        visible_docs = [
-            {"id": f.id, "kind": d.kind, "side": d.side, "name": f.name, "sha256": f.sha256, "size": f.size}
-            for d, f in docs
-            if d.kind == "evidence" or ctx.relation.mediator or ctx.relation.oversight or d.side in ctx.relation.sides
-        ]
         parties = [PartyView(p.side, p.name, mask_id_number(self.cipher.decrypt(p.id_number_enc, context="party.id_number")),
                              p.consent, p.account_id is not None) for p in sorted(ctx.parties.values(), key=lambda p: p.side)]
         pdf_url = None
@@ -919,7 +1014,7 @@ class CaseService:
             deadlines=await deadlines_of(s, case.id),
             result=ResultView(result.kind, result.agreement_id, result.agreement_status, result.effective_at,
                               result.failure_reasons, result.payment_terms, pdf_url) if result is not None else None,
-            documents=visible_docs,
+            documents=[doc for doc, _ in await self.readable_documents(s, ctx)],
             next_actions=await who_acts_next(s, ctx, result, self.clock.now(), signing=self.agreements))
 
     async def list_cases(self, actor: Actor, limit: int = 100, offset: int = 0) -> list[CaseSummary]:

@@ -15,6 +15,10 @@ from pathlib import Path
 from .errors import InvalidInput
 
 MAX_NAME = 200
+#: The only kinds of file a browser is asked to show itself, recognised by their first bytes, never
+#: by the name or the type the uploader claimed (an HTML page named ``evidence.pdf`` is neither).
+INLINE_SIGNATURES = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
+                     (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif"))
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,17 @@ class FileStore:
     def path(self, relative_path: str) -> Path:
         """Where a stored file lies, for streaming it without reading it into memory."""
         return self.root / relative_path
+
+    async def inline_type(self, relative_path: str) -> str | None:
+        """The media type to show a stored file as, if its content is a PDF or a plain raster image
+        (:data:`INLINE_SIGNATURES`); ``None`` for anything else, which is only ever downloaded."""
+        head = await asyncio.to_thread(self._head, self.path(relative_path))
+        return next((media_type for magic, media_type in INLINE_SIGNATURES if head.startswith(magic)), None)
+
+    @staticmethod
+    def _head(path: Path) -> bytes:
+        with path.open("rb") as fh:
+            return fh.read(16)
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:

@@ -16,14 +16,13 @@ import zipfile
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import select
 
 from .accounts import Actor
 from .audit import read_trail, verify_chain
 from .cases import CaseService
 from .court import CourtService
 from .errors import Forbidden
-from .models import CaseDocument, CaseResult, StoredFile
+from .models import CaseResult
 from .package_check import FORMAT
 
 
@@ -55,10 +54,8 @@ class CasePackager:
             ctx = await self.cases.load_context(s, actor, case_id)
             if not (ctx.relation.sides or ctx.relation.court or ctx.relation.oversight):
                 raise Forbidden("forbidden", "the case package is for the parties, the court and integrating systems")
-            docs = (await s.execute(select(CaseDocument, StoredFile)
-                                    .join(StoredFile, StoredFile.id == CaseDocument.file_id)
-                                    .where(CaseDocument.case_id == case_id).order_by(CaseDocument.id))).all()
             view = await self.cases._view(s, ctx)  # same session and context: no second load
+            docs = await self.cases.readable_documents(s, ctx)  # another side's counselling material stays out
             result = await s.get(CaseResult, case_id)
             rulings = await self.court.ruling_files(s, actor, ctx)
             head = {"seq": ctx.case.audit_seq, "hash": ctx.case.audit_head}
@@ -66,11 +63,10 @@ class CasePackager:
         members: dict[str, bytes] = {}
         documents = []
         for doc, stored in docs:
-            data = await self.cases.files.read(stored.path)
-            path = f"files/{stored.sha256}"
-            members[path] = data
-            documents.append({"path": path, "name": stored.name, "kind": doc.kind, "side": doc.side,
-                              "media_type": stored.media_type, "sha256": stored.sha256, "size": stored.size})
+            path = f"files/{doc.sha256}"
+            members[path] = await self.cases.files.read(stored)
+            documents.append({"path": path, "name": doc.name, "kind": doc.kind, "side": doc.side,
+                              "media_type": doc.media_type, "sha256": doc.sha256, "size": doc.size})
         agreement = None
         if result is not None and result.agreement_id is not None:
             state = await self.cases.agreements.current(result.agreement_id)

@@ -160,6 +160,13 @@ def _application_id(request: web.Request) -> str:
     return request.match_info["application_id"]
 
 
+def content_disposition(disposition: Literal["inline", "attachment"], name: str, fallback: str) -> str:
+    """``inline``/``attachment`` with the file's own name (RFC 5987/6266 ``filename*``, so Chinese
+    names survive) and a plain ASCII ``fallback`` for clients that read only ``filename``."""
+    plain = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in fallback)
+    return f"{disposition}; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 Side = Literal["applicant", "respondent"]
 
 
@@ -245,6 +252,29 @@ class VideoInvitation(BaseModel):
     @classmethod
     def of(cls, invitation: RoomInvitation) -> "VideoInvitation":
         return cls.model_validate(invitation, from_attributes=True)
+
+
+class CaseDocumentOut(BaseModel):
+    """A document of the case that the caller may open."""
+
+    id: str = Field(description="the stored file's id")
+    name: str
+    kind: Literal["evidence", "counselling", "power_of_attorney"] = Field(
+        description="evidence filed before a mediator was chosen, counselling material (private to its side), "
+                    "or the power of attorney of an agent of one of the case's parties")
+    side: Side | None
+    media_type: str = Field(description="as the uploader declared it; the file opens in the browser only when its "
+                                        "content is a PDF or an image, anything else downloads")
+    size: int
+    sha256: str
+    added_at: datetime
+    added_by: str = Field(description="the uploader's account id")
+    added_by_name: str | None
+    url: str = Field(description="GET it for the file")
+
+
+class CaseDocumentsOut(BaseModel):
+    documents: list[CaseDocumentOut]
 
 
 class AgreementIn(Strict):
@@ -373,6 +403,35 @@ async def upload_document(request: web.Request, _: None) -> Any:
     return await services_of(request).cases.add_document(
         actor_of(request), _case_id(request), await request.read(), request.query.get("name", ""),
         request.content_type, side)
+
+
+@api.route("GET", "/api/cases/{case_id}/documents", summary="The case's documents you may open", allow=EVERYONE,
+           tag=TAG, response=CaseDocumentsOut)
+@domain_errors
+async def list_documents(request: web.Request, _: None) -> CaseDocumentsOut:
+    """Evidence and the powers of attorney of the parties' agents for everyone who may open the
+    case's documents (its parties and agents, mediator, organisation administrators, the clerks and
+    judges of the court once the case applied to it, platform administrators, integrating systems);
+    counselling material only for its own side, the mediator and oversight. Anyone else: the 404
+    of a case that does not exist."""
+    documents = await services_of(request).cases.documents(actor_of(request), _case_id(request))
+    return CaseDocumentsOut(documents=[CaseDocumentOut.model_validate(d, from_attributes=True) for d in documents])
+
+
+@api.route("GET", "/api/cases/{case_id}/documents/{document_id}", summary="Open one of the case's documents",
+           allow=EVERYONE, tag=TAG)
+@domain_errors
+async def open_document(request: web.Request, _: None) -> web.FileResponse:
+    """The file, streamed from the store. A PDF or an image (judged by its bytes, not its name or
+    declared type) opens in the browser; anything else is sent as ``application/octet-stream`` to
+    download, so an uploaded web page never runs on this origin."""
+    found = await services_of(request).cases.document(actor_of(request), _case_id(request),
+                                                      request.match_info["document_id"])
+    disposition = "inline" if found.inline_type is not None else "attachment"
+    return web.FileResponse(found.path, headers={
+        "Content-Type": found.inline_type or "application/octet-stream",
+        "Content-Disposition": content_disposition(disposition, found.document.name, found.document.name),
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
 
 @api.route("POST", "/api/cases/{case_id}/consent", summary="Consent to or refuse mediation (step 1)",
@@ -586,7 +645,7 @@ async def rule_on_application(request: web.Request, body: RulingIn) -> Any:
 @domain_errors
 async def ruling_pdf(request: web.Request, _: None) -> web.FileResponse:
     ruling = await services_of(request).court.ruling_document(actor_of(request), _application_id(request))
-    disposition = f"inline; filename=\"ruling-{ruling.application_id}.pdf\"; filename*=UTF-8''{quote(ruling.name)}"
+    disposition = content_disposition("inline", ruling.name, f"ruling-{ruling.application_id}.pdf")
     return web.FileResponse(ruling.path, headers={"Content-Type": ruling.media_type, "Content-Disposition": disposition,
                                                   "Cache-Control": "private, no-store"})
 

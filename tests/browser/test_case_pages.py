@@ -31,6 +31,7 @@ from .case_site import (ARTIFACTS, COURT, PASSWORD, REPO, SAME_LOOP, Site, brows
 pytestmark = pytest.mark.browser
 CLIENT = REPO / "web_client"
 EVIDENCE = "借条.pdf"
+EVIDENCE_BYTES = b"%PDF-1.4 IOU for 12000 yuan"
 
 
 async def _fill_application(page: Page, alice: AccountInfo) -> None:
@@ -46,7 +47,7 @@ async def _fill_application(page: Page, alice: AccountInfo) -> None:
     await page.fill('[data-path="respondent.id_number"]', id_number(2))
     await page.fill('[data-path="respondent.address"]', "四川省成都市锦江区示例路 2 号")
     await page.set_input_files('[data-path="evidence"]', files=[
-        {"name": EVIDENCE, "mimeType": "application/pdf", "buffer": b"%PDF-1.4 IOU for 12000 yuan"}])
+        {"name": EVIDENCE, "mimeType": "application/pdf", "buffer": EVIDENCE_BYTES}])
 
 
 async def _settle_and_file(site: Site, case_id: str, mediator: Actor) -> str:
@@ -95,7 +96,19 @@ async def test_a_case_from_application_to_court_queue(site: Site, browser: Brows
         await expect(alice.locator('#timeline li[data-step="start"] .deadline')).to_contain_text("时限 5 天")
         view = await site.services.cases.view(site.actor("alice"), case_id)
         assert (view.step, view.amount_fen, view.dispute_type) == ("start", 1_200_000, "loan")
-        assert [(d["kind"], d["name"]) for d in view.documents] == [("evidence", EVIDENCE)]
+        assert [(d.kind, d.name) for d in view.documents] == [("evidence", EVIDENCE)]
+        # The evidence opens from the case page in a new tab, byte for byte as filed.
+        link = alice.locator("#documents a.document-link")
+        await expect(link).to_have_text(EVIDENCE)
+        href = await link.get_attribute("href")
+        assert href == view.documents[0].url
+        async with alice.context.expect_page() as tab, alice.context.expect_event(
+                "response", lambda r: r.url.endswith(href)) as response:
+            await link.click()
+        got = await response.value
+        assert (got.status, got.headers["content-type"]) == (200, "application/pdf"), got.url
+        await (await tab.value).close()
+        assert await (await alice.request.get(got.url)).body() == EVIDENCE_BYTES
 
         # 2. Bob consents in his own browser; Alice's page moves on live, without a reload.
         bob = await other_ctx.new_page()

@@ -4,7 +4,7 @@ to a filed judicial confirmation application."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,8 +38,10 @@ async def signing_service_reports_effect(api: Api, case_id: str, agreement_id: s
     await api.services.cases.agreement_took_effect(case_id, agreement_id, START)
 
 
-async def case_with_filed_confirmation(api: Api, c: dict[str, User]) -> tuple[str, str]:
-    """Alice v. Bob, settled, with a judicial confirmation application filed at ``COURT``."""
+async def case_with_filed_confirmation(api: Api, c: dict[str, User],
+                                       counselling: Callable[[str], Awaitable[None]] | None = None) -> tuple[str, str]:
+    """Alice v. Bob, settled, with a judicial confirmation application filed at ``COURT``;
+    ``counselling(case_id)`` runs while the case is at counselling."""
     alice, bob, mediator = c["alice"], c["bob"], c["mediator"]
     cid = (await api.call("POST", "/api/cases", alice, json=application_body(alice, bob), expect=201))["id"]
     await api.call("POST", f"/api/cases/{cid}/documents?name=iou.pdf", alice, data=b"%PDF IOU", expect=201)
@@ -47,6 +49,8 @@ async def case_with_filed_confirmation(api: Api, c: dict[str, User]) -> tuple[st
     await api.call("POST", f"/api/cases/{cid}/mediator", alice, json={"mediator_id": mediator.id}, expect=200)
     await api.call("POST", f"/api/cases/{cid}/assignment", mediator, json={"accept": True}, expect=200)
     await api.call("POST", f"/api/cases/{cid}/messages", bob, json={"text": "hello"}, expect=201)
+    if counselling is not None:
+        await counselling(cid)
     await api.call("POST", f"/api/cases/{cid}/video", mediator, json={}, expect=200)
     await api.call("POST", f"/api/cases/{cid}/video/conclude", mediator, json={}, expect=200)
     drafted = await api.call("POST", f"/api/cases/{cid}/agreement", mediator, expect=201, json={

@@ -42,6 +42,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/cases/{case_id}/audit"): EVERYONE,
     ("GET", "/api/cases/{case_id}/package"): {"party", "agent", "court_clerk", "judge", "platform_admin", "service"},
     ("POST", "/api/cases/{case_id}/documents"): {"party", "agent", "mediator"},
+    ("GET", "/api/cases/{case_id}/documents"): EVERYONE,
+    ("GET", "/api/cases/{case_id}/documents/{document_id}"): EVERYONE,
     ("POST", "/api/cases/{case_id}/consent"): {"party", "agent"},
     ("POST", "/api/cases/{case_id}/mediator"): {"party", "agent"},
     ("POST", "/api/cases/{case_id}/assignment"): {"mediator"},
@@ -126,6 +128,7 @@ async def _strangers(api: Api, c: dict[str, User]) -> dict[str, User | str | Non
 async def test_every_role_against_every_case_endpoint(api: Api, engine: AsyncEngine) -> None:
     c = await cast_of_characters(api)
     case_id, application_id = await case_with_filed_confirmation(api, c)
+    (document,) = (await api.call("GET", f"/api/cases/{case_id}/documents", c["alice"], expect=200))["documents"]
     callers = await _strangers(api, c)
     before = await database_snapshot(engine)
     scoped = [key for key in ALLOWED if "{" in key[1]]
@@ -133,7 +136,9 @@ async def test_every_role_against_every_case_endpoint(api: Api, engine: AsyncEng
         allowed = ALLOWED[(method, template)]
         for role, who in callers.items():
             for target_case, target_app in ((case_id, application_id), ("CASE-0000000000", "J-0000000000")):
-                path = template.replace("{case_id}", target_case).replace("{application_id}", target_app)
+                # The case's real document under the missing case too: a document id grants nothing.
+                path = template.replace("{case_id}", target_case).replace("{application_id}", target_app) \
+                    .replace("{document_id}", document["id"])
                 if (method, template) in RAW:
                     path += "?name=evidence.pdf"
                 body = BODIES.get((method, template))

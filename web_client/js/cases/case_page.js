@@ -70,6 +70,17 @@ function uploadForm(c, refresh) {
   return [form, notice];
 }
 
+/** One document of the case, opening in a new tab (the server decides whether the browser shows it
+ * or downloads it); the list holds only what the reader may open. */
+function documentItem(d) {
+  const facts = [i18n.has(`doc.${d.kind}`) ? i18n.t(`doc.${d.kind}`) : d.kind, d.side ? i18n.t(`side.${d.side}`) : null,
+    size(d.size), i18n.t("doc.addedBy", { name: d.added_by_name ?? d.added_by, at: when(d.added_at) })];
+  return el("li", { dataset: { documentId: d.id, kind: d.kind } },
+    el("a", { class: "document-link", href: d.url, target: "_blank", rel: "noopener", title: i18n.t("doc.open"),
+      text: d.name }), " ",
+    el("span", { class: "hint", text: facts.filter(Boolean).join(" · ") }));
+}
+
 function summary(c, mediatorName, mayUpload, refresh) {
   const facts = [
     ["list.type", disputeLabel(c.dispute_type)],
@@ -87,8 +98,7 @@ function summary(c, mediatorName, mayUpload, refresh) {
       el("span", { class: "consent", text: i18n.t(`consent.${p.consent}`) })))),
     el("h3", { text: i18n.t("case.documents") }),
     c.documents.length === 0 ? el("p", { class: "hint", text: i18n.t("case.noDocuments") })
-      : el("ul", { class: "documents" }, c.documents.map((d) => el("li", {}, `${d.name} `,
-        el("span", { class: "hint", text: `${i18n.has(`doc.${d.kind}`) ? i18n.t(`doc.${d.kind}`) : d.kind} · ${size(d.size)}` })))),
+      : el("ul", { class: "documents", id: "documents" }, c.documents.map(documentItem)),
     mayUpload ? uploadForm(c, refresh) : null);
 }
 
