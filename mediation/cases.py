@@ -24,6 +24,7 @@ from . import audit
 from .accounts import SERVICE_ROLE, Actor, Role, normalise_phone
 from .agreement_drafting import draft_from_case
 from .agreement_store import AgreementInfo, SqlAgreementStore
+from .case_numbers import assign_case_number
 from .clock import Clock
 from .directory_models import Organisation
 from .deadlines import DeadlineView, Responsible, complete_deadlines, deadlines_of, open_deadline
@@ -129,6 +130,7 @@ class ResultView:
 @dataclass(frozen=True)
 class CaseView:
     id: str
+    case_number: str | None
     origin: str
     court: str | None
     dispute_type: str
@@ -156,6 +158,7 @@ class CaseSummary:
     """A line of a case list; the full :class:`CaseView` is one request away."""
 
     id: str
+    case_number: str | None
     dispute_type: str
     step: str
     step_number: int
@@ -348,8 +351,9 @@ class CaseService:
         if applicant.phone == respondent.phone:
             raise InvalidInput("same_party", "the applicant and the respondent must be different people")
         async with self.db.begin() as s:
-            case = Case(id=case_id, origin=origin, court=court, dispute_type=dispute_type, claims=claims,
-                        amount_fen=app.amount_fen, facts=facts, step=str(Step.START), status="open",
+            case = Case(id=case_id, case_number=await assign_case_number(s, court, now), origin=origin, court=court,
+                        dispute_type=dispute_type, claims=claims, amount_fen=app.amount_fen, facts=facts,
+                        step=str(Step.START), status="open",
                         created_by=actor.id, created_at=now, updated_at=now, audit_seq=0, audit_head=audit.GENESIS)
             s.add(case)
             await s.flush()
@@ -360,8 +364,8 @@ class CaseService:
             open_deadline(s, case_id, f"step:{Step.START}", policy.standard, now, now + policy.limit,
                           await self._responsible(s, ctx, "respondent"))
             self.record(s, ctx, actor, "case.created", {
-                "origin": origin, "court": court, "dispute_type": dispute_type, "amount_fen": app.amount_fen,
-                "applicant": applicant.name, "respondent": respondent.name}, now)
+                "case_number": case.case_number, "origin": origin, "court": court, "dispute_type": dispute_type,
+                "amount_fen": app.amount_fen, "applicant": applicant.name, "respondent": respondent.name}, now)
         await self.publish(case_id, "case.created", step=str(Step.START))
         await self._ask_for_consent(case_id, [p for p in (applicant, respondent) if p.consent == "pending"], now)
         return await self.view(actor, case_id)
@@ -809,8 +813,9 @@ class CaseService:
         parties = [PartyView(p.side, p.name, mask_id_number(self.cipher.decrypt(p.id_number_enc, context="party.id_number")),
                              p.consent, p.account_id is not None) for p in sorted(ctx.parties.values(), key=lambda p: p.side)]
         return CaseView(
-            id=case.id, origin=case.origin, court=case.court, dispute_type=case.dispute_type, claims=case.claims,
-            amount_fen=case.amount_fen, facts=case.facts, step=case.step, step_number=Step(case.step).number,
+            id=case.id, case_number=case.case_number, origin=case.origin, court=case.court,
+            dispute_type=case.dispute_type, claims=case.claims, amount_fen=case.amount_fen, facts=case.facts,
+            step=case.step, step_number=Step(case.step).number,
             status=case.status, outcome=case.outcome, mediator_id=case.mediator_id, organisation=case.organisation,
             room_id=case.room_id, created_at=case.created_at, parties=parties, your_sides=sorted(ctx.relation.sides),
             deadlines=await deadlines_of(s, case.id),
@@ -852,7 +857,7 @@ class CaseService:
                 return self._represents(represented, party) is not None
             return actor.role == Role.PARTY and self._is_party(actor, party)
 
-        return [CaseSummary(c.id, c.dispute_type, c.step, Step(c.step).number, c.status, c.outcome, c.created_at,
-                            c.updated_at, {p.side: p.name for p in by_case.get(c.id, [])},
+        return [CaseSummary(c.id, c.case_number, c.dispute_type, c.step, Step(c.step).number, c.status, c.outcome,
+                            c.created_at, c.updated_at, {p.side: p.name for p in by_case.get(c.id, [])},
                             sorted(p.side for p in by_case.get(c.id, []) if yours(p)))
                 for c in cases]
