@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from signing.agreement import DisputeType
+from signing.agreement_versions import VersionState
 
 from . import audit
 from .accounts import SERVICE_ROLE, Actor, Role, normalise_phone
@@ -28,7 +29,7 @@ from .case_numbers import assign_case_number
 from .clock import Clock
 from .directory_models import Organisation
 from .deadlines import DeadlineView, Responsible, complete_deadlines, deadlines_of, open_deadline
-from .errors import Forbidden, InvalidInput, NotFound, WrongState
+from .errors import Forbidden, InvalidInput, MediationError, NotFound, WrongState
 from .events import CaseEvents
 from .files import FileStore, clean_file_name
 from .id_numbers import validate_id_number
@@ -675,6 +676,18 @@ class CaseService:
                           effective_at, effective_at + JC_APPLICATION_WINDOW,
                           Responsible(account_ids=tuple(p.account_id for p in ctx.parties.values() if p.account_id)))
         await self.publish(case_id, "agreement.effective", effective_at=effective_at.isoformat())
+
+    async def signatures_took_effect(self, state: VersionState) -> None:
+        """The signing ceremony's ``on_effective``: the last party signature of a case's agreement
+        is in, so the case moves on. The signature stands whatever the case says (e.g. a failure
+        recorded meanwhile); that is logged for the mediator to resolve."""
+        if state.case_id is None or state.effective_at is None:
+            return
+        try:
+            await self.agreement_took_effect(state.case_id, state.agreement_id, state.effective_at)
+        except MediationError as exc:
+            log.error("agreement signed but the case did not move on", extra={
+                "case_id": state.case_id, "agreement_id": state.agreement_id, "code": exc.code})
 
     async def record_failure(self, actor: Actor, case_id: str, reasons: list[str]) -> CaseView:
         cleaned = [clean_text(r, "reasons[]", 500) for r in reasons]

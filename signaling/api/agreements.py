@@ -26,7 +26,6 @@ import binascii
 import datetime as dt
 import functools
 import io
-import logging
 import re
 import tempfile
 from contextlib import contextmanager
@@ -42,7 +41,6 @@ from pyhanko.sign.timestamps import TimeStamper
 from identity.gate import IdentityCheck, IdentityCheckRejected, RecordedIdentityGate, gate_for
 from mediation.agreement_drafting import IdentityChanged, keep_case_identities, masked
 from mediation.agreement_store import SqlAgreementStore, pending_json_agreements
-from mediation.errors import MediationError
 from mediation.services import MediationServices
 from signing.agreement import AgreementData, DisputeType, SignerRole, SignerSlot
 from signing.agreement_pdf import EvidenceAppendix, render_agreement
@@ -60,8 +58,6 @@ from ..openapi import api, parse_model, principal_of
 from ..tokens import TokenError, TokenIssuer
 from .accounts import actor_for, domain_errors
 from .pki import PKI_KEY, TSA_KEY
-
-log = logging.getLogger(__name__)
 
 STORE_KEY = web.AppKey("agreement_store", SqlAgreementStore)
 AGREEMENT_SERVICES_KEY = web.AppKey("agreement_services", MediationServices)
@@ -108,22 +104,12 @@ def setup_agreements(app: web.Application, settings: Settings, services: Mediati
         else InProcessTimeStamper(app[TSA_KEY])
     gate = gate_for(settings.identity_gate, settings.environment)
 
-    async def took_effect(state: VersionState) -> None:
-        """The last party signature is in: the case moves on. The signature stands whatever the
-        case says (e.g. a failure recorded meanwhile); that is logged for the mediator to resolve."""
-        if state.case_id is None or state.effective_at is None:
-            return
-        try:
-            await services.cases.agreement_took_effect(state.case_id, state.agreement_id, state.effective_at)
-        except MediationError as exc:
-            log.error("agreement signed but the case did not move on", extra={
-                "case_id": state.case_id, "agreement_id": state.agreement_id, "code": exc.code})
-
     app[STORE_KEY] = services.agreements
     app[AGREEMENT_SERVICES_KEY] = services
     app[GATE_KEY] = gate
     app[CEREMONY_KEY] = SigningCeremony(services.agreements, pki, gate, timestamper,
-                                         id_digest_key=ensure_secret(settings, "id-hash"), on_effective=took_effect)
+                                         id_digest_key=ensure_secret(settings, "id-hash"),
+                                         on_effective=services.cases.signatures_took_effect)
     app[SIGNING_TOKENS_KEY] = TokenIssuer(ensure_secret(settings, "signing-token"), settings.token_ttl_seconds)
     app[AGREEMENT_SETTINGS_KEY] = settings
     app[VERIFY_SLOTS_KEY] = asyncio.Semaphore(CONCURRENT_VERIFICATIONS)
