@@ -277,7 +277,7 @@ class AccountService:
             await self._add_account(s, row)
         return _info(row)
 
-    async def bootstrap_admin(self, login: str, display_name: str, password: str) -> AccountInfo:
+    async def bootstrap_admin(self, login: str, display_name: str, password: str | PasswordHash) -> AccountInfo:
         """The first platform administrator, created from the command line."""
         row = await self._new_row(NewAccount(Role.PLATFORM_ADMIN, login, display_name, password))
         async with self.db.begin() as s:
