@@ -505,6 +505,11 @@ class DemoLoader:
         if step == Step.CHOOSE_MEDIATOR:
             return await self._choosing(plan, seen, cast, applicant)
         mediator = cast.mediators.get(case.mediator_id or "")
+        unsigned = self._to_sign(plan, seen)
+        if step.number > Step.RESULT.number and unsigned and mediator is not None \
+                and (await self.s.agreements.current(unsigned)).status is not VersionStatus.COMPLETED:
+            # The parties' signatures moved the case on before an earlier run could add the rest.
+            return lambda: self._sign(plan, unsigned, mediator)
         if step == Step.COURT_DOCKING or mediator is None:
             return self._docking(plan, seen, cast, applicant, respondent)
         if step == Step.COUNSELLING:
@@ -571,9 +576,13 @@ class DemoLoader:
             if plan.result == "agreement":
                 return lambda: cases.record_agreement(mediator, case_id, self._terms(plan))
             return None
-        if seen.result.kind == "agreement" and plan.signed and seen.result.agreement_id:
-            return lambda: self._sign(plan, seen.result.agreement_id, mediator)  # type: ignore[union-attr,arg-type]
-        return None
+        unsigned = self._to_sign(plan, seen)
+        return (lambda: self._sign(plan, unsigned, mediator)) if unsigned else None
+
+    @staticmethod
+    def _to_sign(plan: CasePlan, seen: _Seen) -> str | None:
+        """The id of the case's agreement if the plan signs it."""
+        return seen.result.agreement_id if plan.signed and seen.result is not None else None
 
     def _terms(self, plan: CasePlan) -> PaymentTerms:
         due = (self.clock.now().astimezone(CHINA).date() + timedelta(days=30)).isoformat()
