@@ -283,15 +283,16 @@ class DemoSeedMismatch(Exception):
 
 @dataclass
 class _Seen:
-    """Where a case stands, read in one go."""
+    """Where a case stands: the case, its result, and what its current step needs."""
 
     case: Case
-    result: CaseResult | None
-    choices: list[MediatorChoice]
-    messages: int
-    rated: set[str]
-    complained: bool
-    application: CourtApplication | None
+    result: CaseResult | None = None
+    consents: dict[str, str] = field(default_factory=dict)  # side -> pending | given | refused
+    choices: list[MediatorChoice] = field(default_factory=list)
+    messages: int = 0
+    rated: set[str] = field(default_factory=set)
+    complained: bool = False
+    application: CourtApplication | None = None
 
 
 @dataclass
@@ -475,19 +476,31 @@ class DemoLoader:
         return (await self.s.cases.apply(cast.parties[plan.applicant], app)).id
 
     async def _see(self, case_id: str) -> _Seen:
+        """The case, and what its current step needs to know of it."""
         async with self.s.db() as s:
             case = await s.get(Case, case_id)
             assert case is not None
-            return _Seen(
-                case=case, result=await s.get(CaseResult, case_id),
-                choices=list((await s.scalars(select(MediatorChoice).where(MediatorChoice.case_id == case_id)
-                                              .order_by(MediatorChoice.id))).all()),
-                messages=await s.scalar(select(func.count()).select_from(CounsellingMessage)
-                                        .where(CounsellingMessage.case_id == case_id)) or 0,
-                rated=set((await s.scalars(select(Rating.side).where(Rating.case_id == case_id))).all()),
-                complained=await s.scalar(select(Complaint.id).where(Complaint.case_id == case_id).limit(1)) is not None,
-                application=await s.scalar(select(CourtApplication).where(
-                    CourtApplication.case_id == case_id, CourtApplication.kind == JUDICIAL_CONFIRMATION)))
+            seen = _Seen(case)
+            step = Step(case.step)
+            if step.number >= Step.RESULT.number:
+                seen.result = await s.get(CaseResult, case_id)
+            if step == Step.START:
+                seen.consents = dict((await s.execute(select(CaseParty.side, CaseParty.consent)
+                                                      .where(CaseParty.case_id == case_id))).all())
+            elif step == Step.CHOOSE_MEDIATOR:
+                seen.choices = list((await s.scalars(select(MediatorChoice).where(MediatorChoice.case_id == case_id)
+                                                     .order_by(MediatorChoice.id))).all())
+            elif step == Step.COUNSELLING:
+                seen.messages = await s.scalar(select(func.count()).select_from(CounsellingMessage)
+                                               .where(CounsellingMessage.case_id == case_id)) or 0
+            elif step == Step.EVALUATION:
+                seen.rated = set((await s.scalars(select(Rating.side).where(Rating.case_id == case_id))).all())
+            elif step == Step.COURT_DOCKING:
+                seen.complained = await s.scalar(select(Complaint.id).where(Complaint.case_id == case_id)
+                                                 .limit(1)) is not None
+                seen.application = await s.scalar(select(CourtApplication).where(
+                    CourtApplication.case_id == case_id, CourtApplication.kind == JUDICIAL_CONFIRMATION))
+            return seen
 
     async def _next(self, plan: CasePlan, seen: _Seen, cast: _Cast) -> Action | None:
         """The next action that takes the case towards its plan, or ``None`` when it is there."""
@@ -497,8 +510,7 @@ class DemoLoader:
         if step.number > plan.target.number or (step == plan.target and step in STOPS):
             return None
         if step == Step.START:
-            consents = await self._consents(case.id)
-            if consents.get("applicant") == "pending":  # a delegated case asks both parties
+            if seen.consents.get("applicant") == "pending":  # a delegated case asks both parties
                 return lambda: cases.answer_consent(applicant, case.id, True)
             return lambda: cases.answer_consent(respondent, case.id, not plan.refuses,
                                                 "不同意调解（演示）" if plan.refuses else "")
@@ -536,11 +548,6 @@ class DemoLoader:
         if case.outcome == Outcome.SETTLED:
             return self._court(plan, seen, cast, applicant, respondent)
         return None
-
-    async def _consents(self, case_id: str) -> dict[str, str]:
-        async with self.s.db() as s:
-            return dict((await s.execute(select(CaseParty.side, CaseParty.consent)
-                                         .where(CaseParty.case_id == case_id))).all())
 
     async def _choosing(self, plan: CasePlan, seen: _Seen, cast: _Cast, applicant: Actor) -> Action | None:
         """The party picks from the five recommendations; a mediator sometimes declines."""
