@@ -329,6 +329,9 @@ class DemoLoader:
         self._hash: PasswordHash | None = None
 
     async def load(self, cases: int = 300, mediators: int = 60, parties: int = 40, signed: int = 20) -> DemoSummary:
+        """Load (or finish loading) the plan for these numbers. Logins starting with ``demo-`` are
+        the demo's: they are reused, and all get this run's password."""
+        self.clock.follow_wall()  # accounts and organisations are made now; each case then has its own time
         existing = await self._existing_cases()
         async with self.s.db() as s:
             self._known = {a.login: a for a in (await s.scalars(
