@@ -22,9 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "signing")]
@@ -36,17 +34,13 @@ from identity.gate import TestIdentityGate  # noqa: E402
 from mediation.agreement_store import SqlAgreementStore  # noqa: E402
 from signing.agreement_pdf import EvidenceAppendix, render_agreement  # noqa: E402
 from signing.ceremony import Signer, SigningCeremony, gate_key  # noqa: E402
+from signing.development import browser_sign, spki_of  # noqa: E402
 from signing.pki import PlatformPKI  # noqa: E402
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority  # noqa: E402
 
 
 def emit(metric: str, value: float, unit: str = "ms") -> None:
     print(json.dumps({"metric": metric, "value": round(value, 2), "unit": unit}), flush=True)
-
-
-def raw_sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
-    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
 async def one_agreement(ceremony: SigningCeremony, store: SqlAgreementStore, gate: TestIdentityGate,
@@ -57,16 +51,15 @@ async def one_agreement(ceremony: SigningCeremony, store: SqlAgreementStore, gat
     timings["agreement_lock"].append(time.perf_counter() - t0)
     for slot in state.slots[:-1]:
         key = ec.generate_private_key(ec.SECP256R1())
-        spki = key.public_key().public_bytes(serialization.Encoding.DER,
-                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+        spki = spki_of(key)
         signer = Signer(slot.signer_key, slot.participant_id)
         await gate.pass_now(gate_key(agreement_id, slot.signer_key))
         challenge = await ceremony.begin(agreement_id, 1, signer, slot.field_name)
-        await ceremony.enroll(agreement_id, 1, signer, slot.field_name, spki, raw_sign(key, challenge.nonce + spki))
+        await ceremony.enroll(agreement_id, 1, signer, slot.field_name, spki, browser_sign(key, challenge.nonce + spki))
         t0 = time.perf_counter()
         prep = await ceremony.prepare(agreement_id, 1, signer, slot.field_name)
         t1 = time.perf_counter()
-        await ceremony.complete(agreement_id, 1, signer, slot.field_name, raw_sign(key, prep.signed_attrs_der))
+        await ceremony.complete(agreement_id, 1, signer, slot.field_name, browser_sign(key, prep.signed_attrs_der))
         t2 = time.perf_counter()
         timings["ceremony_prepare"].append(t1 - t0)
         timings["ceremony_complete"].append(t2 - t1)

@@ -128,13 +128,22 @@ class AgentAuthorisation:
 
 
 @dataclass(frozen=True)
+class PasswordHash:
+    """A password hashed once by :meth:`AccountService.hash_password`, for many accounts that are
+    meant to share it (the demo's, which all open with one known password) without paying argon2
+    for each of them."""
+
+    value: str
+
+
+@dataclass(frozen=True)
 class NewAccount:
     """What a self-registration or an administrator supplies."""
 
     role: Role
     login: str
     display_name: str
-    password: str
+    password: str | PasswordHash
     phone: str | None = None
     id_number: str | None = None
     organisation: str | None = None
@@ -268,7 +277,7 @@ class AccountService:
             await self._add_account(s, row)
         return _info(row)
 
-    async def bootstrap_admin(self, login: str, display_name: str, password: str) -> AccountInfo:
+    async def bootstrap_admin(self, login: str, display_name: str, password: str | PasswordHash) -> AccountInfo:
         """The first platform administrator, created from the command line."""
         row = await self._new_row(NewAccount(Role.PLATFORM_ADMIN, login, display_name, password))
         async with self.db.begin() as s:
@@ -283,16 +292,30 @@ class AccountService:
         name = clean_text(new.display_name, "display_name", 100)
         organisation = clean_text(new.organisation, "organisation", 100) if new.organisation is not None else None
         court = clean_text(new.court, "court", 100) if new.court is not None else None
-        if not MIN_PASSWORD <= len(new.password) <= MAX_PASSWORD:
-            raise InvalidInput("weak_password", f"a password is {MIN_PASSWORD}-{MAX_PASSWORD} characters")
         phone = normalise_phone(new.phone) if new.phone is not None else None
         id_enc = None
         if new.id_number is not None:
             id_enc = self.cipher.encrypt(validate_id_number(new.id_number), context="account.id_number")
-        password_hash = await asyncio.to_thread(self._hasher.hash, new.password)
+        password = new.password if isinstance(new.password, PasswordHash) else await self.hash_password(new.password)
         return Account(id="a_" + secrets.token_hex(8), role=str(new.role), login=new.login, display_name=name,
-                       phone=phone, id_number_enc=id_enc, password_hash=password_hash,
+                       phone=phone, id_number_enc=id_enc, password_hash=password.value,
                        organisation=organisation, court=court, created_at=self.clock.now())
+
+    async def hash_password(self, password: str) -> PasswordHash:
+        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+            raise InvalidInput("weak_password", f"a password is {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+        return PasswordHash(await asyncio.to_thread(self._hasher.hash, password))
+
+    async def set_password(self, by: Actor, account_ids: list[str], password: str | PasswordHash) -> None:
+        """A platform administrator gives these accounts a new password; their sessions end."""
+        if by.role != Role.PLATFORM_ADMIN:
+            raise Forbidden("forbidden", "only platform administrators set other accounts' passwords")
+        hashed = password if isinstance(password, PasswordHash) else await self.hash_password(password)
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            await s.execute(update(Account).where(Account.id.in_(account_ids)).values(password_hash=hashed.value))
+            await s.execute(update(LoginSession).where(LoginSession.account_id.in_(account_ids),
+                                                       LoginSession.ended_at.is_(None)).values(ended_at=now))
 
     @staticmethod
     async def _add_account(s: AsyncSession, row: Account) -> None:

@@ -93,9 +93,9 @@ async def draft_from_case(s: AsyncSession, cipher: PiiCipher, case: Case, partie
         dispute_type = DisputeType(case.dispute_type)
     except ValueError:
         dispute_type = DisputeType.OTHER
-    data = AgreementData(case_number=case.id, dispute_type=dispute_type, parties=drafted, mediator=mediator,
-                         organisation=organisation, facts=_facts(case), monetary=monetary, performance=performance,
-                         date=today, place=f"{org_name}（在线调解）"[:200])
+    data = AgreementData(case_number=case.case_number or case.id, dispute_type=dispute_type, parties=drafted,
+                         mediator=mediator, organisation=organisation, facts=_facts(case), monetary=monetary,
+                         performance=performance, date=today, place=f"{org_name}（在线调解）"[:200])
     return Draft(data, organisation.organisation_id)
 
 

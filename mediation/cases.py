@@ -26,10 +26,11 @@ from . import audit
 from .accounts import SERVICE_ROLE, Actor, Role, normalise_phone
 from .agreement_drafting import draft_from_case
 from .agreement_store import AgreementInfo, SqlAgreementStore
+from .case_numbers import assign_case_number
 from .clock import Clock
 from .directory_models import Organisation
 from .deadlines import DeadlineView, Responsible, complete_deadlines, deadlines_of, open_deadline
-from .errors import Forbidden, InvalidInput, NotFound, WrongState
+from .errors import Forbidden, InvalidInput, MediationError, NotFound, WrongState
 from .events import CaseEvents
 from .files import FileStore, clean_file_name
 from .id_numbers import validate_id_number
@@ -160,6 +161,7 @@ class DocumentFile:
 @dataclass(frozen=True)
 class CaseView:
     id: str
+    case_number: str | None
     origin: str
     court: str | None
     dispute_type: str
@@ -187,6 +189,7 @@ class CaseSummary:
     """A line of a case list; the full :class:`CaseView` is one request away."""
 
     id: str
+    case_number: str | None
     dispute_type: str
     step: str
     step_number: int
@@ -379,8 +382,9 @@ class CaseService:
         if applicant.phone == respondent.phone:
             raise InvalidInput("same_party", "the applicant and the respondent must be different people")
         async with self.db.begin() as s:
-            case = Case(id=case_id, origin=origin, court=court, dispute_type=dispute_type, claims=claims,
-                        amount_fen=app.amount_fen, facts=facts, step=str(Step.START), status="open",
+            case = Case(id=case_id, case_number=await assign_case_number(s, court, now), origin=origin, court=court,
+                        dispute_type=dispute_type, claims=claims, amount_fen=app.amount_fen, facts=facts,
+                        step=str(Step.START), status="open",
                         created_by=actor.id, created_at=now, updated_at=now, audit_seq=0, audit_head=audit.GENESIS)
             s.add(case)
             await s.flush()
@@ -391,8 +395,8 @@ class CaseService:
             open_deadline(s, case_id, f"step:{Step.START}", policy.standard, now, now + policy.limit,
                           await self._responsible(s, ctx, "respondent"))
             self.record(s, ctx, actor, "case.created", {
-                "origin": origin, "court": court, "dispute_type": dispute_type, "amount_fen": app.amount_fen,
-                "applicant": applicant.name, "respondent": respondent.name}, now)
+                "case_number": case.case_number, "origin": origin, "court": court, "dispute_type": dispute_type,
+                "amount_fen": app.amount_fen, "applicant": applicant.name, "respondent": respondent.name}, now)
         await self.publish(case_id, "case.created", step=str(Step.START))
         await self._ask_for_consent(case_id, [p for p in (applicant, respondent) if p.consent == "pending"], now)
         return await self.view(actor, case_id)
@@ -747,9 +751,18 @@ class CaseService:
         await self._agreement_step(state, actor, "agreement.locked", {"sha256": state.locked_sha256})
 
     async def agreement_revised(self, state: VersionState) -> None:
-        """The seam for ``signing/`` (in-process, after every stored revision): one more signature
-        (the seal among them), or the final archival revision after the seal. The case's trail names each signature's field,
-        signer and resulting PDF hash, and every open case page learns at once who acts next."""
+        """The signing ceremony's ``on_revision`` (in-process, after every stored revision): one more
+        signature (the seal among them), or the final archival revision after the seal. The case's
+        trail names each signature's field, signer and resulting PDF hash, and every open case page
+        learns at once who acts next. The signature stands whatever the case says: a failure here is
+        logged, not turned into a refused signature."""
+        try:
+            await self._record_revision(state)
+        except MediationError as exc:
+            log.error("agreement signed but not recorded in the case's trail", extra={
+                "case_id": state.case_id, "agreement_id": state.agreement_id, "code": exc.code})
+
+    async def _record_revision(self, state: VersionState) -> None:
         if state.status is VersionStatus.COMPLETED:
             await self._agreement_step(state, SIGNING_ACTOR, "agreement.completed", {"sha256": state.final_sha256})
             return
@@ -771,6 +784,18 @@ class CaseService:
             self.record(s, ctx, actor, action, {"agreement_id": state.agreement_id, "version": state.version,
                                                 **payload}, now)
         await self.publish(state.case_id, action, agreement_id=state.agreement_id)
+
+    async def signatures_took_effect(self, state: VersionState) -> None:
+        """The signing ceremony's ``on_effective``: the last party signature of a case's agreement
+        is in, so the case moves on. The signature stands whatever the case says (e.g. a failure
+        recorded meanwhile); that is logged for the mediator to resolve."""
+        if state.case_id is None or state.effective_at is None:
+            return
+        try:
+            await self.agreement_took_effect(state.case_id, state.agreement_id, state.effective_at)
+        except MediationError as exc:
+            log.error("agreement signed but the case did not move on", extra={
+                "case_id": state.case_id, "agreement_id": state.agreement_id, "code": exc.code})
 
     async def record_failure(self, actor: Actor, case_id: str, reasons: list[str]) -> CaseView:
         cleaned = [clean_text(r, "reasons[]", 500) for r in reasons]
@@ -1007,8 +1032,9 @@ class CaseService:
                 and await self.agreements.current_status(s, result.agreement_id) is VersionStatus.COMPLETED:
             pdf_url = f"/api/cases/{case.id}/agreement.pdf"
         return CaseView(
-            id=case.id, origin=case.origin, court=case.court, dispute_type=case.dispute_type, claims=case.claims,
-            amount_fen=case.amount_fen, facts=case.facts, step=case.step, step_number=Step(case.step).number,
+            id=case.id, case_number=case.case_number, origin=case.origin, court=case.court,
+            dispute_type=case.dispute_type, claims=case.claims, amount_fen=case.amount_fen, facts=case.facts,
+            step=case.step, step_number=Step(case.step).number,
             status=case.status, outcome=case.outcome, mediator_id=case.mediator_id, organisation=case.organisation,
             room_id=case.room_id, created_at=case.created_at, parties=parties, your_sides=sorted(ctx.relation.sides),
             deadlines=await deadlines_of(s, case.id),
@@ -1051,7 +1077,7 @@ class CaseService:
                 return self._represents(represented, party) is not None
             return actor.role == Role.PARTY and self._is_party(actor, party)
 
-        return [CaseSummary(c.id, c.dispute_type, c.step, Step(c.step).number, c.status, c.outcome, c.created_at,
-                            c.updated_at, {p.side: p.name for p in by_case.get(c.id, [])},
+        return [CaseSummary(c.id, c.case_number, c.dispute_type, c.step, Step(c.step).number, c.status, c.outcome,
+                            c.created_at, c.updated_at, {p.side: p.name for p in by_case.get(c.id, [])},
                             sorted(p.side for p in by_case.get(c.id, []) if yours(p)))
                 for c in cases]

@@ -115,6 +115,8 @@ class Case(Base):
     __tablename__ = "med_cases"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: The number people and documents use, e.g. (2026)川0104民调7号 (see ``case_numbers.py``).
+    case_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     origin: Mapped[str] = mapped_column(String(20))  # "application" | "court_delegation"
     court: Mapped[str | None] = mapped_column(String(100))
     dispute_type: Mapped[str] = mapped_column(String(40), index=True)
@@ -132,6 +134,16 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     audit_seq: Mapped[int] = mapped_column(Integer, default=0)
     audit_head: Mapped[str] = mapped_column(String(64))
+
+
+class CaseNumberSequence(Base):
+    """The last case number given per court code (``""``: no court) and year."""
+
+    __tablename__ = "med_case_number_sequences"
+
+    scope: Mapped[str] = mapped_column(String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class CaseParty(Base):

@@ -119,7 +119,7 @@ def create_app(settings: Settings) -> web.Application:
     app[API_KEYS_KEY] = api_keys
     pki_api.install_pki(app, pki)
     agreements_api.setup_agreements(app, settings, services)
-    cases_api.setup_cases(app, settings, engine, services)
+    cases_api.setup_cases(app, settings, engine, services, scan_interval=settings.deadline_scan_seconds)
     webhooks_api.setup_webhooks(app, services)
     notifications_api.setup_notifications(app, settings, services)
     directory_api.setup_directory(app, services)

@@ -57,6 +57,7 @@ class Settings:
     tsa_url: str | None = None
     identity_gate: str = "face"
     environment: str = "development"
+    deadline_scan_seconds: float = 60.0
 
     @property
     def scheme(self) -> str:
@@ -98,7 +99,7 @@ def _coerce(name: str, raw: Any) -> Any:
         return Path(raw) if raw not in (None, "") else None
     if name in ("port", "token_ttl_seconds", "max_event_bytes", "max_upload_bytes"):
         return int(raw)
-    if name == "reconnect_grace_seconds":
+    if name in ("reconnect_grace_seconds", "deadline_scan_seconds"):
         return float(raw)
     if name == "tls_self_signed":
         return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")

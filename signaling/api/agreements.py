@@ -26,7 +26,6 @@ import binascii
 import datetime as dt
 import functools
 import io
-import logging
 import re
 import tempfile
 from contextlib import contextmanager
@@ -37,12 +36,10 @@ from aiohttp import BodyPartReader, web
 from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import BaseModel, ConfigDict, Field
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.timestamps import TimeStamper
 
 from identity.gate import IdentityCheck, IdentityCheckRejected, RecordedIdentityGate, TestIdentityGate, gate_for
 from mediation.agreement_drafting import IdentityChanged, keep_case_identities, masked
 from mediation.agreement_store import SqlAgreementStore, pending_json_agreements
-from mediation.errors import MediationError
 from mediation.services import MediationServices
 from signing.agreement import AgreementData, DisputeType, SignerRole, SignerSlot
 from signing.agreement_pdf import EvidenceAppendix, render_agreement
@@ -50,7 +47,6 @@ from signing.agreement_versions import VersionError, VersionState, VersionStatus
 from signing.case_match import match_to_platform
 from signing.ceremony import CeremonyRefused, RefusalCode, Signer, SigningCeremony, gate_key
 from signing.templates import CLOSING_CLAUSES, TEMPLATES
-from signing.tsa import InProcessTimeStamper, external_timestamper
 from signing.verification import MAX_PDF_BYTES, VerificationError, verify_upload_safely
 
 from ..auth import PUBLIC
@@ -59,9 +55,7 @@ from ..errors import ApiError
 from ..openapi import api, parse_model, principal_of
 from ..tokens import TokenError, TokenIssuer
 from .accounts import ACCOUNT_ROLES, actor_for, domain_errors
-from .pki import PKI_KEY, TSA_KEY
-
-log = logging.getLogger(__name__)
+from .pki import PKI_KEY, TSA_KEY, platform_timestamper
 
 STORE_KEY = web.AppKey("agreement_store", SqlAgreementStore)
 AGREEMENT_SERVICES_KEY = web.AppKey("agreement_services", MediationServices)
@@ -104,36 +98,16 @@ def setup_agreements(app: web.Application, settings: Settings, services: Mediati
     if PKI_KEY not in app:
         raise RuntimeError("setup_agreements needs the PKI: call signaling.api.pki.install_pki first")
     pki = app[PKI_KEY]
-    timestamper: TimeStamper = external_timestamper(settings.tsa_url) if settings.tsa_url \
-        else InProcessTimeStamper(app[TSA_KEY])
+    timestamper = platform_timestamper(settings, app[TSA_KEY])
     gate = gate_for(settings.identity_gate, settings.environment)
-
-    async def took_effect(state: VersionState) -> None:
-        """The last party signature is in: the case moves on. The signature stands whatever the
-        case says (e.g. a failure recorded meanwhile); that is logged for the mediator to resolve."""
-        if state.case_id is None or state.effective_at is None:
-            return
-        try:
-            await services.cases.agreement_took_effect(state.case_id, state.agreement_id, state.effective_at)
-        except MediationError as exc:
-            log.error("agreement signed but the case did not move on", extra={
-                "case_id": state.case_id, "agreement_id": state.agreement_id, "code": exc.code})
-
-    async def revised(state: VersionState) -> None:
-        """Each signature and the final revision go into the case's trail. The signature stands
-        whatever the case says; a failure here is logged, not turned into a refused signature."""
-        try:
-            await services.cases.agreement_revised(state)
-        except MediationError as exc:
-            log.error("agreement signed but not recorded in the case's trail", extra={
-                "case_id": state.case_id, "agreement_id": state.agreement_id, "code": exc.code})
 
     app[STORE_KEY] = services.agreements
     app[AGREEMENT_SERVICES_KEY] = services
     app[GATE_KEY] = gate
     app[CEREMONY_KEY] = SigningCeremony(services.agreements, pki, gate, timestamper,
-                                         id_digest_key=ensure_secret(settings, "id-hash"), on_effective=took_effect,
-                                         on_revision=revised)
+                                         id_digest_key=ensure_secret(settings, "id-hash"),
+                                         on_effective=services.cases.signatures_took_effect,
+                                         on_revision=services.cases.agreement_revised)
     app[SIGNING_TOKENS_KEY] = TokenIssuer(ensure_secret(settings, "signing-token"), settings.token_ttl_seconds)
     app[AGREEMENT_SETTINGS_KEY] = settings
     app[VERIFY_SLOTS_KEY] = asyncio.Semaphore(CONCURRENT_VERIFICATIONS)

@@ -19,7 +19,6 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import copy_into_new_writer
@@ -29,6 +28,7 @@ from reportlab.pdfgen import canvas
 
 from signing.agreement_pdf import write_signer_catalog
 from signing.binding import SignerBinding, SignerTable, SlotEntry, SlotOrganisation
+from signing.development import browser_sign
 from signing.pades import MEDIATION_SEAL_CAPTION, KeyCustody, SealStamp, SignatureEvidence, StampText, finalize_lta, \
     finish_external, prepare_external, sign_with_key
 from signing.pki import PlatformPKI, SignerIdentity, id_number_digest
@@ -121,12 +121,6 @@ def first_revision(pdf: bytes) -> bytes:
     found = re.compile(rb"%%EOF\r?\n?").search(pdf, end)
     assert found is not None
     return pdf[:found.end()]
-
-
-def browser_sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
-    """What WebCrypto's ECDSA P-256/SHA-256 returns: raw r||s, 64 bytes."""
-    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
 class Platform:

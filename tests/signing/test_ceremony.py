@@ -13,8 +13,6 @@ from typing import AsyncIterator
 from zoneinfo import ZoneInfo
 
 import pytest
-from asn1crypto import cms
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
@@ -23,11 +21,12 @@ from pyhanko.sign.validation import async_validate_pdf_signature
 from agreement_db import LI, WANG, ZHANG, ZHAO, bound_agreement, create_agreement, open_store
 from agreement_samples import sample_agreement
 from identity.gate import IdentityCheck, IdentityCheckRejected, RecordedIdentityGate, TestIdentityGate, gate_for
-from pades_samples import ID_DIGEST_KEY, browser_sign
+from pades_samples import ID_DIGEST_KEY
 from mediation.agreement_store import SqlAgreementStore
 from signing.agreement_versions import VersionState, VersionStatus
 from signing.ceremony import CeremonyRefused, RefusalCode, Signer, SigningCeremony, gate_key
-from signing.pades import MEDIATION_SEAL_CAPTION, KeyCustody, SignatureEvidence, document_digest, signature_timestamp_time
+from signing.development import browser_sign, sign_as_browser, spki_of
+from signing.pades import MEDIATION_SEAL_CAPTION, KeyCustody, SignatureEvidence, signature_timestamp_time
 from signing.pki import PlatformPKI, id_number_digest
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority
 from signing.verification import async_verify_agreement
@@ -77,11 +76,6 @@ async def world(tmp_path: Path, pki: PlatformPKI) -> AsyncIterator[World]:
     await engine.dispose()
 
 
-def _spki(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.public_key().public_bytes(serialization.Encoding.DER,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
 async def _pass(w: World, signer: Signer) -> None:
     await w.gate.pass_now(gate_key(w.agreement_id, signer.signer_key))
 
@@ -89,23 +83,16 @@ async def _pass(w: World, signer: Signer) -> None:
 async def _enroll(w: World, field: str, key: ec.EllipticCurvePrivateKey, version: int = 1) -> None:
     signer = SIGNERS[field]
     challenge = await w.ceremony.begin(w.agreement_id, version, signer, field)
-    await w.ceremony.enroll(w.agreement_id, version, signer, field, _spki(key),
-                            browser_sign(key, challenge.nonce + _spki(key)))
+    await w.ceremony.enroll(w.agreement_id, version, signer, field, spki_of(key),
+                            browser_sign(key, challenge.nonce + spki_of(key)))
 
 
-async def _sign(w: World, field: str, version: int = 1):  # type: ignore[no-untyped-def]
-    """What the browser does: enroll, prepare, check the digest, sign the signed attributes."""
+async def _sign(w: World, field: str, version: int = 1) -> VersionState:
+    """What the browser does (played by :func:`signing.development.sign_as_browser`): enroll,
+    prepare, check the digest, sign the signed attributes."""
     signer = SIGNERS[field]
-    key = ec.generate_private_key(ec.SECP256R1())
     await _pass(w, signer)
-    await _enroll(w, field, key, version)
-    prep = await w.ceremony.prepare(w.agreement_id, version, signer, field)
-    pdf = w.ceremony.prepared_pdf(w.agreement_id, version, signer, field)
-    attrs = cms.CMSAttributes.load(prep.signed_attrs_der)
-    message_digest = next(a["values"][0].native for a in attrs if a["type"].native == "message_digest")
-    assert message_digest == document_digest(pdf, prep.byte_range) == prep.document_digest
-    return await w.ceremony.complete(w.agreement_id, version, signer, field,
-                                     browser_sign(key, prep.signed_attrs_der))
+    return await sign_as_browser(w.ceremony, w.agreement_id, version, signer, field)
 
 
 async def _refused(code: RefusalCode, awaitable) -> CeremonyRefused:  # type: ignore[no-untyped-def]
@@ -149,13 +136,12 @@ async def test_full_ceremony_in_order_gives_a_valid_b_lta_agreement(world: World
     report = await async_verify_agreement(pdf, [w.pki.root_cert])
     assert report.valid, report.to_dict()
     assert report.agreement_id == w.agreement_id and [s["field_name"] for s in report.signer_slots] == FIELDS
-    holders = {slot.field_name: slot.holder_id for slot in final.slots}
     for signature, field in zip(report.signatures[:4], FIELDS):
-        assert holders[field] is not None  # every person's certificate names its participant
         assert signature.binding == {"agreement_id": w.agreement_id, "version": 1,
                                      "version_sha256": final.locked_sha256, "field_name": field,
                                      "role": signature.signer.role, "side": signature.signer.side,
-                                     "participant_id": holders[field], "case_number": final.data.case_number}
+                                     "participant_id": SIGNERS[field].participant_id,
+                                     "case_number": final.data.case_number}
     organisation = final.data.organisation
     assert report.signatures[4].binding == {"kind": "organisation", "holder_id": None, "name": organisation.name,
                                             "credit_code": organisation.credit_code}
@@ -190,12 +176,12 @@ async def test_a_participant_cannot_get_another_participants_certificate(world: 
             await w.ceremony.begin(w.agreement_id, 1, intruder, "sig_01_party_zhang")
         assert info.value.code is RefusalCode.NOT_YOUR_FIELD
         await _refused(RefusalCode.NOT_YOUR_FIELD, w.ceremony.enroll(
-            w.agreement_id, 1, intruder, "sig_01_party_zhang", _spki(key), bytes(64)))
+            w.agreement_id, 1, intruder, "sig_01_party_zhang", spki_of(key), bytes(64)))
     # 张三's own challenge does not let 李四 enroll on 张三's field either.
     challenge = await w.ceremony.begin(w.agreement_id, 1, ZHANG, "sig_01_party_zhang")
     await _refused(RefusalCode.NOT_YOUR_FIELD, w.ceremony.enroll(
-        w.agreement_id, 1, Signer("party:zhang", LI.participant_id), "sig_01_party_zhang", _spki(key),
-        browser_sign(key, challenge.nonce + _spki(key))))
+        w.agreement_id, 1, Signer("party:zhang", LI.participant_id), "sig_01_party_zhang", spki_of(key),
+        browser_sign(key, challenge.nonce + spki_of(key))))
 
 
 async def test_refuses_out_of_order_but_lets_a_later_signer_enroll_early(world: World) -> None:
@@ -221,8 +207,8 @@ async def test_refuses_without_a_recent_identity_check(world: World) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     challenge = await w.ceremony.begin(w.agreement_id, 1, ZHANG, "sig_01_party_zhang")
     await _refused(RefusalCode.IDENTITY_CHECK_REQUIRED, w.ceremony.enroll(
-        w.agreement_id, 1, ZHANG, "sig_01_party_zhang", _spki(key),
-        browser_sign(key, challenge.nonce + _spki(key))))
+        w.agreement_id, 1, ZHANG, "sig_01_party_zhang", spki_of(key),
+        browser_sign(key, challenge.nonce + spki_of(key))))
     # A check for the same person in another agreement does not count.
     await w.gate.pass_now(gate_key("ag_ffffffffffffffff", ZHANG.signer_key))
     await _refused(RefusalCode.IDENTITY_CHECK_REQUIRED, w.ceremony.turn(w.agreement_id, 1, ZHANG,
@@ -328,15 +314,15 @@ async def test_proof_of_possession_is_required(world: World) -> None:
     await _pass(w, ZHANG)
     key, other = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     await _refused(RefusalCode.NO_CHALLENGE, w.ceremony.enroll(w.agreement_id, 1, ZHANG,
-                                                               "sig_01_party_zhang", _spki(key), bytes(64)))
+                                                               "sig_01_party_zhang", spki_of(key), bytes(64)))
     challenge = await w.ceremony.begin(w.agreement_id, 1, ZHANG, "sig_01_party_zhang")
     await _refused(RefusalCode.POSSESSION_FAILED, w.ceremony.enroll(
-        w.agreement_id, 1, ZHANG, "sig_01_party_zhang", _spki(key),
-        browser_sign(other, challenge.nonce + _spki(key))))
+        w.agreement_id, 1, ZHANG, "sig_01_party_zhang", spki_of(key),
+        browser_sign(other, challenge.nonce + spki_of(key))))
     # The challenge is single-use.
     await _refused(RefusalCode.NO_CHALLENGE, w.ceremony.enroll(
-        w.agreement_id, 1, ZHANG, "sig_01_party_zhang", _spki(key),
-        browser_sign(key, challenge.nonce + _spki(key))))
+        w.agreement_id, 1, ZHANG, "sig_01_party_zhang", spki_of(key),
+        browser_sign(key, challenge.nonce + spki_of(key))))
     await _refused(RefusalCode.NOT_ENROLLED, w.ceremony.prepare(w.agreement_id, 1, ZHANG,
                                                                 "sig_01_party_zhang"))
 
@@ -390,8 +376,8 @@ async def test_a_revoked_event_certificate_is_refused_at_prepare(world: World) -
     key = ec.generate_private_key(ec.SECP256R1())
     await _pass(w, ZHANG)
     challenge = await w.ceremony.begin(w.agreement_id, 1, ZHANG, "sig_01_party_zhang")
-    enrollment = await w.ceremony.enroll(w.agreement_id, 1, ZHANG, "sig_01_party_zhang", _spki(key),
-                                         browser_sign(key, challenge.nonce + _spki(key)))
+    enrollment = await w.ceremony.enroll(w.agreement_id, 1, ZHANG, "sig_01_party_zhang", spki_of(key),
+                                         browser_sign(key, challenge.nonce + spki_of(key)))
     w.pki.revoke(enrollment.certificate.serial_number, "keyCompromise")
     error = await _refused(RefusalCode.BAD_CERTIFICATE, w.ceremony.prepare(w.agreement_id, 1, ZHANG,
                                                                            "sig_01_party_zhang"))

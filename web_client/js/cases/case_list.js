@@ -24,7 +24,8 @@ export async function renderCaseList({ account, view }, headingKey = "list.headi
     return;
   }
   const rows = cases.map((c) => el("tr", { dataset: { caseId: c.id, status: c.status } },
-    el("td", {}, el("a", { href: `#case/${c.id}`, class: "case-link", text: c.id })),
+    el("td", {}, el("a", { href: `#case/${c.id}`, class: "case-link", text: c.id }),
+      c.case_number ? el("div", { class: "case-number", text: c.case_number }) : null),
     el("td", { text: disputeLabel(c.dispute_type) }),
     el("td", { text: Object.entries(c.parties).map(([side, name]) => `${i18n.t(`side.${side}`)} ${name}`).join(" / ") }),
     el("td", {}, el("span", { class: "step-pill", dataset: { step: c.step }, text: stepLabel(c.step) }),

@@ -178,7 +178,7 @@ export async function renderCase({ account, view }, caseId) {
       return;
     }
     const head = el("div", { class: "case-head" },
-      el("h1", { text: i18n.t("case.heading", { id: c.id }) }),
+      el("h1", { text: i18n.t("case.heading", { id: c.case_number ?? c.id }) }),
       el("span", { class: "step-pill", dataset: { step: c.step }, text: stepLabel(c.step) }),
       el("span", { class: "status", dataset: { status: c.status }, text: i18n.t(`case.status.${c.status}`) }),
       c.outcome ? el("span", { class: "outcome", text: i18n.t(`case.outcome.${c.outcome}`) }) : null,
