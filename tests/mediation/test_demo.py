@@ -33,6 +33,8 @@ from signaling.database import make_engine
 from signing.agreement_versions import VersionStatus
 from signing.ceremony import SigningCeremony
 from signing.pki import PlatformPKI
+from signing.ruling import CourtRulingSigner
+from signing.seals import SealRegistry
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority
 from signing.verification import async_verify_agreement
 
@@ -63,12 +65,14 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> PlatformPKI:
 
 def _demo(engine: AsyncEngine, data_dir: Path, pki: PlatformPKI) -> Demo:
     clock, outbox = DemoClock(), DemoOutbox()
+    timestamper = InProcessTimeStamper(TimeStampAuthority(pki))
     services = build_services(engine, data_dir=data_dir, pii_key=secrets.token_bytes(32),
-                              code_key=secrets.token_bytes(32), clock=clock, sms=outbox, rooms=RecordingRooms())
+                              code_key=secrets.token_bytes(32), clock=clock, sms=outbox, rooms=RecordingRooms(),
+                              sign_ruling=CourtRulingSigner(SealRegistry(pki), timestamper))
     gate = TestIdentityGate()
-    ceremony = SigningCeremony(services.agreements, pki, gate, InProcessTimeStamper(TimeStampAuthority(pki)),
-                               id_digest_key=secrets.token_bytes(32),
-                               on_effective=services.cases.signatures_took_effect)
+    ceremony = SigningCeremony(services.agreements, pki, gate, timestamper, id_digest_key=secrets.token_bytes(32),
+                               on_effective=services.cases.signatures_took_effect,
+                               on_revision=services.cases.agreement_revised)
     return Demo(services, outbox, clock, DemoSigning(ceremony, gate))
 
 
