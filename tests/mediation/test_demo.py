@@ -22,7 +22,7 @@ from mediation.audit import verify_chain
 from mediation.demo_data import IDENTITY_METHOD, DemoClock, DemoLoader, DemoOutbox, DemoSigning, DemoSummary
 from mediation.directory import DirectoryService, MediatorQuery
 from mediation.errors import Unauthenticated
-from mediation.models import Account, Case, CaseParty, CaseResult, CourtApplication
+from mediation.models import Account, Case, CaseParty, CaseResult, CourtApplication, StoredFile
 from mediation.agreement_models import AgreementRow
 from mediation.recommendation import Recommender
 from mediation.schema import upgrade_engine
@@ -136,6 +136,12 @@ async def test_demo_goes_through_the_workflow_with_real_signatures(demo_world: D
             assert next(c for c in cases if c.id == result.case_id).step == "result"
     ruled = next(a for a in applications if a.status == "ruled")
     assert ruled.ruling in ("valid", "rejected") and ruled.materials["agreement"]["sha256"]
+    # The ruling is the court-signed PDF, valid for the verifier.
+    async with services.db() as s:
+        ruling_file = await s.get(StoredFile, ruled.ruling_document_id)
+    assert ruling_file is not None
+    ruling = await async_verify_agreement(await services.cases.files.read(ruling_file.path), [pki.root_cert])
+    assert ruling.valid, ruling.to_dict()
 
     # Accounts for every role, one password.
     for role, channel in (("platform_admin", Channel.ADMIN), ("org_admin", Channel.MEDIATOR),
