@@ -22,6 +22,12 @@ for a receiver). Any answer other than 2xx, a timeout or a connection error is r
 exponential backoff, a bounded number of times. Each event and subscription has a delivery row
 whose status ends ``delivered`` or ``failed``. Events carry no personal data, only ids and states.
 
+Destinations obey :mod:`mediation.outbound` (https, public addresses, or the operator's allow-list),
+checked at subscription and again after DNS resolution for every connection; a refused destination
+is final and logged as ``refused by the outbound policy``. Every failure without an HTTP answer is
+logged as the same ``delivery failed: no HTTP answer``, so the log is no port scanner. Deleting a
+subscription closes its pending deliveries; no attempt follows.
+
 The row keeps the body and when the next attempt is due, so a delivery cut short by a restart is
 resumed (:meth:`WebhookDispatcher.resume`, run at start-up) with the same event id and body,
 signed anew at send time. Receivers must therefore deduplicate on ``Accord-Event-Id``: an attempt
@@ -43,7 +49,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import aiohttp
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from yarl import URL
 
@@ -51,6 +57,7 @@ from .accounts import SERVICE_ROLE, Actor, Role
 from .background import BackgroundTasks
 from .clock import Clock
 from .errors import Forbidden, InvalidInput, NotFound
+from .outbound import REFUSED_BY_POLICY, OutboundPolicy, OutboundRefused
 from .pii import PiiCipher
 from .text import is_identifier
 from .webhook_models import WebhookDelivery, WebhookSubscription
@@ -67,6 +74,7 @@ EVENT_KINDS = frozenset({
     "complaint.filed", "court.application", "court.ruling", "deadline.overdue",
 })
 MAX_URL = 500
+SUBSCRIPTION_DELETED = "subscription deleted before the delivery finished"
 SECRET_CONTEXT = "webhook.secret"
 
 
@@ -188,10 +196,12 @@ class WebhookService:
     """Subscriptions. Platform administrators manage all of them; an integrating system (an API
     key, role ``service``) sees and removes only its own."""
 
-    def __init__(self, db: async_sessionmaker[AsyncSession], cipher: PiiCipher, clock: Clock):
+    def __init__(self, db: async_sessionmaker[AsyncSession], cipher: PiiCipher, clock: Clock,
+                 outbound: OutboundPolicy | None = None):
         self.db = db
         self.cipher = cipher
         self.clock = clock
+        self.outbound = outbound or OutboundPolicy()
 
     @staticmethod
     def _check_actor(actor: Actor) -> None:
@@ -208,6 +218,7 @@ class WebhookService:
     async def create(self, actor: Actor, new: NewWebhook) -> CreatedWebhook:
         self._check_actor(actor)
         url = _check_url(new.url)
+        await self.outbound.check_destination(url)
         kinds = _check_kinds(new.kinds)
         if new.case_id is not None and not is_identifier(new.case_id):
             raise InvalidInput("invalid_case_id", "not a case id", {"field": "case_id"})
@@ -235,9 +246,16 @@ class WebhookService:
         return row
 
     async def delete(self, actor: Actor, webhook_id: str) -> WebhookView:
+        """Mark the subscription deleted and close its pending deliveries as failed, in one
+        transaction: a dispatcher re-reads both before every attempt, so no retry follows."""
         async with self.db.begin() as s:
             row = await self._get(s, actor, webhook_id)
-            row.deleted_at = self.clock.now()
+            now = self.clock.now()
+            row.deleted_at = now
+            await s.execute(update(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id,
+                                                          WebhookDelivery.status == "pending")
+                            .values(status="failed", last_error=SUBSCRIPTION_DELETED, next_attempt_at=None,
+                                    finished_at=now))
         return _view(row)
 
     async def deliveries(self, actor: Actor, webhook_id: str, limit: int = 100) -> list[DeliveryView]:
@@ -288,6 +306,7 @@ class AttemptOutcome:
     delivered: bool
     status_code: int | None = None
     error: str | None = None
+    final: bool = False  # retrying cannot help (refused by the outbound policy)
 
 
 @dataclass(frozen=True)
@@ -299,7 +318,9 @@ class ResumeReport:
 
 
 NO_STORED_BODY = "payload not stored (created before 0005)"
-SUBSCRIPTION_DELETED = "subscription deleted before the delivery finished"
+#: Every failure without an HTTP answer reads the same, so the log tells nothing about the
+#: receiver's network (closed or filtered port, reset, timeout, DNS).
+NO_ANSWER = "delivery failed: no HTTP answer"
 
 
 class WebhookDispatcher:
@@ -400,9 +421,12 @@ class WebhookDispatcher:
 
     async def _attempts(self, target: Target, event_id: str, body: bytes, first_attempt: int) -> None:
         for attempt in range(first_attempt, self.policy.attempts + 1):
+            if await self.service.live_target(target.webhook_id) is None:
+                return  # deleted meanwhile: the deletion closed the delivery
             outcome = await self._attempt(target, event_id, body)
-            final = outcome.delivered or attempt == self.policy.attempts
-            await self._record(target.webhook_id, event_id, attempt, outcome, final)
+            final = outcome.delivered or outcome.final or attempt == self.policy.attempts
+            if not await self._record(target.webhook_id, event_id, attempt, outcome, final):
+                return
             if final:
                 if not outcome.delivered:
                     log.warning("webhook delivery failed for good",
@@ -411,26 +435,34 @@ class WebhookDispatcher:
             await asyncio.sleep(self.policy.delay(attempt))
 
     async def _attempt(self, target: Target, event_id: str, body: bytes) -> AttemptOutcome:
+        """One POST. The URL is checked again (the policy may have changed since the subscription,
+        and literal addresses never reach the resolver); names are checked after resolution by the
+        session's resolver. A refusal is final: no packet goes to that destination, now or later."""
         headers = {"Content-Type": "application/json", EVENT_ID_HEADER: event_id,
                    SIGNATURE_HEADER: sign(target.secret, int(self.wall_clock()), body),
                    "User-Agent": "Accord-Webhooks/1"}
         try:
-            async with self._session().post(target.url, data=body, headers=headers, allow_redirects=False,
+            url = self.service.outbound.check_url(target.url)
+            async with self._session().post(url, data=body, headers=headers, allow_redirects=False,
                                             timeout=aiohttp.ClientTimeout(total=self.policy.timeout)) as response:
                 await response.read()
                 if 200 <= response.status < 300:
                     return AttemptOutcome(True, response.status)
                 return AttemptOutcome(False, response.status, f"HTTP {response.status}")
-        except asyncio.TimeoutError:
-            return AttemptOutcome(False, None, f"no answer within {self.policy.timeout:g} s")
-        except aiohttp.ClientError as exc:
-            return AttemptOutcome(False, None, f"{type(exc).__name__}: {exc}"[:300])
+        except OutboundRefused:
+            return AttemptOutcome(False, None, REFUSED_BY_POLICY, final=True)
+        except (asyncio.TimeoutError, aiohttp.ClientError):
+            return AttemptOutcome(False, None, NO_ANSWER)
 
-    async def _record(self, webhook_id: str, event_id: str, attempt: int, outcome: AttemptOutcome, final: bool) -> None:
+    async def _record(self, webhook_id: str, event_id: str, attempt: int, outcome: AttemptOutcome,
+                      final: bool) -> bool:
+        """Write the attempt; ``False`` when the delivery is no longer pending (its subscription was deleted)."""
         async with self.service.db.begin() as s:
             row = await s.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id,
-                                                               WebhookDelivery.event_id == event_id))
-            assert row is not None  # inserted before the first attempt
+                                                               WebhookDelivery.event_id == event_id,
+                                                               WebhookDelivery.status == "pending"))
+            if row is None:
+                return False
             row.attempts = attempt
             row.last_status_code = outcome.status_code
             row.last_error = outcome.error
@@ -441,10 +473,12 @@ class WebhookDispatcher:
                 row.next_attempt_at = None
             else:
                 row.next_attempt_at = now + timedelta(seconds=self.policy.delay(attempt))
+        return True
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession()
+            connector = aiohttp.TCPConnector(resolver=self.service.outbound.http_resolver())
+            self._http = aiohttp.ClientSession(connector=connector)
         return self._http
 
     async def drain(self) -> None:

@@ -120,7 +120,7 @@ def create_app(settings: Settings) -> web.Application:
     pki_api.install_pki(app, pki)
     agreements_api.setup_agreements(app, settings, services)
     cases_api.setup_cases(app, settings, engine, services, scan_interval=settings.deadline_scan_seconds)
-    webhooks_api.setup_webhooks(app, services)
+    webhooks_api.setup_webhooks(app, services, outbound=webhooks_api.outbound_policy(settings))
     notifications_api.setup_notifications(app, settings, services)
     directory_api.setup_directory(app, services)
     api.install(app)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from mediation.outbound import OutboundPolicy
+
 
 @dataclass(frozen=True)
 class IceServer:
@@ -58,6 +60,8 @@ class Settings:
     identity_gate: str = "face"
     environment: str = "development"
     deadline_scan_seconds: float = 60.0
+    webhook_allow_http: bool = False
+    webhook_allowed_hosts: tuple[str, ...] = ()
 
     @property
     def scheme(self) -> str:
@@ -101,7 +105,10 @@ def _coerce(name: str, raw: Any) -> Any:
         return int(raw)
     if name in ("reconnect_grace_seconds", "deadline_scan_seconds"):
         return float(raw)
-    if name == "tls_self_signed":
+    if name == "webhook_allowed_hosts":  # a TOML list, or "a, b" in the environment
+        items = raw.split(",") if isinstance(raw, str) else raw
+        return tuple(str(item).strip() for item in items if str(item).strip())
+    if name in ("tls_self_signed", "webhook_allow_http"):
         return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
     return raw
 
@@ -141,6 +148,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     settings = Settings(**values)
     if settings.environment == "production" and settings.identity_gate == "test":
         raise ValueError("identity_gate = 'test' is refused in production")
+    OutboundPolicy(settings.webhook_allow_http, settings.webhook_allowed_hosts)  # a bad entry stops start-up
     return settings
 
 

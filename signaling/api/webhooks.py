@@ -14,9 +14,11 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field
 
+from mediation.outbound import OutboundPolicy
 from mediation.services import MediationServices
 from mediation.webhooks import ALL_KINDS, EVENT_KINDS, NewWebhook, RetryPolicy, WebhookDispatcher, WebhookService
 
+from ..config import Settings
 from ..openapi import api
 from .accounts import Strict, actor_of, domain_errors, dump
 
@@ -26,11 +28,17 @@ WEBHOOKS_KEY = web.AppKey("webhook_service", WebhookService)
 DISPATCHER_KEY = web.AppKey("webhook_dispatcher", WebhookDispatcher)
 
 
-def setup_webhooks(app: web.Application, services: MediationServices,
-                   policy: RetryPolicy | None = None) -> WebhookDispatcher:
+def outbound_policy(settings: Settings) -> OutboundPolicy:
+    """The webhook destinations ``webhook_allow_http`` and ``webhook_allowed_hosts`` permit."""
+    return OutboundPolicy(allow_http=settings.webhook_allow_http, allowed=settings.webhook_allowed_hosts)
+
+
+def setup_webhooks(app: web.Application, services: MediationServices, policy: RetryPolicy | None = None,
+                   outbound: OutboundPolicy | None = None) -> WebhookDispatcher:
     """Store the webhook service for the handlers, subscribe a dispatcher to the case events and
-    have it resume interrupted deliveries once the app starts."""
-    service = WebhookService(services.db, services.cases.cipher, services.cases.clock)
+    have it resume interrupted deliveries once the app starts. ``outbound`` defaults to the strict
+    policy: https to public addresses only."""
+    service = WebhookService(services.db, services.cases.cipher, services.cases.clock, outbound)
     dispatcher = WebhookDispatcher(service, policy)
     services.events.subscribe(dispatcher)
     app[WEBHOOKS_KEY] = service
