@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .client_address import parse_networks
+
 
 @dataclass(frozen=True)
 class IceServer:
@@ -52,6 +54,8 @@ class Settings:
     token_ttl_seconds: int = 4 * 3600
     max_event_bytes: int = 64 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
+    #: Addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed.
+    trusted_proxies: tuple[str, ...] = ()
     reconnect_grace_seconds: float = 60.0
     key_passphrase: str | None = field(default=None, repr=False)
     tsa_url: str | None = None
@@ -97,6 +101,9 @@ def _coerce(name: str, raw: Any) -> Any:
         )
     if name in ("data_dir", "tls_cert", "tls_key"):
         return Path(raw) if raw not in (None, "") else None
+    if name == "trusted_proxies":
+        items = raw.split(",") if isinstance(raw, str) else raw
+        return tuple(str(item).strip() for item in items if str(item).strip())
     if name in ("port", "token_ttl_seconds", "max_event_bytes", "max_upload_bytes"):
         return int(raw)
     if name in ("reconnect_grace_seconds", "deadline_scan_seconds"):
@@ -139,6 +146,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         if raw is not None:
             values[key] = _coerce(key, raw)
     settings = Settings(**values)
+    parse_networks(settings.trusted_proxies)  # a typo in a proxy address fails here, not per request
     if settings.environment == "production" and settings.identity_gate == "test":
         raise ValueError("identity_gate = 'test' is refused in production")
     return settings
