@@ -146,7 +146,7 @@ class ApiRegistry:
             self.endpoints.append(
                 Endpoint(method.upper(), path, handler, summary, allow, tag, request, response, status,
                          raw_body, content_type, (handler.__doc__ or "").strip(),
-                         scope_for(method, tag, allow, scope), only_if, max_body)
+                         scope_for(method, tag, allow, scope), max_body=max_body, only_if=only_if)
             )
             return handler
 
