@@ -6,7 +6,9 @@
   and the revision hashes alone for 20 MB with as many ``%%EOF`` markers as the verifier allows;
 * one-time-code login over HTTP (accounts endpoints, real aiohttp app): correct-code logins per
   second (one code per phone, ``--concurrency`` clients), and wrong guesses answered per second
-  when 25 arrive at once for one code, with how many of them were compared (the limit is 5).
+  when 25 arrive at once for one code, with how many of them were compared (the limit is 5);
+  then 25 parallel wrong passwords at one login under the sign-in throttle: answered per second,
+  and how many reached argon2 (the limit is 5).
   SQLite by default; ``--postgres`` repeats it on the local PostgreSQL in a schema of its own.
 
 Run from the repository root: ``.venv/bin/python bench/security.py [--rounds 5] [--postgres]``.
@@ -100,12 +102,14 @@ async def code_logins(engine: Any, label: str, data_dir: Path, seconds: float, c
     from mediation.accounts import CODE_MAX_ATTEMPTS
     from mediation.clock import SystemClock
     from mediation.demo_data import DemoOutbox
+    from mediation.login_throttle import ACCOUNT_RULE
     from mediation.models import Account
     from mediation.schema import upgrade_engine
     from mediation.services import build_services
     from signaling.api.accounts import make_session_resolver
     from signaling.api.cases import setup_cases
-    from signaling.auth import ApiKeyStore, make_auth_middleware
+    from mediation.api_keys import ApiKeyService
+    from signaling.auth import SCOPES, make_auth_middleware
     from signaling.config import Settings
     from signaling.errors import error_middleware
     from signaling.openapi import ApiRegistry
@@ -123,7 +127,8 @@ async def code_logins(engine: Any, label: str, data_dir: Path, seconds: float, c
              "phone": f"1710{i:07d}", "created_at": now} for i in range(accounts)])
     settings = Settings(data_dir=data_dir)
     app = web.Application(middlewares=[error_middleware, make_auth_middleware(
-        ApiKeyStore(settings.secret_file("api-keys.json")), make_session_resolver(services.accounts))])
+        ApiKeyService(services.db, SystemClock(), secrets.token_bytes(32), SCOPES),
+        make_session_resolver(services.accounts))])
     setup_cases(app, settings, engine, services, scan_interval=None)
     ApiRegistry([ep for ep in registry.endpoints if ep.tag == "accounts"]).install(app)
     client = TestClient(TestServer(app))
@@ -167,6 +172,16 @@ async def code_logins(engine: Any, label: str, data_dir: Path, seconds: float, c
              f"guesses (limit {CODE_MAX_ATTEMPTS})")
         status, _ = await post("/api/auth/login/code", {"channel": "party", "phone": phone, "code": good})
         emit(f"{label}_right_code_after_limit_status", status, "http status")
+
+        # Password guesses at one login under the throttle: past the limit each is refused before argon2.
+        started = time.perf_counter()
+        answers = await asyncio.gather(*(post("/api/auth/login", {"channel": "party", "login": "bench-p0",
+                                                                  "password": f"wrong password {k}"})
+                                         for k in range(PARALLEL_GUESSES)))
+        elapsed = time.perf_counter() - started
+        emit(f"{label}_password_guesses_answered_per_second", len(answers) / elapsed, "1/s")
+        emit(f"{label}_password_guesses_hashed_of_{PARALLEL_GUESSES}", sum(1 for st, _ in answers if st == 401),
+             f"argon2 runs (limit {ACCOUNT_RULE.limit})")
     finally:
         await client.close()
         await engine.dispose()

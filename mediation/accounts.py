@@ -29,6 +29,7 @@ from .court_models import require_listed
 from .errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from .files import FileStore, clean_file_name
 from .id_numbers import validate_id_number
+from .login_throttle import LoginThrottler
 from .models import Account, AgentLink, LoginSession, OneTimeCode, StoredFile
 from .pii import PiiCipher
 from .sms import SmsGateway
@@ -179,7 +180,7 @@ def normalise_phone(phone: str) -> str:
 class AccountService:
     def __init__(self, db: async_sessionmaker[AsyncSession], clock: Clock, sms: SmsGateway, cipher: PiiCipher,
                  files: FileStore, code_key: bytes, session_ttl: timedelta = timedelta(hours=12),
-                 code_ttl: timedelta = timedelta(minutes=5)):
+                 code_ttl: timedelta = timedelta(minutes=5), throttler: LoginThrottler | None = None):
         if len(code_key) < 32:
             raise ValueError("the one-time code key must have at least 32 bytes")
         self.db = db
@@ -190,6 +191,7 @@ class AccountService:
         self.files = files
         self.session_ttl = session_ttl
         self.code_ttl = code_ttl
+        self.throttler = throttler or LoginThrottler(db, clock)
         self._hasher = PasswordHasher()
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
 
@@ -337,9 +339,14 @@ class AccountService:
         return [_info(r) for r in rows]
 
     # --- sessions -------------------------------------------------------------------------
-    async def login_password(self, channel: Channel, login: str, password: str) -> IssuedSession:
+    async def login_password(self, channel: Channel, login: str, password: str,
+                             client: str | None = None) -> IssuedSession:
+        """``client`` is the caller's network address, throttled alongside the login. The attempt is
+        counted (or refused as ``login_throttled``) before the account is looked up or argon2 runs,
+        so a locked login costs no hash and answers alike whether it exists or not."""
         if not LOGIN.match(login):
             raise Unauthenticated("bad_credentials", "wrong login, password or channel")
+        await self.throttler.reserve(login, client)
         async with self.db() as s:
             row = await s.scalar(select(Account).where(Account.login == login, Account.disabled_at.is_(None)))
         stored = row.password_hash if row is not None and row.password_hash else self._dummy_hash
@@ -350,6 +357,7 @@ class AccountService:
             verified = False
         if not verified or row is None or Role(row.role) not in CHANNEL_ROLES[channel]:
             raise Unauthenticated("bad_credentials", "wrong login, password or channel")
+        await self.throttler.succeeded(login, client)
         async with self.db.begin() as s:
             return self._issue(s, row, channel)
 

@@ -52,3 +52,9 @@ class Unauthenticated(MediationError):
     """Credentials (password, one-time code, session) do not check out."""
 
     kind = "unauthenticated"
+
+
+class Throttled(MediationError):
+    """Too many attempts: refused without looking, until ``details["retry_after"]`` seconds have passed."""
+
+    kind = "throttled"

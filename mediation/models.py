@@ -85,6 +85,19 @@ class OneTimeCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class LoginThrottle(Base):
+    """Failed password sign-ins counted per key (SHA-256 of ``account:<login>`` or ``ip:<address>``):
+    in the database, so every node of a cluster sees the same counts and lockouts."""
+
+    __tablename__ = "med_login_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime())
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 class StoredFile(Base):
     __tablename__ = "med_files"
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from mediation.outbound import OutboundPolicy
 
+from .client_address import parse_networks
+
 
 @dataclass(frozen=True)
 class IceServer:
@@ -54,6 +56,8 @@ class Settings:
     token_ttl_seconds: int = 4 * 3600
     max_event_bytes: int = 64 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
+    #: Addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed.
+    trusted_proxies: tuple[str, ...] = ()
     reconnect_grace_seconds: float = 60.0
     key_passphrase: str | None = field(default=None, repr=False)
     tsa_url: str | None = None
@@ -101,13 +105,13 @@ def _coerce(name: str, raw: Any) -> Any:
         )
     if name in ("data_dir", "tls_cert", "tls_key"):
         return Path(raw) if raw not in (None, "") else None
+    if name in ("trusted_proxies", "webhook_allowed_hosts"):  # a TOML list, or "a, b" in the environment
+        items = raw.split(",") if isinstance(raw, str) else raw
+        return tuple(str(item).strip() for item in items if str(item).strip())
     if name in ("port", "token_ttl_seconds", "max_event_bytes", "max_upload_bytes"):
         return int(raw)
     if name in ("reconnect_grace_seconds", "deadline_scan_seconds"):
         return float(raw)
-    if name == "webhook_allowed_hosts":  # a TOML list, or "a, b" in the environment
-        items = raw.split(",") if isinstance(raw, str) else raw
-        return tuple(str(item).strip() for item in items if str(item).strip())
     if name in ("tls_self_signed", "webhook_allow_http"):
         return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
     return raw
@@ -146,6 +150,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         if raw is not None:
             values[key] = _coerce(key, raw)
     settings = Settings(**values)
+    parse_networks(settings.trusted_proxies)  # a typo in a proxy address fails here, not per request
     if settings.environment == "production" and settings.identity_gate == "test":
         raise ValueError("identity_gate = 'test' is refused in production")
     OutboundPolicy(settings.webhook_allow_http, settings.webhook_allowed_hosts)  # a bad entry stops start-up

@@ -17,12 +17,14 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """A refusal the client should see as is."""
 
-    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None):
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details or {}
+        self.headers = headers or {}  # e.g. Retry-After on 429
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -32,7 +34,7 @@ class ApiError(Exception):
 
 
 def error_response(err: ApiError) -> web.Response:
-    return web.json_response({"error": err.to_dict()}, status=err.status)
+    return web.json_response({"error": err.to_dict()}, status=err.status, headers=err.headers)
 
 
 @web.middleware
@@ -41,8 +43,8 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return await handler(request)
     except ApiError as err:
         return error_response(err)
-    except web.HTTPRequestEntityTooLarge as exc:
-        return error_response(ApiError(413, "too_large", "request body is too large", {"limit": exc.max_size}))
+    except web.HTTPRequestEntityTooLarge as exc:  # a body over the app's client_max_size; its text names the limit
+        return error_response(ApiError(413, "too_large", exc.text or "request body is too large"))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

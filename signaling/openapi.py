@@ -19,6 +19,10 @@ from .errors import ApiError
 
 Handler = Callable[[web.Request, Any], Awaitable[Any]]
 
+#: The largest JSON body an endpoint takes unless it declares more (``api.route(..., max_body=...)``).
+#: Only uploads (``raw_body``) go up to the app's ``client_max_size`` (the ``max_upload_bytes`` setting).
+DEFAULT_MAX_JSON_BYTES = 64 * 1024
+
 #: The scope an API key needs on an endpoint of this tag that names none: (for GET, for other methods).
 TAG_SCOPES: dict[str, tuple[str, str]] = {
     "cases": ("cases:read", "cases:write"),
@@ -58,11 +62,19 @@ class Endpoint:
     content_type: str | None = None
     description: str = ""
     scope: str | None = None  # what an API key needs; None: keys may not call it
+    #: The largest body taken: for JSON :data:`DEFAULT_MAX_JSON_BYTES` unless set; for uploads
+    #: (``raw_body``) the app's ``client_max_size`` unless set lower.
+    max_body: int | None = None
     #: Installed only on an app for which this says yes (e.g. development-only endpoints).
     only_if: Callable[[web.Application], bool] | None = None
 
     def served_by(self, app: web.Application) -> bool:
         return self.only_if is None or self.only_if(app)
+
+    @property
+    def body_limit(self) -> int | None:
+        """The limit this endpoint enforces itself; ``None``: the app's ``client_max_size``."""
+        return self.max_body if self.max_body is not None or self.raw_body else DEFAULT_MAX_JSON_BYTES
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
@@ -78,6 +90,22 @@ def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
     except ValidationError as exc:
         raise ApiError(422, "invalid_body", "request body does not match the schema",
                        {"errors": validation_details(exc)}) from None
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "too_large", f"request body exceeds {limit} bytes", {"limit": limit})
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes:
+    """The body, refused as soon as it passes ``limit`` (a chunked body has no Content-Length)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def principal_of(request: web.Request) -> Principal:
@@ -105,17 +133,20 @@ class ApiRegistry:
         content_type: str | None = None,
         scope: str | None = None,
         only_if: Callable[[web.Application], bool] | None = None,
+        max_body: int | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register ``handler``. ``raw_body=True`` hands the handler the request untouched (uploads).
         ``scope`` is what an API key needs when ``allow`` has ``service``; by default the tag's
         (:data:`TAG_SCOPES`: read for GET, write otherwise). ``only_if(app)`` decides at install
-        time whether an app serves (and documents) the endpoint at all: elsewhere it is a plain 404."""
+        time whether an app serves (and documents) the endpoint at all: elsewhere it is a plain 404.
+        ``max_body`` raises a JSON endpoint's body limit above :data:`DEFAULT_MAX_JSON_BYTES` (or
+        lowers an upload's below ``client_max_size``); a larger body is answered 413 ``too_large``."""
 
         def decorate(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(method.upper(), path, handler, summary, allow, tag, request, response, status,
                          raw_body, content_type, (handler.__doc__ or "").strip(),
-                         scope_for(method, tag, allow, scope), only_if)
+                         scope_for(method, tag, allow, scope), max_body=max_body, only_if=only_if)
             )
             return handler
 
@@ -133,9 +164,12 @@ class ApiRegistry:
             require(principal, ep.allow)
             if ep.allow != PUBLIC:  # a public endpoint needs no scope, whoever calls
                 require_scope(principal, ep.scope)
+            limit = ep.body_limit
+            if limit is not None and request.content_length is not None and request.content_length > limit:
+                raise _too_large(limit)  # before reading a byte of it
             body: Any = None
             if ep.request_model is not None and not ep.raw_body:
-                raw = await request.read()
+                raw = await _read_at_most(request, limit or DEFAULT_MAX_JSON_BYTES)
                 try:
                     data = json.loads(raw) if raw else {}
                 except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -203,9 +237,16 @@ class ApiRegistry:
             if ep.response_model is not None:
                 ok["content"] = {"application/json": {"schema": ref(ep.response_model)}}
             op["responses"][str(ep.status)] = ok
-            for code, text in (("400", "Malformed request"), ("401", "Not authenticated"),
-                               ("403", "Role not allowed, or the API key lacks the scope"), ("404", "Not found"),
-                               ("422", "Invalid body")):
+            refusals = [("400", "Malformed request"), ("401", "Not authenticated"),
+                        ("403", "Role not allowed, or the API key lacks the scope"), ("404", "Not found"),
+                        ("422", "Invalid body")]
+            if "requestBody" in op:
+                refusals.append(("413", "Request body too large"))
+                if ep.body_limit is not None:
+                    op["x-max-body-bytes"] = ep.body_limit
+                if ep.allow == PUBLIC:
+                    refusals.append(("429", "Too many attempts: wait for Retry-After seconds"))
+            for code, text in refusals:
                 op["responses"][code] = {"description": text, "content": {"application/json": {"schema": error_ref}}}
             paths.setdefault(ep.path, {})[ep.method.lower()] = op
         return {

@@ -19,6 +19,7 @@ from mediation.errors import MediationError
 from mediation.services import MediationServices
 
 from ..auth import PUBLIC, SESSION_COOKIE, Principal
+from ..client_address import client_address
 from ..config import Settings
 from ..errors import ApiError
 from ..openapi import Handler, api, principal_of
@@ -30,18 +31,20 @@ ACCOUNT_ROLES = frozenset(str(r) for r in Role)
 TAG = "accounts"
 
 _STATUS = {"invalid": 422, "not_found": 404, "forbidden": 403, "conflict": 409, "unauthenticated": 401,
-           "unavailable": 503}
+           "unavailable": 503, "throttled": 429}
 
 
 def domain_errors(handler: Handler) -> Handler:
-    """Turn the domain's refusals into the API's one error shape (422/404/403/409/401)."""
+    """Turn the domain's refusals into the API's one error shape (422/404/403/409/401/503; 429 with
+    ``Retry-After``)."""
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request, body: Any) -> Any:
         try:
             return await handler(request, body)
         except MediationError as err:
-            raise ApiError(_STATUS[err.kind], err.code, err.message, err.details) from None
+            headers = {"Retry-After": str(err.details["retry_after"])} if "retry_after" in err.details else None
+            raise ApiError(_STATUS[err.kind], err.code, err.message, err.details, headers) from None
 
     return wrapped
 
@@ -195,8 +198,12 @@ async def create_staff(request: web.Request, body: StaffAccount) -> Any:
 @domain_errors
 async def login(request: web.Request, body: PasswordLogin) -> web.Response:
     """Channels: ``party`` (parties, agents), ``mediator`` (mediators, organisation administrators),
-    ``court`` (clerks, judges), ``admin``. Sets the ``accord_session`` cookie and returns the token."""
-    issued = await services_of(request).accounts.login_password(Channel(body.channel), body.login, body.password)
+    ``court`` (clerks, judges), ``admin``. Sets the ``accord_session`` cookie and returns the token.
+    Failed attempts are throttled per login and per client address: 429 ``login_throttled`` with
+    ``Retry-After``, also for the right password, until the lockout ends."""
+    client = client_address(request, request.app[CASES_SETTINGS_KEY].trusted_proxies)
+    issued = await services_of(request).accounts.login_password(Channel(body.channel), body.login, body.password,
+                                                                client)
     return _login_response(request, issued)
 
 

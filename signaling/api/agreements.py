@@ -262,7 +262,8 @@ async def get_agreement(request: web.Request, _: None) -> AgreementOut:
 
 
 @api.route("PUT", "/api/agreements/{agreement_id}", summary="Edit the text (a new version once locked)",
-           allow=DRAFTERS, tag=TAG, request=AgreementEdit, response=AgreementOut)
+           allow=DRAFTERS, tag=TAG, request=AgreementEdit, response=AgreementOut,
+           max_body=1024 * 1024)  # a long agreement in Chinese with its evidence list
 @_managed_agreement
 async def edit_agreement(request: web.Request, body: AgreementEdit) -> AgreementOut:
     """A draft changes in place; a locked version is superseded by a new draft and its signatures
