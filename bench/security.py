@@ -47,24 +47,25 @@ def emit(metric: str, value: float, unit: str) -> None:
 
 
 # --- the verifier ---------------------------------------------------------------------------
-def verify_like_the_endpoint(pdf: bytes, platform: Any, store: Any) -> str:
-    """What ``POST /api/verify`` does once the upload is read: the child, then the case match."""
+async def verify_like_the_endpoint(pdf: bytes, platform: Any, lookup: Any) -> str:
+    """What ``POST /api/verify`` does once the upload is read: the child, then the case match
+    (an index look-up in the agreement tables)."""
     from signing.case_match import match_to_platform
     from signing.verification import VerificationError, verify_upload_safely
 
     try:
-        verified = verify_upload_safely(pdf, [platform.pki.root_cert])
+        verified = await asyncio.to_thread(verify_upload_safely, pdf, [platform.pki.root_cert])
     except VerificationError:
         return "refused"
-    match_to_platform(pdf, store, verified.prefix_hashes)
+    await match_to_platform(pdf, lookup, prefixes=verified.prefix_hashes)
     return "valid" if verified.report.valid else "invalid"
 
 
-def median_seconds(rounds: int, pdf: bytes, platform: Any, store: Any, expect: str) -> float:
+async def median_seconds(rounds: int, pdf: bytes, platform: Any, lookup: Any, expect: str) -> float:
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
-        outcome = verify_like_the_endpoint(pdf, platform, store)
+        outcome = await verify_like_the_endpoint(pdf, platform, lookup)
         times.append(time.perf_counter() - started)
         if outcome != expect:
             raise SystemExit(f"expected {expect}, got {outcome}")
@@ -73,24 +74,31 @@ def median_seconds(rounds: int, pdf: bytes, platform: Any, store: Any, expect: s
 
 async def verifier(rounds: int, work: Path) -> None:
     from pades_samples import FIVE_SEATS, Platform, eof_flood
-    from signing.agreement_versions import AgreementStore
+    from mediation.clock import SystemClock
+    from mediation.demo_data import DemoOutbox
+    from mediation.schema import upgrade_engine
+    from mediation.services import build_services
+    from signaling.database import make_engine
     from signing.fonts import cjk_stamp_font
     from signing.verification import MAX_REVISIONS, revision_prefix_hashes
 
     cjk_stamp_font()
     platform = Platform.create(work / "pki")
-    store = AgreementStore(work / "agreements")
+    engine = make_engine(f"sqlite+aiosqlite:///{work / 'verify.sqlite3'}")
+    await upgrade_engine(engine)
+    services = build_services(engine, data_dir=work / "verify-data", pii_key=secrets.token_bytes(32),
+                              code_key=secrets.token_bytes(32), clock=SystemClock(), sms=DemoOutbox(), rooms=None)
+    lookup = services.agreements.locked_with
     agreement = await platform.full_agreement(FIVE_SEATS)
     flood = eof_flood()
-    emit("verify_eof_flood_240kb_median", await asyncio.to_thread(
-        median_seconds, rounds, flood, platform, store, "refused"), "s")
-    emit("verify_five_signatures_median", await asyncio.to_thread(
-        median_seconds, rounds, agreement, platform, store, "valid"), "s")
+    emit("verify_eof_flood_240kb_median", await median_seconds(rounds, flood, platform, lookup, "refused"), "s")
+    emit("verify_five_signatures_median", await median_seconds(rounds, agreement, platform, lookup, "valid"), "s")
     emit("five_signature_agreement_size", len(agreement), "bytes")
     most = b"%PDF-1.7\n" + (b"%%EOF" + b"\r\n" * 50_000) * MAX_REVISIONS
     started = time.perf_counter()
     revision_prefix_hashes(most)
     emit("revision_hashes_20mb_max_markers", time.perf_counter() - started, "s")
+    await engine.dispose()
 
 
 # --- one-time codes -------------------------------------------------------------------------
