@@ -24,11 +24,12 @@ from .api import rooms as rooms_api
 from .api import system as _system_api  # noqa: F401  (registers /healthz and /api/openapi.json)
 from .api import webhooks as webhooks_api
 from .auth import API_KEYS_KEY, make_auth_middleware, open_api_keys, refuse_legacy_key_file
-from .case_follow import CaseFollowers
+from .case_follow import CASE_FOLLOWERS_KEY, CaseFollowers
 from .config import Settings, ensure_secret
 from .database import create_schema, make_engine
 from .errors import error_middleware
 from .openapi import api
+from .origins import origin_allowed
 from .room_events import RoomHub
 from .room_store import RoomStore
 from .room_store import metadata as room_metadata
@@ -43,16 +44,43 @@ VENDOR_FILES = {
 ENGINE_KEY = web.AppKey("engine", object)
 
 
-def _security_headers() -> web.middleware:  # type: ignore[valid-type]
+#: The pages load scripts and styles only from this server (no inline script or style exists), show
+#: page images and PDFs fetched as blobs, and talk to this server alone (WebSocket included).
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' blob: data:",
+    "media-src 'self' blob:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'",
+    "form-action 'self'", "frame-ancestors 'self'"))
+HSTS = "max-age=31536000"
+
+
+def _security_headers(settings: Settings) -> web.middleware:  # type: ignore[valid-type]
+    """``Referrer-Policy: same-origin`` keeps ``Referer`` for our own writes (the CSRF check's
+    fallback when ``Origin`` is missing) and tells no other site where a person was."""
+    tls = settings.base_url.startswith("https://")
+
     @web.middleware
     async def headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
         response = await handler(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if tls or request.secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
     return headers
+
+
+def _socket_origins(settings: Settings):  # type: ignore[no-untyped-def]
+    """Socket.IO's origin check: a WebSocket carries the session cookie and no CORS protects it, so
+    only our own pages may open one (clients that send no ``Origin``, i.e. no browser, still may)."""
+
+    def allowed(origin: str, environ: dict) -> bool:  # type: ignore[type-arg]
+        own = f"{settings.scheme}://{environ.get('HTTP_HOST', '')}"
+        return origin_allowed(origin, public_url=settings.base_url, own=own)
+
+    return allowed
 
 
 def _file_handler(path: Path):  # type: ignore[no-untyped-def]
@@ -99,16 +127,17 @@ def create_app(settings: Settings) -> web.Application:
     sessions = accounts_api.make_session_resolver(services.accounts)
     api_keys = open_api_keys(settings, services.db)
     app = web.Application(
-        middlewares=[error_middleware, _security_headers(), make_auth_middleware(api_keys, sessions=sessions)],
+        middlewares=[error_middleware, _security_headers(settings), make_auth_middleware(api_keys, sessions=sessions)],
         client_max_size=settings.max_upload_bytes,
     )
     manager = socketio.AsyncRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}-sio") \
         if settings.redis_url else None
-    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=[], client_manager=manager,
+    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=_socket_origins(settings),
+                               client_manager=manager,
                                max_http_buffer_size=max(settings.max_event_bytes * 4, 1_000_000))
     sio.attach(app)
     hub = RoomHub(sio, store, tokens, settings)
-    CaseFollowers(sio, sessions, lambda principal, case_id: cases_api.may_follow_case(services, principal, case_id))
+    app[CASE_FOLLOWERS_KEY] = CaseFollowers(sio, sessions, lambda principal, case_id: cases_api.may_follow_case(services, principal, case_id))
     services.events.subscribe(cases_api.SocketIoCaseEvents(sio))
 
     app[rooms_api.SETTINGS_KEY] = settings
@@ -123,7 +152,7 @@ def create_app(settings: Settings) -> web.Application:
     webhooks_api.setup_webhooks(app, services, outbound=webhooks_api.outbound_policy(settings))
     notifications_api.setup_notifications(app, settings, services)
     directory_api.setup_directory(app, services)
-    api.install(app)
+    api.install(app, public_url=settings.base_url)
     _static_routes(app)
 
     async def startup(_: web.Application) -> None:

@@ -108,6 +108,12 @@ SESSION_COOKIE = "accord_session"
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 
+def cookie_authenticated(request: web.Request) -> bool:
+    """Does the session cookie speak for this request? (A header credential always wins, and a
+    browser never adds one on another site's behalf.)"""
+    return "Authorization" not in request.headers and SESSION_COOKIE in request.cookies
+
+
 def make_auth_middleware(
     api_keys: ApiKeyService | None, sessions: Callable[[str], Awaitable[Principal | None]] | None
 ) -> Callable[..., Awaitable[web.StreamResponse]]:

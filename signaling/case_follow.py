@@ -2,21 +2,29 @@
 
 The client sends ``case:follow {case_id}`` on the same connection the room client uses (or one of
 its own); the session comes from the ``accord_session`` cookie of the Socket.IO handshake. The
-case system publishes ``case:event`` to the Socket.IO room ``case:<id>``.
+case system publishes ``case:event`` to the Socket.IO room ``case:<id>``. A follower also sits in
+``session:<digest of its session>``, so that signing out (:meth:`CaseFollowers.session_ended`)
+takes that session's sockets out of every case they follow.
 """
 
 from __future__ import annotations
 
+import hashlib
 from http.cookies import SimpleCookie
 from typing import Any, Awaitable, Callable
 
 import socketio
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .auth import SESSION_COOKIE, Principal
 
 SessionResolver = Callable[[str], Awaitable[Principal | None]]
 FollowCheck = Callable[[Principal, str], Awaitable[bool]]
+
+
+def _session_room(token: str) -> str:
+    return "session:" + hashlib.sha256(token.encode()).hexdigest()
 
 
 class CaseFollow(BaseModel):
@@ -38,11 +46,19 @@ class CaseFollowers:
         sio.on("case:follow", self.on_follow)
         sio.on("case:unfollow", self.on_unfollow)
 
-    async def _principal(self, sid: str) -> Principal | None:
+    def _session_token(self, sid: str) -> str | None:
         environ = self.sio.get_environ(sid) or {}
-        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
-        morsel = cookie.get(SESSION_COOKIE)
-        return await self.sessions(morsel.value) if morsel else None
+        morsel = SimpleCookie(environ.get("HTTP_COOKIE", "")).get(SESSION_COOKIE)
+        return morsel.value if morsel else None
+
+    async def session_ended(self, token: str) -> None:
+        """Signing out ends what the session authorised: its sockets stop receiving case events.
+        (Sockets held by other server processes behind Redis are not reached from here.)"""
+        room = _session_room(token)
+        for sid, _ in list(self.sio.manager.get_participants("/", room)):
+            for joined in self.sio.rooms(sid):
+                if joined.startswith("case:") or joined == room:
+                    await self.sio.leave_room(sid, joined)
 
     def _parse(self, data: Any) -> CaseFollow:
         if not isinstance(data, dict):
@@ -54,11 +70,13 @@ class CaseFollowers:
             payload = self._parse(data)
         except (ValueError, ValidationError) as exc:
             return _refuse("bad_event", f"invalid case:follow: {exc}")
-        principal = await self._principal(sid)
-        if principal is None:
+        token = self._session_token(sid)
+        principal = await self.sessions(token) if token else None
+        if token is None or principal is None:
             return _refuse("unauthenticated", "sign in first")
         if not await self.may_follow(principal, payload.case_id):
             return _refuse("not_found", "no such case")  # the same answer as for a case that does not exist
+        await self.sio.enter_room(sid, _session_room(token))
         await self.sio.enter_room(sid, f"case:{payload.case_id}")
         return {"ok": True}
 
@@ -69,3 +87,6 @@ class CaseFollowers:
             return _refuse("bad_event", f"invalid case:unfollow: {exc}")
         await self.sio.leave_room(sid, f"case:{payload.case_id}")
         return {"ok": True}
+
+
+CASE_FOLLOWERS_KEY = web.AppKey("case_followers", CaseFollowers)

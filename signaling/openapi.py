@@ -14,10 +14,14 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from .auth import PRINCIPAL_KEY, PUBLIC, SCOPES, Principal, require, require_scope
+from .auth import PRINCIPAL_KEY, PUBLIC, SCOPES, Principal, cookie_authenticated, require, require_scope
 from .errors import ApiError
+from .origins import origin_allowed
 
 Handler = Callable[[web.Request, Any], Awaitable[Any]]
+#: The public URL pages are served from (``Settings.base_url``); cookie-carrying writes must come from it.
+PUBLIC_URL_KEY = web.AppKey("public_url", str)
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 #: The largest JSON body an endpoint takes unless it declares more (``api.route(..., max_body=...)``).
 #: Only uploads (``raw_body``) go up to the app's ``client_max_size`` (the ``max_upload_bytes`` setting).
@@ -152,7 +156,11 @@ class ApiRegistry:
 
         return decorate
 
-    def install(self, app: web.Application) -> None:
+    def install(self, app: web.Application, public_url: str | None = None) -> None:
+        """Route the endpoints ``app`` serves; ``public_url`` is where its pages live (without it,
+        cookie-carrying writes are accepted only from the origin each request was addressed to)."""
+        if public_url is not None:
+            app[PUBLIC_URL_KEY] = public_url
         for ep in self.endpoints:
             if ep.served_by(app):
                 app.router.add_route(ep.method, ep.path, self._wrap(ep))
@@ -160,6 +168,8 @@ class ApiRegistry:
     @staticmethod
     def _wrap(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
+            if ep.method in UNSAFE_METHODS and cookie_authenticated(request):
+                _refuse_cross_origin(request)
             principal = principal_of(request)
             require(principal, ep.allow)
             if ep.allow != PUBLIC:  # a public endpoint needs no scope, whoever calls
@@ -170,6 +180,11 @@ class ApiRegistry:
             body: Any = None
             if ep.request_model is not None and not ep.raw_body:
                 raw = await _read_at_most(request, limit or DEFAULT_MAX_JSON_BYTES)
+                # Only JSON is parsed as JSON: a cross-site form can send text/plain without a
+                # preflight, never application/json.
+                if (raw or "Content-Type" in request.headers) and request.content_type != "application/json":
+                    raise ApiError(415, "unsupported_media_type",
+                                   f"send the body as application/json, not {request.content_type}")
                 try:
                     data = json.loads(raw) if raw else {}
                 except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -262,6 +277,18 @@ class ApiRegistry:
                 },
             },
         }
+
+
+def _refuse_cross_origin(request: web.Request) -> None:
+    """A write carried by the session cookie must come from one of our pages: the browser names the
+    page in ``Origin`` (or, failing that, ``Referer``). A client that sends neither is no browser
+    acting for a third-party page, so it is let through."""
+    claimed = request.headers.get("Origin") or request.headers.get("Referer")
+    if claimed is None:
+        return
+    public_url = request.app.get(PUBLIC_URL_KEY, "")
+    if not origin_allowed(claimed, public_url=public_url, own=f"{request.scheme}://{request.host}"):
+        raise ApiError(403, "cross_origin", "this request came from another site's page; it was refused")
 
 
 _BEARER = ("API key (ak_...) or session token. An API key acts with the role `service` and only on operations "

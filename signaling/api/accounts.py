@@ -19,6 +19,7 @@ from mediation.errors import MediationError
 from mediation.services import MediationServices
 
 from ..auth import PUBLIC, SESSION_COOKIE, Principal
+from ..case_follow import CASE_FOLLOWERS_KEY
 from ..client_address import client_address
 from ..config import Settings
 from ..errors import ApiError
@@ -221,6 +222,9 @@ async def logout(request: web.Request, _: Empty) -> web.Response:
     token = _session_token(request)
     assert token is not None  # the auth middleware resolved it to reach here
     await services_of(request).accounts.logout(token)
+    followers = request.app.get(CASE_FOLLOWERS_KEY)
+    if followers is not None:  # an app without Socket.IO has no followers to drop
+        await followers.session_ended(token)
     response = web.json_response({"ok": True})
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

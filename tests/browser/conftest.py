@@ -26,6 +26,7 @@ import pytest
 
 from signaling.config import Settings, ensure_secret
 from signaling.tokens import TokenIssuer
+from tests.support.page_wait import wait_js
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -267,8 +268,7 @@ class Participant:
         self.page.wait_for_selector("#join:not([disabled])", timeout=15000)
         self.page.click("#join")
         # Joined (a snapshot arrived) or refused (the error screen shows).
-        self.page.wait_for_function("window.accord.state() !== null || !document.getElementById('ended').hidden",
-                                    timeout=15000)
+        wait_js(self.page, "window.accord.state() !== null || !document.getElementById('ended').hidden", 15000)
         return self
 
     def state(self) -> dict[str, Any]:
@@ -283,7 +283,7 @@ class Participant:
 
     def wait_for(self, expression: str, timeout: float = 15000) -> None:
         """Wait until a JavaScript expression over `window.accord` holds."""
-        self.page.wait_for_function(expression, timeout=timeout)
+        wait_js(self.page, expression, timeout)
 
     def wait_state(self, predicate: str, timeout: float = 15000) -> None:
         """`predicate` is a JS expression over `s`, the latest room snapshot."""

@@ -20,6 +20,7 @@ from playwright.async_api import Browser, async_playwright, expect
 from mediation.accounts import Actor
 from mediation.cases import Application, PartyDetails
 from tests.support.aiortc_participant import Participant
+from tests.support.page_wait import wait_js_async
 
 from .case_site import (ARTIFACTS, CHROMIUM_ARGS, SAME_LOOP, Site, id_number, person, sign_in,  # noqa: F401
                         site)
@@ -86,7 +87,7 @@ async def test_a_signed_in_party_enters_from_the_case_page_and_sees_the_mediator
         await expect(room.locator("#prejoin-who")).to_contain_text("申请人")
         await room.wait_for_selector("#join:not([disabled])", timeout=15000)
         await room.click("#join")
-        await room.wait_for_function("window.accord.state() !== null", timeout=15000)
+        await wait_js_async(room, "window.accord.state() !== null", 15000)
         you = await room.evaluate("window.accord.state().you")
         own = await site.services.cases.invitation(site.actor("alice"), case_id)
         assert (you["seat"], you["case_role"]) == (own.seat, "applicant_party")  # her own seat, as every time

@@ -162,8 +162,11 @@ async def test_http_api_refuses_without_credentials_and_validates(server):
                              headers={"Authorization": "Bearer ak_wrong"}) as resp:
             assert resp.status == 401
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {server.api_key}"}) as http:
-        async with http.post(f"{server.url}/api/rooms", data=b"{not json") as resp:
+        async with http.post(f"{server.url}/api/rooms", data=b"{not json",
+                             headers={"Content-Type": "application/json"}) as resp:
             assert resp.status == 400 and (await resp.json())["error"]["code"] == "invalid_json"
+        async with http.post(f"{server.url}/api/rooms", data=b'{"case_id": "X"}') as resp:
+            assert resp.status == 415 and (await resp.json())["error"]["code"] == "unsupported_media_type"
         room = await server.create_room()
         async with http.post(f"{server.url}/api/rooms/{room}/invites", json={"role": "party", "name": "A"}) as resp:
             assert resp.status == 422

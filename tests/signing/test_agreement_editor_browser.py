@@ -18,6 +18,7 @@ from playwright.async_api import BrowserContext, Page, async_playwright
 from agreement_samples import agreement_dict
 import signaling.api.agreements as agreements_api
 from agreement_server import Person, Server, start_server
+from tests.support.page_wait import wait_js_async
 
 pytestmark = pytest.mark.browser
 
@@ -118,9 +119,8 @@ async def test_mediator_edits_the_case_draft_previews_locks_and_hands_out_links(
     assert kept.data.parties[0].id_number == zhang_id  # the masked value went back; the number stayed whole
 
     await page.click("#preview")
-    await page.wait_for_function("document.querySelectorAll('#pages img').length >= 3 && "
-                                 "[...document.querySelectorAll('#pages img')].every(i => i.naturalWidth > 0)",
-                                 timeout=60_000)
+    await wait_js_async(page, "document.querySelectorAll('#pages img').length >= 3 && "
+                              "[...document.querySelectorAll('#pages img')].every(i => i.naturalWidth > 0)", 60_000)
 
     await page.click("#lock")
     await page.wait_for_selector("#status[data-status=locked]")
