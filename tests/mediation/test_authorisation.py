@@ -184,7 +184,8 @@ async def test_every_role_against_every_other_endpoint(api: Api) -> None:
             return {"role": "mediator", "login": f"staff{n}", "display_name": "Staff", "password": "x" * 12,
                     "organisation": "Wuhou Lawyers' Mediation Centre"}, None, path
         if key == ("POST", "/api/auth/login"):
-            return {"channel": "party", "login": "alice", "password": "wrong password"}, None, path
+            # One login per caller: the throttle counts failures per login (a test of its own).
+            return {"channel": "party", "login": f"nobody{n}", "password": "wrong password"}, None, path
         if key == ("POST", "/api/auth/login/code"):
             return {"channel": "party", "phone": "13900000001", "code": "000000"}, None, path
         if key == ("POST", "/api/accounts/agents"):
