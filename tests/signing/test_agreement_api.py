@@ -41,7 +41,7 @@ async def test_the_draft_comes_from_the_case_and_keeps_its_identities(server: Se
     status, current = await server.as_user(c.mediator, "GET", f"/api/agreements/{drafted['agreement_id']}")
     sample = agreement_dict()
     zhang, li = current["data"]["parties"]
-    assert current["case_id"] == case_id and current["data"]["case_number"] == case_id
+    assert current["case_id"] == case_id and current["data"]["case_number"] == drafted["case"]["case_number"]
     assert (zhang["name"], zhang["side"], zhang["address"], zhang["contact"], zhang["participant_id"]) == (
         "张三", "applicant", sample["parties"][0]["address"], sample["parties"][0]["contact"], c.zhang.actor.id)
     assert zhang["id_number"] == sample["parties"][0]["id_number"][:3] + "*" * 13 + sample["parties"][0]["id_number"][-2:]

@@ -79,7 +79,9 @@ async def test_mediator_edits_the_case_draft_previews_locks_and_hands_out_links(
 
     # Everything the case knows is there; who the participants are cannot be typed over.
     assert await page.text_content("#case-id") == case_id
-    assert await page.input_value('[data-path="case_number"]') == case_id
+    case_number = drafted["case"]["case_number"]
+    assert case_number.startswith("(") and case_number.endswith("号")  # the court's format, not the case id
+    assert await page.input_value('[data-path="case_number"]') == case_number
     zhang_id = sample["parties"][0]["id_number"]
     assert await page.input_value('[data-path="parties.0.id_number"]') == zhang_id[:3] + "*" * 13 + zhang_id[-2:]
     for path in ("parties.0.name", "parties.0.id_number", "parties.1.agent.id_number", "mediator.id_number",
