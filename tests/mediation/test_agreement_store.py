@@ -105,7 +105,8 @@ async def test_the_draft_is_made_from_the_case(services: MediationServices, sms:
         "Mediator1", c.mediator.id, None)
     assert data.organisation.model_dump() == {"name": ORG, "credit_code": CREDIT_CODE,
                                               "address": "成都市锦江区调解路1号", "organisation_id": c.organisation_id}
-    assert data.dispute_type is DisputeType.LOAN and data.case_number == case_id
+    case_number = (await services.cases.view(c.mediator, case_id)).case_number
+    assert data.dispute_type is DisputeType.LOAN and data.case_number == case_number is not None
     assert "lent on 2025-01-10" in data.facts and "repay the loan of 12,000 yuan" in data.facts
     (money,) = data.monetary
     assert (money.payer, money.payee, money.amount) == ("respondent", "applicant", Decimal("12000.00"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -16,11 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 from cryptography.hazmat.primitives.serialization import Encoding
-from playwright.async_api import async_playwright
 
 from agreement_samples import agreement_dict
 from agreement_server import Server, start_server
 from mediation.agreement_models import AgreementVersionRow
+from mediation.models import Case
 from pades_samples import eof_flood
 from signaling.api.pki import PKI_KEY
 from signaling.cli import main as accord
@@ -28,7 +27,7 @@ from signing.agreement import AgreementData
 from signing.agreement_pdf import EvidenceAppendix, render_agreement
 from signing.case_match import RevisionMatch, match_to_platform
 from signing.verification import MAX_REVISIONS, VerificationError, revision_prefix_hashes
-from test_sign_browser import CHROMIUM_ARGS
+from verify_page import browser_page, verify_on_page
 
 EVIDENCE = {
     "identity_checks": [{"signer_key": "zhang", "method": "face", "checked_at": "2026-11-29T08:00:00+00:00",
@@ -125,7 +124,9 @@ async def test_a_fully_signed_agreement_matches_its_case(server: Server) -> None
     state = await server.store.current(agreement_id)
     assert match["found"] and match["consistent"], match["reasons"]
     assert (match["agreement_id"], match["version"], match["current"]) == (agreement_id, 1, True)
-    assert match["case_number"] == state.data.case_number == state.case_id
+    async with server.store.db() as s:
+        case = await s.get(Case, state.case_id)
+    assert case is not None and match["case_number"] == state.data.case_number == case.case_number
     assert match["version_status"] == "completed" and match["revision"] == "latest"
     assert match["revision_number"] == state.revision and match["stored_revisions"] == state.revision + 1
     assert match["final_sha256"] == state.final_sha256 == match["file_sha256"]
@@ -231,25 +232,15 @@ async def test_verify_page_shows_the_platform_section(server: Server, tmp_path: 
     assert status == 200
     file = tmp_path / "v1.pdf"
     file.write_bytes(pdf)
-    with tempfile.TemporaryDirectory() as profile:
-        async with async_playwright() as p:
-            browser = await p.chromium.launch_persistent_context(
-                profile, executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-            try:
-                page = await browser.new_page()
-                await page.goto(f"{server.base_url}/verify.html")
-                await page.set_input_files("#file", str(file))
-                await page.click("#submit")
-                await page.wait_for_selector("body[data-state=invalid]", timeout=60_000)
-                assert await page.locator("#platform").is_visible()
-                assert await page.locator("#platform-verdict").get_attribute("data-valid") == "false"
-                facts = await page.locator("#platform-facts").inner_text()
-                case_number = (await server.store.current(agreement_id)).data.case_number
-                assert case_number in facts and agreement_id in facts
-                assert "已被替代，现行版本 v2" in facts
-                assert "superseded:" in await page.locator("#platform-reasons").inner_text()
-                rows = await page.locator("#platform-evidence tr").all_inner_texts()
-                assert len(rows) == 3 and all(r.rstrip().endswith("是") for r in rows)
-                assert any("2e" * 32 in r for r in rows)
-            finally:
-                await browser.close()
+    async with browser_page() as page:
+        await verify_on_page(page, server.base_url, file, "invalid")
+        assert await page.locator("#platform").is_visible()
+        assert await page.locator("#platform-verdict").get_attribute("data-valid") == "false"
+        facts = await page.locator("#platform-facts").inner_text()
+        case_number = (await server.store.current(agreement_id)).data.case_number
+        assert case_number in facts and agreement_id in facts
+        assert "已被替代，现行版本 v2" in facts
+        assert "superseded:" in await page.locator("#platform-reasons").inner_text()
+        rows = await page.locator("#platform-evidence tr").all_inner_texts()
+        assert len(rows) == 3 and all(r.rstrip().endswith("是") for r in rows)
+        assert any("2e" * 32 in r for r in rows)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import re
-import tempfile
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -20,7 +18,6 @@ from typing import Awaitable, Callable
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from playwright.async_api import async_playwright
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
 
@@ -33,9 +30,8 @@ from signaling.config import Settings
 from signing.pades import KeyCustody, SignatureEvidence, finalize_lta
 from signing.pki import PlatformPKI
 from signing.verification import AgreementReport, verify_agreement
-from test_sign_browser import CHROMIUM_ARGS
+from verify_page import assert_codes_explained, browser_page, verify_on_page
 
-REPO = Path(__file__).resolve().parents[2]
 
 APPLICANT, RESPONDENT, MEDIATOR, SEAL = SEATS
 FIELDS = [seat.field for seat in SEATS]
@@ -219,14 +215,7 @@ async def test_api_verify_refuses_every_forgery(world: World) -> None:
 
 def test_every_binding_reason_has_plain_words_in_both_languages() -> None:
     """The verify page explains each code in Chinese and English (the list above is the verifier's)."""
-    source = (REPO / "signing" / "verification.py").read_text()
-    emitted = set(re.findall(r'Reason\("([a-z_]+)"', source))
-    codes = BINDING_CODES | {"signer_slots_unknown", "slot_unknown"}
-    assert codes <= emitted, codes - emitted
-    messages = (REPO / "web_client" / "js" / "verify" / "messages.js").read_text()
-    zh, en = messages[messages.index("\n  zh: {"):messages.index("\n  en: {")], messages[messages.index("\n  en: {"):]
-    for table in (zh, en):
-        assert codes <= set(re.findall(r'"reason\.([a-z_]+)":', table))
+    assert_codes_explained(BINDING_CODES | {"signer_slots_unknown", "slot_unknown"})
 
 
 @pytest.mark.browser
@@ -235,19 +224,9 @@ async def test_the_verify_page_explains_a_forgery(world: World, tmp_path: Path) 
     path.write_bytes(world.forged["party_on_seal_field"])
     server = await start_server(world.data_dir)
     try:
-        with tempfile.TemporaryDirectory() as profile:
-            async with async_playwright() as p:
-                browser = await p.chromium.launch_persistent_context(
-                    profile, executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-                try:
-                    page = await browser.new_page()
-                    await page.goto(f"{server.base_url}/verify.html")
-                    await page.set_input_files("#file", str(path))
-                    await page.click("#submit")
-                    await page.wait_for_selector("body[data-state=invalid]", timeout=60_000)
-                    reasons = await page.locator("#signatures tr").last.locator("td").last.inner_text()
-                    assert reasons.startswith("印章签名域是用个人的签名证书签署的") and "seal_by_person_certificate" in reasons
-                finally:
-                    await browser.close()
+        async with browser_page() as page:
+            await verify_on_page(page, server.base_url, path, "invalid")
+            reasons = await page.locator("#signatures tr").last.locator("td").last.inner_text()
+            assert reasons.startswith("印章签名域是用个人的签名证书签署的") and "seal_by_person_certificate" in reasons
     finally:
         await server.close()

@@ -9,7 +9,6 @@ import json
 import re
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
@@ -18,7 +17,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from playwright.async_api import async_playwright
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signaling.api.pki import pki_directory, pki_passphrase
@@ -34,10 +32,9 @@ from signing.verification import AgreementReport, verify_agreement
 from agreement_server import start_server
 from pades_samples import SEATS, Platform
 from ruling_samples import COURT, court_signer, ruling_content
-from test_sign_browser import CHROMIUM_ARGS
+from verify_page import assert_codes_explained, browser_page, verify_on_page
 
 VENV_BIN = Path(sys.executable).parent
-REPO = Path(__file__).resolve().parents[2]
 AGREEMENT_SHA256 = "ab" * 32
 RULING_CODES = {"court_seal_not_court_certificate", "court_seal_wrong_court", "ruling_statement_malformed"}
 
@@ -193,40 +190,24 @@ def test_accord_verify_takes_the_ruling(rulings: Rulings, name: str, tmp_path: P
 
 
 def test_every_ruling_reason_has_plain_words_in_both_languages() -> None:
-    source = (REPO / "signing" / "verification.py").read_text()
-    assert RULING_CODES <= set(re.findall(r'Reason\("([a-z_]+)"', source))
-    messages = (REPO / "web_client" / "js" / "verify" / "messages.js").read_text()
-    zh, en = messages[messages.index("\n  zh: {"):messages.index("\n  en: {")], messages[messages.index("\n  en: {"):]
-    for table in (zh, en):
-        assert RULING_CODES <= set(re.findall(r'"reason\.([a-z_]+)":', table))
+    assert_codes_explained(RULING_CODES)
 
 
 @pytest.mark.browser
 async def test_the_verify_page_shows_the_ruling(rulings: Rulings, tmp_path: Path) -> None:
     server = await start_server(rulings.data_dir)
     try:
-        with tempfile.TemporaryDirectory() as profile:
-            async with async_playwright() as p:
-                browser = await p.chromium.launch_persistent_context(
-                    profile, executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-                try:
-                    page = await browser.new_page()
-                    for name, pdf in (("genuine", rulings.genuine),
-                                      ("another_courts_certificate", rulings.forged["another_courts_certificate"])):
-                        path = tmp_path / f"{name}.pdf"
-                        path.write_bytes(pdf)
-                        await page.goto(f"{server.base_url}/verify.html")
-                        await page.set_input_files("#file", str(path))
-                        await page.click("#submit")
-                        state = "valid" if name == "genuine" else "invalid"
-                        await page.wait_for_selector(f"body[data-state={state}]", timeout=60_000)
-                        facts = await page.locator("#ruling-facts").inner_text()
-                        for words in (COURT, "(2026)川0104民特7号", "确认调解协议有效", AGREEMENT_SHA256):
-                            assert words in facts, facts
-                        assert await page.locator("#platform").is_hidden()  # the platform matches agreements only
-                    reasons = await page.locator("#signatures tr").last.locator("td").last.inner_text()
-                    assert reasons.startswith("裁判文书的院印属于另一法院") and "court_seal_wrong_court" in reasons
-                finally:
-                    await browser.close()
+        async with browser_page() as page:
+            for name, pdf in (("genuine", rulings.genuine),
+                              ("another_courts_certificate", rulings.forged["another_courts_certificate"])):
+                path = tmp_path / f"{name}.pdf"
+                path.write_bytes(pdf)
+                await verify_on_page(page, server.base_url, path, "valid" if name == "genuine" else "invalid")
+                facts = await page.locator("#ruling-facts").inner_text()
+                for words in (COURT, "(2026)川0104民特7号", "确认调解协议有效", AGREEMENT_SHA256):
+                    assert words in facts, facts
+                assert await page.locator("#platform").is_hidden()  # the platform matches agreements only
+            reasons = await page.locator("#signatures tr").last.locator("td").last.inner_text()
+            assert reasons.startswith("裁判文书的院印属于另一法院") and "court_seal_wrong_court" in reasons
     finally:
         await server.close()
