@@ -42,7 +42,9 @@ async def test_everyone_receives_everyone_without_transcoding(server):
     room, parts = await start_room(server)
     try:
         await wait_all_receiving(parts)
-        window = await parts[1].snapshot(1.5)
+        # Media keeps flowing after the start (a 3 s window: on a loaded 2-core machine one stall of
+        # a second or so between keyframe requests has been seen once).
+        window = await parts[1].snapshot(3)
         assert window[(parts[0].seat, "video")] > 5 and window[(parts[2].seat, "audio")] > 20
         stats = server.app[HUB_KEY].rooms[room].router.stats()
         assert stats.frames_forwarded > 100
