@@ -46,3 +46,17 @@ def application(applicant: Person, respondent: Person, **overrides: object) -> A
         amount_fen=1_200_000)
     fields.update(overrides)
     return Application(**fields)  # type: ignore[arg-type]
+
+
+async def case_in_counselling(services: MediationServices, sms: MemorySms) -> tuple[str, Actor, Actor]:
+    """A case two registered parties brought to a mediator who accepted it (step 3); the case id,
+    the applicant and the respondent."""
+    alice = await register_party(services, sms, "alice", 1)
+    bob = await register_party(services, sms, "bob", 2)
+    admin = (await services.accounts.bootstrap_admin("root", "Root", "correct horse battery")).as_actor()
+    mediator = await make_staff(services, admin, Role.MEDIATOR, "med", organisation="Org")
+    case = await services.cases.apply(alice.actor, application(alice, bob))
+    await services.cases.answer_consent(bob.actor, case.id, True)
+    await services.cases.choose_mediator(alice.actor, case.id, mediator.id)
+    await services.cases.answer_assignment(mediator, case.id, True)
+    return case.id, alice.actor, bob.actor

@@ -11,30 +11,17 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from mediation.accounts import Role
 from mediation.audit import read_trail, verify_chain
 from mediation.models import AuditEntry
 from mediation.services import MediationServices
 from signaling.commands import audit as audit_command
 
 from .doubles import MemorySms
-from .helpers import application, make_staff, register_party
-
-
-async def _case_with_history(services: MediationServices, sms: MemorySms) -> str:
-    alice = await register_party(services, sms, "alice", 1)
-    bob = await register_party(services, sms, "bob", 2)
-    admin = (await services.accounts.bootstrap_admin("root", "Root", "correct horse battery")).as_actor()
-    mediator = await make_staff(services, admin, Role.MEDIATOR, "med", organisation="Org")
-    case = await services.cases.apply(alice.actor, application(alice, bob))
-    await services.cases.answer_consent(bob.actor, case.id, True)
-    await services.cases.choose_mediator(alice.actor, case.id, mediator.id)
-    await services.cases.answer_assignment(mediator, case.id, True)
-    return case.id
+from .helpers import case_in_counselling
 
 
 async def test_untouched_chain_verifies(services: MediationServices, sms: MemorySms) -> None:
-    case_id = await _case_with_history(services, sms)
+    case_id, _, _ = await case_in_counselling(services, sms)
     result = await verify_chain(services.db, case_id)
     trail = await read_trail(services.db, case_id)
     assert result.ok and result.entries == len(trail) >= 6
@@ -85,7 +72,7 @@ async def _rewrite_actor(s: AsyncSession, case_id: str) -> None:
 async def test_tampering_is_detected(services: MediationServices, sms: MemorySms,
                                      tamper: Callable[[AsyncSession, str], Awaitable[None]], reason: str,
                                      bad_seq: int | None) -> None:
-    case_id = await _case_with_history(services, sms)
+    case_id, _, _ = await case_in_counselling(services, sms)
     async with services.db.begin() as s:
         await tamper(s, case_id)
     result = await verify_chain(services.db, case_id)
@@ -99,7 +86,7 @@ async def test_cli_reports_intact_tampered_and_unknown(services: MediationServic
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("the command line is exercised on the SQLite file; the chain logic runs on both above")
-    case_id = await _case_with_history(services, sms)
+    case_id, _, _ = await case_in_counselling(services, sms)
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
 
     def accord_audit_verify(case: str) -> int:

@@ -33,12 +33,8 @@ def person(name: str, serial: int) -> dict[str, str]:
     return {"name": name, "phone": f"1390000{serial:04d}", "id_number": id_number(serial), "address": "成都市"}
 
 
-async def test_follow_is_authorised_and_events_reach_only_followers(server):
-    services = server.app[SERVICES_KEY]
-    admin = await services.accounts.bootstrap_admin("root", "Platform Admin", PASSWORD)
-    await services.accounts.create_staff(Actor(admin.id, "platform_admin", admin.display_name),
-                                         NewAccount(Role.MEDIATOR, "med1", "调解员甲", PASSWORD,
-                                                    organisation="示例调解委员会"))
+async def delegated_case(server) -> str:
+    """A case a court's system delegates over the API (its key has ``cases:write``); its id."""
     court_system = await server.issue_key("court-system", "cases:write")
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {court_system}"}) as http:
         async with http.post(f"{server.url}/api/cases/delegations", json={
@@ -46,7 +42,16 @@ async def test_follow_is_authorised_and_events_reach_only_followers(server):
                 "applicant": person("张三", 1), "respondent": person("李四", 2),
                 "court": "成都市武侯区人民法院"}) as resp:
             assert resp.status == 201, await resp.text()
-            case_id = (await resp.json())["id"]
+            return (await resp.json())["id"]
+
+
+async def test_follow_is_authorised_and_events_reach_only_followers(server):
+    services = server.app[SERVICES_KEY]
+    admin = await services.accounts.bootstrap_admin("root", "Platform Admin", PASSWORD)
+    await services.accounts.create_staff(Actor(admin.id, "platform_admin", admin.display_name),
+                                         NewAccount(Role.MEDIATOR, "med1", "调解员甲", PASSWORD,
+                                                    organisation="示例调解委员会"))
+    case_id = await delegated_case(server)
 
     watcher, seen = await follower(server, await login(server, "admin", "root"))
     outsider, outsider_seen = await follower(server, await login(server, "mediator", "med1"))

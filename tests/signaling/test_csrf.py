@@ -17,7 +17,7 @@ from signaling.app import _security_headers
 from signaling.config import load_settings
 from signaling.origins import origin_allowed
 
-from .test_case_follow import PASSWORD, follower, login, person
+from .test_case_follow import PASSWORD, delegated_case, follower, login
 
 EVIL = "https://evil.example"
 
@@ -93,14 +93,7 @@ async def test_a_cross_site_websocket_is_refused(server):
 async def test_signing_out_ends_case_follow(server):
     services = server.app[SERVICES_KEY]
     cookie = await admin_cookie(server)
-    court_system = await server.issue_key("court-system", "cases:write")
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {court_system}"}) as http:
-        async with http.post(f"{server.url}/api/cases/delegations", json={
-                "dispute_type": "loan", "claims": "还款一万二千元", "facts": "借款未还", "amount": "12000.00",
-                "applicant": person("张三", 1), "respondent": person("李四", 2),
-                "court": "成都市武侯区人民法院"}) as resp:
-            assert resp.status == 201, await resp.text()
-            case_id = (await resp.json())["id"]
+    case_id = await delegated_case(server)
     watcher, seen = await follower(server, cookie)
     other_session, other_seen = await follower(server, await login(server, "admin", "root"))
     try:
