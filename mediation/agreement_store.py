@@ -34,11 +34,13 @@ from signing.agreement_versions import (AGREEMENT_ID, PlatformVersion, Preparati
 
 from .agreement_models import (AgreementRevisionRow, AgreementRow, AgreementSignatureRow, AgreementVersionRow,
                                SignerSlotRow, SigningPreparationRow)
+from .agreement_pii import open_id_numbers, seal_id_numbers
 from .accounts import Role
 from .clock import Clock
 from .directory_models import Organisation
 from .files import FileStore
 from .models import Account, Case, CaseResult
+from .pii import PiiCipher
 from .next_actions import Action, NextAction
 
 #: Where an older data directory kept its agreements as JSON files, and where the import moves them.
@@ -89,10 +91,11 @@ def _slot(row: SignerSlotRow) -> SignerSlot:
 class SqlAgreementStore:
     """Versions, signer slots, revisions and signatures of every agreement, in the case database."""
 
-    def __init__(self, db: async_sessionmaker[AsyncSession], files: FileStore, clock: Clock):
+    def __init__(self, db: async_sessionmaker[AsyncSession], files: FileStore, clock: Clock, cipher: PiiCipher):
         self.db = db
         self.files = files
         self.clock = clock
+        self.cipher = cipher
         self._locks: dict[str, asyncio.Lock] = {}
 
     def lock_for(self, agreement_id: str) -> asyncio.Lock:
@@ -118,8 +121,11 @@ class SqlAgreementStore:
             raise VersionError("version_not_found", f"agreement has no version {version}")
         return row
 
-    @staticmethod
-    async def _state(s: AsyncSession, agreement: AgreementRow, row: AgreementVersionRow) -> VersionState:
+    def _stored(self, data: AgreementData) -> dict[str, Any]:
+        """The JSON a version row keeps: ID numbers encrypted (:mod:`mediation.agreement_pii`)."""
+        return seal_id_numbers(data.model_dump(mode="json"), self.cipher)
+
+    async def _state(self, s: AsyncSession, agreement: AgreementRow, row: AgreementVersionRow) -> VersionState:
         slots = (await s.scalars(select(SignerSlotRow).where(SignerSlotRow.version_id == row.id)
                                  .order_by(SignerSlotRow.position))).all()
         signatures = (await s.scalars(select(AgreementSignatureRow).where(AgreementSignatureRow.version_id == row.id)
@@ -127,7 +133,7 @@ class SqlAgreementStore:
         seals = {x.field_name: x.organisation_id for x in slots if x.role == SignerRole.ORGANISATION.value}
         return VersionState(
             agreement_id=agreement.id, version=row.version, status=VersionStatus(row.status),
-            data=AgreementData.model_validate(row.data), evidence=EvidenceAppendix.model_validate(row.evidence),
+            data=AgreementData.model_validate(open_id_numbers(row.data, self.cipher)), evidence=EvidenceAppendix.model_validate(row.evidence),
             case_id=agreement.case_id, created_at=row.created_at, created_by=row.created_by,
             locked_at=row.locked_at, locked_sha256=row.locked_sha256,
             slots=[_slot(x) for x in slots],
@@ -245,7 +251,7 @@ class SqlAgreementStore:
                            created_at=now, current_version=1))
         await s.flush()
         row = AgreementVersionRow(agreement_id=agreement_id, version=1, status=VersionStatus.DRAFT.value,
-                                  data=data.model_dump(mode="json"),
+                                  data=self._stored(data),
                                   evidence=(evidence or EvidenceAppendix()).model_dump(mode="json"),
                                   created_at=now, created_by=created_by)
         s.add(row)
@@ -261,7 +267,7 @@ class SqlAgreementStore:
             current = await self._version_row(s, agreement_id, agreement.current_version)
             new_evidence = evidence.model_dump(mode="json") if evidence is not None else current.evidence
             if current.status == VersionStatus.DRAFT:
-                current.data, current.evidence = data.model_dump(mode="json"), new_evidence
+                current.data, current.evidence = self._stored(data), new_evidence
                 await s.execute(delete(SignerSlotRow).where(SignerSlotRow.version_id == current.id))
                 s.add_all(_slot_rows(current.id, signer_order(data)))
                 await s.flush()
@@ -272,7 +278,7 @@ class SqlAgreementStore:
             now = self.clock.now()
             current.status, current.superseded_at = VersionStatus.SUPERSEDED.value, now
             row = AgreementVersionRow(agreement_id=agreement_id, version=current.version + 1,
-                                      status=VersionStatus.DRAFT.value, data=data.model_dump(mode="json"),
+                                      status=VersionStatus.DRAFT.value, data=self._stored(data),
                                       evidence=new_evidence, created_at=now, created_by=edited_by)
             s.add(row)
             await s.flush()
@@ -423,7 +429,7 @@ async def _import_one(store: SqlAgreementStore, directory: Path) -> bool:
         for state in states:
             row = AgreementVersionRow(
                 agreement_id=agreement_id, version=state.version, status=state.status.value,
-                data=state.data.model_dump(mode="json"), evidence=state.evidence.model_dump(mode="json"),
+                data=store._stored(state.data), evidence=state.evidence.model_dump(mode="json"),
                 created_at=state.created_at,
                 created_by=state.created_by if state.created_by == creator else None,
                 locked_at=state.locked_at, locked_sha256=state.locked_sha256, effective_at=state.effective_at,

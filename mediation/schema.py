@@ -30,20 +30,25 @@ def all_tables() -> MetaData:
     return metadata
 
 
-def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
+def alembic_config(connection: Connection | None = None, url: str | None = None, *,
+                   pii_key: bytes | None = None) -> Config:
+    """``pii_key``: for migrations that encrypt data already stored (0015, agreement ID numbers)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if url is not None:
         cfg.set_main_option("sqlalchemy.url", url)
     if connection is not None:
         cfg.attributes["connection"] = connection
+    if pii_key is not None:
+        cfg.attributes["pii_key"] = pii_key
     return cfg
 
 
-async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the database behind ``engine`` (with its connect arguments, e.g. a search_path) up to ``revision``."""
+async def upgrade_engine(engine: AsyncEngine, revision: str = "head", *, pii_key: bytes | None = None) -> None:
+    """Bring the database behind ``engine`` (with its connect arguments, e.g. a search_path) up to
+    ``revision``; a database holding agreements needs ``pii_key`` to encrypt their ID numbers."""
     async with engine.begin() as conn:
-        await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), revision))
+        await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn, pii_key=pii_key), revision))
 
 
 async def upgrade(database_url: str, revision: str = "head") -> None:

@@ -45,7 +45,7 @@ def build_services(engine: AsyncEngine, *, data_dir: Path, pii_key: bytes, code_
     events = CaseEventHub()
     cipher = PiiCipher(pii_key)
     files = FileStore(data_dir / "case-files", max_upload_bytes)
-    agreements = SqlAgreementStore(db, files, clock)
+    agreements = SqlAgreementStore(db, files, clock, cipher)
     cases = CaseService(db, clock, events, cipher, files, rooms, sms, agreements, policy)
     return MediationServices(db=db, events=events, accounts=AccountService(db, clock, sms, cipher, files, code_key),
                              agreements=agreements, cases=cases, court=CourtService(cases, sign_ruling),

@@ -8,6 +8,7 @@ by :class:`signaling.room_events.RoomHub`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from .api import webhooks as webhooks_api
 from .auth import API_KEYS_KEY, make_auth_middleware, open_api_keys, refuse_legacy_key_file
 from .case_follow import CASE_FOLLOWERS_KEY, CaseFollowers
 from .config import Settings, ensure_secret
+from .data_dir import prepare_data_dir, tighten_tree
 from .database import create_schema, make_engine
 from .errors import error_middleware
 from .openapi import api
@@ -115,7 +117,7 @@ def _static_routes(app: web.Application) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the application; start-up work (schema, keys) runs in ``on_startup``."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     refuse_legacy_key_file(settings)
     engine = make_engine(settings.effective_database_url)
     store = RoomStore(engine)
@@ -157,6 +159,7 @@ def create_app(settings: Settings) -> web.Application:
 
     async def startup(_: web.Application) -> None:
         await create_schema(engine, [room_metadata])
+        await asyncio.to_thread(tighten_tree, settings.data_dir)  # what start-up wrote under a looser umask
         hub.start()
         log.info("accord ready", extra={"url": settings.base_url})
 

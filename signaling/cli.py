@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(requested_command(argv))
     args = parser.parse_args(argv)
+    os.umask(0o077)  # every file a command creates in the data directory is the server account's alone
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError) as exc:

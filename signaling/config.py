@@ -60,6 +60,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     reconnect_grace_seconds: float = 60.0
     key_passphrase: str | None = field(default=None, repr=False)
+    #: A file holding the PKI passphrase; in production it must lie outside ``data_dir``.
+    key_passphrase_file: Path | None = None
     tsa_url: str | None = None
     identity_gate: str = "face"
     environment: str = "development"
@@ -89,6 +91,8 @@ class Settings:
 
 
 _ENV_PREFIX = "ACCORD_"
+#: The development PKI's generated passphrase, under ``data_dir/secrets`` (refused in production).
+PKI_PASSPHRASE_SECRET = "pki-passphrase"
 
 
 def _coerce(name: str, raw: Any) -> Any:
@@ -103,7 +107,7 @@ def _coerce(name: str, raw: Any) -> Any:
             )
             for item in items
         )
-    if name in ("data_dir", "tls_cert", "tls_key"):
+    if name in ("data_dir", "tls_cert", "tls_key", "key_passphrase_file"):
         return Path(raw) if raw not in (None, "") else None
     if name in ("trusted_proxies", "webhook_allowed_hosts"):  # a TOML list, or "a, b" in the environment
         items = raw.split(",") if isinstance(raw, str) else raw
@@ -144,17 +148,34 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         env_name = _ENV_PREFIX + name.upper()
         if env_name in os.environ:
             values[name] = _coerce(name, os.environ[env_name])
-    if "ACCORD_KEY_PASSPHRASE_FILE" in os.environ:
-        values["key_passphrase"] = Path(os.environ["ACCORD_KEY_PASSPHRASE_FILE"]).read_text().strip()
     for key, raw in overrides.items():
         if raw is not None:
             values[key] = _coerce(key, raw)
+    if values.get("key_passphrase_file") is not None and not values.get("key_passphrase"):
+        values["key_passphrase"] = values["key_passphrase_file"].read_text().strip()
     settings = Settings(**values)
+    if settings.environment == "production":
+        refuse_passphrase_beside_keys(settings)
     parse_networks(settings.trusted_proxies)  # a typo in a proxy address fails here, not per request
     if settings.environment == "production" and settings.identity_gate == "test":
         raise ValueError("identity_gate = 'test' is refused in production")
     OutboundPolicy(settings.webhook_allow_http, settings.webhook_allowed_hosts)  # a bad entry stops start-up
     return settings
+
+
+def refuse_passphrase_beside_keys(settings: Settings) -> None:
+    """In production the PKI passphrase comes from the environment or a file outside the data
+    directory: a copy of the data directory (a backup, a stolen disk) must not open the keys."""
+    data_dir = settings.data_dir.resolve()
+    given = settings.key_passphrase_file
+    if given is not None and given.resolve().is_relative_to(data_dir):
+        raise ValueError(f"key_passphrase_file {given} lies inside the data directory {settings.data_dir}: "
+                         "keep the PKI passphrase outside it (or in ACCORD_KEY_PASSPHRASE)")
+    stored = settings.secret_file(PKI_PASSPHRASE_SECRET)
+    if stored.exists():
+        raise ValueError(f"a PKI passphrase is stored beside the keys ({stored}): in production give it as "
+                         "ACCORD_KEY_PASSPHRASE or ACCORD_KEY_PASSPHRASE_FILE outside the data directory, "
+                         "then delete that file")
 
 
 def pki_directory(settings: Settings) -> Path:
@@ -174,6 +195,11 @@ def ensure_secret(settings: Settings, name: str, nbytes: int = 32) -> bytes:
     with os.fdopen(fd, "w") as fh:
         fh.write(value.hex())
     return value
+
+
+def pii_key(settings: Settings) -> bytes:
+    """The key ID numbers are encrypted with in the database (cases, accounts, agreement texts)."""
+    return ensure_secret(settings, "mediation-pii.key")
 
 
 def with_overrides(settings: Settings, **changes: Any) -> Settings:

@@ -26,6 +26,7 @@ import binascii
 import datetime as dt
 import functools
 import io
+import os
 import re
 import tempfile
 from contextlib import contextmanager
@@ -334,12 +335,14 @@ def _page_cache(request: web.Request) -> Path:
 
 def _keep_only_preview(directory: Path, pdf: bytes, digest: str) -> Path:
     """Store this preview and drop older ones: one agreement keeps one preview on disk."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     for old in directory.iterdir():
         if not old.name.startswith(digest):
             old.unlink()
     path = directory / f"{digest}.pdf"
-    path.write_bytes(pdf)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the agreement's text, ID numbers in it
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pdf)
     return path
 
 

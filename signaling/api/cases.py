@@ -31,7 +31,7 @@ from mediation.services import MediationServices, build_services
 from mediation.sms import LoggingSmsGateway, SmsGateway
 
 from ..auth import PUBLIC, Principal
-from ..config import Settings, ensure_secret
+from ..config import Settings, ensure_secret, pii_key
 from ..errors import ApiError
 from ..openapi import api
 from ..room_store import RoomOwner, RoomStore
@@ -114,7 +114,7 @@ def create_case_services(settings: Settings, engine: AsyncEngine, *, rooms: Room
                          sign_ruling: RulingSigner | None = None) -> MediationServices:
     """The case system for this server: PII and one-time-code keys from the data directory, SMS
     codes to a file there unless a real gateway is given; judges rule only with ``sign_ruling``."""
-    return build_services(engine, data_dir=settings.data_dir, pii_key=ensure_secret(settings, "mediation-pii.key"),
+    return build_services(engine, data_dir=settings.data_dir, pii_key=pii_key(settings),
                           code_key=ensure_secret(settings, "one-time-code.key"),
                           clock=clock or SystemClock(), sms=sms or LoggingSmsGateway(settings.data_dir), rooms=rooms,
                           max_upload_bytes=settings.max_upload_bytes, sign_ruling=sign_ruling)
@@ -128,7 +128,7 @@ def setup_cases(app: web.Application, settings: Settings, engine: AsyncEngine, s
     app[CASES_SETTINGS_KEY] = settings
 
     async def migrate(_: web.Application) -> None:
-        await upgrade_engine(engine)
+        await upgrade_engine(engine, pii_key=pii_key(settings))
 
     app.on_startup.append(migrate)
     if scan_interval is not None:

@@ -19,7 +19,7 @@ from signing.seals import SealRegistry
 from signing.tsa import MAX_REQUEST_BYTES, InProcessTimeStamper, TimeStampAuthority, external_timestamper
 
 from ..auth import PUBLIC
-from ..config import Settings, ensure_secret, pki_directory
+from ..config import PKI_PASSPHRASE_SECRET, Settings, ensure_secret, pki_directory, refuse_passphrase_beside_keys
 from ..errors import ApiError
 from ..openapi import api
 
@@ -31,11 +31,13 @@ _CONTENT_TYPES = {".crt": "application/pkix-cert", ".crl": "application/pkix-crl
 
 def pki_passphrase(settings: Settings) -> str:
     """``ACCORD_KEY_PASSPHRASE`` (or ``_FILE``); development falls back to a generated secret file."""
+    if settings.environment == "production":
+        refuse_passphrase_beside_keys(settings)
     if settings.key_passphrase:
         return settings.key_passphrase
     if settings.environment == "production":
         raise PKIError("production needs ACCORD_KEY_PASSPHRASE or ACCORD_KEY_PASSPHRASE_FILE for the PKI keys")
-    return ensure_secret(settings, "pki-passphrase").hex()
+    return ensure_secret(settings, PKI_PASSPHRASE_SECRET).hex()
 
 
 def open_platform_pki(settings: Settings, org_name: str = "Accord Development") -> PlatformPKI:

@@ -18,6 +18,8 @@ from mediation.errors import MediationError
 from mediation.schema import upgrade_engine
 
 from ..api.cases import create_case_services
+from ..config import pii_key
+from ..data_dir import prepare_data_dir
 from ..database import make_engine
 from . import settings_from
 
@@ -53,10 +55,10 @@ def run_create(args: argparse.Namespace) -> int:
 
     async def go() -> int:
         settings = settings_from(args)
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(settings)
         engine = make_engine(settings.effective_database_url)
         try:
-            await upgrade_engine(engine)
+            await upgrade_engine(engine, pii_key=pii_key(settings))
             services = create_case_services(settings, engine, rooms=None)
             info = await services.accounts.bootstrap_admin(args.login, args.name, password)
         except MediationError as exc:

@@ -12,6 +12,7 @@ from mediation.agreement_store import ImportReport, import_json_agreements
 from mediation.schema import upgrade_engine
 
 from ..api.cases import create_case_services
+from ..config import pii_key
 from ..database import make_engine
 from . import settings_from
 
@@ -27,7 +28,7 @@ async def _import(args: argparse.Namespace) -> ImportReport:
     settings = settings_from(args)
     engine = make_engine(settings.effective_database_url)
     try:
-        await upgrade_engine(engine)
+        await upgrade_engine(engine, pii_key=pii_key(settings))
         services = create_case_services(settings, engine, rooms=None)
         return await import_json_agreements(services.agreements, settings.data_dir)
     finally:

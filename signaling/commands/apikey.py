@@ -25,6 +25,8 @@ from mediation.errors import MediationError
 from mediation.schema import upgrade_engine
 
 from ..auth import LEGACY_KEY_FILE, SCOPES, open_api_keys
+from ..config import pii_key
+from ..data_dir import prepare_data_dir
 from ..database import make_engine
 from . import settings_from
 
@@ -71,10 +73,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 @asynccontextmanager
 async def _keys(args: argparse.Namespace) -> AsyncIterator[ApiKeyService]:
     settings = settings_from(args)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     engine = make_engine(settings.effective_database_url)
     try:
-        await upgrade_engine(engine)
+        await upgrade_engine(engine, pii_key=pii_key(settings))
         yield open_api_keys(settings, async_sessionmaker(engine, expire_on_commit=False))
     finally:
         await engine.dispose()

@@ -28,7 +28,8 @@ from signing.tsa import TimeStampAuthority
 
 from ..api.cases import create_case_services
 from ..api.pki import court_ruling_signer, open_platform_pki, platform_timestamper
-from ..config import Settings, ensure_secret
+from ..config import Settings, ensure_secret, pii_key
+from ..data_dir import prepare_data_dir
 from ..database import create_schema, make_engine
 from ..room_store import RoomOwner, RoomStore
 from ..room_store import metadata as room_metadata
@@ -101,10 +102,10 @@ def run_load(args: argparse.Namespace) -> int:
         return 1
 
     async def go() -> DemoSummary:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(settings)
         engine = make_engine(settings.effective_database_url)
         try:
-            await upgrade_engine(engine)
+            await upgrade_engine(engine, pii_key=pii_key(settings))
             await create_schema(engine, [room_metadata])
             clock = DemoClock()
             outbox = DemoOutbox()

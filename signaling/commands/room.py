@@ -7,6 +7,7 @@ import asyncio
 import json
 
 from ..config import ensure_secret
+from ..data_dir import prepare_data_dir
 from ..database import create_schema, make_engine
 from ..room_store import RoomOwner, RoomStore
 from ..room_store import metadata as room_metadata
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def _store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     settings = settings_from(args)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     engine = make_engine(settings.effective_database_url)
     await create_schema(engine, [room_metadata])
     return settings, engine, RoomStore(engine)

@@ -4,6 +4,7 @@ system's agreement store over it, and accounts for the sample agreement's partic
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from mediation.agreement_store import SqlAgreementStore
 from mediation.clock import SystemClock
 from mediation.files import FileStore
 from mediation.models import Account
+from mediation.pii import PiiCipher
 from mediation.schema import upgrade_engine
 from signaling.database import make_engine
 from signing.agreement import AgreementData
@@ -54,7 +56,8 @@ async def open_store(tmp_path: Path, *, one_loop: bool = True) -> tuple[AsyncEng
         for name, account_id in ACCOUNTS.items():
             s.add(Account(id=account_id, role="party", login=name, display_name=name,
                           created_at=dt.datetime.now(dt.UTC)))
-    return engine, SqlAgreementStore(db, FileStore(tmp_path / "files", 50 * 1024 * 1024), SystemClock())
+    return engine, SqlAgreementStore(db, FileStore(tmp_path / "files", 50 * 1024 * 1024), SystemClock(),
+                                     PiiCipher(secrets.token_bytes(32)))
 
 
 async def create_agreement(store: SqlAgreementStore, data: AgreementData | None = None) -> str:
