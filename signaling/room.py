@@ -225,24 +225,45 @@ class Room:
         return any(s.role == "mediator" and s.state == "admitted" for s in self.seats.values())
 
     # ----------------------------------------------------------------- snapshots
-    def _seat_view(self, seat: Seat) -> dict[str, Any]:
+    def _seat_view(self, seat: Seat, viewer_group: str | None = None) -> dict[str, Any]:
+        """``viewer_group``: the group of a viewer who is not the mediator. During a caucus the
+        other group's microphone and camera switches (and the mediator's mutes) are not theirs to
+        know: they are shown as off, as the media they would describe is not forwarded anyway."""
+        group = self.group_of(seat)
+        hidden = viewer_group is not None and group != viewer_group
         return {
             "seat": seat.seat, "name": seat.name, "role": seat.role, "side": seat.side, "case_role": seat.case_role,
             "state": seat.state,
-            "audio": seat.audio, "video": seat.video, "muted_by_mediator": dict(seat.muted_by_mediator),
-            "in_caucus": self.group_of(seat) == "caucus", "can_publish": seat.can_publish,
+            "audio": False if hidden else seat.audio, "video": False if hidden else seat.video,
+            "muted_by_mediator": {"audio": False, "video": False} if hidden else dict(seat.muted_by_mediator),
+            "in_caucus": group == "caucus", "can_publish": seat.can_publish,
+        }
+
+    def audience_of(self, seat_id: str) -> str | None:
+        """The group whose members all receive :meth:`shared_snapshot` of it (``joint``, ``caucus``,
+        ``waiting``); ``None`` for a seat with a view of its own (the mediator, the lobby)."""
+        me = self.seats[seat_id]
+        return self.group_of(me) if me.present and me.role != "mediator" else None
+
+    def shared_snapshot(self, group: str) -> dict[str, Any]:
+        """What every present participant of ``group`` but the mediator may know, naming nobody as
+        ``you`` (each finds itself in ``participants``): one payload for the whole group."""
+        return {
+            "room_id": self.room_id, "case_id": self.case_id, "status": self.status,
+            "caucus": {"side": self.caucus_side} if self.caucus_side else None,
+            "mediator_present": self.mediator_present,
+            "you": None,
+            "participants": [self._seat_view(s, group) for s in self.seats.values() if s.present],
         }
 
     def snapshot_for(self, seat_id: str) -> dict[str, Any]:
         """What one participant may know about the room (lobby people see only themselves)."""
         me = self.seats[seat_id]
         you = self._seat_view(me) | {"waiting_for_caucus": self.group_of(me) == "waiting"}
-        if not me.present:
-            visible: list[Seat] = []
-        elif me.role == "mediator":
-            visible = [s for s in self.seats.values() if s.state != "left"]
-        else:
-            visible = [s for s in self.seats.values() if s.present]
+        group = self.audience_of(seat_id)
+        if group is not None:
+            return self.shared_snapshot(group) | {"you": you}
+        visible = [s for s in self.seats.values() if s.state != "left"] if me.present else []
         return {
             "room_id": self.room_id, "case_id": self.case_id, "status": self.status,
             "caucus": {"side": self.caucus_side} if self.caucus_side else None,

@@ -51,6 +51,10 @@ class LiveRoom:
     router: MediaRouter
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     sid_of: dict[str, str] = field(default_factory=dict)  # seat -> sid
+    #: Since when (monotonic) nobody has been connected; the reaper drops the room after the grace period.
+    empty_since: float | None = None
+    #: Set, under :attr:`lock`, once the room has left this node's memory: a join that held on to it starts over.
+    dropped: bool = False
 
 
 @dataclass
@@ -183,9 +187,10 @@ class RoomHub:
             live = self.rooms.get(room_id)
             if live is None:
                 return
-            for other, sid in list(live.sid_of.items()):
-                if seat is None or other == seat or live.room.may_forward(other, seat, "audio"):
-                    await self.sio.emit("speaker:active", {"seat": seat}, to=sid)
+            sids = [sid for other, sid in list(live.sid_of.items())
+                    if seat is None or other == seat or live.room.may_forward(other, seat, "audio")]
+            if sids:
+                await self.sio.emit("speaker:active", {"seat": seat}, to=sids)
 
         return MediaRouter(ice, policy=room.may_forward, on_offer_needed=offer_needed,
                            on_tracks_changed=tracks_changed, on_active_speaker=active_speaker)
@@ -219,11 +224,21 @@ class RoomHub:
             await self.sio.emit("rtc:offer", {"sdp": sdp, "tracks": live.router.track_map(seat)}, to=sid)
 
     async def broadcast_state(self, live: LiveRoom) -> None:
-        """Send each connected participant its own view, then let media follow the new rules."""
+        """Send the room's state, then let media follow the new rules: one snapshot per group
+        (joint, caucus, waiting) emitted once to all its members, so a change costs one payload
+        per group rather than one per person; the mediator and the lobby get their own views."""
         live.router.refresh()
+        audiences: dict[str, list[str]] = {}
         for seat, sid in list(live.sid_of.items()):
-            if seat in live.room.seats:
+            if seat not in live.room.seats:
+                continue
+            group = live.room.audience_of(seat)
+            if group is None:
                 await self.sio.emit("room:state", live.room.snapshot_for(seat), to=sid)
+            else:
+                audiences.setdefault(group, []).append(sid)
+        for group, sids in audiences.items():
+            await self.sio.emit("room:state", live.room.shared_snapshot(group), to=sids)
 
     async def _drop_seat(self, live: LiveRoom, seat: str, reason: str) -> None:
         sid = live.sid_of.pop(seat, None)
@@ -240,6 +255,8 @@ class RoomHub:
         claims = self.tokens.verify(payload.token)
         live = await self._live(claims.room)
         async with live.lock:
+            if live.dropped:  # emptied and dropped while this join awaited the store: seat it in a fresh one
+                return await self.on_join(sid, payload)
             if await self.store.is_removed(claims.room, claims.seat, claims.account_id):
                 raise EventError("forbidden", "you were removed from this room")
             seat = live.room.join(claims)
@@ -306,9 +323,9 @@ class RoomHub:
         seat = live.room.seats[conn.seat]
         message = {"id": "m_" + secrets.token_urlsafe(8), "seat": seat.seat, "name": seat.name, "role": seat.role,
                    "text": payload.text, "ts": time.time(), "scope": scope}
-        for target in recipients:
-            if (target_sid := live.sid_of.get(target)) is not None:
-                await self.sio.emit("chat:message", message, to=target_sid)
+        sids = [target_sid for target in recipients if (target_sid := live.sid_of.get(target)) is not None]
+        if sids:
+            await self.sio.emit("chat:message", message, to=sids)
         return {"ok": True, "id": message["id"]}
 
     # ------------------------------------------------------------------ moderation
@@ -345,8 +362,9 @@ class RoomHub:
         live.room.status = "ended"
         await self.store.mark_ended(live.room.room_id)
         sids = list(live.sid_of.values())
+        if sids:
+            await self.sio.emit("room:ended", {}, to=sids)
         for sid in sids:
-            await self.sio.emit("room:ended", {}, to=sid)
             self.connections.pop(sid, None)
         live.sid_of.clear()
         self._spawn(self._disconnect_later(sids))
@@ -384,6 +402,22 @@ class RoomHub:
                         await live.router.remove(seat)
                     if gone:
                         await self.broadcast_state(live)
+                    await self._drop_if_empty(live)
+
+    async def _drop_if_empty(self, live: LiveRoom) -> None:
+        """A room nobody has been connected to for the grace period leaves memory (its router
+        too); the next join rebuilds it from the store, where removals and the end are kept."""
+        if live.sid_of:
+            live.empty_since = None
+            return
+        now = time.monotonic()
+        if live.empty_since is None:
+            live.empty_since = now
+        elif now - live.empty_since >= self.settings.reconnect_grace_seconds:
+            live.dropped = True
+            self.rooms.pop(live.room.room_id, None)
+            await live.router.close()
+            log.info("empty room dropped from memory", extra={"room": live.room.room_id})
 
     async def close(self) -> None:
         """Graceful shutdown: stop the reaper, tell clients, close every peer connection."""

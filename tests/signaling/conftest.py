@@ -55,6 +55,14 @@ async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     await runner.cleanup()
 
 
+def with_you(snapshot: dict[str, Any], seat: str | None) -> dict[str, Any]:
+    """What the browser does with a group's shared ``room:state`` (``you`` is null): find its own
+    seat among the participants (web_client/js/app.js ``withYou``); ``shared`` marks it."""
+    me = next((p for p in snapshot["participants"] if p["seat"] == seat), None)
+    you = None if me is None else me | {"waiting_for_caucus": bool(snapshot["caucus"]) and not me["in_caucus"]}
+    return snapshot | {"you": you, "shared": True}
+
+
 class Client:
     """A Socket.IO participant that records every server event it receives."""
 
@@ -62,9 +70,12 @@ class Client:
         self.url = url
         self.sio = socketio.AsyncClient(reconnection=False)
         self.received: list[tuple[str, Any]] = []
+        self.seat: str | None = None
         self.sio.on("*", self._record)
 
     async def _record(self, event: str, data: Any = None) -> None:
+        if event == "room:state" and isinstance(data, dict) and data.get("you") is None:
+            data = with_you(data, self.seat)
         self.received.append((event, data))
 
     async def connect(self) -> "Client":
@@ -72,7 +83,10 @@ class Client:
         return self
 
     async def call(self, event: str, data: Any = None, timeout: float = 10) -> Any:
-        return await self.sio.call(event, data, timeout=timeout)
+        ack = await self.sio.call(event, data, timeout=timeout)
+        if event == "join" and isinstance(ack, dict) and ack.get("ok"):
+            self.seat = ack["seat"]
+        return ack
 
     def last(self, event: str) -> Any:
         for name, data in reversed(self.received):

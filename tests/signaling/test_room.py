@@ -139,3 +139,36 @@ def test_unknown_seat_and_bad_kind(room):
     assert err.value.code == "unknown_seat"
     with pytest.raises(RoomError):
         room.set_mute("m", "a", "smell", True)
+
+
+def _view(snapshot, seat):
+    return next(p for p in snapshot["participants"] if p["seat"] == seat)
+
+
+def test_the_waiting_side_does_not_see_caucus_members_switch_their_media(room):
+    room.admit("m")
+    room.set_self_media("a", True, True)
+    room.set_mute("m", "aa", "audio", True)
+    room.start_caucus("m", "applicant")
+    before = room.snapshot_for("b")
+    assert before["you"]["waiting_for_caucus"]
+    assert not _view(before, "a")["audio"] and not _view(before, "a")["video"]
+    assert _view(before, "aa")["muted_by_mediator"] == {"audio": False, "video": False}
+    room.set_self_media("a", False, True)
+    room.set_self_media("a", True, False)
+    assert room.snapshot_for("b") == before  # nothing the waiting side receives changed
+    assert room.snapshot_for("o") == room.shared_snapshot("waiting") | {"you": room.snapshot_for("o")["you"]}
+    assert _view(room.snapshot_for("m"), "a")["audio"] is True  # the mediator moderates: sees all
+    assert _view(room.snapshot_for("aa"), "a")["audio"] is True  # the caucus sees its own members
+    room.end_caucus("m")
+    assert _view(room.snapshot_for("b"), "a")["audio"] is True and _view(room.snapshot_for("b"), "aa")[
+        "muted_by_mediator"]["audio"] is True
+
+
+def test_members_of_a_group_share_one_snapshot(room):
+    room.admit("m")
+    shared = room.shared_snapshot("joint")
+    for seat in ("a", "aa", "b", "o"):
+        assert room.audience_of(seat) == "joint"
+        assert room.snapshot_for(seat) | {"you": None} == shared
+    assert room.audience_of("m") is None

@@ -24,6 +24,17 @@ const RETRY_MS = 2000;
 const TRANSIENT = new Set(["timeout", "offline", "rate_limited", "internal", "glare"]);
 const SCREENS = ["prejoin", "lobby", "room", "ended"];
 
+/**
+ * A group's shared snapshot names nobody as "you" (the server sends one payload to the whole
+ * group): find this seat among its participants. `null` until the join ack has told us our seat.
+ */
+function withYou(snapshot, seat) {
+  if (snapshot.you) return snapshot;
+  const me = (snapshot.participants ?? []).find((person) => person.seat === seat);
+  if (!me) return null;
+  return { ...snapshot, you: { ...me, waiting_for_caucus: Boolean(snapshot.caucus) && !me.in_caucus } };
+}
+
 class RoomApp {
   constructor() {
     this.invitation = readInvitation(location.hash);
@@ -172,7 +183,10 @@ class RoomApp {
   connect() {
     this.signaling = new Signaling({ onStatus: (status) => this.onSignalingStatus(status) });
     const on = (event, handler) => this.signaling.on(event, (payload) => handler(payload ?? {}));
-    on("room:state", (snapshot) => this.applySnapshot(snapshot));
+    on("room:state", (snapshot) => {
+      const own = withYou(snapshot, this.seat);
+      if (own) this.applySnapshot(own);
+    });
     on("rtc:offer", (offer) => this.peer?.handleServerOffer(offer));
     on("rtc:tracks", ({ tracks }) => this.peer?.setTracks(tracks));
     on("chat:message", (message) => this.chat.add(message));
