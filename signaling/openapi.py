@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .auth import PRINCIPAL_KEY, PUBLIC, SCOPES, Principal, cookie_authenticated, require, require_scope
 from .errors import ApiError
@@ -71,6 +71,8 @@ class Endpoint:
     max_body: int | None = None
     #: Installed only on an app for which this says yes (e.g. development-only endpoints).
     only_if: Callable[[web.Application], bool] | None = None
+    #: The query string's parameters, validated before the handler runs (:func:`query_of`).
+    query_model: type[Query] | None = None
 
     def served_by(self, app: web.Application) -> bool:
         return self.only_if is None or self.only_if(app)
@@ -94,6 +96,29 @@ def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
     except ValidationError as exc:
         raise ApiError(422, "invalid_body", "request body does not match the schema",
                        {"errors": validation_details(exc)}) from None
+
+
+class Query(BaseModel):
+    """Query-string parameters, declared with bounds (``api.route(..., query=...)``): unknown ones
+    and out-of-range values (``?limit=-1``) are refused 422 ``invalid_query`` like a bad body."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+_QUERY = web.RequestKey("query", object)
+
+
+def parse_query(model: type[Query], request: web.Request) -> Any:
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_query", "query parameters do not match the schema",
+                       {"errors": validation_details(exc)}) from None
+
+
+def query_of(request: web.Request) -> Any:
+    """The endpoint's validated query (its declared ``query`` model)."""
+    return request[_QUERY]
 
 
 def _too_large(limit: int) -> ApiError:
@@ -138,19 +163,22 @@ class ApiRegistry:
         scope: str | None = None,
         only_if: Callable[[web.Application], bool] | None = None,
         max_body: int | None = None,
+        query: type[Query] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register ``handler``. ``raw_body=True`` hands the handler the request untouched (uploads).
         ``scope`` is what an API key needs when ``allow`` has ``service``; by default the tag's
         (:data:`TAG_SCOPES`: read for GET, write otherwise). ``only_if(app)`` decides at install
         time whether an app serves (and documents) the endpoint at all: elsewhere it is a plain 404.
         ``max_body`` raises a JSON endpoint's body limit above :data:`DEFAULT_MAX_JSON_BYTES` (or
-        lowers an upload's below ``client_max_size``); a larger body is answered 413 ``too_large``."""
+        lowers an upload's below ``client_max_size``); a larger body is answered 413 ``too_large``.
+        ``query`` declares the query string's parameters (documented, validated: :func:`query_of`)."""
 
         def decorate(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(method.upper(), path, handler, summary, allow, tag, request, response, status,
                          raw_body, content_type, (handler.__doc__ or "").strip(),
-                         scope_for(method, tag, allow, scope), max_body=max_body, only_if=only_if)
+                         scope_for(method, tag, allow, scope), max_body=max_body, only_if=only_if,
+                         query_model=query)
             )
             return handler
 
@@ -174,6 +202,8 @@ class ApiRegistry:
             require(principal, ep.allow)
             if ep.allow != PUBLIC:  # a public endpoint needs no scope, whoever calls
                 require_scope(principal, ep.scope)
+            if ep.query_model is not None:
+                request[_QUERY] = parse_query(ep.query_model, request)
             limit = ep.body_limit
             if limit is not None and request.content_length is not None and request.content_length > limit:
                 raise _too_large(limit)  # before reading a byte of it
@@ -242,6 +272,10 @@ class ApiRegistry:
                 {"name": seg[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
                 for seg in ep.path.split("/") if seg.startswith("{")
             ]
+            if ep.query_model is not None:
+                schema = ep.query_model.model_json_schema()
+                params += [{"name": name, "in": "query", "required": name in schema.get("required", []),
+                            "schema": prop} for name, prop in schema.get("properties", {}).items()]
             if params:
                 op["parameters"] = params
             if ep.request_model is not None:

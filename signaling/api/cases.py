@@ -33,7 +33,7 @@ from mediation.sms import LoggingSmsGateway, SmsGateway
 from ..auth import PUBLIC, Principal
 from ..config import Settings, ensure_secret, pii_key
 from ..errors import ApiError
-from ..openapi import api
+from ..openapi import Query, api, query_of
 from ..room_store import RoomOwner, RoomStore
 from ..tokens import TokenIssuer
 from .accounts import (ACCOUNT_ROLES, CASES_SETTINGS_KEY, SERVICES_KEY, Empty, Strict, actor_for, actor_of,
@@ -346,15 +346,17 @@ async def delegate_case(request: web.Request, body: CaseApplication) -> Any:
     return dump(await services_of(request).cases.delegate(actor_of(request), body.domain()))
 
 
-@api.route("GET", "/api/cases", summary="The cases you take part in", allow=EVERYONE, tag=TAG)
+class CasePage(Query):
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0, le=10_000_000)
+
+
+@api.route("GET", "/api/cases", summary="The cases you take part in", allow=EVERYONE, tag=TAG, query=CasePage)
 @domain_errors
 async def list_cases(request: web.Request, _: None) -> Any:
-    try:
-        limit = min(int(request.query.get("limit", "50")), 200)
-        offset = max(int(request.query.get("offset", "0")), 0)
-    except ValueError:
-        raise ApiError(400, "bad_query", "limit and offset are integers") from None
-    return dump(await services_of(request).cases.list_cases(actor_of(request), limit, offset))
+    """Query: ``limit`` (1-200, default 50), ``offset``."""
+    page: CasePage = query_of(request)
+    return dump(await services_of(request).cases.list_cases(actor_of(request), page.limit, page.offset))
 
 
 @api.route("GET", "/api/cases/{case_id}", summary="A case: step, parties, deadlines, result", allow=EVERYONE, tag=TAG)

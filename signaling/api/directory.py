@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from mediation.directory import (DirectoryConfig, DirectoryService, MediatorQuery, NewOrganisation, OrganisationQuery,
                                  ProfileDetails)
@@ -23,8 +23,7 @@ from mediation.services import MediationServices
 from mediation.statistics import StatisticsService
 
 from ..auth import PUBLIC
-from ..errors import ApiError
-from ..openapi import api, validation_details
+from ..openapi import Query, api, query_of
 from .accounts import Strict, actor_of, domain_errors, dump
 
 TAG = "directory"
@@ -55,20 +54,6 @@ def setup_directory(app: web.Application, services: MediationServices, config: D
 
 def _of(request: web.Request) -> DirectoryServices:
     return request.app[DIRECTORY_KEY]
-
-
-class Query(BaseModel):
-    """Query-string parameters: unknown ones are refused like unknown body fields."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-def parse_query(model: type[Query], request: web.Request) -> Any:
-    try:
-        return model.model_validate(dict(request.query))
-    except ValidationError as exc:
-        raise ApiError(422, "invalid_query", "query parameters do not match the schema",
-                       {"errors": validation_details(exc)}) from None
 
 
 class Paging(Query):
@@ -135,11 +120,12 @@ async def categories(request: web.Request, _: None) -> Any:
             "mediator_categories": config.mediator_categories, "dispute_types": config.dispute_types}
 
 
-@api.route("GET", "/api/directory/organisations", summary="Search mediation organisations", allow=PUBLIC, tag=TAG)
+@api.route("GET", "/api/directory/organisations", summary="Search mediation organisations", allow=PUBLIC, tag=TAG,
+           query=OrganisationSearch)
 @domain_errors
 async def search_organisations(request: web.Request, _: None) -> Any:
     """Query: ``name`` (part of it), ``category``, ``region`` (a prefix), ``page``, ``page_size``."""
-    q: OrganisationSearch = parse_query(OrganisationSearch, request)
+    q: OrganisationSearch = query_of(request)
     return dump(await _of(request).directory.search_organisations(
         OrganisationQuery(q.name, q.category, q.region, q.page, q.page_size)))
 
@@ -159,12 +145,12 @@ async def add_organisation(request: web.Request, body: OrganisationIn) -> Any:
         body.name, body.category, body.region, body.address, body.contact, body.intro, body.credit_code)))
 
 
-@api.route("GET", "/api/directory/mediators", summary="Search mediators", allow=PUBLIC, tag=TAG)
+@api.route("GET", "/api/directory/mediators", summary="Search mediators", allow=PUBLIC, tag=TAG, query=MediatorSearch)
 @domain_errors
 async def search_mediators(request: web.Request, _: None) -> Any:
     """Query: ``name``, ``category``, ``region`` (prefix), ``dispute_type`` (speciality), ``language``,
     ``organisation_id``, ``available`` (only those taking cases), ``page``, ``page_size``."""
-    q: MediatorSearch = parse_query(MediatorSearch, request)
+    q: MediatorSearch = query_of(request)
     return dump(await _of(request).directory.search_mediators(MediatorQuery(
         q.name, q.category, q.region, q.dispute_type, q.language, q.organisation_id, q.available, q.page,
         q.page_size)))
@@ -189,37 +175,36 @@ async def set_profile(request: web.Request, body: ProfileIn) -> Any:
 
 # --- recommendation ---------------------------------------------------------------------------
 @api.route("GET", "/api/directory/recommendations", summary="Five mediators for a kind of dispute",
-           allow=PUBLIC, tag=TAG)
+           allow=PUBLIC, tag=TAG, query=DisputeQuery)
 @domain_errors
 async def recommend_for_dispute(request: web.Request, _: None) -> Any:
     """Query: ``dispute_type``, optional ``region``. For guidance before applying."""
-    q: DisputeQuery = parse_query(DisputeQuery, request)
+    q: DisputeQuery = query_of(request)
     return dump(await _of(request).recommender.for_dispute(q.dispute_type, q.region))
 
 
 @api.route("GET", "/api/cases/{case_id}/recommendations", summary="Five mediators for this case (step 2)",
-           allow=CASE_RECOMMENDATION_ROLES, tag=TAG, scope="cases:read")
+           allow=CASE_RECOMMENDATION_ROLES, tag=TAG, scope="cases:read", query=RegionQuery)
 @domain_errors
 async def recommend_for_case(request: web.Request, _: None) -> Any:
     """Ranked by speciality, settlement rate, satisfaction, load, decline rate and region (optional
     ``region`` query parameter); each with its reason and score parts."""
-    q: RegionQuery = parse_query(RegionQuery, request)
+    q: RegionQuery = query_of(request)
     return dump(await _of(request).recommender.for_case(actor_of(request), request.match_info["case_id"], q.region))
 
 
 # --- data centre ------------------------------------------------------------------------------
 @api.route("GET", "/api/statistics/cases", summary="Case counts by dispute type, step and outcome",
-           allow=STATISTICS_ROLES, tag=STATS_TAG)
+           allow=STATISTICS_ROLES, tag=STATS_TAG, query=Query)
 @domain_errors
 async def case_statistics(request: web.Request, _: None) -> Any:
-    parse_query(Query, request)
     return dump(await _of(request).statistics.cases(actor_of(request)))
 
 
 @api.route("GET", "/api/statistics/mediators", summary="Per mediator: accepted, success, declines, satisfaction",
-           allow=STATISTICS_ROLES, tag=STATS_TAG)
+           allow=STATISTICS_ROLES, tag=STATS_TAG, query=StatisticsPaging)
 @domain_errors
 async def mediator_statistics(request: web.Request, _: None) -> Any:
     """Query: ``limit`` (1-1000), ``offset``."""
-    q: StatisticsPaging = parse_query(StatisticsPaging, request)
+    q: StatisticsPaging = query_of(request)
     return dump(await _of(request).statistics.mediators(actor_of(request), q.limit, q.offset))

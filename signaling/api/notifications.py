@@ -18,7 +18,7 @@ from mediation.services import MediationServices
 
 from ..config import Settings
 from ..errors import ApiError
-from ..openapi import api, principal_of
+from ..openapi import Query, api, principal_of, query_of
 from .accounts import ACCOUNT_ROLES, Empty, Strict, domain_errors, dump
 
 TAG = "notifications"
@@ -51,19 +51,18 @@ def _inbox(request: web.Request) -> NotificationInbox:
     return request.app[INBOX_KEY]
 
 
+class InboxQuery(Query):
+    unread: bool = False
+    limit: int = Field(default=50, ge=1, le=200)
+
+
 @api.route("GET", "/api/notifications", summary="Your notifications, newest first, and how many are unread",
-           allow=ACCOUNT_ROLES, tag=TAG)
+           allow=ACCOUNT_ROLES, tag=TAG, query=InboxQuery)
 @domain_errors
 async def list_notifications(request: web.Request, _: None) -> Any:
     """Query: ``unread=1`` for unread ones only; ``limit`` (1-200, default 50)."""
-    try:
-        limit = int(request.query.get("limit", "50"))
-    except ValueError:
-        raise ApiError(400, "bad_query", "limit is an integer") from None
-    if not 1 <= limit <= 200:
-        raise ApiError(400, "bad_query", "limit is 1-200")
-    unread_only = request.query.get("unread", "0") in ("1", "true")
-    return dump(await _inbox(request).list(principal_of(request).subject, unread_only=unread_only, limit=limit))
+    q: InboxQuery = query_of(request)
+    return dump(await _inbox(request).list(principal_of(request).subject, unread_only=q.unread, limit=q.limit))
 
 
 @api.route("POST", "/api/notifications/{notification_id}/read", summary="Mark one of your notifications read",

@@ -186,3 +186,17 @@ async def test_nul_characters_are_refused_on_every_database(api: Api, engine: As
                    json={"channel": "party", "login": "al\x00ice", "password": "whatever1234"})
     await _refused(api, engine, cid, "POST", f"/api/cases/{cid}/documents?name=a%00.pdf", alice, 422,
                    "invalid_file_name", data=b"%PDF")
+
+
+async def test_list_limits_are_bounded(api: Api, engine: AsyncEngine) -> None:
+    """``?limit=-1`` was ``LIMIT -1`` (no limit at all on SQLite): the 200-case cap holds, and a
+    limit out of its bounds is a 422 naming the parameter (as on the notification, directory and
+    statistics lists, whose tests check theirs)."""
+    c = await cast_of_characters(api)
+    alice, bob = c["alice"], c["bob"]
+    await api.call("POST", "/api/cases", alice, json=application_body(alice, bob), expect=201)
+    assert len(await api.call("GET", "/api/cases?limit=200", alice, expect=200)) == 1
+    for path in ("/api/cases?limit=-1", "/api/cases?limit=201", "/api/cases?offset=-5", "/api/cases?limit=x"):
+        body = await api.call("GET", path, alice, expect=422)
+        assert body["error"]["code"] == "invalid_query", path
+        assert body["error"]["details"]["errors"][0]["field"] in path, (path, body)

@@ -134,7 +134,7 @@ async def test_reading_marks_only_your_own(told: Told) -> None:
     for bad in ("abc", "-1", "9" * 40):
         answer = await api.call("POST", f"/api/notifications/{bad}/read", alice, json={}, expect=404)
         assert answer["error"]["code"] == "notification_not_found"
-    await api.call("GET", "/api/notifications?limit=0", alice, expect=400)
+    await api.call("GET", "/api/notifications?limit=0", alice, expect=422)
     await api.call("GET", "/api/notifications", None, expect=401)
     await api.call("GET", "/api/notifications", api.service_key, expect=403)
 
