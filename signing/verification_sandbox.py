@@ -10,11 +10,14 @@ without loading pyHanko twice.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import multiprocessing
 import re
 import resource
+import sys
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -163,9 +166,55 @@ class VerifiedUpload:
     prefix_hashes: list[str]
 
 
+#: Log lines one verification may write; what passes it is counted in one last line.
+MAX_CHILD_LOG_LINES = 20
+#: Longest message a child's log line carries.
+MAX_LOG_MESSAGE = 300
+
+
+class BoundedLogHandler(logging.Handler):
+    """The verifier child's log: one JSON line per record on stderr, an exception as its type and
+    message (never a traceback), at most :data:`MAX_CHILD_LOG_LINES` of them. pyHanko logs every
+    validation failure with its traceback: a crafted file would otherwise write thousands of
+    lines into the server's log for each upload."""
+
+    def __init__(self, stream: TextIO, limit: int = MAX_CHILD_LOG_LINES):
+        super().__init__(logging.WARNING)
+        self.stream, self.limit, self.written, self.dropped = stream, limit, 0, 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.written >= self.limit:
+            self.dropped += 1
+            return
+        line: dict[str, Any] = {"level": record.levelname, "logger": record.name, "component": "verifier",
+                                "message": _clip(record.getMessage())}
+        if record.exc_info and record.exc_info[1] is not None:
+            line["error"] = f"{type(record.exc_info[1]).__name__}: {_clip(str(record.exc_info[1]))}"
+        self._write(line)
+
+    def close(self) -> None:
+        if self.dropped:
+            self._write({"level": "WARNING", "logger": __name__, "component": "verifier",
+                         "message": f"{self.dropped} more log lines of this verification suppressed"})
+            self.dropped = 0
+        super().close()
+
+    def _write(self, line: dict[str, Any]) -> None:
+        self.written += 1
+        self.stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self.stream.flush()
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_LOG_MESSAGE else text[:MAX_LOG_MESSAGE] + "…"
+
+
 def _child(conn: Any, pdf: bytes, roots_der: list[bytes], expected: list[str] | None,
            options: dict[str, Any], memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    handler = BoundedLogHandler(sys.stderr)
+    logging.root.handlers[:] = [handler]
+    logging.root.setLevel(logging.WARNING)
     try:
         prefix_hashes = revision_prefix_hashes(pdf)  # first: a flood of markers is refused before the parse
         from .verification import verify_agreement  # preloaded in the fork server: no import cost here
@@ -177,7 +226,11 @@ def _child(conn: Any, pdf: bytes, roots_der: list[bytes], expected: list[str] | 
         conn.send(("error", "verifying this PDF needs more memory than allowed"))
     except RecursionError:
         conn.send(("error", "the PDF nests objects too deeply to be read safely"))
+    except Exception as exc:  # a verifier bug on odd input: one line in the log, a refusal for the caller
+        logging.getLogger(__name__).error("verification failed unexpectedly", exc_info=exc)
+        conn.send(("error", "the verifier could not read this PDF"))
     finally:
+        handler.close()
         conn.close()
 
 
