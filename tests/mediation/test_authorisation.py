@@ -17,7 +17,7 @@ from signaling.openapi import api as registry
 from .api_client import Api, User
 from .conftest import MEDIATION_TAGS
 from .doubles import id_number
-from .scenario import case_with_filed_confirmation, cast_of_characters, database_snapshot
+from .scenario import case_with_filed_confirmation, cast_of_characters, database_snapshot, strangers
 
 ACCOUNTS = {"party", "agent", "mediator", "org_admin", "court_clerk", "judge", "platform_admin"}
 EVERYONE = ACCOUNTS | {"service"}
@@ -109,27 +109,11 @@ def test_declared_roles_match_the_policy_table() -> None:
     assert declared == ALLOWED
 
 
-async def _strangers(api: Api, c: dict[str, User]) -> dict[str, User | str | None]:
-    """One caller per role, none of them on the case (and their courts/organisations elsewhere)."""
-    admin = c["admin"]
-    return {
-        "anonymous": None,
-        "party": await api.register("carol", 3),
-        "agent": await api.register("dave", 4, role="agent"),
-        "mediator": await api.staff(c["org_admin"], "mediator", "mediator2", organisation="Jinjiang People's Mediation Committee"),
-        "org_admin": await api.staff(admin, "org_admin", "orgadmin2", organisation="Wuhou Lawyers' Mediation Centre"),
-        "court_clerk": await api.staff(admin, "court_clerk", "clerk2", court="Chengdu Wuhou District People's Court"),
-        "judge": await api.staff(admin, "judge", "judge2", court="Chengdu Wuhou District People's Court"),
-        "platform_admin": admin,
-        "service": api.service_key,
-    }
-
-
 async def test_every_role_against_every_case_endpoint(api: Api, engine: AsyncEngine) -> None:
     c = await cast_of_characters(api)
     case_id, application_id = await case_with_filed_confirmation(api, c)
     (document,) = (await api.call("GET", f"/api/cases/{case_id}/documents", c["alice"], expect=200))["documents"]
-    callers = await _strangers(api, c)
+    callers = await strangers(api, c)
     before = await database_snapshot(engine)
     scoped = [key for key in ALLOWED if "{" in key[1]]
     for method, template in scoped:
@@ -167,7 +151,7 @@ async def test_every_role_against_every_case_endpoint(api: Api, engine: AsyncEng
 async def test_every_role_against_every_other_endpoint(api: Api) -> None:
     c = await cast_of_characters(api)
     case_id, _ = await case_with_filed_confirmation(api, c)
-    callers = await _strangers(api, c)
+    callers = await strangers(api, c)
     carol = callers["party"]
     assert isinstance(carol, User)
 
