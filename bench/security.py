@@ -8,7 +8,9 @@
   second (one code per phone, ``--concurrency`` clients), and wrong guesses answered per second
   when 25 arrive at once for one code, with how many of them were compared (the limit is 5);
   then 25 parallel wrong passwords at one login under the sign-in throttle: answered per second,
-  and how many reached argon2 (the limit is 5).
+  and how many reached argon2 (the limit is 5);
+* a room's state broadcast for ``--seats`` people: payloads serialised per change, one per person
+  before (each their own snapshot) and one per group now, and the time to build them.
   SQLite by default; ``--postgres`` repeats it on the local PostgreSQL in a schema of its own.
 
 Run from the repository root: ``.venv/bin/python bench/security.py [--rounds 5] [--postgres]``.
@@ -195,13 +197,47 @@ async def code_logins(engine: Any, label: str, data_dir: Path, seconds: float, c
         await engine.dispose()
 
 
+def room_broadcast(seats: int, rounds: int) -> None:
+    """The cost of one ``room:state`` broadcast in a room of ``seats`` admitted people (mediator
+    included), with a caucus running: a snapshot per person (before) against one per group and
+    the mediator's own (now, :meth:`signaling.room_events.RoomHub.broadcast_state`)."""
+    from signaling.room import Room
+    from signaling.tokens import JoinClaims
+
+    room = Room(room_id="bench", case_id="BENCH-1")
+    room.join(JoinClaims(room="bench", seat="m", role="mediator", side=None, name="m", iat=0, exp=10**10))
+    for i in range(seats - 1):
+        side = "applicant" if i % 2 else "respondent"
+        room.join(JoinClaims(room="bench", seat=f"s{i}", role="party", side=side, name=f"p{i}", iat=0, exp=10**10))
+    room.admit("m")
+    room.start_caucus("m", "applicant")
+
+    def per_person() -> list[str]:
+        return [json.dumps(room.snapshot_for(seat)) for seat in room.seats]
+
+    def per_group() -> list[str]:
+        groups = {room.audience_of(seat) for seat in room.seats} - {None}
+        return [json.dumps(room.snapshot_for("m"))] + [json.dumps(room.shared_snapshot(g)) for g in groups]
+
+    for label, build in (("per_person", per_person), ("per_group", per_group)):
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            payloads = build()
+            times.append(time.perf_counter() - start)
+        emit(f"room_state_payloads_{label}_{seats}_seats", len(payloads), "payloads")
+        emit(f"room_state_build_{label}_{seats}_seats", statistics.median(times) * 1000, "ms")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=5.0, help="how long to log in with codes")
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--postgres", action="store_true", help="also measure code logins on PostgreSQL")
+    parser.add_argument("--seats", type=int, default=100, help="people in the room of the broadcast figure")
     args = parser.parse_args()
+    room_broadcast(args.seats, args.rounds)
     import asyncpg
     from sqlalchemy.ext.asyncio import create_async_engine
 
