@@ -25,7 +25,7 @@ from .api import rooms as rooms_api
 from .api import system as _system_api  # noqa: F401  (registers /healthz and /api/openapi.json)
 from .api import webhooks as webhooks_api
 from .auth import API_KEYS_KEY, make_auth_middleware, open_api_keys, refuse_legacy_key_file
-from .case_follow import CASE_FOLLOWERS_KEY, CaseFollowers
+from .case_follow import CASE_FOLLOWERS_KEY, CaseFollowers, RedisSessionEnds
 from .config import Settings, ensure_secret
 from .data_dir import prepare_data_dir, tighten_tree
 from .database import create_schema, make_engine
@@ -139,7 +139,11 @@ def create_app(settings: Settings) -> web.Application:
                                max_http_buffer_size=max(settings.max_event_bytes * 4, 1_000_000))
     sio.attach(app)
     hub = RoomHub(sio, store, tokens, settings)
-    app[CASE_FOLLOWERS_KEY] = CaseFollowers(sio, sessions, lambda principal, case_id: cases_api.may_follow_case(services, principal, case_id))
+    followers = CaseFollowers(sio, sessions, lambda principal, case_id: cases_api.may_follow_case(services, principal, case_id))
+    if settings.redis_url:
+        followers.ends = RedisSessionEnds(settings.redis_url, f"{settings.redis_prefix}-session-ends",
+                                          followers.drop_session_room)
+    app[CASE_FOLLOWERS_KEY] = followers
     services.events.subscribe(cases_api.SocketIoCaseEvents(sio))
 
     app[rooms_api.SETTINGS_KEY] = settings
@@ -161,12 +165,16 @@ def create_app(settings: Settings) -> web.Application:
         await create_schema(engine, [room_metadata])
         await asyncio.to_thread(tighten_tree, settings.data_dir)  # what start-up wrote under a looser umask
         hub.start()
+        if followers.ends is not None:
+            await followers.ends.start()
         log.info("accord ready", extra={"url": settings.base_url})
 
     async def shutdown(_: web.Application) -> None:
         await hub.close()
 
     async def cleanup(_: web.Application) -> None:
+        if followers.ends is not None:
+            await followers.ends.close()
         await engine.dispose()
 
     app.on_startup.append(startup)
