@@ -59,6 +59,8 @@ import psutil  # noqa: E402
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack  # noqa: E402
 
+from tests.support.room_state import with_you  # noqa: E402
+
 MAGIC = b"ACRD"
 TRAILER = struct.Struct("!4sQd")
 FPS = 30
@@ -501,12 +503,15 @@ async def run_with_accord(args: argparse.Namespace) -> None:
                         tokens.append((await response.json())["token"])
 
             admitted = [asyncio.Event() for _ in participants]
+            seats: dict[int, str] = {}  # participant index -> seat, from the join ack
             for participant, token in zip(participants, tokens):
                 sio = socketio.AsyncClient(reconnection=False)
                 sockets.append(sio)
 
-                def on_state(state: dict[str, Any], done: asyncio.Event = admitted[participant.index]) -> None:
-                    if state.get("you", {}).get("state") == "admitted":
+                def on_state(state: dict[str, Any], done: asyncio.Event = admitted[participant.index],
+                             index: int = participant.index) -> None:
+                    you = with_you(state, seats.get(index))["you"]
+                    if you is not None and you["state"] == "admitted":
                         done.set()
 
                 async def on_offer(data: dict[str, Any], participant: Participant = participant,
@@ -522,6 +527,7 @@ async def run_with_accord(args: argparse.Namespace) -> None:
                 ack = await sio.call("join", {"token": token})
                 if not ack.get("ok"):
                     raise RuntimeError(f"join refused: {ack}")
+                seats[participant.index] = ack["seat"]
             ack = await sockets[0].call("mod:admit", {"all": True})
             await asyncio.wait_for(asyncio.gather(*(event.wait() for event in admitted)), 15)
             for participant, sio in zip(participants, sockets):

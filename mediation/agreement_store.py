@@ -133,7 +133,8 @@ class SqlAgreementStore:
         seals = {x.field_name: x.organisation_id for x in slots if x.role == SignerRole.ORGANISATION.value}
         return VersionState(
             agreement_id=agreement.id, version=row.version, status=VersionStatus(row.status),
-            data=AgreementData.model_validate(open_id_numbers(row.data, self.cipher)), evidence=EvidenceAppendix.model_validate(row.evidence),
+            data=AgreementData.model_validate(open_id_numbers(row.data, self.cipher)),
+            evidence=EvidenceAppendix.model_validate(row.evidence),
             case_id=agreement.case_id, created_at=row.created_at, created_by=row.created_by,
             locked_at=row.locked_at, locked_sha256=row.locked_sha256,
             slots=[_slot(x) for x in slots],

@@ -139,7 +139,8 @@ def create_app(settings: Settings) -> web.Application:
                                max_http_buffer_size=max(settings.max_event_bytes * 4, 1_000_000))
     sio.attach(app)
     hub = RoomHub(sio, store, tokens, settings)
-    followers = CaseFollowers(sio, sessions, lambda principal, case_id: cases_api.may_follow_case(services, principal, case_id))
+    followers = CaseFollowers(sio, sessions,
+                              lambda principal, case_id: cases_api.may_follow_case(services, principal, case_id))
     if settings.redis_url:
         followers.ends = RedisSessionEnds(settings.redis_url, f"{settings.redis_prefix}-session-ends",
                                           followers.drop_session_room)

@@ -15,6 +15,7 @@ from aiohttp import web
 from signaling.app import create_app
 from signaling.auth import API_KEYS_KEY
 from signaling.config import load_settings
+from tests.support.room_state import with_you
 
 
 @dataclass
@@ -55,14 +56,6 @@ async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     await runner.cleanup()
 
 
-def with_you(snapshot: dict[str, Any], seat: str | None) -> dict[str, Any]:
-    """What the browser does with a group's shared ``room:state`` (``you`` is null): find its own
-    seat among the participants (web_client/js/app.js ``withYou``); ``shared`` marks it."""
-    me = next((p for p in snapshot["participants"] if p["seat"] == seat), None)
-    you = None if me is None else me | {"waiting_for_caucus": bool(snapshot["caucus"]) and not me["in_caucus"]}
-    return snapshot | {"you": you, "shared": True}
-
-
 class Client:
     """A Socket.IO participant that records every server event it receives."""
 
@@ -74,7 +67,7 @@ class Client:
         self.sio.on("*", self._record)
 
     async def _record(self, event: str, data: Any = None) -> None:
-        if event == "room:state" and isinstance(data, dict) and data.get("you") is None:
+        if event == "room:state" and isinstance(data, dict):
             data = with_you(data, self.seat)
         self.received.append((event, data))
 

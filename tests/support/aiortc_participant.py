@@ -19,6 +19,8 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AUDIO_PTIME, MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
 
+from .room_state import with_you
+
 
 class MovingPattern(MediaStreamTrack):
     """A tiny moving test card: cheap to encode, changes every frame so VP8 keeps sending."""
@@ -89,7 +91,9 @@ class Participant:
         self.sio.on("rtc:tracks", self._on_tracks)
 
     async def _on_state(self, data: dict[str, Any]) -> None:
-        self.state = data
+        state = with_you(data, self.seat)
+        if state.get("you") is not None:  # a group's snapshot before the join ack named our seat
+            self.state = state
 
     async def _on_tracks(self, data: dict[str, Any]) -> None:
         self._remember_tracks(data["tracks"])
