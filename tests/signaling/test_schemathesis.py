@@ -1,7 +1,7 @@
 """Schemathesis against a running server's ``/api/openapi.json``: generated requests for every
 operation (bounded examples), as an integrating system with every scope and as a platform
-administrator. No answer may be a
-server error, and each answer must match the schema the document declares for it."""
+administrator. No answer may be a server error, and each answer must match the schema the
+document declares for it."""
 
 from __future__ import annotations
 
