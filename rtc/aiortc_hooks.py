@@ -83,8 +83,10 @@ class CodecCounters:
 
 
 def is_vp8_keyframe(frame: bytes) -> bool:
-    """RFC 6386 §9.1: bit 0 of the first byte of the frame tag is 0 for a key frame."""
-    return len(frame) > 0 and frame[0] & 0x01 == 0
+    """RFC 6386 §9.1: bit 0 of the frame tag is 0 for a key frame, and a key frame's tag is
+    followed by the start code ``9d 01 2a``. The bit alone is a coin toss on a frame that lost
+    its first packet (half of them would be forwarded to subscribers as keyframes)."""
+    return len(frame) >= 10 and frame[0] & 0x01 == 0 and frame[3:6] == b"\x9d\x01\x2a"
 
 
 def is_h264_keyframe(frame: bytes) -> bool:

@@ -117,6 +117,9 @@ def test_pass_through_decoder_flags_real_keyframes(codec, encode) -> None:  # ty
 
 def test_keyframe_detection_on_degenerate_input() -> None:
     assert not aiortc_hooks.is_vp8_keyframe(b"")
+    # An inter frame's tail (its first packet lost) whose first byte happens to have bit 0 clear.
+    assert not aiortc_hooks.is_vp8_keyframe(b"\x10\x02\x00\x11\x22\x33\x44\x55\x66\x77")
+    assert aiortc_hooks.is_vp8_keyframe(b"\x10\x02\x00\x9d\x01\x2a\x80\x02\xe0\x01")
     assert not aiortc_hooks.is_h264_keyframe(b"")
     assert not aiortc_hooks.is_h264_keyframe(b"\x00\x00\x01")
     assert aiortc_hooks.is_h264_keyframe(b"\x00\x00\x00\x01\x67\x00\x00\x01\x65")
@@ -224,7 +227,7 @@ def test_forwarding_jitter_buffer_skips_a_lost_packet_after_a_short_wait() -> No
     assert following.data == b"yz" and not isinstance(following, aiortc_hooks.FrameAfterLoss)
 
     decoder = aiortc_hooks.PassThroughDecoder(VP8)
-    inter, key = b"\x01" + bytes(9), b"\x00" + bytes(9)
+    inter, key = b"\x01" + bytes(9), b"\x00\x00\x00\x9d\x01\x2a" + bytes(4)
     assert decoder.decode(aiortc_hooks.FrameAfterLoss(inter, 300))[0].is_corrupt
     assert not decoder.decode(aiortc_hooks.FrameAfterLoss(key, 300))[0].is_corrupt
     assert not decoder.decode(following)[0].is_corrupt
