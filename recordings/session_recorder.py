@@ -80,6 +80,7 @@ class _Track:
     keyframe_asked_us: int | None = None
     started: asyncio.Event = field(default_factory=asyncio.Event)
     frames: int = 0
+    time_base: tuple[int, int] | None = None  # (numerator × 10⁶, denominator) of the packets' pts
 
 
 class SessionRecorder:
@@ -184,7 +185,10 @@ class SessionRecorder:
     def _take(self, track: _Track, packet: av.Packet, now_us: int) -> None:
         video = track.info.kind == "video"
         keyframe = bool(packet.is_keyframe)
-        pts_us = int((packet.pts or 0) * (packet.time_base or Fraction(1, 90_000)) * 1_000_000)
+        if track.time_base is None:  # the tap keeps one time base per track: read it once (Fraction math is slow)
+            base = packet.time_base or Fraction(1, 90_000)
+            track.time_base = (base.numerator * 1_000_000, base.denominator)
+        pts_us = (packet.pts or 0) * track.time_base[0] // track.time_base[1]
         resync_us = int(self.settings.resync_seconds * 1_000_000)
         if track.offset_us is None or abs(pts_us + track.offset_us - now_us) > resync_us:
             track.offset_us = now_us - pts_us
@@ -206,7 +210,7 @@ class SessionRecorder:
                 self._ask_keyframe(track, at_us)
             if elapsed >= segment_us and (keyframe or not video):
                 track.cut_pending = True
-        frame = Frame(track.info.id, bytes(packet), at_us, keyframe, starts_segment=track.cut_pending)
+        frame = Frame(track.info.id, packet, at_us, keyframe, starts_segment=track.cut_pending)
         if not self._worker.offer(frame):
             if video:  # what follows a lost video frame does not decode until a keyframe
                 track.waiting_for_keyframe = True

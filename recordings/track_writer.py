@@ -79,9 +79,9 @@ class TrackWriter:
         self.next_index = first_index
         self._segment: _OpenSegment | None = None
 
-    def write(self, data: bytes, pts_us: int, keyframe: bool) -> None:
-        segment = self._segment or self._open(data, pts_us)
-        packet = av.Packet(data)
+    def write(self, packet: av.Packet, pts_us: int, keyframe: bool) -> None:
+        """Mux ``packet`` (taken over: it is retimed in place) at ``pts_us`` on the session clock."""
+        segment = self._segment or self._open(bytes(packet)[:10], pts_us)
         packet.pts = packet.dts = pts_us
         packet.time_base = MICROSECOND
         packet.is_keyframe = keyframe
@@ -112,9 +112,9 @@ class TrackWriter:
                 pass
             self.storage.discard_spool(segment.key)
 
-    def _open(self, first_frame: bytes, pts_us: int) -> _OpenSegment:
+    def _open(self, frame_head: bytes, pts_us: int) -> _OpenSegment:
         key = segment_key(self.session_id, self.track_id, self.next_index)
-        dimensions = vp8_dimensions(first_frame) if self.kind == "video" else None
+        dimensions = vp8_dimensions(frame_head) if self.kind == "video" else None
         output, stream = open_output(self.storage.spool(key), self.kind, dimensions)
         self._segment = _OpenSegment(self.next_index, key, output, stream, pts_us, pts_us,
                                      DEFAULT_FRAME_US[self.kind], 0)
