@@ -34,11 +34,13 @@ from typing import Any, Protocol
 import av
 from pyhanko.sign.timestamps import TimeStamper
 
+from mediation.errors import WrongState
+
 from .manifest import write_manifest
 from .mux_worker import DEFAULT_CAPACITY, Cut, Frame, MuxWorker, OpenTrack
 from .stamps import stamp_head
 from .storage import RecordingStorage
-from .store import FINISHED, ClosedSegment, Participant, RecordingStore, SessionInfo, StampInfo, TrackInfo
+from .store import CONSENTED, FINISHED, ClosedSegment, Participant, RecordingStore, SessionInfo, StampInfo, TrackInfo
 from .track_writer import CODECS, join_track
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,7 @@ class SessionRecorder:
         self._stamper = asyncio.create_task(self._stamp_periodically())
         self._stamped_position = 0
         self._stopped = False
+        self._notes: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def start(cls, store: RecordingStore, storage: RecordingStorage, timestamper: TimeStamper, *,
@@ -122,11 +125,15 @@ class SessionRecorder:
         return int((self._monotonic() - self._t0) * 1_000_000)
 
     async def record(self, participant: Participant) -> list[TrackInfo]:
-        """Start writing the seat's audio and video (only once the seat consented)."""
+        """Start writing the seat's audio and video. Refused (``WrongState``) unless the seat's
+        recorded answer is ``consented``: no media of anyone who did not consent is written."""
         if self._stopped:
             raise RuntimeError("the recording has stopped")
         if participant.seat in self._captures:
             return [t.info for t in self._tracks.values() if t.seat == participant.seat]
+        answers = {c.participant.seat: c.answer for c in await self.store.consents(self.session.id)}
+        if answers.get(participant.seat) != CONSENTED:
+            raise WrongState("consent_missing", "this participant has not consented to the recording")
         tracks: dict[str, _Track] = {}
         for kind in KINDS:
             info = await self.store.add_track(self.session.id, participant, kind, CODECS[kind])
@@ -163,6 +170,7 @@ class SessionRecorder:
         await asyncio.gather(self._stamper, return_exceptions=True)
         await self._closed.put(None)
         await self._persister
+        await asyncio.gather(*self._notes, return_exceptions=True)
         return await finalise(self.store, self.storage, self.timestamper, self.session.id, state=FINISHED,
                               end_us=self.session_us(), note=note)
 
@@ -236,7 +244,9 @@ class SessionRecorder:
 
     def _track_failed(self, track_id: str, reason: str) -> None:
         self._tracks.pop(track_id, None)
-        asyncio.create_task(self.store.add_note(self.session.id, {"track": track_id, "failed": reason}))
+        task = asyncio.create_task(self.store.add_note(self.session.id, {"track": track_id, "failed": reason}))
+        self._notes.add(task)
+        task.add_done_callback(self._notes.discard)
 
     async def _persist(self) -> None:
         while (item := await self._closed.get()) is not None:

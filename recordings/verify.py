@@ -9,6 +9,7 @@ the recording storage (``accord recordings verify SESSION``) or from a downloade
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -20,12 +21,16 @@ from typing import Any, BinaryIO
 
 from asn1crypto import x509 as asn1_x509
 
+from mediation.errors import InvalidInput
+
 from . import chain
 from .manifest import manifest_bytes, manifest_key
 from .package import PACKAGE_MANIFEST
 from .stamps import check_token
 from .storage import RecordingStorage, sha256_of
 from .store import RecordingStore
+
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
 #: Opens a file of the recording by key, or ``None`` when there is no such file.
 FileOpener = Callable[[str], BinaryIO | None]
@@ -86,15 +91,20 @@ async def verify_manifest(manifest: dict[str, Any], open_file: FileOpener,
     """Check the files, chain and stamps a manifest describes."""
     session = manifest.get("session", {})
     report = RecordingReport(session.get("id", "?"), session.get("state"), manifest_sha256)
+    keys = [s["path"] for t in manifest.get("tracks", []) for s in t.get("segments", [])]
+    keys += [t["joined"]["path"] for t in manifest.get("tracks", []) if t.get("joined")]
+    keys += [manifest["composite"]["path"]] if manifest.get("composite") else []
+    # hashing gigabytes is not work for the event loop
+    digests = await asyncio.to_thread(lambda: {key: _digest(open_file, key) for key in keys})
     segments: dict[tuple[str, int], dict[str, Any]] = {}
     by_sha: dict[str, tuple[str, int]] = {}
     for track in manifest.get("tracks", []):
-        _check_track(report, track, open_file, segments, by_sha)
+        _check_track(report, track, digests, segments, by_sha)
     _check_chain(report, manifest.get("chain", {}), segments)
     await _check_stamps(report, manifest, trust_roots)
     composite = manifest.get("composite")
     if composite:
-        found = _digest(open_file, composite["path"])
+        found = digests[composite["path"]]
         if found is None:
             report.add("missing_file", "composite", f"the review composite {composite['path']} is missing")
         elif found[0] != composite["sha256"]:
@@ -102,7 +112,7 @@ async def verify_manifest(manifest: dict[str, Any], open_file: FileOpener,
     return report
 
 
-def _check_track(report: RecordingReport, track: dict[str, Any], open_file: FileOpener,
+def _check_track(report: RecordingReport, track: dict[str, Any], digests: dict[str, tuple[str, int] | None],
                  segments: dict[tuple[str, int], dict[str, Any]], by_sha: dict[str, tuple[str, int]]) -> None:
     track_id = track["id"]
     entries = track.get("segments", [])
@@ -122,7 +132,7 @@ def _check_track(report: RecordingReport, track: dict[str, Any], open_file: File
         report.segments += 1
         where = f"track {track_id} segment {segment['index']}"
         span = f"{_seconds(segment['start_us'])}–{_seconds(segment['end_us'])}"
-        found = _digest(open_file, segment["path"])
+        found = digests[segment["path"]]
         if found is None:
             report.add("missing_file", where, f"the file of segment {segment['index']} of track {track_id} "
                                               f"({track['seat']} {track['kind']}, {span}) is missing: {segment['path']}")
@@ -137,7 +147,7 @@ def _check_track(report: RecordingReport, track: dict[str, Any], open_file: File
                                                   f"{segment['sha256']} ({found[1]} bytes, {segment['size']} recorded)")
     joined = track.get("joined")
     if joined:
-        found = _digest(open_file, joined["path"])
+        found = digests[joined["path"]]
         if found is not None and found[0] != joined["sha256"]:
             report.add("altered_file", f"track {track_id} joined", f"the joined file of track {track_id} does not "
                                                                    f"match its hash in the manifest")
@@ -227,14 +237,29 @@ async def verify_session(store: RecordingStore, storage: RecordingStorage, sessi
 
 async def verify_package(package: Path, trust_roots: list[asn1_x509.Certificate]) -> RecordingReport:
     """Offline, from a downloaded package (:mod:`recordings.package`); files are hashed as they
-    are read from the zip, never loaded whole."""
-    with zipfile.ZipFile(package) as archive:
-        raw = archive.read(PACKAGE_MANIFEST)
-        names = set(archive.namelist())
-        manifest = json.loads(raw)
+    are read from the zip, never loaded whole. Anything that is not such a package is refused
+    with ``InvalidInput`` (``bad_recording_package``)."""
+    try:
+        with zipfile.ZipFile(package) as archive:
+            info = archive.getinfo(PACKAGE_MANIFEST)
+            if info.file_size > MAX_MANIFEST_BYTES:
+                raise _bad(f"its manifest is larger than {MAX_MANIFEST_BYTES} bytes")
+            raw = archive.read(info)
+            names = set(archive.namelist())
+            manifest = json.loads(raw)
+            if not isinstance(manifest, dict):
+                raise _bad("its manifest is not a JSON object")
 
-        def open_packaged(key: str) -> BinaryIO | None:
-            return archive.open(key) if key in names and key != PACKAGE_MANIFEST else None  # type: ignore[return-value]
+            def open_packaged(key: str) -> BinaryIO | None:
+                return archive.open(key) if key in names and key != PACKAGE_MANIFEST else None  # type: ignore[return-value]
 
-        return await verify_manifest(manifest, open_packaged, trust_roots,
-                                     manifest_sha256=hashlib.sha256(raw).hexdigest())
+            return await verify_manifest(manifest, open_packaged, trust_roots,
+                                         manifest_sha256=hashlib.sha256(raw).hexdigest())
+    except InvalidInput:
+        raise
+    except (zipfile.BadZipFile, KeyError, TypeError, ValueError, AttributeError, OSError) as exc:
+        raise _bad(f"{type(exc).__name__}: {exc}") from None
+
+
+def _bad(reason: str) -> InvalidInput:
+    return InvalidInput("bad_recording_package", f"this is not a readable recording package: {reason}")

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import sys
-import zipfile
 from pathlib import Path
 
 from asn1crypto import pem
@@ -62,7 +61,7 @@ async def _verify_stored(settings: Settings, session_id: str, roots: list[asn1_x
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from mediation.errors import NotFound
+    from mediation.errors import InvalidInput, NotFound
     from recordings.verify import verify_package
 
     settings = settings_from(args)
@@ -76,11 +75,8 @@ def run_verify(args: argparse.Namespace) -> int:
                 return 2
         else:
             report = asyncio.run(_verify_stored(settings, args.session_id, roots))
-    except NotFound as err:
+    except (NotFound, InvalidInput) as err:
         print(f"accord: {err.message}", file=sys.stderr)
-        return 2
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as err:
-        print(f"accord: not a recording package: {err}", file=sys.stderr)
         return 2
     except DBAPIError as err:
         print(f"accord: cannot read the recording tables: {err.orig}", file=sys.stderr)
