@@ -3,15 +3,11 @@ puts every frame on the session clock, cuts segments, hands the writing to the s
 thread, and chains and time-stamps what it closes.
 
 **Session clock.** Zero is the moment the session starts (``started_at``); a frame's time is its
-*arrival* at the server. Each track is anchored once, on its first frame (``offset = arrival -
-pts``); after that the frame's own RTP-derived pts advance the clock, so the spacing the sender
-produced is kept and jitter does not enter the file. If the two drift apart by more than
-``resync_us`` (a paused or reconnected publisher, clock drift) the track is re-anchored to the
-arrival time. No track is rebased to 0: a participant's audio and video, and all participants,
-share one timeline. Arrival differs from capture by the network and jitter-buffer delay (about one
-video frame, a few audio packets), which is the same for a participant's two tracks to within tens
-of milliseconds; RTCP sender reports would give capture time but aiortc does not expose them on
-the encoded path.
+*arrival* at the server, smoothed by its own timestamps (:mod:`recordings.session_clock`). No track
+is rebased to 0: a participant's audio and video, and all participants, share one timeline.
+Arrival differs from capture by the network and jitter-buffer delay (about one video frame, a few
+audio packets), which is the same for a participant's two tracks to within tens of milliseconds;
+RTCP sender reports would give capture time but aiortc does not expose them on the encoded path.
 
 **Segments.** A segment is cut once it is ``segment_seconds`` long: audio at the next frame, video
 at the next keyframe, which is requested from the publisher ``keyframe_lead_seconds`` before the
@@ -38,6 +34,7 @@ from mediation.errors import WrongState
 
 from .manifest import write_manifest
 from .mux_worker import DEFAULT_CAPACITY, Cut, Frame, MuxWorker, OpenTrack
+from .session_clock import TrackClock
 from .stamps import stamp_head
 from .storage import RecordingStorage
 from .store import CONSENTED, FINISHED, ClosedSegment, Participant, RecordingStore, SessionInfo, StampInfo, TrackInfo
@@ -47,7 +44,6 @@ log = logging.getLogger(__name__)
 
 KINDS = ("audio", "video")
 KEYFRAME_RETRY_US = 1_000_000
-MIN_STEP_US = 1_000  # WebM keeps milliseconds: frames of a track at least 1 ms apart
 
 
 class EncodedSource(Protocol):
@@ -65,6 +61,7 @@ class RecorderSettings:
     keyframe_lead_seconds: float = 0.5
     av_start_wait_seconds: float = 1.0
     resync_seconds: float = 0.25
+    resync_hold_seconds: float = 2.0
     queue_capacity: int = DEFAULT_CAPACITY
 
 
@@ -74,8 +71,7 @@ class _Track:
 
     info: TrackInfo
     seat: str
-    offset_us: int | None = None
-    last_us: int | None = None
+    clock: TrackClock
     segment_start_us: int | None = None
     cut_pending: bool = False
     waiting_for_keyframe: bool = True
@@ -139,7 +135,8 @@ class SessionRecorder:
             info = await self.store.add_track(self.session.id, participant, kind, CODECS[kind])
             first_index = max((s.index + 1 for s in await self.store.segments(self.session.id)
                                if s.track_id == info.id), default=0)
-            tracks[kind] = self._tracks[info.id] = _Track(info, participant.seat)
+            clock = TrackClock(int(self.settings.resync_seconds * 1e6), int(self.settings.resync_hold_seconds * 1e6))
+            tracks[kind] = self._tracks[info.id] = _Track(info, participant.seat, clock)
             self._worker.send(OpenTrack(info.id, kind, first_index))
         self._captures[participant.seat] = [
             asyncio.create_task(self._capture(tracks[kind], companion=tracks["video"] if kind == "audio" else None))
@@ -197,12 +194,7 @@ class SessionRecorder:
             base = packet.time_base or Fraction(1, 90_000)
             track.time_base = (base.numerator * 1_000_000, base.denominator)
         pts_us = (packet.pts or 0) * track.time_base[0] // track.time_base[1]
-        resync_us = int(self.settings.resync_seconds * 1_000_000)
-        if track.offset_us is None or abs(pts_us + track.offset_us - now_us) > resync_us:
-            track.offset_us = now_us - pts_us
-        at_us = pts_us + track.offset_us
-        if track.last_us is not None and at_us < track.last_us + MIN_STEP_US:
-            at_us = track.last_us + MIN_STEP_US
+        at_us = track.clock.place(pts_us, now_us)
         segment_us = int(self.settings.segment_seconds * 1_000_000)
         if video and track.waiting_for_keyframe:
             if not keyframe:
@@ -228,7 +220,7 @@ class SessionRecorder:
             track.cut_pending = False
             track.segment_start_us = at_us
             track.keyframe_asked_us = None
-        track.last_us = at_us
+        track.clock.commit(at_us)
         track.frames += 1
         track.started.set()
 
@@ -284,10 +276,16 @@ async def finalise(store: RecordingStore, storage: RecordingStorage, timestamper
     segments = await store.segments(session_id)
     for track in await store.tracks(session_id):
         keys = [s.path for s in segments if s.track_id == track.id]
-        if keys:
+        if not keys:
+            continue
+        try:
             joined = await asyncio.to_thread(join_track, storage, session_id, track.id, track.kind, keys)
-            if joined is not None:
-                await store.set_joined(track.id, *joined)
+        except (av.FFmpegError, OSError) as exc:  # the segments stand on their own; the session still closes
+            log.error("joining track %s failed: %s", track.id, exc)
+            await store.add_note(session_id, {"track": track.id, "join_failed": str(exc)})
+            continue
+        if joined is not None:
+            await store.set_joined(track.id, *joined)
     await store.finish(session_id, state=state, end_us=end_us, note=note)
     position, head = await store.chain_head(session_id)
     await stamp_and_store(store, timestamper, session_id, position, head, final=True)
