@@ -19,7 +19,8 @@ Interface (for ``signaling/`` and the product side; stable — additions only):
 ``recordings.session_recorder.SessionRecorder`` — one per recording session:
     ``await SessionRecorder.start(store, storage, timestamper, source=router, case_id=, room_id=,
     policy=, started_by=, settings=RecorderSettings())``; ``await rec.record(participant)`` starts
-    writing the seat's audio and video (call it only once that seat consented); ``await
+    writing the seat's audio and video — refused (``WrongState`` ``consent_missing``) unless
+    ``store.record_consent(session, participant, "consented")`` is the seat's answer; ``await
     rec.stop_participant(seat)``; ``await rec.stop(note)`` ends the session and returns the manifest.
     ``source`` is anything with ``subscribe_encoded(seat, kind)`` and ``request_keyframe(seat)``
     (:class:`rtc.router.MediaRouter`).
