@@ -144,8 +144,8 @@ class MuxWorker:
         track_id = message.track_id  # type: ignore[attr-defined]
         try:
             self._handle(message)
-        except (av.FFmpegError, OSError, ValueError) as exc:
-            log.error("recording track %s failed: %s", track_id, exc)
+        except Exception as exc:  # the thread must live on for the other tracks
+            log.exception("recording track %s failed", track_id)
             writer = self._writers.pop(track_id, None)
             if writer is not None:
                 writer.abandon()

@@ -85,7 +85,7 @@ class LocalRecordingStorage:
 
     def spool(self, key: str) -> Path:
         path = self._path(key).with_name(self._path(key).name + PART)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._make_dirs(path.parent)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         return path
 
@@ -148,6 +148,18 @@ class LocalRecordingStorage:
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
+
+    def _make_dirs(self, directory: Path) -> None:
+        """The root and every directory under it 0700 (``mkdir(parents=True)`` would give the
+        parents the umask's mode)."""
+        missing = []
+        while not directory.is_dir():
+            missing.append(directory)
+            if directory == self.root:
+                break
+            directory = directory.parent
+        for path in reversed(missing):
+            path.mkdir(mode=0o700, parents=path == self.root, exist_ok=True)
 
     def _path_dir(self, prefix: str) -> Path:
         if not re.fullmatch(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*", prefix):

@@ -216,8 +216,7 @@ async def verify_session(store: RecordingStore, storage: RecordingStorage, sessi
         report = RecordingReport(session_id, session.state, None)
         report.add("no_manifest", "manifest", "the recording has no manifest yet (still recording, or not recovered)")
         return report
-    with storage.open(key) as handle:
-        raw = handle.read()
+    raw = await asyncio.to_thread(_read_all, storage, key)
     manifest = json.loads(raw)
     sha256 = hashlib.sha256(raw).hexdigest()
 
@@ -233,6 +232,11 @@ async def verify_session(store: RecordingStore, storage: RecordingStorage, sessi
         report.add("chain_mismatch", "chain head", f"the database's chain ({position} entries, head {head}) is not "
                                                    f"the manifest's")
     return report
+
+
+def _read_all(storage: RecordingStorage, key: str) -> bytes:
+    with storage.open(key) as handle:
+        return handle.read()
 
 
 async def verify_package(package: Path, trust_roots: list[asn1_x509.Certificate]) -> RecordingReport:
