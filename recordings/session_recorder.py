@@ -9,9 +9,11 @@ Arrival differs from capture by the network and jitter-buffer delay (about one v
 audio packets), which is the same for a participant's two tracks to within tens of milliseconds;
 RTCP sender reports would give capture time but aiortc does not expose them on the encoded path.
 
-**Segments.** A segment is cut once it is ``segment_seconds`` long: audio at the next frame, video
-at the next keyframe, which is requested from the publisher ``keyframe_lead_seconds`` before the
-cut is due (a lost request is repeated; without a keyframe the segment just grows).
+**Segments.** An audio segment is cut once it is ``segment_seconds`` long. Video can only be cut
+at a keyframe: ``keyframe_lead_seconds`` before the cut is due one is requested from the publisher
+(again each second until it comes) and the segment is cut at the first keyframe from then on, so a
+video segment lasts ``segment_seconds`` minus the lead plus the publisher's response time; without
+keyframes it just grows.
 
 **Start of a seat.** Video can only start at a keyframe; the seat's audio waits for it, at most
 ``av_start_wait_seconds``, so both tracks of a participant start together.
@@ -116,6 +118,10 @@ class SessionRecorder:
     def dropped_frames(self) -> int:
         return self._worker.dropped
 
+    def progress_us(self) -> dict[str, int]:
+        """Per recorded track, the session time of the last frame handed to the writer."""
+        return {track_id: t.clock.last_us for track_id, t in self._tracks.items() if t.clock.last_us is not None}
+
     def session_us(self) -> int:
         """Now, on the session clock."""
         return int((self._monotonic() - self._t0) * 1_000_000)
@@ -160,6 +166,7 @@ class SessionRecorder:
         if self._stopped:
             raise RuntimeError("the recording has already stopped")
         self._stopped = True
+        end_us = self.session_us()  # the session ends now, however long writing out then takes
         for seat in list(self._captures):
             await self.stop_participant(seat)
         await self._worker.stop()
@@ -169,7 +176,7 @@ class SessionRecorder:
         await self._persister
         await asyncio.gather(*self._notes, return_exceptions=True)
         return await finalise(self.store, self.storage, self.timestamper, self.session.id, state=FINISHED,
-                              end_us=self.session_us(), note=note)
+                              end_us=end_us, note=note)
 
     # --- capture (event loop: cheap arithmetic only) ----------------------------------------
 
@@ -206,9 +213,13 @@ class SessionRecorder:
             track.cut_pending = True
         else:
             elapsed = at_us - track.segment_start_us
-            if video and elapsed >= segment_us - int(self.settings.keyframe_lead_seconds * 1_000_000):
-                self._ask_keyframe(track, at_us)
-            if elapsed >= segment_us and (keyframe or not video):
+            if video:
+                due = elapsed >= segment_us - int(self.settings.keyframe_lead_seconds * 1_000_000)
+                if due and keyframe:
+                    track.cut_pending = True  # the keyframe asked for (or any) once the cut is near
+                elif due:
+                    self._ask_keyframe(track, at_us)
+            elif elapsed >= segment_us:
                 track.cut_pending = True
         frame = Frame(track.info.id, packet, at_us, keyframe, starts_segment=track.cut_pending)
         if not self._worker.offer(frame):
