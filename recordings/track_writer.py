@@ -186,5 +186,5 @@ def join_track(storage: RecordingStorage, session_id: str, track_id: str, kind: 
     if result.frames == 0:
         storage.discard_spool(key)
         return None
-    sha256, _size = storage.commit(key)
+    sha256, _size = storage.commit(key, replace=True)  # derived from the segments: redone after a crash
     return key, sha256
