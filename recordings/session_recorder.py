@@ -105,6 +105,7 @@ class SessionRecorder:
         self._stamped_position = 0
         self._stopped = False
         self._notes: set[asyncio.Task[None]] = set()
+        self._seat_locks: dict[str, asyncio.Lock] = {}
 
     @classmethod
     async def start(cls, store: RecordingStore, storage: RecordingStorage, timestamper: TimeStamper, *,
@@ -129,6 +130,10 @@ class SessionRecorder:
     async def record(self, participant: Participant) -> list[TrackInfo]:
         """Start writing the seat's audio and video. Refused (``WrongState``) unless the seat's
         recorded answer is ``consented``: no media of anyone who did not consent is written."""
+        async with self._seat_lock(participant.seat):  # record/stop of one seat never interleave
+            return await self._record(participant)
+
+    async def _record(self, participant: Participant) -> list[TrackInfo]:
         if self._stopped:
             raise RuntimeError("the recording has stopped")
         if participant.seat in self._captures:
@@ -151,14 +156,18 @@ class SessionRecorder:
 
     async def stop_participant(self, seat: str) -> None:
         """Stop writing the seat's tracks (consent withdrawn, seat removed); their segments are kept."""
-        tasks = self._captures.pop(seat, [])
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for track_id, track in list(self._tracks.items()):
-            if track.seat == seat:
-                self._worker.send(Cut(track_id, final=True))
-                del self._tracks[track_id]
+        async with self._seat_lock(seat):
+            tasks = self._captures.pop(seat, [])
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for track_id, track in list(self._tracks.items()):
+                if track.seat == seat:
+                    self._worker.send(Cut(track_id, final=True))
+                    del self._tracks[track_id]
+
+    def _seat_lock(self, seat: str) -> asyncio.Lock:
+        return self._seat_locks.setdefault(seat, asyncio.Lock())
 
     async def stop(self, note: str = "stopped") -> dict[str, Any]:
         """End the session: commit the open segments, join each track into one file, close the
@@ -167,7 +176,7 @@ class SessionRecorder:
             raise RuntimeError("the recording has already stopped")
         self._stopped = True
         end_us = self.session_us()  # the session ends now, however long writing out then takes
-        for seat in list(self._captures):
+        for seat in list(self._seat_locks):  # also a seat whose record() is under way: it finishes first
             await self.stop_participant(seat)
         await self._worker.stop()
         self._stamper.cancel()
