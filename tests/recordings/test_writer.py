@@ -145,7 +145,6 @@ async def test_not_a_zip_is_refused_clearly(tmp_path: Path) -> None:
         await verify_package(tmp_path / "x.zip", [])
 
 
-@sqlite_only
 async def test_a_seat_paused_and_resumed_continues_its_tracks(services: MediationServices, sms: MemorySms,
                                                              court_pki: PlatformPKI, tmp_path: Path) -> None:
     """What the room does on every mute or caucus: stop the seat's writers, start them again at once."""
