@@ -36,7 +36,7 @@ from mediation.errors import WrongState
 
 from .manifest import write_manifest
 from .mux_worker import DEFAULT_CAPACITY, Cut, Frame, MuxWorker, OpenTrack
-from .session_clock import TrackClock
+from .session_clock import MIN_STEP_US, TrackClock
 from .stamps import stamp_head
 from .storage import RecordingStorage
 from .store import CONSENTED, FINISHED, ClosedSegment, Participant, RecordingStore, SessionInfo, StampInfo, TrackInfo
@@ -64,6 +64,7 @@ class RecorderSettings:
     av_start_wait_seconds: float = 1.0
     resync_seconds: float = 0.25
     resync_hold_seconds: float = 2.0
+    drain_seconds: float = 2.0
     queue_capacity: int = DEFAULT_CAPACITY
 
 
@@ -170,12 +171,15 @@ class SessionRecorder:
         return self._seat_locks.setdefault(seat, asyncio.Lock())
 
     async def stop(self, note: str = "stopped") -> dict[str, Any]:
-        """End the session: commit the open segments, join each track into one file, close the
-        session as ``finished``, stamp the final chain head and write the manifest (audited)."""
+        """End the session now: frames made before this moment that are still on their way are
+        waited for (``drain_seconds`` at most), then the open segments are committed, each track is
+        joined into one file, the session is closed as ``finished``, the final chain head stamped
+        and the manifest written (audited)."""
         if self._stopped:
             raise RuntimeError("the recording has already stopped")
         self._stopped = True
         end_us = self.session_us()  # the session ends now, however long writing out then takes
+        await self._drain(end_us)
         for seat in list(self._seat_locks):  # also a seat whose record() is under way: it finishes first
             await self.stop_participant(seat)
         await self._worker.stop()
@@ -186,6 +190,17 @@ class SessionRecorder:
         await asyncio.gather(*self._notes, return_exceptions=True)
         return await finalise(self.store, self.storage, self.timestamper, self.session.id, state=FINISHED,
                               end_us=end_us, note=note)
+
+    async def _drain(self, end_us: int) -> None:
+        """Let frames made before the stop but still on their way (socket, jitter buffer, a busy
+        loop) arrive: until every flowing track has reached ``end_us``, at most ``drain_seconds``."""
+        deadline = self._monotonic() + self.settings.drain_seconds
+        while self._monotonic() < deadline:
+            behind = [t for t in self._tracks.values()
+                      if t.clock.last_us is not None and t.clock.last_us < end_us - MIN_STEP_US]
+            if not behind:
+                return
+            await asyncio.sleep(0.02)
 
     # --- capture (event loop: cheap arithmetic only) ----------------------------------------
 
