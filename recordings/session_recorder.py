@@ -82,6 +82,7 @@ class _Track:
     started: asyncio.Event = field(default_factory=asyncio.Event)
     frames: int = 0
     time_base: tuple[int, int] | None = None  # (numerator × 10⁶, denominator) of the packets' pts
+    capturing: bool = True
 
 
 class SessionRecorder:
@@ -196,8 +197,8 @@ class SessionRecorder:
         loop) arrive: until every flowing track has reached ``end_us``, at most ``drain_seconds``."""
         deadline = self._monotonic() + self.settings.drain_seconds
         while self._monotonic() < deadline:
-            behind = [t for t in self._tracks.values()
-                      if t.clock.last_us is not None and t.clock.last_us < end_us - MIN_STEP_US]
+            behind = [t for t in self._tracks.values() if t.capturing and t.clock.last_us is not None
+                      and t.clock.last_us < end_us - MIN_STEP_US]
             if not behind:
                 return
             await asyncio.sleep(0.02)
@@ -217,6 +218,8 @@ class SessionRecorder:
             raise
         except Exception:
             log.exception("recording capture of %s %s failed", track.seat, kind)
+        finally:
+            track.capturing = False  # the source ended (room closed): nothing more will come
 
     def _take(self, track: _Track, packet: av.Packet, now_us: int) -> None:
         video = track.info.kind == "video"

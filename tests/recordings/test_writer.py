@@ -178,3 +178,27 @@ def test_a_committed_file_is_never_overwritten(tmp_path: Path) -> None:
     with storage.open(key) as handle:
         assert handle.read() == b"first"
     assert storage.write_bytes("rec_1/manifest.json", b"{}") == storage.write_bytes("rec_1/manifest.json", b"{}")
+
+
+class _EndingSource(SyntheticSource):
+    """Publishes a few frames, then the room closes (the tap's stream ends)."""
+
+    async def subscribe_encoded(self, publisher_seat: str, kind: str):  # type: ignore[no-untyped-def]
+        count = 0
+        async for packet in super().subscribe_encoded(publisher_seat, kind):
+            yield packet
+            count += 1
+            if count == 10:
+                return
+
+
+@sqlite_only
+async def test_stop_after_the_room_closed_does_not_wait_for_frames(services: MediationServices, sms: MemorySms,
+                                                                  court_pki: PlatformPKI, tmp_path: Path) -> None:
+    recorder, alice = await start_recorder(services, sms, court_pki, tmp_path, _EndingSource(), RecorderSettings())
+    await recorder.record(alice)
+    await asyncio.sleep(1.0)
+    started = asyncio.get_running_loop().time()
+    manifest = await recorder.stop()
+    assert asyncio.get_running_loop().time() - started < recorder.settings.drain_seconds
+    assert {t["kind"] for t in manifest["tracks"] if t["segments"]} == {"audio", "video"}
