@@ -33,6 +33,9 @@ class RecordingSessionRow(Base):
     #: The case's recording policy as it was when the session started.
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
     started_by: Mapped[str | None] = mapped_column(ForeignKey("med_accounts.id"))
+    #: The server node writing it (its files are in that node's data directory): only that node's
+    #: start-up recovers it. ``None``: any node (a single-node installation).
+    node: Mapped[str | None] = mapped_column(String(32))
     #: Why it ended (``stopped``, ``room_closed``, ``server_restart``...) and what recovery did.
     notes: Mapped[list[Any]] = mapped_column(JSON)
     manifest_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -67,11 +67,14 @@ async def _recover_track(store: RecordingStore, storage: RecordingStorage, sessi
         notes.append({segment.recovery or "recovered": key, "frames": segment.frames})
 
 
-async def recover_interrupted(store: RecordingStore, storage: RecordingStorage,
-                              timestamper: TimeStamper) -> list[dict[str, Any]]:
-    """Close every session left ``recording``; their manifests (state ``interrupted``)."""
+async def recover_interrupted(store: RecordingStore, storage: RecordingStorage, timestamper: TimeStamper, *,
+                              node: str | None = None) -> list[dict[str, Any]]:
+    """Close the sessions left ``recording``; their manifests (state ``interrupted``). With ``node``
+    (several server nodes share the database), only the sessions this node was writing — their
+    files are in its data directory, and another node's may be recording right now — and those
+    of no particular node."""
     manifests = []
-    for session in await store.sessions_in_state(RECORDING):
+    for session in await store.sessions_in_state(RECORDING, node=node):
         notes: list[dict[str, Any]] = []
         stored = {s.path for s in await store.segments(session.id)}
         for track in await store.tracks(session.id):

@@ -65,6 +65,8 @@ class RecorderSettings:
     resync_seconds: float = 0.25
     resync_hold_seconds: float = 2.0
     drain_seconds: float = 2.0
+    #: This server node's id (see :func:`recordings.recovery.recover_interrupted`).
+    node: str | None = None
     queue_capacity: int = DEFAULT_CAPACITY
 
 
@@ -114,8 +116,9 @@ class SessionRecorder:
                     source: EncodedSource, case_id: str, room_id: str, policy: dict[str, Any],
                     started_by: str | None = None, settings: RecorderSettings | None = None) -> SessionRecorder:
         """Open a session (state ``recording``, audited); no media is written until ``record()``."""
-        session = await store.start_session(case_id, room_id, policy, started_by=started_by)
-        return cls(store, storage, timestamper, session, source, settings or RecorderSettings())
+        settings = settings or RecorderSettings()
+        session = await store.start_session(case_id, room_id, policy, started_by=started_by, node=settings.node)
+        return cls(store, storage, timestamper, session, source, settings)
 
     @property
     def dropped_frames(self) -> int:

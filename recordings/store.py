@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediation import audit
@@ -41,6 +41,7 @@ class SessionInfo:
     end_us: int | None
     policy: dict[str, Any]
     started_by: str | None
+    node: str | None
     notes: list[Any]
     manifest_sha256: str | None
     composite_sha256: str | None
@@ -121,7 +122,7 @@ class StampInfo:
 
 def _session(row: RecordingSessionRow) -> SessionInfo:
     return SessionInfo(row.id, row.case_id, row.room_id, row.state, row.started_at, row.ended_at, row.end_us,
-                       dict(row.policy), row.started_by, list(row.notes), row.manifest_sha256, row.composite_sha256,
+                       dict(row.policy), row.started_by, row.node, list(row.notes), row.manifest_sha256, row.composite_sha256,
                        row.composite_path)
 
 
@@ -143,7 +144,7 @@ class RecordingStore:
     # --- sessions ---------------------------------------------------------------------------
 
     async def start_session(self, case_id: str, room_id: str, policy: dict[str, Any], *,
-                            started_by: str | None = None) -> SessionInfo:
+                            started_by: str | None = None, node: str | None = None) -> SessionInfo:
         """A new session in state ``recording``; its clock starts now. Audited on the case."""
         now = self.clock.now()
         async with self.db.begin() as s:
@@ -152,7 +153,8 @@ class RecordingStore:
                                                                    RecordingSessionRow.state == RECORDING)):
                 raise WrongState("recording_running", "this room is already being recorded")
             row = RecordingSessionRow(id="rec_" + secrets.token_hex(8), case_id=case_id, room_id=room_id,
-                                      state=RECORDING, started_at=now, policy=policy, started_by=started_by, notes=[])
+                                      state=RECORDING, started_at=now, policy=policy, started_by=started_by,
+                                      node=node, notes=[])
             s.add(row)
             audit.append(s, case, started_by or SYSTEM_ACTOR, "recording.started",
                          {"session": row.id, "room": room_id}, now)
@@ -202,10 +204,13 @@ class RecordingStore:
                                    .order_by(RecordingSessionRow.started_at))
             return [_session(r) for r in rows]
 
-    async def sessions_in_state(self, state: str) -> list[SessionInfo]:
+    async def sessions_in_state(self, state: str, *, node: str | None = None) -> list[SessionInfo]:
+        """Sessions in ``state``; with ``node``, only that node's and those of no particular node."""
+        query = select(RecordingSessionRow).where(RecordingSessionRow.state == state)
+        if node is not None:
+            query = query.where(or_(RecordingSessionRow.node == node, RecordingSessionRow.node.is_(None)))
         async with self.db() as s:
-            rows = await s.scalars(select(RecordingSessionRow).where(RecordingSessionRow.state == state)
-                                   .order_by(RecordingSessionRow.started_at))
+            rows = await s.scalars(query.order_by(RecordingSessionRow.started_at))
             return [_session(r) for r in rows]
 
     # --- consents ---------------------------------------------------------------------------

@@ -13,16 +13,21 @@ from recordings.storage import LocalRecordingStorage
 from recordings.store import RecordingStore
 
 from .api.pki import TSA_KEY, platform_timestamper
-from .config import Settings
+from .config import Settings, ensure_secret
 
 RECORDING_STORE_KEY = web.AppKey("recording_store", RecordingStore)
 RECORDING_STORAGE_KEY = web.AppKey("recording_storage", LocalRecordingStorage)
 RECORDER_SETTINGS_KEY = web.AppKey("recorder_settings", RecorderSettings)
 
 
+def node_id(settings: Settings) -> str:
+    """This node's id, kept in its data directory: a node recovers only its own recordings."""
+    return ensure_secret(settings, "node-id", 8).hex()
+
+
 def recorder_settings(settings: Settings) -> RecorderSettings:
     return RecorderSettings(segment_seconds=settings.recording_segment_seconds,
-                            stamp_interval_seconds=settings.recording_stamp_seconds)
+                            stamp_interval_seconds=settings.recording_stamp_seconds, node=node_id(settings))
 
 
 def setup_recordings(app: web.Application, settings: Settings, services: MediationServices) -> None:
@@ -34,6 +39,7 @@ def setup_recordings(app: web.Application, settings: Settings, services: Mediati
     app[RECORDER_SETTINGS_KEY] = recorder_settings(settings)
 
     async def recover(_: web.Application) -> None:
-        await recover_interrupted(store, storage, platform_timestamper(settings, app[TSA_KEY]))
+        await recover_interrupted(store, storage, platform_timestamper(settings, app[TSA_KEY]),
+                                  node=app[RECORDER_SETTINGS_KEY].node)
 
     app.on_startup.append(recover)

@@ -40,7 +40,8 @@ async def test_start_up_recovers_a_recording_left_running(tmp_path: Path) -> Non
     async with store.db.begin() as s:  # a case row is all a session needs (no workflow runs here)
         s.add(Case(id="CASE-REC", origin="application", dispute_type="loan", claims="-", facts="-", step="counselling",
                    status="open", created_by="test", created_at=now, updated_at=now, audit_seq=0, audit_head=GENESIS))
-    session = await store.start_session("CASE-REC", "room-1", {"joint": True})
+    other_node = await store.start_session("CASE-REC", "room-2", {"joint": True}, node="another-node")
+    session = await store.start_session("CASE-REC", "room-1", {"joint": True}, node=app[RECORDER_SETTINGS_KEY].node)
     seat = Participant("alice", "party", "applicant_party", "Alice")
     await store.record_consent(session.id, seat, CONSENTED)
     track = await store.add_track(session.id, seat, "video", "vp8")
@@ -55,7 +56,8 @@ async def test_start_up_recovers_a_recording_left_running(tmp_path: Path) -> Non
         store = runner.app[RECORDING_STORE_KEY]
         recovered = await store.session(session.id)
         assert recovered.state == INTERRUPTED and recovered.manifest_sha256 is not None
-        assert await store.sessions_in_state(RECORDING) == []
+        # another node's session (its files are not here, it may be recording now) is left alone
+        assert [s.id for s in await store.sessions_in_state(RECORDING)] == [other_node.id]
         [segment] = await store.segments(session.id)
         assert segment.recovery == "truncated" and segment.frames > 0
         report = await verify_session(store, runner.app[RECORDING_STORAGE_KEY], session.id, [root])

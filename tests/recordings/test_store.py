@@ -102,3 +102,13 @@ async def test_unknown_ids_are_not_found(store: RecordingStore) -> None:
         await store.session("rec_nope")
     with pytest.raises(NotFound):
         await store.add_segment("trk_nope", _segment(0, 0))
+
+
+async def test_recovery_candidates_are_this_nodes_sessions_and_those_of_no_node(
+        services: MediationServices, sms: MemorySms, store: RecordingStore) -> None:
+    case_id, _, _ = await case_in_counselling(services, sms)
+    mine = await store.start_session(case_id, "room-a", {}, node="node-a")
+    other = await store.start_session(case_id, "room-b", {}, node="node-b")
+    anyone = await store.start_session(case_id, "room-c", {})
+    assert {s.id for s in await store.sessions_in_state("recording", node="node-a")} == {mine.id, anyone.id}
+    assert {s.id for s in await store.sessions_in_state("recording")} == {mine.id, other.id, anyone.id}

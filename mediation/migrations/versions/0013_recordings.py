@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column('end_us', sa.BigInteger(), nullable=True),
         sa.Column('policy', sa.JSON(), nullable=False),
         sa.Column('started_by', sa.String(length=32), nullable=True),
+        sa.Column('node', sa.String(length=32), nullable=True),
         sa.Column('notes', sa.JSON(), nullable=False),
         sa.Column('manifest_sha256', sa.String(length=64), nullable=True),
         sa.Column('composite_sha256', sa.String(length=64), nullable=True),
