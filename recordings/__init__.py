@@ -30,8 +30,9 @@ Interface (for ``signaling/`` and the product side; stable — additions only):
     ``rec.stop()`` also joins each track's segments into one file (``TrackInfo.joined_path``: what
     to play and compose), stamps the final chain head and writes the manifest.
 
-``recordings.recovery.recover_interrupted(store, storage, timestamper)``: at server start, closes
-    sessions left ``recording`` (state ``interrupted``). Wired by ``signaling.recordings_setup``,
+``recordings.recovery.recover_interrupted(store, storage, timestamper, node=)``: at server start,
+    closes this node's sessions left ``recording`` (state ``interrupted``); ``RecorderSettings.node``
+    (filled by ``signaling.recordings_setup.recorder_settings``) is what marks a session as this node's. Wired by ``signaling.recordings_setup``,
     which also puts ``RECORDING_STORE_KEY``, ``RECORDING_STORAGE_KEY`` and ``RECORDER_SETTINGS_KEY``
     on the app.
 ``recordings.manifest``: ``build_manifest``/``write_manifest(store, storage, id)`` (canonical JSON
