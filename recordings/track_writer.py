@@ -85,8 +85,16 @@ class TrackWriter:
         self._segment: _OpenSegment | None = None
 
     def write(self, packet: av.Packet, pts_us: int, keyframe: bool) -> None:
-        """Mux ``packet`` (taken over: it is retimed in place) at ``pts_us`` on the session clock."""
-        segment = self._segment or self._open(bytes(packet)[:10], pts_us)
+        """Mux ``packet`` (taken over: it is retimed in place) at ``pts_us`` on the session clock.
+        A video segment only starts at a VP8 keyframe: frames before one are dropped."""
+        segment = self._segment
+        if segment is None:
+            head = bytes(memoryview(packet)[:10])
+            if self.kind == "video" and vp8_dimensions(head) is None:
+                log.warning("recording track %s: a segment cannot start without a keyframe; frame dropped",
+                            self.track_id)
+                return
+            segment = self._open(head, pts_us)
         packet.pts = packet.dts = pts_us
         packet.time_base = MICROSECOND
         packet.is_keyframe = keyframe

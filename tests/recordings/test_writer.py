@@ -202,3 +202,16 @@ async def test_stop_after_the_room_closed_does_not_wait_for_frames(services: Med
     manifest = await recorder.stop()
     assert asyncio.get_running_loop().time() - started < recorder.settings.drain_seconds
     assert {t["kind"] for t in manifest["tracks"] if t["segments"]} == {"audio", "video"}
+
+
+def test_a_video_segment_never_starts_without_a_keyframe(tmp_path: Path) -> None:
+    """A frame whose first packet was lost can look like a keyframe by its first byte alone."""
+    storage = LocalRecordingStorage(tmp_path)
+    writer = TrackWriter(storage, "rec_1", "trk_1", "video")
+    packets = vp8_frames(6)
+    writer.write(av.Packet(b"\x00" + bytes(packets[1])[1:]), 0, True)  # "keyframe" bit, no start code
+    for i, packet in enumerate(packets):
+        writer.write(packet, (i + 1) * 33_333, bool(packet.is_keyframe))
+    closed = writer.cut()
+    assert closed is not None and closed.frames == 6 and closed.start_us == 33_333
+    assert decode(tmp_path / closed.path).frames == 6
