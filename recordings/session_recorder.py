@@ -40,7 +40,7 @@ from .session_clock import MIN_STEP_US, TrackClock
 from .stamps import stamp_head
 from .storage import RecordingStorage
 from .store import CONSENTED, FINISHED, ClosedSegment, Participant, RecordingStore, SessionInfo, StampInfo, TrackInfo
-from .track_writer import CODECS, join_track, vp8_dimensions
+from .track_writer import CODECS, join_track
 
 log = logging.getLogger(__name__)
 
@@ -226,11 +226,7 @@ class SessionRecorder:
 
     def _take(self, track: _Track, packet: av.Packet, now_us: int) -> None:
         video = track.info.kind == "video"
-        keyframe = bool(packet.is_keyframe)
-        if keyframe and video and vp8_dimensions(bytes(memoryview(packet)[:10])) is None:
-            # the tap flags a frame whose first packet was lost by its first byte alone: a segment
-            # must start with a real keyframe header, or no player (nor muxer) takes it
-            keyframe = False
+        keyframe = bool(packet.is_keyframe)  # the tap checks the VP8 start code (rtc.aiortc_hooks)
         if track.time_base is None:  # the tap keeps one time base per track: read it once (Fraction math is slow)
             base = packet.time_base or Fraction(1, 90_000)
             track.time_base = (base.numerator * 1_000_000, base.denominator)

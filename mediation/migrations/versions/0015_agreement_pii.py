@@ -20,7 +20,7 @@ from mediation.agreement_pii import open_id_numbers, seal_id_numbers
 from mediation.pii import PiiCipher
 
 revision = '0015'
-down_revision = '0011'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
