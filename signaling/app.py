@@ -20,6 +20,7 @@ from .api import cases as cases_api
 from .api import directory as directory_api
 from .api import notifications as notifications_api
 from .api import pki as pki_api
+from .api import recordings as _recordings_api  # noqa: F401  (registers its endpoints)
 from .api import rooms as rooms_api
 from .api import system as _system_api  # noqa: F401  (registers /healthz and /api/openapi.json)
 from .api import webhooks as webhooks_api
@@ -30,6 +31,7 @@ from .database import create_schema, make_engine
 from .errors import error_middleware
 from .openapi import api
 from .origins import origin_allowed
+from .recording_events import RoomRecording
 from .room_events import RoomHub
 from .room_store import RoomStore
 from .room_store import metadata as room_metadata
@@ -137,6 +139,7 @@ def create_app(settings: Settings) -> web.Application:
                                max_http_buffer_size=max(settings.max_event_bytes * 4, 1_000_000))
     sio.attach(app)
     hub = RoomHub(sio, store, tokens, settings)
+    RoomRecording(hub, services.recording_policy)
     app[CASE_FOLLOWERS_KEY] = CaseFollowers(sio, sessions, lambda principal, case_id: cases_api.may_follow_case(services, principal, case_id))
     services.events.subscribe(cases_api.SocketIoCaseEvents(sio))
 

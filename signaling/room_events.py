@@ -51,6 +51,8 @@ class LiveRoom:
     router: MediaRouter
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     sid_of: dict[str, str] = field(default_factory=dict)  # seat -> sid
+    #: A platform case's room (its ``room.case_id`` is a case of the case system, not a label).
+    case_bound: bool = False
 
 
 @dataclass
@@ -75,6 +77,8 @@ class RoomHub:
         self.connections: dict[str, Connection] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Called with a live room (its lock held) before it closes for good or the server stops.
+        self.closing_hooks: list[Callable[[LiveRoom, str], Awaitable[None]]] = []
         self._register()
 
     def _spawn(self, coro: Awaitable[None]) -> None:
@@ -105,6 +109,11 @@ class RoomHub:
         for name, (model, handler) in handlers.items():
             self.sio.on(name, self._guarded(name, model, handler, needs_join=True))
         self.sio.on("*", self.on_unknown)
+
+    def add_event(self, name: str, model: type[BaseModel],
+                  handler: Callable[[str, "Connection", LiveRoom, Any], Awaitable[Ack]]) -> None:
+        """Serve one more event of a joined seat (validated, rate-limited, under the room's lock)."""
+        self.sio.on(name, self._guarded(name, model, handler, needs_join=True))
 
     def _guarded(self, name: str, model: type[BaseModel], handler: Callable[..., Awaitable[Ack]],
                  *, needs_join: bool) -> Callable[..., Awaitable[Ack]]:
@@ -202,7 +211,7 @@ class RoomHub:
         live = self.rooms.get(room_id)  # another join may have won the race while we awaited
         if live is None:
             room = Room(room_id=room_id, case_id=record.case_id)
-            live = LiveRoom(room=room, router=self._new_router(room))
+            live = LiveRoom(room=room, router=self._new_router(room), case_bound=record.case_bound)
             self.rooms[room_id] = live
         return live
 
@@ -342,6 +351,8 @@ class RoomHub:
 
     async def end_room(self, live: LiveRoom) -> None:
         """Close every connection and peer of the room and mark it ended for good."""
+        for hook in self.closing_hooks:
+            await hook(live, "room_ended")
         live.room.status = "ended"
         await self.store.mark_ended(live.room.room_id)
         sids = list(live.sid_of.values())
@@ -390,6 +401,11 @@ class RoomHub:
         if self._reaper is not None:
             self._reaper.cancel()
         for live in list(self.rooms.values()):
+            for hook in self.closing_hooks:
+                try:
+                    await hook(live, "server_shutdown")
+                except Exception:
+                    log.exception("closing a room failed", extra={"room": live.room.room_id})
             for sid in list(live.sid_of.values()):
                 await self.sio.emit("error", {"code": "server_shutdown", "message": "the server is restarting"}, to=sid)
             await live.router.close()

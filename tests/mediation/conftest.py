@@ -23,6 +23,7 @@ from mediation.schema import all_tables
 from mediation.schema import upgrade_engine
 from mediation.services import MediationServices, build_services
 from signaling.api.accounts import make_session_resolver
+from signaling.api import recordings as _recordings_api  # noqa: F401  (registers the case's recording endpoints)
 from signaling.api.cases import setup_cases
 from signaling.auth import SCOPES, make_auth_middleware
 from signaling.config import Settings
