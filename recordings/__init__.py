@@ -1,0 +1,31 @@
+"""Evidence-grade recording of a case's room: per-track capture without transcoding, crash-safe
+segments, a time-stamped hash chain, manifests and their verification.
+
+Interface (for ``signaling/`` and the product side; stable — additions only):
+
+``recordings.store.RecordingStore(db, clock)`` over the tables of :mod:`mediation.recording_models`:
+    ``start_session(case_id, room_id, policy, started_by=)`` -> ``SessionInfo`` (state ``recording``,
+    audited ``recording.started``; a room has at most one running session), ``finish(id, state=, end_us=,
+    note=)``, ``record_consent(id, Participant, "consented"|"refused")`` (audited), ``consents(id)``,
+    ``add_track``, ``add_segment`` (appends the chain atomically), ``tracks``, ``segments``, ``chain``,
+    ``chain_head``, ``add_stamp``, ``stamps``, ``set_manifest(id, sha256)`` (audited
+    ``recording.manifest``), ``set_composite(id, path, sha256)``, ``session``, ``sessions_of_case``,
+    ``sessions_in_state``. ``Participant(seat, role, case_role, name, account_id, party_id)`` is the
+    seat as the case knows it (:class:`mediation.rooms.CaseSeat`). Errors: ``mediation.errors``.
+
+``recordings.storage.LocalRecordingStorage(root)`` (``data_dir / "recordings"``): where files live,
+    keyed by a relative path; files 0600. ``path(key)`` gives a local path for range-request serving.
+
+``recordings.session_recorder.SessionRecorder`` — one per recording session:
+    ``await SessionRecorder.start(store, storage, timestamper, source=router, case_id=, room_id=,
+    policy=, started_by=, settings=RecorderSettings())``; ``await rec.record(participant)`` starts
+    writing the seat's audio and video (call it only once that seat consented); ``await
+    rec.stop_participant(seat)``; ``await rec.stop(note)`` ends the session and returns the manifest.
+    ``source`` is anything with ``subscribe_encoded(seat, kind)`` and ``request_keyframe(seat)``
+    (:class:`rtc.router.MediaRouter`).
+
+``recordings.recovery.recover_interrupted(store, storage, timestamper)``: at server start, closes
+    sessions left ``recording`` (state ``interrupted``).
+``recordings.manifest``: the session manifest (canonical JSON) and its hash.
+``recordings.verify.verify_session`` / ``accord recordings verify SESSION [--package ZIP]``.
+"""
