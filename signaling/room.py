@@ -290,7 +290,7 @@ class Room:
             "caucus": {"side": self.caucus_side} if self.caucus_side else None,
             "mediator_present": self.mediator_present,
             "recording": self.recording.view(seat_id, mediator=me.role == "mediator" and me.present,
-                                             names={s.seat: (s.name, s.case_role) for s in visible}),
+                                             names={s.seat: (s.name, s.role, s.case_role) for s in visible}),
             "you": you,
             "participants": [self._seat_view(s) for s in visible],
         }

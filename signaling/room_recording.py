@@ -43,12 +43,12 @@ class RecordingState:
     def answer_of(self, seat: str) -> Consent:
         return self.answers.get(seat, "pending")
 
-    def view(self, seat: str, *, mediator: bool, names: dict[str, tuple[str, str | None]]) -> dict[str, Any]:
+    def view(self, seat: str, *, mediator: bool, names: dict[str, tuple[str, str, str | None]]) -> dict[str, Any]:
         """What ``seat`` is shown: the indicator and its own answer; the mediator also every answer.
-        ``names`` maps the visible seats to (name, case role)."""
+        ``names`` maps the visible seats to (name, role, case role)."""
         out: dict[str, Any] = {"policy": self.policy, "active": self.active, "session_id": self.session_id,
                                "started_at": self.started_at, "your_consent": self.answer_of(seat)}
         if mediator and self.active:
-            out["consents"] = [{"seat": s, "name": name, "case_role": case_role, "consent": self.answer_of(s)}
-                               for s, (name, case_role) in names.items()]
+            out["consents"] = [{"seat": s, "name": name, "role": role, "case_role": case_role,
+                                "consent": self.answer_of(s)} for s, (name, role, case_role) in names.items()]
         return out

@@ -1,7 +1,7 @@
 """recording policy per case (issue 10: off, joint session, joint session and caucus)
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0014'
-down_revision = '0011'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
