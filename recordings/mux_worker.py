@@ -1,0 +1,161 @@
+"""The writer thread of one recording session: every track's muxing and file I/O, in order.
+
+The event loop only ``offer()``s frames (never blocks: when ``capacity`` frames wait, the frame is
+dropped and counted) and ``send()``s control messages (never dropped, in order with the frames).
+One thread per session keeps the work of a room on one core and segment closes in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import av
+
+from .storage import RecordingStorage
+from .store import ClosedSegment
+from .track_writer import TrackWriter
+
+log = logging.getLogger(__name__)
+
+#: Frames queued for the writer at most (about 10 s of two tracks of four people).
+DEFAULT_CAPACITY = 4000
+
+
+@dataclass(frozen=True)
+class Frame:
+    track_id: str
+    data: bytes
+    pts_us: int
+    keyframe: bool
+    starts_segment: bool = False  # commit the open segment first
+
+
+@dataclass(frozen=True)
+class OpenTrack:
+    track_id: str
+    kind: str
+    first_index: int
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Commit the track's open segment; ``final`` also forgets the track."""
+
+    track_id: str
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class _Call:
+    work: Callable[[], Any]
+    future: asyncio.Future[Any]
+
+
+_STOP = object()
+
+
+class MuxWorker:
+    def __init__(self, storage: RecordingStorage, session_id: str,
+                 on_closed: Callable[[str, ClosedSegment], None], on_failed: Callable[[str, str], None], *,
+                 capacity: int = DEFAULT_CAPACITY):
+        """``on_closed(track_id, segment)`` and ``on_failed(track_id, reason)`` are called on the loop."""
+        self._storage = storage
+        self._session_id = session_id
+        self._on_closed = on_closed
+        self._on_failed = on_failed
+        self._capacity = capacity
+        self._queue: queue.Queue[object] = queue.Queue()  # bounded for frames by ``offer``
+        self._writers: dict[str, TrackWriter] = {}
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name=f"recording-{session_id}", daemon=True)
+        self.dropped = 0
+        self._thread.start()
+
+    def offer(self, frame: Frame) -> bool:
+        """Queue a frame for writing; ``False`` (and counted) when the writer is behind."""
+        if self._queue.qsize() >= self._capacity:
+            self.dropped += 1
+            return False
+        self._queue.put_nowait(frame)
+        return True
+
+    def send(self, message: OpenTrack | Cut) -> None:
+        self._queue.put_nowait(message)
+
+    async def run(self, work: Callable[[], Any]) -> Any:
+        """Run blocking ``work`` in the writer thread after everything queued before it."""
+        future: asyncio.Future[Any] = self._loop.create_future()
+        self._queue.put_nowait(_Call(work, future))
+        return await future
+
+    async def stop(self) -> None:
+        """Commit every open segment and end the thread."""
+        self._queue.put_nowait(_STOP)
+        await asyncio.to_thread(self._thread.join)
+
+    def _run(self) -> None:
+        while (message := self._queue.get()) is not _STOP:
+            self._dispatch(message)
+        for track_id in list(self._writers):
+            self._dispatch(Cut(track_id, final=True))
+
+    def _dispatch(self, message: object) -> None:
+        if isinstance(message, _Call):
+            self._call(message)
+            return
+        track_id = message.track_id  # type: ignore[attr-defined]
+        try:
+            self._handle(message)
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            log.error("recording track %s failed: %s", track_id, exc)
+            writer = self._writers.pop(track_id, None)
+            if writer is not None:
+                writer.abandon()
+            self._loop.call_soon_threadsafe(self._on_failed, track_id, str(exc))
+
+    def _handle(self, message: object) -> None:
+        if isinstance(message, Frame):
+            writer = self._writers.get(message.track_id)
+            if writer is None:
+                return
+            if message.starts_segment:
+                self._committed(message.track_id, writer.cut())
+            writer.write(message.data, message.pts_us, message.keyframe)
+        elif isinstance(message, OpenTrack):
+            if message.track_id not in self._writers:
+                self._writers[message.track_id] = TrackWriter(self._storage, self._session_id, message.track_id,
+                                                              message.kind, message.first_index)
+        elif isinstance(message, Cut):
+            writer = self._writers.get(message.track_id)
+            if writer is None:
+                return
+            if message.final:
+                del self._writers[message.track_id]
+            self._committed(message.track_id, writer.cut())
+
+    def _committed(self, track_id: str, closed: ClosedSegment | None) -> None:
+        if closed is not None:
+            self._loop.call_soon_threadsafe(self._on_closed, track_id, closed)
+
+    def _call(self, call: _Call) -> None:
+        try:
+            result = call.work()
+        except BaseException as exc:  # handed to the awaiting coroutine
+            self._loop.call_soon_threadsafe(_settle, call.future, None, exc)
+        else:
+            self._loop.call_soon_threadsafe(_settle, call.future, result, None)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)

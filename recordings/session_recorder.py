@@ -1,0 +1,280 @@
+"""Records one session of a room: subscribes to each consenting seat's encoded audio and video,
+puts every frame on the session clock, cuts segments, hands the writing to the session's writer
+thread, and chains and time-stamps what it closes.
+
+**Session clock.** Zero is the moment the session starts (``started_at``); a frame's time is its
+*arrival* at the server. Each track is anchored once, on its first frame (``offset = arrival -
+pts``); after that the frame's own RTP-derived pts advance the clock, so the spacing the sender
+produced is kept and jitter does not enter the file. If the two drift apart by more than
+``resync_us`` (a paused or reconnected publisher, clock drift) the track is re-anchored to the
+arrival time. No track is rebased to 0: a participant's audio and video, and all participants,
+share one timeline. Arrival differs from capture by the network and jitter-buffer delay (about one
+video frame, a few audio packets), which is the same for a participant's two tracks to within tens
+of milliseconds; RTCP sender reports would give capture time but aiortc does not expose them on
+the encoded path.
+
+**Segments.** A segment is cut once it is ``segment_seconds`` long: audio at the next frame, video
+at the next keyframe, which is requested from the publisher ``keyframe_lead_seconds`` before the
+cut is due (a lost request is repeated; without a keyframe the segment just grows).
+
+**Start of a seat.** Video can only start at a keyframe; the seat's audio waits for it, at most
+``av_start_wait_seconds``, so both tracks of a participant start together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Protocol
+
+import av
+from pyhanko.sign.timestamps import TimeStamper
+
+from .manifest import write_manifest
+from .mux_worker import DEFAULT_CAPACITY, Cut, Frame, MuxWorker, OpenTrack
+from .stamps import stamp_head
+from .storage import RecordingStorage
+from .store import FINISHED, ClosedSegment, Participant, RecordingStore, SessionInfo, StampInfo, TrackInfo
+from .track_writer import CODECS, join_track
+
+log = logging.getLogger(__name__)
+
+KINDS = ("audio", "video")
+KEYFRAME_RETRY_US = 1_000_000
+MIN_STEP_US = 1_000  # WebM keeps milliseconds: frames of a track at least 1 ms apart
+
+
+class EncodedSource(Protocol):
+    """What the recorder needs of :class:`rtc.router.MediaRouter`."""
+
+    def subscribe_encoded(self, publisher_seat: str, kind: str) -> AsyncIterator[av.Packet]: ...
+
+    def request_keyframe(self, publisher_seat: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class RecorderSettings:
+    segment_seconds: float = 4.0
+    stamp_interval_seconds: float = 60.0
+    keyframe_lead_seconds: float = 0.5
+    av_start_wait_seconds: float = 1.0
+    resync_seconds: float = 0.25
+    queue_capacity: int = DEFAULT_CAPACITY
+
+
+@dataclass
+class _Track:
+    """Loop-side state of one recorded track."""
+
+    info: TrackInfo
+    seat: str
+    offset_us: int | None = None
+    last_us: int | None = None
+    segment_start_us: int | None = None
+    cut_pending: bool = False
+    waiting_for_keyframe: bool = True
+    keyframe_asked_us: int | None = None
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+    frames: int = 0
+
+
+class SessionRecorder:
+    def __init__(self, store: RecordingStore, storage: RecordingStorage, timestamper: TimeStamper,
+                 session: SessionInfo, source: EncodedSource, settings: RecorderSettings,
+                 monotonic: Callable[[], float] = time.monotonic):
+        self.store = store
+        self.storage = storage
+        self.timestamper = timestamper
+        self.session = session
+        self.settings = settings
+        self._source = source
+        self._monotonic = monotonic
+        self._t0 = monotonic()
+        self._tracks: dict[str, _Track] = {}  # by track id
+        self._captures: dict[str, list[asyncio.Task[None]]] = {}  # by seat
+        self._closed: asyncio.Queue[tuple[str, ClosedSegment] | None] = asyncio.Queue()
+        self._worker = MuxWorker(storage, session.id, self._segment_closed, self._track_failed,
+                                 capacity=settings.queue_capacity)
+        self._persister = asyncio.create_task(self._persist())
+        self._stamper = asyncio.create_task(self._stamp_periodically())
+        self._stamped_position = 0
+        self._stopped = False
+
+    @classmethod
+    async def start(cls, store: RecordingStore, storage: RecordingStorage, timestamper: TimeStamper, *,
+                    source: EncodedSource, case_id: str, room_id: str, policy: dict[str, Any],
+                    started_by: str | None = None, settings: RecorderSettings | None = None) -> SessionRecorder:
+        """Open a session (state ``recording``, audited); no media is written until ``record()``."""
+        session = await store.start_session(case_id, room_id, policy, started_by=started_by)
+        return cls(store, storage, timestamper, session, source, settings or RecorderSettings())
+
+    @property
+    def dropped_frames(self) -> int:
+        return self._worker.dropped
+
+    def session_us(self) -> int:
+        """Now, on the session clock."""
+        return int((self._monotonic() - self._t0) * 1_000_000)
+
+    async def record(self, participant: Participant) -> list[TrackInfo]:
+        """Start writing the seat's audio and video (only once the seat consented)."""
+        if self._stopped:
+            raise RuntimeError("the recording has stopped")
+        if participant.seat in self._captures:
+            return [t.info for t in self._tracks.values() if t.seat == participant.seat]
+        tracks: dict[str, _Track] = {}
+        for kind in KINDS:
+            info = await self.store.add_track(self.session.id, participant, kind, CODECS[kind])
+            first_index = max((s.index + 1 for s in await self.store.segments(self.session.id)
+                               if s.track_id == info.id), default=0)
+            tracks[kind] = self._tracks[info.id] = _Track(info, participant.seat)
+            self._worker.send(OpenTrack(info.id, kind, first_index))
+        self._captures[participant.seat] = [
+            asyncio.create_task(self._capture(tracks[kind], companion=tracks["video"] if kind == "audio" else None))
+            for kind in KINDS]
+        return [t.info for t in tracks.values()]
+
+    async def stop_participant(self, seat: str) -> None:
+        """Stop writing the seat's tracks (consent withdrawn, seat removed); their segments are kept."""
+        tasks = self._captures.pop(seat, [])
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for track_id, track in list(self._tracks.items()):
+            if track.seat == seat:
+                self._worker.send(Cut(track_id, final=True))
+                del self._tracks[track_id]
+
+    async def stop(self, note: str = "stopped") -> dict[str, Any]:
+        """End the session: commit the open segments, join each track into one file, close the
+        session as ``finished``, stamp the final chain head and write the manifest (audited)."""
+        if self._stopped:
+            raise RuntimeError("the recording has already stopped")
+        self._stopped = True
+        for seat in list(self._captures):
+            await self.stop_participant(seat)
+        await self._worker.stop()
+        self._stamper.cancel()
+        await asyncio.gather(self._stamper, return_exceptions=True)
+        await self._closed.put(None)
+        await self._persister
+        return await finalise(self.store, self.storage, self.timestamper, self.session.id, state=FINISHED,
+                              end_us=self.session_us(), note=note)
+
+    # --- capture (event loop: cheap arithmetic only) ----------------------------------------
+
+    async def _capture(self, track: _Track, companion: _Track | None) -> None:
+        kind = track.info.kind
+        wait_until_us = self.session_us() + int(self.settings.av_start_wait_seconds * 1_000_000)
+        try:
+            async for packet in self._source.subscribe_encoded(track.seat, kind):
+                now_us = self.session_us()
+                if companion is not None and not companion.started.is_set() and now_us < wait_until_us:
+                    continue  # the seat's audio starts with its video
+                self._take(track, packet, now_us)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("recording capture of %s %s failed", track.seat, kind)
+
+    def _take(self, track: _Track, packet: av.Packet, now_us: int) -> None:
+        video = track.info.kind == "video"
+        keyframe = bool(packet.is_keyframe)
+        pts_us = int((packet.pts or 0) * (packet.time_base or Fraction(1, 90_000)) * 1_000_000)
+        resync_us = int(self.settings.resync_seconds * 1_000_000)
+        if track.offset_us is None or abs(pts_us + track.offset_us - now_us) > resync_us:
+            track.offset_us = now_us - pts_us
+        at_us = pts_us + track.offset_us
+        if track.last_us is not None and at_us < track.last_us + MIN_STEP_US:
+            at_us = track.last_us + MIN_STEP_US
+        segment_us = int(self.settings.segment_seconds * 1_000_000)
+        if video and track.waiting_for_keyframe:
+            if not keyframe:
+                self._ask_keyframe(track, at_us)
+                return
+            track.waiting_for_keyframe = False
+            track.cut_pending = True
+        elif track.segment_start_us is None:
+            track.cut_pending = True
+        else:
+            elapsed = at_us - track.segment_start_us
+            if video and elapsed >= segment_us - int(self.settings.keyframe_lead_seconds * 1_000_000):
+                self._ask_keyframe(track, at_us)
+            if elapsed >= segment_us and (keyframe or not video):
+                track.cut_pending = True
+        frame = Frame(track.info.id, bytes(packet), at_us, keyframe, starts_segment=track.cut_pending)
+        if not self._worker.offer(frame):
+            if video:  # what follows a lost video frame does not decode until a keyframe
+                track.waiting_for_keyframe = True
+                self._ask_keyframe(track, at_us)
+            return
+        if track.cut_pending:
+            track.cut_pending = False
+            track.segment_start_us = at_us
+            track.keyframe_asked_us = None
+        track.last_us = at_us
+        track.frames += 1
+        track.started.set()
+
+    def _ask_keyframe(self, track: _Track, at_us: int) -> None:
+        if track.keyframe_asked_us is None or at_us - track.keyframe_asked_us >= KEYFRAME_RETRY_US:
+            track.keyframe_asked_us = at_us
+            self._source.request_keyframe(track.seat)
+
+    # --- persistence (event loop, one segment at a time: the chain follows close order) -----
+
+    def _segment_closed(self, track_id: str, closed: ClosedSegment) -> None:
+        self._closed.put_nowait((track_id, closed))
+
+    def _track_failed(self, track_id: str, reason: str) -> None:
+        self._tracks.pop(track_id, None)
+        asyncio.create_task(self.store.add_note(self.session.id, {"track": track_id, "failed": reason}))
+
+    async def _persist(self) -> None:
+        while (item := await self._closed.get()) is not None:
+            track_id, closed = item
+            try:
+                await self.store.add_segment(track_id, closed)
+            except Exception:
+                log.exception("recording segment %s could not be stored", closed.path)
+
+    async def _stamp_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.stamp_interval_seconds)
+            position, head = await self.store.chain_head(self.session.id)
+            if position > self._stamped_position:
+                if await stamp_and_store(self.store, self.timestamper, self.session.id, position, head, final=False):
+                    self._stamped_position = position
+
+
+async def stamp_and_store(store: RecordingStore, timestamper: TimeStamper, session_id: str, position: int,
+                          head: str, *, final: bool) -> bool:
+    """Time-stamp a chain head and keep the token; a TSA failure is noted on the session, not raised."""
+    try:
+        token, at = await stamp_head(timestamper, head)
+    except Exception as exc:
+        log.error("time stamp of recording %s failed: %s", session_id, exc)
+        await store.add_note(session_id, {"stamp_failed": str(exc), "position": position})
+        return False
+    await store.add_stamp(session_id, StampInfo(position, head, token, at, final))
+    return True
+
+
+async def finalise(store: RecordingStore, storage: RecordingStorage, timestamper: TimeStamper, session_id: str, *,
+                   state: str, end_us: int, note: str | dict[str, Any]) -> dict[str, Any]:
+    """Close a session whose segments are all stored: join tracks, end it, final stamp, manifest."""
+    segments = await store.segments(session_id)
+    for track in await store.tracks(session_id):
+        keys = [s.path for s in segments if s.track_id == track.id]
+        if keys:
+            joined = await asyncio.to_thread(join_track, storage, session_id, track.id, track.kind, keys)
+            if joined is not None:
+                await store.set_joined(track.id, *joined)
+    await store.finish(session_id, state=state, end_us=end_us, note=note)
+    position, head = await store.chain_head(session_id)
+    await stamp_and_store(store, timestamper, session_id, position, head, final=True)
+    return await write_manifest(store, storage, session_id)
