@@ -14,6 +14,10 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
+from recordings.storage import LocalRecordingStorage
+from recordings.store import RecordingStore
+from signing.tsa import TimeStampAuthority
+
 from .api import accounts as accounts_api
 from .api import agreements as agreements_api
 from .api import cases as cases_api
@@ -139,7 +143,9 @@ def create_app(settings: Settings) -> web.Application:
                                max_http_buffer_size=max(settings.max_event_bytes * 4, 1_000_000))
     sio.attach(app)
     hub = RoomHub(sio, store, tokens, settings)
-    RoomRecording(hub, services.recording_policy)
+    RoomRecording(hub, services.recording_policy, RecordingStore(services.db, services.cases.clock),
+                  LocalRecordingStorage(settings.data_dir / "recordings"),
+                  pki_api.platform_timestamper(settings, TimeStampAuthority(pki)))
     app[CASE_FOLLOWERS_KEY] = CaseFollowers(sio, sessions, lambda principal, case_id: cases_api.may_follow_case(services, principal, case_id))
     services.events.subscribe(cases_api.SocketIoCaseEvents(sio))
 

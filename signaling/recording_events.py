@@ -1,21 +1,31 @@
 """Recording in the room over Socket.IO: the mediator starts and stops it, each participant
-answers the consent question for themselves, and everyone is told (issue 10).
+answers the consent question for themselves, everyone is told, and the recorder writes exactly the
+seats :meth:`signaling.room.Room.may_record` allows (issue 10).
 
 ``rec:start`` and ``rec:stop`` are the room's mediator's alone (checked by the room), and only in
 a platform case's room whose policy is not ``off``; ``rec:consent`` answers for the sender's own
-seat, never another's (the payload names no seat). Each is an entry of the case's audit trail.
-Who may be written is :meth:`signaling.room.Room.may_record`, which the recorder asks per track.
+seat, never another's (the payload names no seat). The session, its consents and its end are
+entries of the case's audit trail (written by :class:`recordings.store.RecordingStore`); the
+mediator's stop, with its reason, is one too. After every change of the room (consent, caucus,
+mute, a seat leaving) the set of recorded seats follows :meth:`Room.may_record`.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 import time
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pyhanko.sign.timestamps import TimeStamper
+
+from mediation.background import BackgroundTasks
+from recordings.session_recorder import RecorderSettings, SessionRecorder
+from recordings.storage import RecordingStorage
+from recordings.store import CONSENTED, REFUSED, SYSTEM_ACTOR, Participant, RecordingStore
+
 from . import events as ev
-from .room import RoomError
+from .room import Seat
 from .room_events import Ack, Connection, EventError, LiveRoom, RoomHub
 
 log = logging.getLogger(__name__)
@@ -33,22 +43,38 @@ class RecordingDesk(Protocol):
     async def record(self, case_id: str, actor_id: str, action: str, payload: dict[str, Any]) -> None: ...
 
 
-class RoomRecording:
-    """Serves the ``rec:*`` events of a :class:`RoomHub` and stops recording when a room closes."""
+@dataclass
+class _Running:
+    recorder: SessionRecorder
+    writing: set[str] = field(default_factory=set)  # seats whose media is being written
 
-    def __init__(self, hub: RoomHub, desk: RecordingDesk):
+
+def participant_of(seat: Seat) -> Participant:
+    """The seat as the case knows it, for the recording's consent and track rows."""
+    return Participant(seat.seat, seat.role, seat.case_role or seat.role, seat.name, seat.account_id,
+                       int(seat.participant) if seat.participant and seat.participant.isdigit() else None)
+
+
+class RoomRecording:
+    """Serves the ``rec:*`` events of a :class:`RoomHub`, keeps each room's recorder writing the
+    seats the room allows, and ends the recording when a room closes or the server stops."""
+
+    def __init__(self, hub: RoomHub, desk: RecordingDesk, store: RecordingStore, storage: RecordingStorage,
+                 timestamper: TimeStamper, settings: RecorderSettings | None = None):
         self.hub = hub
         self.desk = desk
+        self.store = store
+        self.storage = storage
+        self.timestamper = timestamper
+        self.settings = settings or RecorderSettings()
+        self.running: dict[str, _Running] = {}  # by room id
+        #: Sessions being closed (tracks joined, final stamp, manifest) after the room moved on.
+        self.closing = BackgroundTasks("recording close")
         hub.add_event("rec:start", ev.RecordingStart, self.on_start)
         hub.add_event("rec:stop", ev.RecordingStop, self.on_stop)
         hub.add_event("rec:consent", ev.RecordingConsent, self.on_consent)
+        hub.state_hooks.append(self.follow)
         hub.closing_hooks.append(self.on_room_closing)
-
-    @staticmethod
-    def _actor(live: LiveRoom, seat_id: str) -> str:
-        """The audit trail's actor for a seat: its account, or the seat of a guest who has none."""
-        seat = live.room.seats[seat_id]
-        return seat.account_id or f"seat:{seat_id}"
 
     async def _announce(self, live: LiveRoom, by: str) -> None:
         """Everyone connected, the lobby included, hears that recording started or stopped."""
@@ -64,24 +90,62 @@ class RoomRecording:
             raise EventError("recording_unavailable", "only a case's video session can be recorded")
         room = live.room
         policy = await self.desk.of_case(room.case_id)
-        session_id = "rs_" + secrets.token_urlsafe(12)
-        room.start_recording(conn.seat, session_id, policy.mode, time.time())
+        room.start_recording(conn.seat, policy.mode, time.time())
+        mediator = room.seats[conn.seat]
         try:
-            await self.desk.record(room.case_id, self._actor(live, conn.seat), "recording.started",
-                                   {"room_id": room.room_id, "session_id": session_id, "policy": policy.mode,
-                                    "seat": conn.seat})
+            recorder = await SessionRecorder.start(
+                self.store, self.storage, self.timestamper, source=live.router, case_id=room.case_id,
+                room_id=room.room_id, policy={"mode": policy.mode}, started_by=mediator.account_id,
+                settings=self.settings)
+            await self.store.record_consent(recorder.session.id, participant_of(mediator), CONSENTED)
         except Exception:
             room.recording.stop()
             raise
-        log.info("recording started", extra={"room": room.room_id, "session": session_id})
+        room.recording.session_id = recorder.session.id
+        self.running[room.room_id] = _Running(recorder)
+        log.info("recording started", extra={"room": room.room_id, "session": recorder.session.id})
         await self._announce(live, conn.seat)
-        return {"ok": True, "session_id": session_id}
+        return {"ok": True, "session_id": recorder.session.id}
 
-    async def _stop(self, live: LiveRoom, seat: str, reason: str) -> str:
+    async def on_consent(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.RecordingConsent) -> Ack:
         room = live.room
-        session_id = room.stop_recording(seat)
-        await self.desk.record(room.case_id, self._actor(live, seat), "recording.stopped",
-                               {"room_id": room.room_id, "session_id": session_id, "reason": reason, "seat": seat})
+        room.answer_recording(conn.seat, payload.consent)
+        session_id = room.recording.session_id
+        assert session_id is not None, "a running recording has its session"
+        await self.store.record_consent(session_id, participant_of(room.seats[conn.seat]),
+                                        CONSENTED if payload.consent else REFUSED)
+        await self.hub.broadcast_state(live)
+        return {"ok": True, "consent": room.recording.answer_of(conn.seat)}
+
+    async def follow(self, live: LiveRoom) -> None:
+        """Write exactly the seats the room allows now: start the newly allowed, stop the others."""
+        running = self.running.get(live.room.room_id)
+        if running is None:
+            return
+        room = live.room
+        allowed = {seat for seat in room.seats if room.may_record(seat, "audio") or room.may_record(seat, "video")}
+        try:
+            for seat in sorted(running.writing - allowed):
+                running.writing.discard(seat)
+                await running.recorder.stop_participant(seat)
+            for seat in sorted(allowed - running.writing):
+                running.writing.add(seat)
+                await running.recorder.record(participant_of(room.seats[seat]))
+        except Exception:  # the room goes on; the session's notes and segments say what was written
+            log.exception("the recorder could not follow the room", extra={"room": room.room_id})
+
+    async def _stop(self, live: LiveRoom, seat: str | None, reason: str) -> str | None:
+        """End the room's recording on the record; the recorder closes the session in the background
+        (joining each track, the final time stamp and the manifest take a few seconds)."""
+        room = live.room
+        session_id = room.stop_recording(seat) if seat is not None else room.recording.stop()
+        running = self.running.pop(room.room_id, None)
+        actor = (room.seats[seat].account_id or f"seat:{seat}") if seat is not None else SYSTEM_ACTOR
+        await self.desk.record(room.case_id, actor,
+                               "recording.stopped", {"room_id": room.room_id, "session_id": session_id,
+                                                     "reason": reason, "seat": seat})
+        if running is not None:
+            self.closing.spawn(running.recorder.stop(reason))
         log.info("recording stopped", extra={"room": room.room_id, "session": session_id, "reason": reason})
         return session_id
 
@@ -90,26 +154,10 @@ class RoomRecording:
         await self._announce(live, conn.seat)
         return {"ok": True, "session_id": session_id}
 
-    async def on_consent(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.RecordingConsent) -> Ack:
-        room = live.room
-        room.answer_recording(conn.seat, payload.consent)
-        seat = room.seats[conn.seat]
-        answer = room.recording.answer_of(conn.seat)
-        await self.desk.record(room.case_id, self._actor(live, conn.seat), "recording.consent",
-                               {"room_id": room.room_id, "session_id": room.recording.session_id,
-                                "seat": conn.seat, "name": seat.name, "case_role": seat.case_role, "answer": answer})
-        await self.hub.broadcast_state(live)
-        return {"ok": True, "consent": answer}
-
     async def on_room_closing(self, live: LiveRoom, reason: str) -> None:
-        """A room that ends (or a server that stops) while recording stops the recording first, on
-        the record, in the name of the mediator who started it."""
-        state = live.room.recording
-        if not state.active or state.started_by is None:
-            return
-        try:
-            await self._stop(live, state.started_by, reason)
-        except RoomError:  # the mediator's seat is gone: still end the session, on the record
-            session_id = state.stop()
-            await self.desk.record(live.room.case_id, "system", "recording.stopped",
-                                   {"room_id": live.room.room_id, "session_id": session_id, "reason": reason})
+        """A room that ends (or a server that stops) while recording ends the recording first; on
+        shutdown the server waits until every session is closed."""
+        if live.room.recording.active:
+            await self._stop(live, None, reason)
+        if reason == "server_shutdown":
+            await self.closing.drain()

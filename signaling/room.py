@@ -39,6 +39,7 @@ class Seat:
     side: str | None
     case_role: str | None = None  # who they are in the case: applicant_party, respondent_agent, court_clerk...
     account_id: str | None = None  # None: a guest by link (or a room outside the case system)
+    participant: str | None = None  # the case party (row id) a party, agent or guest speaks for
     state: SeatState = "lobby"
     audio: bool = True
     video: bool = True
@@ -76,7 +77,7 @@ class Room:
         seat = self.seats.get(claims.seat)
         if seat is None:
             seat = Seat(seat=claims.seat, name=claims.name, role=claims.role, side=claims.side,
-                        case_role=claims.case_role, account_id=claims.account_id)
+                        case_role=claims.case_role, account_id=claims.account_id, participant=claims.participant)
             self.seats[claims.seat] = seat
         elif seat.state == "left" and seat.role != "mediator":
             raise RoomError("forbidden", "you were removed from this room")
@@ -212,21 +213,22 @@ class Room:
         return self.group_of(sub) == self.group_of(pub)
 
     # ----------------------------------------------------------------- recording
-    def start_recording(self, actor: str, session_id: str, policy: str, now: float) -> None:
-        """The mediator starts recording under the case's ``policy``; everyone else is asked again."""
+    def start_recording(self, actor: str, policy: str, now: float) -> None:
+        """The mediator starts recording under the case's ``policy``; everyone else is asked again.
+        The session id follows once the recorder opened the session."""
         self._require_mediator(actor)
         if policy == "off":
             raise RoomError("recording_off", "the case's recording policy is off")
         if self.recording.active:
             raise RoomError("already_recording", "this session is already being recorded")
-        self.recording.start(session_id, policy, actor, now)
+        self.recording.start(policy, actor, now)
 
     def stop_recording(self, actor: str) -> str:
         self._require_mediator(actor)
         if not self.recording.active:
             raise RoomError("not_recording", "nothing is being recorded")
         session_id = self.recording.stop()
-        assert session_id is not None
+        assert session_id is not None, "a running recording has its session"
         return session_id
 
     def answer_recording(self, seat_id: str, consent: bool) -> None:

@@ -79,6 +79,8 @@ class RoomHub:
         self._tasks: set[asyncio.Task[None]] = set()
         #: Called with a live room (its lock held) before it closes for good or the server stops.
         self.closing_hooks: list[Callable[[LiveRoom, str], Awaitable[None]]] = []
+        #: Called with a live room (its lock held) after each change, once media follows the new rules.
+        self.state_hooks: list[Callable[[LiveRoom], Awaitable[None]]] = []
         self._register()
 
     def _spawn(self, coro: Awaitable[None]) -> None:
@@ -230,6 +232,8 @@ class RoomHub:
     async def broadcast_state(self, live: LiveRoom) -> None:
         """Send each connected participant its own view, then let media follow the new rules."""
         live.router.refresh()
+        for hook in self.state_hooks:
+            await hook(live)
         for seat, sid in list(live.sid_of.items()):
             if seat in live.room.seats:
                 await self.sio.emit("room:state", live.room.snapshot_for(seat), to=sid)

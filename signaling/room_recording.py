@@ -29,8 +29,8 @@ class RecordingState:
     def records_caucus(self) -> bool:
         return self.policy == "joint_and_caucus"
 
-    def start(self, session_id: str, policy: str, mediator_seat: str, now: float) -> None:
-        self.active, self.session_id, self.policy = True, session_id, policy
+    def start(self, policy: str, mediator_seat: str, now: float) -> None:
+        self.active, self.session_id, self.policy = True, None, policy
         self.started_at, self.started_by = now, mediator_seat
         self.answers = {mediator_seat: "consented"}
 

@@ -5,8 +5,10 @@ written; a caucus is not written unless the policy says so; every step is in the
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from recordings.store import RecordingStore
 from signaling.api.rooms import HUB_KEY
 from signaling.auth import API_KEYS_KEY
 
@@ -28,6 +30,21 @@ async def _trail(node: Node, who: Caller, case_id: str, prefix: str = "recording
     status, trail = await _call(node, who, "GET", f"/api/cases/{case_id}/timeline")
     assert status == 200
     return [e for e in trail if e["action"].startswith(prefix)]
+
+
+def _store(node: Node) -> RecordingStore:
+    return RecordingStore(node.services.db, node.services.cases.clock)
+
+
+async def _settled_trail(node: Node, who: Caller, case_id: str) -> list[dict[str, Any]]:
+    """The case's recording entries once every session of the case is closed (its manifest written)."""
+    for _ in range(100):
+        entries = await _trail(node, who, case_id)
+        started = sum(e["action"] == "recording.started" for e in entries)
+        if started and sum(e["action"] == "recording.manifest" for e in entries) == started:
+            return entries
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"sessions not closed: {[e['action'] for e in entries]}")
 
 
 async def _enter(node: Node, cast: Cast, *names: str) -> dict[str, tuple[Client, dict[str, Any]]]:
@@ -123,17 +140,23 @@ async def test_start_consent_indicator_and_stop(node: Node) -> None:
     assert not live.room.may_record(mi["seat"], "audio")
     assert (await m.call("rec:stop", {}))["error"]["code"] == "not_recording"
 
-    entries = await _trail(node, people["mediator"], cid)
-    assert [(e["action"], e["payload"].get("seat"), e["payload"].get("answer")) for e in entries] == [
-        ("recording.policy", None, None),
-        ("recording.started", mi["seat"], None),
-        ("recording.consent", ai["seat"], "consented"),
-        ("recording.consent", bi["seat"], "refused"),
-        ("recording.consent", ai["seat"], "refused"),
-        ("recording.stopped", mi["seat"], None)]
-    assert {e["actor"] for e in entries if e["action"] == "recording.consent"} == {
-        people["alice"].actor.id, people["bob"].actor.id}
-    assert all(e["payload"].get("session_id", session) == session for e in entries)
+    # The recorder closes the session in the background: joined tracks, final stamp, manifest.
+    entries = await _settled_trail(node, people["mediator"], cid)
+    assert [(e["action"], e["payload"].get("seat")) for e in entries] == [
+        ("recording.policy", None),
+        ("recording.started", None),
+        ("recording.consented", mi["seat"]),
+        ("recording.consented", ai["seat"]),
+        ("recording.refused", bi["seat"]),
+        ("recording.refused", ai["seat"]),
+        ("recording.stopped", mi["seat"]),
+        ("recording.finished", None),
+        ("recording.manifest", None)]
+    assert {e["actor"] for e in entries if e["action"] in ("recording.consented", "recording.refused")} == {
+        people["mediator"].actor.id, people["alice"].actor.id, people["bob"].actor.id}
+    assert all(e["payload"].get("session", e["payload"].get("session_id", session)) == session for e in entries[1:])
+    consents = {c.participant.seat: c.answer for c in await _store(node).consents(session)}
+    assert consents == {mi["seat"]: "consented", ai["seat"]: "refused", bi["seat"]: "refused"}
 
 
 async def test_a_new_session_asks_again_and_ending_the_room_stops_it(node: Node) -> None:
@@ -154,10 +177,11 @@ async def test_a_new_session_asks_again_and_ending_the_room_stops_it(node: Node)
     assert state["recording"]["your_consent"] == "pending"
     assert not live.room.may_record(ai["seat"], "audio")
     assert (await m.call("mod:end", {}))["ok"]
-    entries = await _trail(node, people["mediator"], cid)
-    last = entries[-1]
-    assert (last["action"], last["payload"]["session_id"], last["payload"]["reason"]) == (
-        "recording.stopped", second, "room_ended")
+    entries = await _settled_trail(node, people["mediator"], cid)
+    stops = [(e["payload"]["session_id"], e["payload"]["reason"]) for e in entries if e["action"] == "recording.stopped"]
+    assert stops == [(first, "stopped"), (second, "room_ended")]
+    assert [(s.id, s.state) for s in await _store(node).sessions_of_case(cid)] == [(first, "finished"),
+                                                                                  (second, "finished")]
 
 
 async def test_a_room_outside_the_case_system_is_not_recorded(node: Node) -> None:
