@@ -14,17 +14,13 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
-from recordings.storage import LocalRecordingStorage
-from recordings.store import RecordingStore
-from signing.tsa import TimeStampAuthority
-
 from .api import accounts as accounts_api
 from .api import agreements as agreements_api
 from .api import cases as cases_api
 from .api import directory as directory_api
 from .api import notifications as notifications_api
 from .api import pki as pki_api
-from .api import recordings as _recordings_api  # noqa: F401  (registers its endpoints)
+from .api import recordings as recordings_api
 from .api import rooms as rooms_api
 from .api import system as _system_api  # noqa: F401  (registers /healthz and /api/openapi.json)
 from .api import webhooks as webhooks_api
@@ -35,7 +31,6 @@ from .database import create_schema, make_engine
 from .errors import error_middleware
 from .openapi import api
 from .origins import origin_allowed
-from .recording_events import RoomRecording
 from .room_events import RoomHub
 from .room_store import RoomStore
 from .room_store import metadata as room_metadata
@@ -143,9 +138,7 @@ def create_app(settings: Settings) -> web.Application:
                                max_http_buffer_size=max(settings.max_event_bytes * 4, 1_000_000))
     sio.attach(app)
     hub = RoomHub(sio, store, tokens, settings)
-    RoomRecording(hub, services.recording_policy, RecordingStore(services.db, services.cases.clock),
-                  LocalRecordingStorage(settings.data_dir / "recordings"),
-                  pki_api.platform_timestamper(settings, TimeStampAuthority(pki)))
+    recordings_api.setup_recordings(app, settings, services, pki, hub)
     app[CASE_FOLLOWERS_KEY] = CaseFollowers(sio, sessions, lambda principal, case_id: cases_api.may_follow_case(services, principal, case_id))
     services.events.subscribe(cases_api.SocketIoCaseEvents(sio))
 

@@ -1,7 +1,10 @@
 """Recordings of a case's video sessions over HTTP (issue 10): the case's recording policy, which
-its mediator sets; the recordings themselves (list, play, download) follow below.
+its mediator sets, and the recordings themselves — listed with short-lived links for the people who
+may see them, played with range requests and downloaded. ``setup_recordings`` wires the room's
+recorder, the access rules and the retention sweep into the app.
 
-Access follows the case: whoever may not read the case gets the 404 of a case that does not exist.
+Access follows the case (:mod:`recordings.access`): whoever may not see the recordings gets the
+404 of a case that does not exist.
 """
 
 from __future__ import annotations
@@ -13,16 +16,51 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from mediation.recording_policy import RecordingPolicy
+from mediation.services import MediationServices
+from recordings.access import COMPOSITE, LinkSigner, Purpose, RecordingAccess, SessionRecordings
+from recordings.storage import LocalRecordingStorage
+from recordings.store import RecordingStore
+from signing.pki import PlatformPKI
+from signing.tsa import TimeStampAuthority
 
+from ..config import Settings, ensure_secret
+from ..errors import ApiError
 from ..openapi import api
+from ..recording_events import RoomRecording
+from ..room_events import RoomHub
 from .accounts import Strict, actor_of, domain_errors, services_of
-from .cases import EVERYONE, MEDIATOR
+from .cases import EVERYONE, MEDIATOR, content_disposition
+from .pki import platform_timestamper
 
 TAG = "cases"
+MEDIA_TAG = "recordings"
+ACCESS_KEY = web.AppKey("recording_access", RecordingAccess)
+#: Who may see a case's recordings (and then only of their own cases).
+READERS = frozenset({"party", "agent", "mediator", "court_clerk", "judge"})
 
 Mode = Literal["off", "joint", "joint_and_caucus"]
 
 
+def setup_recordings(app: web.Application, settings: Settings, services: MediationServices, pki: PlatformPKI,
+                     hub: RoomHub) -> None:
+    """The recorder behind the room's ``rec:*`` events and the access to what it wrote, over one
+    store and the data directory's ``recordings/``."""
+    access = install_access(app, settings, services)
+    RoomRecording(hub, services.recording_policy, access.store, access.storage,
+                  platform_timestamper(settings, TimeStampAuthority(pki)))
+
+
+def install_access(app: web.Application, settings: Settings, services: MediationServices) -> RecordingAccess:
+    """What the recording endpoints read: the store, the data directory's ``recordings/``, the link key."""
+    access = RecordingAccess(services.cases, services.recording_policy,
+                             RecordingStore(services.db, services.cases.clock),
+                             LocalRecordingStorage(settings.data_dir / "recordings"),
+                             LinkSigner(ensure_secret(settings, "recording-links.key"), settings.recording_link_seconds))
+    app[ACCESS_KEY] = access
+    return access
+
+
+# --- the policy -------------------------------------------------------------------------------
 class RecordingPolicyIn(Strict):
     mode: Mode = Field(description="off; joint: the joint session only (a caucus is never written); "
                                    "joint_and_caucus: the caucus too")
@@ -61,3 +99,105 @@ async def set_recording_policy(request: web.Request, body: RecordingPolicyIn) ->
     room reads it when the mediator starts recording; nobody is recorded without their consent."""
     return RecordingPolicyOut.of(await services_of(request).recording_policy.set(actor_of(request), _case_id(request),
                                                                                  body.mode))
+
+
+# --- the recordings ---------------------------------------------------------------------------
+class MediaLinks(BaseModel):
+    play_url: str = Field(description="for a <video> element: range requests, video/webm; expires")
+    download_url: str = Field(description="the same file as an attachment; expires")
+
+
+class ConsentOut(BaseModel):
+    seat: str
+    name: str
+    case_role: str
+    answer: Literal["consented", "refused"]
+    answered_at: datetime
+
+
+class TrackOut(MediaLinks):
+    id: str
+    seat: str
+    name: str
+    kind: Literal["audio", "video"]
+    codec: str
+    start_s: float | None = Field(description="on the session clock")
+    end_s: float | None
+    sha256: str | None = Field(description="of the joined file")
+
+
+class CompositeOut(MediaLinks):
+    sha256: str | None
+
+
+class RecordingSessionOut(BaseModel):
+    id: str
+    room_id: str
+    state: Literal["recording", "finished", "interrupted", "deleted"]
+    started_at: datetime
+    ended_at: datetime | None
+    duration_s: float | None
+    policy: str
+    manifest_sha256: str | None
+    consents: list[ConsentOut]
+    tracks: list[TrackOut]
+    composite: CompositeOut | None
+    links_expire_in_s: int
+
+
+class RecordingsOut(BaseModel):
+    sessions: list[RecordingSessionOut]
+
+
+def _links(request: web.Request, session_id: str, file: str) -> dict[str, str]:
+    access, actor = request.app[ACCESS_KEY], actor_of(request)
+
+    def url(purpose: Purpose) -> str:
+        return f"/api/recordings/media/{access.link(actor, session_id, file, purpose)}"
+
+    return {"play_url": url("play"), "download_url": url("download")}
+
+
+def _session_out(request: web.Request, found: SessionRecordings) -> RecordingSessionOut:
+    s = found.session
+    seconds = (lambda us: None if us is None else round(us / 1e6, 3))
+    return RecordingSessionOut(
+        id=s.id, room_id=s.room_id, state=s.state, started_at=s.started_at, ended_at=s.ended_at,
+        duration_s=seconds(s.end_us), policy=str(s.policy.get("mode", "")), manifest_sha256=s.manifest_sha256,
+        consents=[ConsentOut(seat=c.participant.seat, name=c.participant.name, case_role=c.participant.case_role,
+                             answer=c.answer, answered_at=c.answered_at) for c in found.consents],
+        tracks=[TrackOut(id=t.id, seat=t.seat, name=found.names.get(t.seat, t.seat), kind=t.kind, codec=t.codec,
+                         start_s=seconds(t.first_us), end_s=seconds(t.last_us), sha256=t.joined_sha256,
+                         **_links(request, s.id, t.id)) for t in found.tracks],
+        composite=CompositeOut(sha256=s.composite_sha256, **_links(request, s.id, COMPOSITE))
+        if s.composite_path else None,
+        links_expire_in_s=request.app[ACCESS_KEY].links.ttl_seconds)
+
+
+@api.route("GET", "/api/cases/{case_id}/recordings", summary="The case's recorded sessions, with links to play them",
+           allow=READERS, tag=TAG, response=RecordingsOut)
+@domain_errors
+async def list_recordings(request: web.Request, _: None) -> RecordingsOut:
+    """For the case's mediator, its parties and agents, and the clerks and judges of its court.
+    Each link is for the caller alone and expires (``recording_link_seconds``); the listing is
+    recorded in the case's audit trail."""
+    found = await request.app[ACCESS_KEY].sessions(actor_of(request), _case_id(request))
+    return RecordingsOut(sessions=[_session_out(request, f) for f in found])
+
+
+@api.route("GET", "/api/recordings/media/{token}", summary="Play or download one recorded file (a link from the list)",
+           allow=READERS, tag=MEDIA_TAG)
+@domain_errors
+async def recording_media(request: web.Request, _: None) -> web.FileResponse:
+    """``video/webm`` with range requests. Only for the account the link was issued to, before it
+    expires, while that account may still see the case's recordings; starting to play or download
+    (a request from the first byte) is recorded in the case's audit trail."""
+    try:
+        first_byte = request.http_range.start in (None, 0)
+    except ValueError:
+        raise ApiError(416, "bad_range", "the Range header is not a byte range") from None
+    found = await request.app[ACCESS_KEY].open(actor_of(request), request.match_info["token"], first_byte=first_byte)
+    disposition = "inline" if found.claims.purpose == "play" else "attachment"
+    return web.FileResponse(found.path, headers={
+        "Content-Type": "video/webm", "Content-Disposition": content_disposition(disposition, found.name, found.name),
+        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})

@@ -55,6 +55,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/cases/{case_id}/video/conclude"): {"mediator"},
     ("GET", "/api/cases/{case_id}/recording-policy"): EVERYONE,
     ("PUT", "/api/cases/{case_id}/recording-policy"): {"mediator"},
+    ("GET", "/api/cases/{case_id}/recordings"): {"party", "agent", "mediator", "court_clerk", "judge"},
     ("POST", "/api/cases/{case_id}/agreement"): {"mediator"},
     ("POST", "/api/cases/{case_id}/failure"): {"mediator"},
     ("POST", "/api/cases/{case_id}/rating"): {"party", "agent"},

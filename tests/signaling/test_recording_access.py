@@ -1,0 +1,129 @@
+"""A recorded case session end to end through a real server (issue 10), with aiortc participants
+publishing real VP8 and Opus: the mediator sets the policy and starts; Alice consents and Bob
+refuses, so Bob has no track files and the others do, which decode on the session's clock; then
+who may list, play (range requests, video/webm) and download — each role against each recording
+endpoint — and the audit entry each access leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from signaling.api.recordings import ACCESS_KEY
+from signaling.auth import API_KEYS_KEY
+from tests.recordings.media import decode
+from tests.support.aiortc_participant import Participant
+
+from .test_case_seats import Node, _case_at_video_step, _invitation, node  # noqa: F401  (fixture)
+from .test_recording_room import _policy, _settled_trail
+from .test_rooms_ownership import Caller, _call
+
+pytestmark = pytest.mark.timeout(150)
+
+
+async def _get(node: Node, who: Caller, url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, Any]:
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {who.credential}", **(headers or {})}) as http:
+        async with http.get(f"{node.url}{url}") as resp:
+            return resp.status, await resp.read(), resp.headers
+
+
+async def test_a_recorded_session_and_who_may_play_it(node: Node, tmp_path: Path) -> None:
+    cast = await _case_at_video_step(node)
+    people, cid = cast.people, cast.case_id
+    await _policy(node, people["mediator"], cid, "joint")
+    parts = {name: Participant(node.url, (await _invitation(node, people[name], cid))["token"])
+             for name in ("mediator", "alice", "bob")}
+    mediator, alice, bob = parts["mediator"], parts["alice"], parts["bob"]
+    try:
+        for p in parts.values():
+            await p.join()
+        assert (await mediator.sio.call("mod:admit", {"all": True}))["ok"]
+        for p in parts.values():
+            await p.wait_admitted()
+            await p.start_media()
+        await alice.until(lambda: alice.frames[(mediator.seat, "video")] > 5 and alice.frames[(bob.seat, "video")] > 5,
+                          20)
+        started = await mediator.sio.call("rec:start", {})
+        assert started["ok"], started
+        assert (await alice.sio.call("rec:consent", {"consent": True}))["consent"] == "consented"
+        assert (await bob.sio.call("rec:consent", {"consent": False}))["consent"] == "refused"
+        await asyncio.sleep(6)
+        assert (await mediator.sio.call("rec:stop", {}))["ok"]
+        await _settled_trail(node, people["mediator"], cid)
+    finally:
+        for p in parts.values():
+            await p.close()
+
+    # --- what was written: the consenting seats' tracks, nothing of Bob's
+    status, body = await _call(node, people["alice"], "GET", f"/api/cases/{cid}/recordings")
+    assert status == 200, body
+    (session,) = body["sessions"]
+    assert session["id"] == started["session_id"] and session["state"] == "finished"
+    assert {(c["seat"], c["answer"]) for c in session["consents"]} == {
+        (mediator.seat, "consented"), (alice.seat, "consented"), (bob.seat, "refused")}
+    tracks = {(t["seat"], t["kind"]): t for t in session["tracks"]}
+    assert set(tracks) == {(s, k) for s in (mediator.seat, alice.seat) for k in ("audio", "video")}
+    for track in tracks.values():
+        status, data, headers = await _get(node, people["alice"], track["download_url"])
+        assert status == 200 and headers["Content-Type"] == "video/webm", (status, data[:200])
+        assert headers["Content-Disposition"].startswith("attachment")
+        path = tmp_path / f"{track['id']}.webm"
+        path.write_bytes(data)
+        decoded = decode(path)
+        assert abs((decoded.last_s - decoded.first_s) - session["duration_s"]) < 1.0, (track, decoded)
+        if track["kind"] == "audio":
+            assert decoded.loudness > 0.01  # the participants' tone, not silence
+
+    # --- playing: range requests of a <video> element
+    play = tracks[(alice.seat, "video")]["play_url"]
+    status, first, headers = await _get(node, people["alice"], play, {"Range": "bytes=0-99"})
+    assert (status, len(first), headers["Content-Type"]) == (206, 100, "video/webm")
+    assert headers["Content-Range"].startswith("bytes 0-99/") and headers["Accept-Ranges"] == "bytes"
+    status, more, _ = await _get(node, people["alice"], play, {"Range": "bytes=100-199"})
+    assert status == 206 and len(more) == 100
+
+    # --- each role against each recording endpoint
+    service = Caller("service", (await node.app[API_KEYS_KEY].create("tests", {"cases:read"})).key)  # type: ignore[index]
+    readers = ("alice", "bob", "dave", "mediator", "clerk")
+    for name in readers:
+        status, listed = await _call(node, people[name], "GET", f"/api/cases/{cid}/recordings")
+        assert status == 200 and [s["id"] for s in listed["sessions"]] == [session["id"]], name
+        own = listed["sessions"][0]["tracks"][0]["play_url"]
+        assert (await _get(node, people[name], own))[0] == 200, name
+        # Alice's link is Alice's: nobody else opens it, not even another reader of the case.
+        if name != "alice":
+            status, data, _ = await _get(node, people[name], play)
+            assert status == 404 and b"link_invalid" in data, name
+    for name in ("colleague", "carol", "judge_elsewhere"):  # a foreign mediator, another case's party, another court
+        status, refused = await _call(node, people[name], "GET", f"/api/cases/{cid}/recordings")
+        assert (status, refused["error"]["code"]) == (404, "case_not_found"), name
+        status, data, _ = await _get(node, people[name], play)
+        assert status == 404, name
+    for who in (people["org_admin"], service):  # roles that never see recordings
+        status, refused = await _call(node, who, "GET", f"/api/cases/{cid}/recordings")
+        assert status == 403, who.name
+        assert (await _get(node, who, play))[0] == 403, who.name
+    status, missing = await _call(node, people["alice"], "GET", "/api/cases/CASE-0000000000/recordings")
+    assert (status, missing["error"]["code"]) == (404, "case_not_found")
+
+    # --- links expire and cannot be forged
+    access = node.app[ACCESS_KEY]  # type: ignore[index]
+    stale = access.links.issue(session["id"], tracks[(alice.seat, "video")]["id"], people["alice"].actor.id, "play",
+                               now=time.time() - access.links.ttl_seconds - 1)
+    status, data, _ = await _get(node, people["alice"], f"/api/recordings/media/{stale}")
+    assert status == 404 and b"link_expired" in data
+    forged = play.rsplit(".", 1)[0] + ".AAAA"
+    assert (await _get(node, people["alice"], forged))[0] == 404
+
+    # --- every access is on the record: listings, and each play or download from the first byte
+    trail = await _settled_trail(node, people["mediator"], cid)
+    played = [e for e in trail if e["action"] == "recording.played"]
+    downloaded = [e for e in trail if e["action"] == "recording.downloaded"]
+    assert len(downloaded) == 4 and {e["actor"] for e in downloaded} == {people["alice"].actor.id}
+    assert len(played) == 1 + len(readers)  # Alice's range from 0 (not the one from 100), one per reader
+    assert sum(e["action"] == "recording.listed" for e in trail) == 1 + len(readers)
