@@ -27,7 +27,8 @@ from mediation.cases import CaseContext, CaseService
 from mediation.errors import NotFound
 from mediation.recording_policy import RecordingPolicyService
 
-from .storage import RecordingStorage
+from .review import ReviewComposer
+from .storage import LocalRecordingStorage
 from .store import Consent, RecordingStore, SessionInfo, TrackInfo
 
 Purpose = Literal["play", "download"]
@@ -97,8 +98,9 @@ def may_read(ctx: CaseContext) -> bool:
 
 class RecordingAccess:
     def __init__(self, cases: CaseService, desk: RecordingPolicyService, store: RecordingStore,
-                 storage: RecordingStorage, links: LinkSigner):
+                 storage: LocalRecordingStorage, links: LinkSigner, composer: ReviewComposer):
         self.cases = cases
+        self.composer = composer
         self.desk = desk
         self.store = store
         self.storage = storage

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from pyhanko.sign.timestamps import TimeStamper
 
 from mediation.background import BackgroundTasks
+from recordings.review import ReviewComposer
 from recordings.session_recorder import RecorderSettings, SessionRecorder
 from recordings.storage import RecordingStorage
 from recordings.store import CONSENTED, REFUSED, SYSTEM_ACTOR, Participant, RecordingStore
@@ -60,15 +61,16 @@ class RoomRecording:
     seats the room allows, and ends the recording when a room closes or the server stops."""
 
     def __init__(self, hub: RoomHub, desk: RecordingDesk, store: RecordingStore, storage: RecordingStorage,
-                 timestamper: TimeStamper, settings: RecorderSettings | None = None):
+                 timestamper: TimeStamper, composer: ReviewComposer, settings: RecorderSettings | None = None):
         self.hub = hub
         self.desk = desk
         self.store = store
         self.storage = storage
         self.timestamper = timestamper
+        self.composer = composer
         self.settings = settings or RecorderSettings()
         self.running: dict[str, _Running] = {}  # by room id
-        #: Sessions being closed (tracks joined, final stamp, manifest) after the room moved on.
+        #: Sessions being closed (tracks joined, final stamp, manifest, composite) after the room moved on.
         self.closing = BackgroundTasks("recording close")
         hub.add_event("rec:start", ev.RecordingStart, self.on_start)
         hub.add_event("rec:stop", ev.RecordingStop, self.on_stop)
@@ -145,9 +147,15 @@ class RoomRecording:
                                "recording.stopped", {"room_id": room.room_id, "session_id": session_id,
                                                      "reason": reason, "seat": seat})
         if running is not None:
-            self.closing.spawn(running.recorder.stop(reason))
+            self.closing.spawn(self._close(running.recorder, reason))
         log.info("recording stopped", extra={"room": room.room_id, "session": session_id, "reason": reason})
         return session_id
+
+    async def _close(self, recorder: SessionRecorder, reason: str) -> None:
+        """Close the session, then render its review composite in the worker process."""
+        await recorder.stop(reason)
+        if reason != "server_shutdown":
+            await self.composer.compose(recorder.session.id)
 
     async def on_stop(self, sid: str, conn: Connection, live: LiveRoom, _: ev.RecordingStop) -> Ack:
         session_id = await self._stop(live, conn.seat, "stopped")

@@ -18,8 +18,10 @@ from pydantic import BaseModel, Field
 from mediation.recording_policy import RecordingPolicy
 from mediation.services import MediationServices
 from recordings.access import COMPOSITE, LinkSigner, Purpose, RecordingAccess, SessionRecordings
+from recordings.composite import CompositeWorker
+from recordings.review import ReviewComposer
 from recordings.storage import LocalRecordingStorage
-from recordings.store import RecordingStore
+from recordings.store import RecordingStore, SessionInfo
 from signing.pki import PlatformPKI
 from signing.tsa import TimeStampAuthority
 
@@ -47,16 +49,23 @@ def setup_recordings(app: web.Application, settings: Settings, services: Mediati
     store and the data directory's ``recordings/``."""
     access = install_access(app, settings, services)
     RoomRecording(hub, services.recording_policy, access.store, access.storage,
-                  platform_timestamper(settings, TimeStampAuthority(pki)))
+                  platform_timestamper(settings, TimeStampAuthority(pki)), access.composer)
 
 
 def install_access(app: web.Application, settings: Settings, services: MediationServices) -> RecordingAccess:
     """What the recording endpoints read: the store, the data directory's ``recordings/``, the link key."""
-    access = RecordingAccess(services.cases, services.recording_policy,
-                             RecordingStore(services.db, services.cases.clock),
-                             LocalRecordingStorage(settings.data_dir / "recordings"),
-                             LinkSigner(ensure_secret(settings, "recording-links.key"), settings.recording_link_seconds))
+    store = RecordingStore(services.db, services.cases.clock)
+    storage = LocalRecordingStorage(settings.data_dir / "recordings")
+    worker = CompositeWorker()
+    access = RecordingAccess(services.cases, services.recording_policy, store, storage,
+                             LinkSigner(ensure_secret(settings, "recording-links.key"), settings.recording_link_seconds),
+                             ReviewComposer(store, storage, worker))
     app[ACCESS_KEY] = access
+
+    async def stop_worker(_: web.Application) -> None:
+        worker.close()
+
+    app.on_cleanup.append(stop_worker)
     return access
 
 
@@ -126,8 +135,13 @@ class TrackOut(MediaLinks):
     sha256: str | None = Field(description="of the joined file")
 
 
-class CompositeOut(MediaLinks):
+class CompositeOut(BaseModel):
+    state: Literal["none", "rendering", "ready", "failed"] = Field(
+        description="none: nothing recorded (or not yet queued); rendering (see progress); ready; failed")
+    progress: float | None = Field(description="0..1 while rendering")
     sha256: str | None
+    play_url: str | None
+    download_url: str | None
 
 
 class RecordingSessionOut(BaseModel):
@@ -141,7 +155,7 @@ class RecordingSessionOut(BaseModel):
     manifest_sha256: str | None
     consents: list[ConsentOut]
     tracks: list[TrackOut]
-    composite: CompositeOut | None
+    composite: CompositeOut
     links_expire_in_s: int
 
 
@@ -158,6 +172,12 @@ def _links(request: web.Request, session_id: str, file: str) -> dict[str, str]:
     return {"play_url": url("play"), "download_url": url("download")}
 
 
+def _composite_out(request: web.Request, s: SessionInfo) -> CompositeOut:
+    state = request.app[ACCESS_KEY].composer.state(s.id, s.composite_path)
+    links = _links(request, s.id, COMPOSITE) if state.state == "ready" else {"play_url": None, "download_url": None}
+    return CompositeOut(state=state.state, progress=state.progress, sha256=s.composite_sha256, **links)
+
+
 def _session_out(request: web.Request, found: SessionRecordings) -> RecordingSessionOut:
     s = found.session
     seconds = (lambda us: None if us is None else round(us / 1e6, 3))
@@ -169,8 +189,7 @@ def _session_out(request: web.Request, found: SessionRecordings) -> RecordingSes
         tracks=[TrackOut(id=t.id, seat=t.seat, name=found.names.get(t.seat, t.seat), kind=t.kind, codec=t.codec,
                          start_s=seconds(t.first_us), end_s=seconds(t.last_us), sha256=t.joined_sha256,
                          **_links(request, s.id, t.id)) for t in found.tracks],
-        composite=CompositeOut(sha256=s.composite_sha256, **_links(request, s.id, COMPOSITE))
-        if s.composite_path else None,
+        composite=_composite_out(request, s),
         links_expire_in_s=request.app[ACCESS_KEY].links.ttl_seconds)
 
 

@@ -7,13 +7,17 @@ endpoint — and the audit entry each access leaves."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import av
 import pytest
 
+from recordings.composite import FPS, TILE_H, TILE_W
 from signaling.api.recordings import ACCESS_KEY
 from signaling.auth import API_KEYS_KEY
 from tests.recordings.media import decode
@@ -79,6 +83,27 @@ async def test_a_recorded_session_and_who_may_play_it(node: Node, tmp_path: Path
         if track["kind"] == "audio":
             assert decoded.loudness > 0.01  # the participants' tone, not silence
 
+    # --- the review composite, rendered in the worker process: one tile per consenting participant
+    for _ in range(300):
+        status, body = await _call(node, people["alice"], "GET", f"/api/cases/{cid}/recordings")
+        composite = body["sessions"][0]["composite"]
+        if composite["state"] not in ("none", "rendering"):
+            break
+        assert composite["state"] == "none" or 0.0 <= composite["progress"] <= 1.0
+        await asyncio.sleep(0.2)
+    assert composite["state"] == "ready", composite
+    status, data, headers = await _get(node, people["alice"], composite["download_url"])
+    assert status == 200 and headers["Content-Type"] == "video/webm"
+    (tmp_path / "composite.webm").write_bytes(data)
+    assert hashlib.sha256(data).hexdigest() == composite["sha256"]
+    with av.open(str(tmp_path / "composite.webm")) as container:
+        video = container.streams.video[0]
+        assert (video.width, video.height) == (2 * TILE_W, TILE_H)  # mediator and Alice; Bob refused
+        pictures = sum(1 for _ in container.decode(video=0))
+    assert abs(pictures / FPS - session["duration_s"]) < 1.0
+    manifest = (node.data_dir / "recordings" / session["id"] / "manifest.json").read_text()
+    assert json.loads(manifest)["composite"]["sha256"] == composite["sha256"]
+
     # --- playing: range requests of a <video> element
     play = tracks[(alice.seat, "video")]["play_url"]
     status, first, headers = await _get(node, people["alice"], play, {"Range": "bytes=0-99"})
@@ -124,6 +149,8 @@ async def test_a_recorded_session_and_who_may_play_it(node: Node, tmp_path: Path
     trail = await _settled_trail(node, people["mediator"], cid)
     played = [e for e in trail if e["action"] == "recording.played"]
     downloaded = [e for e in trail if e["action"] == "recording.downloaded"]
-    assert len(downloaded) == 4 and {e["actor"] for e in downloaded} == {people["alice"].actor.id}
+    assert {e["actor"] for e in downloaded} == {people["alice"].actor.id}
+    assert len(downloaded) == 5 and {e["payload"]["file"] for e in downloaded} >= {"composite"}
     assert len(played) == 1 + len(readers)  # Alice's range from 0 (not the one from 100), one per reader
-    assert sum(e["action"] == "recording.listed" for e in trail) == 1 + len(readers)
+    listings = sum(e["action"] == "recording.listed" for e in trail)
+    assert listings >= 2 + len(readers)  # the first listing, the composite's polls, one per reader
