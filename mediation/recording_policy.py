@@ -87,9 +87,11 @@ class RecordingPolicyService:
         await self.cases.publish(case_id, "recording.policy", mode=mode)
         return policy
 
-    async def record(self, case_id: str, actor_id: str, action: str, payload: dict[str, Any]) -> None:
+    async def record(self, case_id: str, actor_id: str, action: str, payload: dict[str, Any], *,
+                     publish: bool = True) -> None:
         """Append ``action`` to the case's audit trail for an actor the caller has already checked
-        (a room seat, the retention sweep, an access to a recording)."""
+        (a room seat, the retention sweep, an access to a recording); ``publish``: tell the case's
+        live followers too (not for accesses, which change nothing they show)."""
         now = self.cases.clock.now()
         async with self.cases.db.begin() as s:
             case = await s.scalar(select(Case).where(Case.id == case_id).with_for_update()) \
@@ -98,4 +100,5 @@ class RecordingPolicyService:
                 raise NotFound("case_not_found", f"no case {case_id}")
             case.updated_at = now
             audit.append(s, case, actor_id, action, payload, now)
-        await self.cases.publish(case_id, action, **{k: v for k, v in payload.items() if k not in ("kind", "at")})
+        if publish:
+            await self.cases.publish(case_id, action, **{k: v for k, v in payload.items() if k not in ("kind", "at")})

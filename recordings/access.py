@@ -6,9 +6,9 @@ case's court; anyone else (another mediator, another case's party, the organisat
 administrators, platform administrators, integrating systems) gets the 404 of a case that does not
 exist. A link names one file of one session, the account it was issued to and its expiry, under an
 HMAC: it opens nothing for anyone else, nothing after it expires, and is useless without that
-account's session. Listing the recordings and starting to play or download a file (a request that
-starts at the file's first byte) are entries of the case's audit trail; the range requests of a
-player seeking are not.
+account's session. Starting to play or download a file (a request that starts at the file's first
+byte) is an entry of the case's audit trail; the range requests of a player seeking are not, nor is
+the list of what was recorded.
 """
 
 from __future__ import annotations
@@ -113,7 +113,8 @@ class RecordingAccess:
             raise NotFound("case_not_found", f"no case {case_id} that you can see")
 
     async def sessions(self, actor: Actor, case_id: str) -> list[SessionRecordings]:
-        """The case's recording sessions, oldest first; audited (``recording.listed``)."""
+        """The case's recording sessions, oldest first (what was recorded, not yet the recording:
+        opening a file is the audited access)."""
         await self._ensure_reader(actor, case_id)
         found = []
         for session in await self.store.sessions_of_case(case_id):
@@ -121,7 +122,6 @@ class RecordingAccess:
             tracks = [t for t in await self.store.tracks(session.id) if t.joined_path is not None]
             found.append(SessionRecordings(session, consents, tracks,
                                            {c.participant.seat: c.participant.name for c in consents}))
-        await self.desk.record(case_id, actor.id, "recording.listed", {"sessions": [s.session.id for s in found]})
         return found
 
     def link(self, actor: Actor, session_id: str, file: str, purpose: Purpose) -> str:
@@ -142,5 +142,6 @@ class RecordingAccess:
             raise NotFound("recording_file_missing", "this recording file does not exist (any more)")
         if first_byte:
             action = "recording.played" if claims.purpose == "play" else "recording.downloaded"
-            await self.desk.record(session.case_id, actor.id, action, {"session": session.id, "file": claims.file})
+            await self.desk.record(session.case_id, actor.id, action, {"session": session.id, "file": claims.file},
+                                   publish=False)
         return MediaFile(self.storage.local_path(key), name, claims)

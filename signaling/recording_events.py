@@ -12,6 +12,7 @@ mute, a seat leaving) the set of recorded seats follows :meth:`Room.may_record`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ class RoomRecording:
         self.composer = composer
         self.settings = settings or RecorderSettings()
         self.running: dict[str, _Running] = {}  # by room id
+        #: Rooms whose last session is still being closed: a new one starts once it is.
+        self.stopping: dict[str, asyncio.Event] = {}
         #: Sessions being closed (tracks joined, final stamp, manifest, composite) after the room moved on.
         self.closing = BackgroundTasks("recording close")
         hub.add_event("rec:start", ev.RecordingStart, self.on_start)
@@ -95,6 +98,8 @@ class RoomRecording:
         room.start_recording(conn.seat, policy.mode, time.time())
         mediator = room.seats[conn.seat]
         try:
+            if (previous := self.stopping.get(room.room_id)) is not None:
+                await previous.wait()  # the room's last session is still being closed
             recorder = await SessionRecorder.start(
                 self.store, self.storage, self.timestamper, source=live.router, case_id=room.case_id,
                 room_id=room.room_id, policy={"mode": policy.mode}, started_by=mediator.account_id,
@@ -147,13 +152,17 @@ class RoomRecording:
                                "recording.stopped", {"room_id": room.room_id, "session_id": session_id,
                                                      "reason": reason, "seat": seat})
         if running is not None:
-            self.closing.spawn(self._close(running.recorder, reason))
+            self.stopping[room.room_id] = asyncio.Event()
+            self.closing.spawn(self._close(room.room_id, running.recorder, reason))
         log.info("recording stopped", extra={"room": room.room_id, "session": session_id, "reason": reason})
         return session_id
 
-    async def _close(self, recorder: SessionRecorder, reason: str) -> None:
+    async def _close(self, room_id: str, recorder: SessionRecorder, reason: str) -> None:
         """Close the session, then render its review composite in the worker process."""
-        await recorder.stop(reason)
+        try:
+            await recorder.stop(reason)
+        finally:
+            self.stopping.pop(room_id).set()
         if reason != "server_shutdown":
             await self.composer.compose(recorder.session.id)
 
