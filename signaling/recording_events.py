@@ -125,7 +125,10 @@ class RoomRecording:
         return {"ok": True, "consent": room.recording.answer_of(conn.seat)}
 
     async def follow(self, live: LiveRoom) -> None:
-        """Write exactly the seats the room allows now: start the newly allowed, stop the others."""
+        """Write exactly the seats the room allows now: start the newly allowed, stop the others.
+        While nothing is recorded, keep the case's policy the room shows the mediator current."""
+        if live.case_bound and not live.room.recording.active:
+            live.room.recording.policy = (await self.desk.of_case(live.room.case_id)).mode
         running = self.running.get(live.room.room_id)
         if running is None:
             return
