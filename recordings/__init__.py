@@ -19,13 +19,24 @@ Interface (for ``signaling/`` and the product side; stable — additions only):
 ``recordings.session_recorder.SessionRecorder`` — one per recording session:
     ``await SessionRecorder.start(store, storage, timestamper, source=router, case_id=, room_id=,
     policy=, started_by=, settings=RecorderSettings())``; ``await rec.record(participant)`` starts
-    writing the seat's audio and video (call it only once that seat consented); ``await
+    writing the seat's audio and video — refused (``WrongState`` ``consent_missing``) unless
+    ``store.record_consent(session, participant, "consented")`` is the seat's answer; ``await
     rec.stop_participant(seat)``; ``await rec.stop(note)`` ends the session and returns the manifest.
     ``source`` is anything with ``subscribe_encoded(seat, kind)`` and ``request_keyframe(seat)``
     (:class:`rtc.router.MediaRouter`).
 
+    ``rec.stop()`` also joins each track's segments into one file (``TrackInfo.joined_path``: what
+    to play and compose), stamps the final chain head and writes the manifest.
+
 ``recordings.recovery.recover_interrupted(store, storage, timestamper)``: at server start, closes
-    sessions left ``recording`` (state ``interrupted``).
-``recordings.manifest``: the session manifest (canonical JSON) and its hash.
-``recordings.verify.verify_session`` / ``accord recordings verify SESSION [--package ZIP]``.
+    sessions left ``recording`` (state ``interrupted``). Wired by ``signaling.recordings_setup``,
+    which also puts ``RECORDING_STORE_KEY``, ``RECORDING_STORAGE_KEY`` and ``RECORDER_SETTINGS_KEY``
+    on the app.
+``recordings.manifest``: ``build_manifest``/``write_manifest(store, storage, id)`` (canonical JSON
+    under ``<session>/manifest.json``; call ``write_manifest`` again after ``set_composite`` so the
+    composite's hash is listed and audited).
+``recordings.package.write_package(storage, id, path)``: the downloadable zip (blocking).
+``recordings.verify``: ``verify_session(store, storage, id, roots)``, ``verify_package(path, roots)``
+    -> ``RecordingReport`` (``ok``, ``findings`` with ``code``/``where``/``message``); the CLI is
+    ``accord recordings verify SESSION [--package ZIP]``.
 """

@@ -3,15 +3,11 @@ puts every frame on the session clock, cuts segments, hands the writing to the s
 thread, and chains and time-stamps what it closes.
 
 **Session clock.** Zero is the moment the session starts (``started_at``); a frame's time is its
-*arrival* at the server. Each track is anchored once, on its first frame (``offset = arrival -
-pts``); after that the frame's own RTP-derived pts advance the clock, so the spacing the sender
-produced is kept and jitter does not enter the file. If the two drift apart by more than
-``resync_us`` (a paused or reconnected publisher, clock drift) the track is re-anchored to the
-arrival time. No track is rebased to 0: a participant's audio and video, and all participants,
-share one timeline. Arrival differs from capture by the network and jitter-buffer delay (about one
-video frame, a few audio packets), which is the same for a participant's two tracks to within tens
-of milliseconds; RTCP sender reports would give capture time but aiortc does not expose them on
-the encoded path.
+*arrival* at the server, smoothed by its own timestamps (:mod:`recordings.session_clock`). No track
+is rebased to 0: a participant's audio and video, and all participants, share one timeline.
+Arrival differs from capture by the network and jitter-buffer delay (about one video frame, a few
+audio packets), which is the same for a participant's two tracks to within tens of milliseconds;
+RTCP sender reports would give capture time but aiortc does not expose them on the encoded path.
 
 **Segments.** A segment is cut once it is ``segment_seconds`` long: audio at the next frame, video
 at the next keyframe, which is requested from the publisher ``keyframe_lead_seconds`` before the
@@ -34,18 +30,20 @@ from typing import Any, Protocol
 import av
 from pyhanko.sign.timestamps import TimeStamper
 
+from mediation.errors import WrongState
+
 from .manifest import write_manifest
 from .mux_worker import DEFAULT_CAPACITY, Cut, Frame, MuxWorker, OpenTrack
+from .session_clock import TrackClock
 from .stamps import stamp_head
 from .storage import RecordingStorage
-from .store import FINISHED, ClosedSegment, Participant, RecordingStore, SessionInfo, StampInfo, TrackInfo
+from .store import CONSENTED, FINISHED, ClosedSegment, Participant, RecordingStore, SessionInfo, StampInfo, TrackInfo
 from .track_writer import CODECS, join_track
 
 log = logging.getLogger(__name__)
 
 KINDS = ("audio", "video")
 KEYFRAME_RETRY_US = 1_000_000
-MIN_STEP_US = 1_000  # WebM keeps milliseconds: frames of a track at least 1 ms apart
 
 
 class EncodedSource(Protocol):
@@ -63,6 +61,7 @@ class RecorderSettings:
     keyframe_lead_seconds: float = 0.5
     av_start_wait_seconds: float = 1.0
     resync_seconds: float = 0.25
+    resync_hold_seconds: float = 2.0
     queue_capacity: int = DEFAULT_CAPACITY
 
 
@@ -72,14 +71,14 @@ class _Track:
 
     info: TrackInfo
     seat: str
-    offset_us: int | None = None
-    last_us: int | None = None
+    clock: TrackClock
     segment_start_us: int | None = None
     cut_pending: bool = False
     waiting_for_keyframe: bool = True
     keyframe_asked_us: int | None = None
     started: asyncio.Event = field(default_factory=asyncio.Event)
     frames: int = 0
+    time_base: tuple[int, int] | None = None  # (numerator × 10⁶, denominator) of the packets' pts
 
 
 class SessionRecorder:
@@ -103,6 +102,7 @@ class SessionRecorder:
         self._stamper = asyncio.create_task(self._stamp_periodically())
         self._stamped_position = 0
         self._stopped = False
+        self._notes: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def start(cls, store: RecordingStore, storage: RecordingStorage, timestamper: TimeStamper, *,
@@ -121,17 +121,22 @@ class SessionRecorder:
         return int((self._monotonic() - self._t0) * 1_000_000)
 
     async def record(self, participant: Participant) -> list[TrackInfo]:
-        """Start writing the seat's audio and video (only once the seat consented)."""
+        """Start writing the seat's audio and video. Refused (``WrongState``) unless the seat's
+        recorded answer is ``consented``: no media of anyone who did not consent is written."""
         if self._stopped:
             raise RuntimeError("the recording has stopped")
         if participant.seat in self._captures:
             return [t.info for t in self._tracks.values() if t.seat == participant.seat]
+        answers = {c.participant.seat: c.answer for c in await self.store.consents(self.session.id)}
+        if answers.get(participant.seat) != CONSENTED:
+            raise WrongState("consent_missing", "this participant has not consented to the recording")
         tracks: dict[str, _Track] = {}
         for kind in KINDS:
             info = await self.store.add_track(self.session.id, participant, kind, CODECS[kind])
             first_index = max((s.index + 1 for s in await self.store.segments(self.session.id)
                                if s.track_id == info.id), default=0)
-            tracks[kind] = self._tracks[info.id] = _Track(info, participant.seat)
+            clock = TrackClock(int(self.settings.resync_seconds * 1e6), int(self.settings.resync_hold_seconds * 1e6))
+            tracks[kind] = self._tracks[info.id] = _Track(info, participant.seat, clock)
             self._worker.send(OpenTrack(info.id, kind, first_index))
         self._captures[participant.seat] = [
             asyncio.create_task(self._capture(tracks[kind], companion=tracks["video"] if kind == "audio" else None))
@@ -162,6 +167,7 @@ class SessionRecorder:
         await asyncio.gather(self._stamper, return_exceptions=True)
         await self._closed.put(None)
         await self._persister
+        await asyncio.gather(*self._notes, return_exceptions=True)
         return await finalise(self.store, self.storage, self.timestamper, self.session.id, state=FINISHED,
                               end_us=self.session_us(), note=note)
 
@@ -184,13 +190,11 @@ class SessionRecorder:
     def _take(self, track: _Track, packet: av.Packet, now_us: int) -> None:
         video = track.info.kind == "video"
         keyframe = bool(packet.is_keyframe)
-        pts_us = int((packet.pts or 0) * (packet.time_base or Fraction(1, 90_000)) * 1_000_000)
-        resync_us = int(self.settings.resync_seconds * 1_000_000)
-        if track.offset_us is None or abs(pts_us + track.offset_us - now_us) > resync_us:
-            track.offset_us = now_us - pts_us
-        at_us = pts_us + track.offset_us
-        if track.last_us is not None and at_us < track.last_us + MIN_STEP_US:
-            at_us = track.last_us + MIN_STEP_US
+        if track.time_base is None:  # the tap keeps one time base per track: read it once (Fraction math is slow)
+            base = packet.time_base or Fraction(1, 90_000)
+            track.time_base = (base.numerator * 1_000_000, base.denominator)
+        pts_us = (packet.pts or 0) * track.time_base[0] // track.time_base[1]
+        at_us = track.clock.place(pts_us, now_us)
         segment_us = int(self.settings.segment_seconds * 1_000_000)
         if video and track.waiting_for_keyframe:
             if not keyframe:
@@ -206,7 +210,7 @@ class SessionRecorder:
                 self._ask_keyframe(track, at_us)
             if elapsed >= segment_us and (keyframe or not video):
                 track.cut_pending = True
-        frame = Frame(track.info.id, bytes(packet), at_us, keyframe, starts_segment=track.cut_pending)
+        frame = Frame(track.info.id, packet, at_us, keyframe, starts_segment=track.cut_pending)
         if not self._worker.offer(frame):
             if video:  # what follows a lost video frame does not decode until a keyframe
                 track.waiting_for_keyframe = True
@@ -216,7 +220,7 @@ class SessionRecorder:
             track.cut_pending = False
             track.segment_start_us = at_us
             track.keyframe_asked_us = None
-        track.last_us = at_us
+        track.clock.commit(at_us)
         track.frames += 1
         track.started.set()
 
@@ -232,7 +236,9 @@ class SessionRecorder:
 
     def _track_failed(self, track_id: str, reason: str) -> None:
         self._tracks.pop(track_id, None)
-        asyncio.create_task(self.store.add_note(self.session.id, {"track": track_id, "failed": reason}))
+        task = asyncio.create_task(self.store.add_note(self.session.id, {"track": track_id, "failed": reason}))
+        self._notes.add(task)
+        task.add_done_callback(self._notes.discard)
 
     async def _persist(self) -> None:
         while (item := await self._closed.get()) is not None:
@@ -270,10 +276,16 @@ async def finalise(store: RecordingStore, storage: RecordingStorage, timestamper
     segments = await store.segments(session_id)
     for track in await store.tracks(session_id):
         keys = [s.path for s in segments if s.track_id == track.id]
-        if keys:
+        if not keys:
+            continue
+        try:
             joined = await asyncio.to_thread(join_track, storage, session_id, track.id, track.kind, keys)
-            if joined is not None:
-                await store.set_joined(track.id, *joined)
+        except (av.FFmpegError, OSError) as exc:  # the segments stand on their own; the session still closes
+            log.error("joining track %s failed: %s", track.id, exc)
+            await store.add_note(session_id, {"track": track.id, "join_failed": str(exc)})
+            continue
+        if joined is not None:
+            await store.set_joined(track.id, *joined)
     await store.finish(session_id, state=state, end_us=end_us, note=note)
     position, head = await store.chain_head(session_id)
     await stamp_and_store(store, timestamper, session_id, position, head, final=True)

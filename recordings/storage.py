@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 PART = ".part"
+CLAIMED = ".crashed"
 _KEY = re.compile(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*\.[a-z0-9]+")
 _CHUNK = 1 << 20
 
@@ -51,6 +52,13 @@ class RecordingStorage(Protocol):
     def write_bytes(self, key: str, data: bytes) -> tuple[str, int]:
         ...
 
+    def claim_spool(self, key: str) -> Path | None:
+        """Move an uncommitted spool file (a crash) aside for salvage; its local path."""
+        ...
+
+    def drop_claimed(self, key: str) -> None:
+        ...
+
     def delete(self, key: str) -> None:
         ...
 
@@ -77,7 +85,7 @@ class LocalRecordingStorage:
 
     def spool(self, key: str) -> Path:
         path = self._path(key).with_name(self._path(key).name + PART)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._make_dirs(path.parent)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         return path
 
@@ -95,13 +103,15 @@ class LocalRecordingStorage:
         base = self._path_dir(prefix)
         if not base.is_dir():
             return []
-        return sorted(str(p.relative_to(self.root))[: -len(PART)] for p in base.rglob(f"*{PART}"))
+        return sorted({str(p.relative_to(self.root))[: -len(p.suffix)] for suffix in (PART, CLAIMED)
+                       for p in base.rglob(f"*{suffix}")})
 
     def keys(self, prefix: str) -> list[str]:
         base = self._path_dir(prefix)
         if not base.is_dir():
             return []
-        return sorted(str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file() and p.suffix != PART)
+        return sorted(str(p.relative_to(self.root)) for p in base.rglob("*")
+                      if p.is_file() and p.suffix not in (PART, CLAIMED))
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -119,6 +129,17 @@ class LocalRecordingStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def claim_spool(self, key: str) -> Path | None:
+        final = self._path(key)
+        part, claimed = final.with_name(final.name + PART), final.with_name(final.name + CLAIMED)
+        if part.exists():
+            part.replace(claimed)
+        return claimed if claimed.exists() else None
+
+    def drop_claimed(self, key: str) -> None:
+        final = self._path(key)
+        final.with_name(final.name + CLAIMED).unlink(missing_ok=True)
+
     def write_bytes(self, key: str, data: bytes) -> tuple[str, int]:
         """Small files (the manifest): spool, write, commit."""
         with self.spool(key).open("wb") as handle:
@@ -127,6 +148,18 @@ class LocalRecordingStorage:
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
+
+    def _make_dirs(self, directory: Path) -> None:
+        """The root and every directory under it 0700 (``mkdir(parents=True)`` would give the
+        parents the umask's mode)."""
+        missing = []
+        while not directory.is_dir():
+            missing.append(directory)
+            if directory == self.root:
+                break
+            directory = directory.parent
+        for path in reversed(missing):
+            path.mkdir(mode=0o700, parents=path == self.root, exist_ok=True)
 
     def _path_dir(self, prefix: str) -> Path:
         if not re.fullmatch(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*", prefix):

@@ -30,6 +30,7 @@ from .config import Settings, ensure_secret
 from .database import create_schema, make_engine
 from .errors import error_middleware
 from .openapi import api
+from .recordings_setup import setup_recordings
 from .origins import origin_allowed
 from .room_events import RoomHub
 from .room_store import RoomStore
@@ -151,6 +152,7 @@ def create_app(settings: Settings) -> web.Application:
     pki_api.install_pki(app, pki)
     agreements_api.setup_agreements(app, settings, services)
     cases_api.setup_cases(app, settings, engine, services, scan_interval=settings.deadline_scan_seconds)
+    setup_recordings(app, settings, services)
     webhooks_api.setup_webhooks(app, services, outbound=webhooks_api.outbound_policy(settings))
     notifications_api.setup_notifications(app, settings, services)
     directory_api.setup_directory(app, services)

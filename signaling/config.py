@@ -64,6 +64,10 @@ class Settings:
     identity_gate: str = "face"
     environment: str = "development"
     deadline_scan_seconds: float = 60.0
+    #: Length of a recording segment: what a crash can lose at most, and the granularity of the chain.
+    recording_segment_seconds: float = 4.0
+    #: How often a running recording's chain head is time-stamped (and once more at its end).
+    recording_stamp_seconds: float = 60.0
     webhook_allow_http: bool = False
     webhook_allowed_hosts: tuple[str, ...] = ()
     #: How long a link to play or download a recording works (it also needs the session it was issued to).
@@ -116,7 +120,8 @@ def _coerce(name: str, raw: Any) -> Any:
     if name in ("port", "token_ttl_seconds", "max_event_bytes", "max_upload_bytes", "recording_link_seconds",
                 "recording_retention_days"):
         return int(raw)
-    if name in ("reconnect_grace_seconds", "deadline_scan_seconds", "recording_sweep_seconds"):
+    if name in ("reconnect_grace_seconds", "deadline_scan_seconds", "recording_segment_seconds",
+                "recording_stamp_seconds", "recording_sweep_seconds"):
         return float(raw)
     if name in ("tls_self_signed", "webhook_allow_http"):
         return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")

@@ -60,6 +60,7 @@ async def test_six_seconds_of_a_participant_decode_on_one_clock(services: Mediat
         for segment in segments:
             path = root / segment["path"]
             assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+            assert {stat.S_IMODE(os.stat(d).st_mode) for d in (root, path.parent, path.parent.parent)} == {0o700}
             piece = decode(path)  # every segment plays on its own
             assert piece.frames == segment["frames"]
             assert abs(piece.first_s - segment["start_us"] / 1e6) < 0.002

@@ -1,0 +1,39 @@
+"""Wires :mod:`recordings` into the app: the store and storage every recording endpoint and room
+uses, the recorder settings from the configuration, and crash recovery at start-up (after the
+migrations, before any room can start a new recording)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from mediation.services import MediationServices
+from recordings.recovery import recover_interrupted
+from recordings.session_recorder import RecorderSettings
+from recordings.storage import LocalRecordingStorage
+from recordings.store import RecordingStore
+
+from .api.pki import TSA_KEY, platform_timestamper
+from .config import Settings
+
+RECORDING_STORE_KEY = web.AppKey("recording_store", RecordingStore)
+RECORDING_STORAGE_KEY = web.AppKey("recording_storage", LocalRecordingStorage)
+RECORDER_SETTINGS_KEY = web.AppKey("recorder_settings", RecorderSettings)
+
+
+def recorder_settings(settings: Settings) -> RecorderSettings:
+    return RecorderSettings(segment_seconds=settings.recording_segment_seconds,
+                            stamp_interval_seconds=settings.recording_stamp_seconds)
+
+
+def setup_recordings(app: web.Application, settings: Settings, services: MediationServices) -> None:
+    """Call after ``install_pki`` and ``setup_cases`` (whose start-up runs the migrations)."""
+    store = RecordingStore(services.db, services.cases.clock)
+    storage = LocalRecordingStorage(settings.data_dir / "recordings")
+    app[RECORDING_STORE_KEY] = store
+    app[RECORDING_STORAGE_KEY] = storage
+    app[RECORDER_SETTINGS_KEY] = recorder_settings(settings)
+
+    async def recover(_: web.Application) -> None:
+        await recover_interrupted(store, storage, platform_timestamper(settings, app[TSA_KEY]))
+
+    app.on_startup.append(recover)

@@ -1,0 +1,144 @@
+"""The pieces under the recorder: VP8 headers, storage keys, the writer thread's bound, the
+consent rule, and recovery of a segment committed but never recorded and of a half-written one."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import zipfile
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mediation.errors import InvalidInput, WrongState
+from mediation.services import MediationServices
+from recordings.mux_worker import Frame, MuxWorker, OpenTrack
+from recordings.recovery import recover_interrupted
+from recordings.session_recorder import RecorderSettings
+from recordings.storage import LocalRecordingStorage, check_key
+from recordings.store import Participant
+from recordings.track_writer import TrackWriter, segment_key, vp8_dimensions
+from recordings.verify import verify_package, verify_session
+from signing.pki import PlatformPKI
+from signing.tsa import InProcessTimeStamper, TimeStampAuthority
+from signing.verification import _as_asn1
+from tests.mediation.doubles import MemorySms
+
+from .media import decode, start_recorder
+from .synthetic import SyntheticSource
+
+sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+
+
+def vp8_frames(count: int, width: int = 160, height: int = 120) -> list[av.Packet]:
+    encoder = av.CodecContext.create("libvpx", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+    encoder.time_base = Fraction(1, 30)
+    encoder.gop_size = 10_000
+    packets = []
+    for i in range(count):
+        image = np.full((height, width, 3), (i * 7) % 255, dtype=np.uint8)
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+        frame.pts = i
+        packets += encoder.encode(frame)
+    return packets + list(encoder.encode(None))
+
+
+def test_vp8_dimensions_come_from_keyframes_only() -> None:
+    packets = vp8_frames(3, 320, 180)
+    assert vp8_dimensions(bytes(packets[0])) == (320, 180)
+    assert vp8_dimensions(bytes(packets[1])) is None and vp8_dimensions(b"") is None
+
+
+@given(st.text(max_size=40))
+def test_storage_keys_never_leave_the_root(key: str) -> None:
+    try:
+        checked = check_key(key)
+    except ValueError:
+        return
+    assert ".." not in checked and not checked.startswith("/") and "\\" not in checked
+
+
+async def test_the_writer_thread_drops_frames_when_behind_never_blocks(tmp_path: Path) -> None:
+    closed: list[object] = []
+    worker = MuxWorker(LocalRecordingStorage(tmp_path), "rec_x", lambda t, s: closed.append(s),
+                       lambda t, r: None, capacity=3)
+    worker.send(OpenTrack("trk", "video", 0))
+    packets = vp8_frames(5)
+    accepted = [worker.offer(Frame("trk", p, i * 33_333, bool(p.is_keyframe))) for i, p in enumerate(packets)]
+    assert accepted == [True, True, True, False, False] and worker.dropped == 2
+    await worker.stop()
+    assert len(closed) == 1 and closed[0].frames == 3  # type: ignore[attr-defined]
+
+
+@sqlite_only
+async def test_only_a_consenting_seat_is_recorded(services: MediationServices, sms: MemorySms,
+                                                  court_pki: PlatformPKI, tmp_path: Path) -> None:
+    recorder, _ = await start_recorder(services, sms, court_pki, tmp_path, SyntheticSource(), RecorderSettings())
+    with pytest.raises(WrongState):
+        await recorder.record(Participant("bob", "party", "respondent_party", "Bob"))
+    manifest = await recorder.stop()
+    assert manifest["tracks"] == [] and not list(tmp_path.rglob("*.webm"))
+
+
+@sqlite_only
+async def test_recovery_adds_unrecorded_and_half_written_segments(services: MediationServices, sms: MemorySms,
+                                                                  court_pki: PlatformPKI, tmp_path: Path) -> None:
+    """A process that died after committing segment 0 (before the database heard of it) and in the
+    middle of segment 1 (its spool file holds frames, no end)."""
+    recorder, alice = await start_recorder(services, sms, court_pki, tmp_path, SyntheticSource(), RecorderSettings())
+    store, storage, session_id = recorder.store, LocalRecordingStorage(tmp_path), recorder.session.id
+    await recorder._worker.stop()  # noqa: SLF001 - the process "dies": nothing of the recorder runs on
+    recorder._stamper.cancel()  # noqa: SLF001
+    recorder._persister.cancel()  # noqa: SLF001
+    track = await store.add_track(session_id, alice, "video", "vp8")
+    writer = TrackWriter(storage, session_id, track.id, "video")
+    for i, packet in enumerate(vp8_frames(20)):
+        writer.write(packet, 500_000 + i * 33_333, bool(packet.is_keyframe))
+    writer.cut()  # committed: hashed and renamed into place, but never added to the database
+    for i, packet in enumerate(vp8_frames(20)):
+        writer.write(packet, 1_300_000 + i * 33_333, bool(packet.is_keyframe))
+    # no cut: the spool file stays as the crash left it (clusters flushed, no cues, no end)
+    part = tmp_path / (segment_key(session_id, track.id, 1) + ".part")
+    assert part.exists() and part.stat().st_size > 1000
+
+    timestamper = InProcessTimeStamper(TimeStampAuthority(court_pki))
+    [manifest] = await recover_interrupted(store, storage, timestamper)
+    segments = manifest["tracks"][0]["segments"]
+    assert [(s["index"], s["recovery"]) for s in segments] == [(0, "unrecorded"), (1, "truncated")]
+    assert segments[0]["frames"] == 20 and 0 < segments[1]["frames"] <= 20
+    assert decode(tmp_path / segments[1]["path"]).frames == segments[1]["frames"]
+    assert stat.S_IMODE(os.stat(tmp_path / segments[1]["path"]).st_mode) == 0o600
+    assert manifest["session"]["state"] == "interrupted"
+    report = await verify_session(store, storage, session_id, [_as_asn1(court_pki.root_cert)])
+    assert report.ok, report.findings
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(manifest=st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                             lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                                 st.sampled_from(["session", "tracks", "chain", "stamps", "entries", "segments", "id",
+                                                  "path", "sha256", "index", "position", "token", "composite"]),
+                                 inner, max_size=4), max_leaves=12))
+async def test_a_malformed_package_is_refused_clearly(tmp_path: Path, manifest: object) -> None:
+    package = tmp_path / "bad.zip"
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("manifest.json", json.dumps(manifest))
+    try:
+        report = await verify_package(package, [])
+    except InvalidInput as exc:
+        assert exc.code == "bad_recording_package"
+    else:
+        assert isinstance(report.ok, bool)
+
+
+async def test_not_a_zip_is_refused_clearly(tmp_path: Path) -> None:
+    (tmp_path / "x.zip").write_bytes(b"%PDF-1.7 not a zip")
+    with pytest.raises(InvalidInput, match="not a readable recording package"):
+        await verify_package(tmp_path / "x.zip", [])
