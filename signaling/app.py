@@ -139,7 +139,6 @@ def create_app(settings: Settings) -> web.Application:
                                max_http_buffer_size=max(settings.max_event_bytes * 4, 1_000_000))
     sio.attach(app)
     hub = RoomHub(sio, store, tokens, settings)
-    recordings_api.setup_recordings(app, settings, services, pki, hub)
     app[CASE_FOLLOWERS_KEY] = CaseFollowers(sio, sessions, lambda principal, case_id: cases_api.may_follow_case(services, principal, case_id))
     services.events.subscribe(cases_api.SocketIoCaseEvents(sio))
 
@@ -153,6 +152,7 @@ def create_app(settings: Settings) -> web.Application:
     agreements_api.setup_agreements(app, settings, services)
     cases_api.setup_cases(app, settings, engine, services, scan_interval=settings.deadline_scan_seconds)
     setup_recordings(app, settings, services)
+    recordings_api.setup_room_recording(app, settings, services, hub)
     webhooks_api.setup_webhooks(app, services, outbound=webhooks_api.outbound_policy(settings))
     notifications_api.setup_notifications(app, settings, services)
     directory_api.setup_directory(app, services)

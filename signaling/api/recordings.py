@@ -1,7 +1,7 @@
 """Recordings of a case's video sessions over HTTP (issue 10): the case's recording policy, which
 its mediator sets, and the recordings themselves — listed with short-lived links for the people who
-may see them, played with range requests and downloaded. ``setup_recordings`` wires the room's
-recorder, the access rules and the retention sweep into the app.
+may see them, played with range requests and downloaded. ``setup_room_recording`` wires the room's
+recorder, the access rules and the review composites into the app.
 
 Access follows the case (:mod:`recordings.access`): whoever may not see the recordings gets the
 404 of a case that does not exist.
@@ -22,17 +22,16 @@ from recordings.composite import CompositeWorker
 from recordings.review import ReviewComposer
 from recordings.storage import LocalRecordingStorage
 from recordings.store import RecordingStore, SessionInfo
-from signing.pki import PlatformPKI
-from signing.tsa import TimeStampAuthority
 
 from ..config import Settings, ensure_secret
 from ..errors import ApiError
 from ..openapi import api
 from ..recording_events import RoomRecording
+from ..recordings_setup import RECORDER_SETTINGS_KEY, RECORDING_STORAGE_KEY, RECORDING_STORE_KEY
 from ..room_events import RoomHub
 from .accounts import Strict, actor_of, domain_errors, services_of
 from .cases import EVERYONE, MEDIATOR, content_disposition
-from .pki import platform_timestamper
+from .pki import TSA_KEY, platform_timestamper
 
 TAG = "cases"
 MEDIA_TAG = "recordings"
@@ -43,19 +42,18 @@ READERS = frozenset({"party", "agent", "mediator", "court_clerk", "judge"})
 Mode = Literal["off", "joint", "joint_and_caucus"]
 
 
-def setup_recordings(app: web.Application, settings: Settings, services: MediationServices, pki: PlatformPKI,
-                     hub: RoomHub) -> None:
-    """The recorder behind the room's ``rec:*`` events and the access to what it wrote, over one
-    store and the data directory's ``recordings/``."""
-    access = install_access(app, settings, services)
-    RoomRecording(hub, services.recording_policy, access.store, access.storage,
-                  platform_timestamper(settings, TimeStampAuthority(pki)), access.composer)
+def setup_room_recording(app: web.Application, settings: Settings, services: MediationServices, hub: RoomHub) -> None:
+    """The recorder behind the room's ``rec:*`` events and the access to what it wrote, over the
+    store and storage :func:`signaling.recordings_setup.setup_recordings` installed (call it after)."""
+    store, storage = app[RECORDING_STORE_KEY], app[RECORDING_STORAGE_KEY]
+    access = install_access(app, settings, services, store, storage)
+    RoomRecording(hub, services.recording_policy, store, storage, platform_timestamper(settings, app[TSA_KEY]),
+                  access.composer, app[RECORDER_SETTINGS_KEY])
 
 
-def install_access(app: web.Application, settings: Settings, services: MediationServices) -> RecordingAccess:
-    """What the recording endpoints read: the store, the data directory's ``recordings/``, the link key."""
-    store = RecordingStore(services.db, services.cases.clock)
-    storage = LocalRecordingStorage(settings.data_dir / "recordings")
+def install_access(app: web.Application, settings: Settings, services: MediationServices, store: RecordingStore,
+                   storage: LocalRecordingStorage) -> RecordingAccess:
+    """What the recording endpoints read: the store, the storage, the link key, the composite worker."""
     worker = CompositeWorker()
     access = RecordingAccess(services.cases, services.recording_policy, store, storage,
                              LinkSigner(ensure_secret(settings, "recording-links.key"), settings.recording_link_seconds),
