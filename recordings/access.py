@@ -27,6 +27,7 @@ from mediation.cases import CaseContext, CaseService
 from mediation.errors import NotFound
 from mediation.recording_policy import RecordingPolicyService
 
+from .retention import DELETED
 from .review import ReviewComposer
 from .storage import LocalRecordingStorage
 from .store import Consent, RecordingStore, SessionInfo, TrackInfo
@@ -119,7 +120,8 @@ class RecordingAccess:
         found = []
         for session in await self.store.sessions_of_case(case_id):
             consents = await self.store.consents(session.id)
-            tracks = [t for t in await self.store.tracks(session.id) if t.joined_path is not None]
+            tracks = [] if session.state == DELETED else \
+                [t for t in await self.store.tracks(session.id) if t.joined_path is not None]
             found.append(SessionRecordings(session, consents, tracks,
                                            {c.participant.seat: c.participant.name for c in consents}))
         return found

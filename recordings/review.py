@@ -73,7 +73,9 @@ class ReviewComposer:
         await write_manifest(self.store, self.storage, session_id)
         self.storage.delete(_progress_key(session_id))
 
-    def state(self, session_id: str, composite_path: str | None) -> CompositeState:
+    def state(self, session_id: str, composite_path: str | None, deleted: bool = False) -> CompositeState:
+        if deleted:
+            return CompositeState("none", None)
         if composite_path is not None:
             return CompositeState("ready", 1.0)
         if session_id in self._failed:

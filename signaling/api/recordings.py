@@ -9,8 +9,11 @@ Access follows the case (:mod:`recordings.access`): whoever may not see the reco
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+from typing import AsyncIterator, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -19,6 +22,7 @@ from mediation.recording_policy import RecordingPolicy
 from mediation.services import MediationServices
 from recordings.access import COMPOSITE, LinkSigner, Purpose, RecordingAccess, SessionRecordings
 from recordings.composite import CompositeWorker
+from recordings.retention import DELETED, sweep
 from recordings.review import ReviewComposer
 from recordings.storage import LocalRecordingStorage
 from recordings.store import RecordingStore, SessionInfo
@@ -33,6 +37,7 @@ from .accounts import Strict, actor_of, domain_errors, services_of
 from .cases import EVERYONE, MEDIATOR, content_disposition
 from .pki import TSA_KEY, platform_timestamper
 
+log = logging.getLogger(__name__)
 TAG = "cases"
 MEDIA_TAG = "recordings"
 ACCESS_KEY = web.AppKey("recording_access", RecordingAccess)
@@ -49,6 +54,32 @@ def setup_room_recording(app: web.Application, settings: Settings, services: Med
     access = install_access(app, settings, services, store, storage)
     RoomRecording(hub, services.recording_policy, store, storage, platform_timestamper(settings, app[TSA_KEY]),
                   access.composer, app[RECORDER_SETTINGS_KEY])
+    if settings.recording_retention_days > 0:
+        app.cleanup_ctx.append(_retention_sweeper(settings, services, store, storage))
+
+
+def _retention_sweeper(settings: Settings, services: MediationServices, store: RecordingStore,
+                       storage: LocalRecordingStorage):  # type: ignore[no-untyped-def]
+    """Every ``recording_sweep_seconds``, delete (on the record) what passed ``recording_retention_days``."""
+    retention = timedelta(days=settings.recording_retention_days)
+
+    async def sweeper(_: web.Application) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                try:
+                    await sweep(store, storage, services.recording_policy, retention=retention,
+                                now=services.cases.clock.now())
+                except Exception:
+                    log.exception("recording retention sweep failed")
+                await asyncio.sleep(settings.recording_sweep_seconds)
+
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return sweeper
 
 
 def install_access(app: web.Application, settings: Settings, services: MediationServices, store: RecordingStore,
@@ -171,7 +202,7 @@ def _links(request: web.Request, session_id: str, file: str) -> dict[str, str]:
 
 
 def _composite_out(request: web.Request, s: SessionInfo) -> CompositeOut:
-    state = request.app[ACCESS_KEY].composer.state(s.id, s.composite_path)
+    state = request.app[ACCESS_KEY].composer.state(s.id, s.composite_path, deleted=s.state == DELETED)
     links = _links(request, s.id, COMPOSITE) if state.state == "ready" else {"play_url": None, "download_url": None}
     return CompositeOut(state=state.state, progress=state.progress, sha256=s.composite_sha256, **links)
 

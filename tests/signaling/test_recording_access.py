@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import av
 import pytest
 
 from recordings.composite import FPS, TILE_H, TILE_W
+from recordings.retention import sweep
 from signaling.api.recordings import ACCESS_KEY
 from signaling.auth import API_KEYS_KEY
 from tests.recordings.media import decode
@@ -152,3 +154,21 @@ async def test_a_recorded_session_and_who_may_play_it(node: Node, tmp_path: Path
     assert {e["actor"] for e in downloaded} == {people["alice"].actor.id}
     assert len(downloaded) == 5 and {e["payload"]["file"] for e in downloaded} >= {"composite"}
     assert len(played) == 1 + len(readers)  # Alice's range from 0 (not the one from 100), one per reader
+
+    # --- retention: deleted on the record, never silently; the proof of what existed stays
+    store, storage = access.store, access.storage
+    deleted = await sweep(store, storage, node.services.recording_policy, retention=timedelta(0),
+                          now=node.services.cases.clock.now() + timedelta(seconds=1))
+    assert deleted == [session["id"]]
+    assert storage.keys(session["id"]) == []
+    status, body = await _call(node, people["alice"], "GET", f"/api/cases/{cid}/recordings")
+    (gone,) = body["sessions"]
+    assert (gone["state"], gone["tracks"], gone["composite"]["state"]) == ("deleted", [], "none")
+    assert {c["seat"] for c in gone["consents"]} == {mediator.seat, alice.seat, bob.seat}
+    assert len(await store.segments(session["id"])) > 0  # the hashes of what existed are kept
+    status, data, _ = await _get(node, people["alice"], tracks[(alice.seat, "video")]["play_url"])
+    assert status == 404 and b"recording_file_missing" in data
+    trail = await _settled_trail(node, people["mediator"], cid)
+    (entry,) = [e for e in trail if e["action"] == "recording.deleted"]
+    assert entry["payload"]["session"] == session["id"] and entry["payload"]["files"] > 0
+    assert (await _call(node, people["mediator"], "GET", f"/api/cases/{cid}/audit"))[1]["ok"]
