@@ -67,6 +67,7 @@ async def _open_recorder_parts(data_dir: Path) -> tuple[Any, Any, Any]:
 def serve(conn: multiprocessing.connection.Connection, data_dir: str, segment_seconds: float) -> None:
     """The server process: a MediaRouter, and a recorder of all its seats when told."""
     from recordings.session_recorder import RecorderSettings, SessionRecorder
+    from recordings.store import CONSENTED
     from recordings.store import Participant as Seat
     from rtc.router import MediaRouter
 
@@ -99,7 +100,9 @@ def serve(conn: multiprocessing.connection.Connection, data_dir: str, segment_se
                     store, storage, timestamper, source=router, case_id=CASE_ID, room_id=f"bench-{rounds}",
                     policy={"joint": True}, settings=RecorderSettings(segment_seconds=segment_seconds))
                 for seat in message[1]:
-                    await recorder.record(Seat(seat, "party", "applicant_party", seat))
+                    participant = Seat(seat, "party", "applicant_party", seat)
+                    await store.record_consent(recorder.session.id, participant, CONSENTED)
+                    await recorder.record(participant)
                 conn.send(("recording", recorder.session.id))
             elif command == "stop_recording":
                 assert recorder is not None

@@ -21,7 +21,9 @@ Interface (for ``signaling/`` and the product side; stable — additions only):
     policy=, started_by=, settings=RecorderSettings())``; ``await rec.record(participant)`` starts
     writing the seat's audio and video — refused (``WrongState`` ``consent_missing``) unless
     ``store.record_consent(session, participant, "consented")`` is the seat's answer; ``await
-    rec.stop_participant(seat)``; ``await rec.stop(note)`` ends the session and returns the manifest.
+    rec.stop_participant(seat)`` (mute, caucus, consent withdrawn; ``record()`` again resumes the
+    same tracks); ``await rec.stop(note)`` ends the session and returns the manifest;
+    ``rec.progress_us()`` (last frame time per track), ``rec.dropped_frames``.
     ``source`` is anything with ``subscribe_encoded(seat, kind)`` and ``request_keyframe(seat)``
     (:class:`rtc.router.MediaRouter`).
 

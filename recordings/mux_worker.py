@@ -45,6 +45,10 @@ class Frame:
 
 @dataclass(frozen=True)
 class OpenTrack:
+    """Start (or resume) writing a track; segment numbers continue after ``first_index`` and after
+    any segment this worker already gave the track (a resumed track's last close may not have
+    reached the database yet)."""
+
     track_id: str
     kind: str
     first_index: int
@@ -79,6 +83,7 @@ class MuxWorker:
         self._capacity = capacity
         self._queue: queue.Queue[object] = queue.Queue()  # bounded for frames by ``offer``
         self._writers: dict[str, TrackWriter] = {}
+        self._next_index: dict[str, int] = {}  # of tracks stopped, should they resume
         self._loop = asyncio.get_running_loop()
         self._batch: list[Frame] = []
         self._flush_timer: asyncio.TimerHandle | None = None
@@ -161,15 +166,17 @@ class MuxWorker:
             writer.write(message.packet, message.pts_us, message.keyframe)
         elif isinstance(message, OpenTrack):
             if message.track_id not in self._writers:
+                first = max(message.first_index, self._next_index.get(message.track_id, 0))
                 self._writers[message.track_id] = TrackWriter(self._storage, self._session_id, message.track_id,
-                                                              message.kind, message.first_index)
+                                                              message.kind, first)
         elif isinstance(message, Cut):
             writer = self._writers.get(message.track_id)
             if writer is None:
                 return
+            self._committed(message.track_id, writer.cut())
             if message.final:
                 del self._writers[message.track_id]
-            self._committed(message.track_id, writer.cut())
+                self._next_index[message.track_id] = writer.next_index
 
     def _committed(self, track_id: str, closed: ClosedSegment | None) -> None:
         if closed is not None:

@@ -9,9 +9,11 @@ Arrival differs from capture by the network and jitter-buffer delay (about one v
 audio packets), which is the same for a participant's two tracks to within tens of milliseconds;
 RTCP sender reports would give capture time but aiortc does not expose them on the encoded path.
 
-**Segments.** A segment is cut once it is ``segment_seconds`` long: audio at the next frame, video
-at the next keyframe, which is requested from the publisher ``keyframe_lead_seconds`` before the
-cut is due (a lost request is repeated; without a keyframe the segment just grows).
+**Segments.** An audio segment is cut once it is ``segment_seconds`` long. Video can only be cut
+at a keyframe: ``keyframe_lead_seconds`` before the cut is due one is requested from the publisher
+(again each second until it comes) and the segment is cut at the first keyframe from then on, so a
+video segment lasts ``segment_seconds`` minus the lead plus the publisher's response time; without
+keyframes it just grows.
 
 **Start of a seat.** Video can only start at a keyframe; the seat's audio waits for it, at most
 ``av_start_wait_seconds``, so both tracks of a participant start together.
@@ -34,7 +36,7 @@ from mediation.errors import WrongState
 
 from .manifest import write_manifest
 from .mux_worker import DEFAULT_CAPACITY, Cut, Frame, MuxWorker, OpenTrack
-from .session_clock import TrackClock
+from .session_clock import MIN_STEP_US, TrackClock
 from .stamps import stamp_head
 from .storage import RecordingStorage
 from .store import CONSENTED, FINISHED, ClosedSegment, Participant, RecordingStore, SessionInfo, StampInfo, TrackInfo
@@ -62,6 +64,7 @@ class RecorderSettings:
     av_start_wait_seconds: float = 1.0
     resync_seconds: float = 0.25
     resync_hold_seconds: float = 2.0
+    drain_seconds: float = 2.0
     queue_capacity: int = DEFAULT_CAPACITY
 
 
@@ -103,6 +106,7 @@ class SessionRecorder:
         self._stamped_position = 0
         self._stopped = False
         self._notes: set[asyncio.Task[None]] = set()
+        self._seat_locks: dict[str, asyncio.Lock] = {}
 
     @classmethod
     async def start(cls, store: RecordingStore, storage: RecordingStorage, timestamper: TimeStamper, *,
@@ -116,6 +120,10 @@ class SessionRecorder:
     def dropped_frames(self) -> int:
         return self._worker.dropped
 
+    def progress_us(self) -> dict[str, int]:
+        """Per recorded track, the session time of the last frame handed to the writer."""
+        return {track_id: t.clock.last_us for track_id, t in self._tracks.items() if t.clock.last_us is not None}
+
     def session_us(self) -> int:
         """Now, on the session clock."""
         return int((self._monotonic() - self._t0) * 1_000_000)
@@ -123,6 +131,10 @@ class SessionRecorder:
     async def record(self, participant: Participant) -> list[TrackInfo]:
         """Start writing the seat's audio and video. Refused (``WrongState``) unless the seat's
         recorded answer is ``consented``: no media of anyone who did not consent is written."""
+        async with self._seat_lock(participant.seat):  # record/stop of one seat never interleave
+            return await self._record(participant)
+
+    async def _record(self, participant: Participant) -> list[TrackInfo]:
         if self._stopped:
             raise RuntimeError("the recording has stopped")
         if participant.seat in self._captures:
@@ -145,22 +157,30 @@ class SessionRecorder:
 
     async def stop_participant(self, seat: str) -> None:
         """Stop writing the seat's tracks (consent withdrawn, seat removed); their segments are kept."""
-        tasks = self._captures.pop(seat, [])
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for track_id, track in list(self._tracks.items()):
-            if track.seat == seat:
-                self._worker.send(Cut(track_id, final=True))
-                del self._tracks[track_id]
+        async with self._seat_lock(seat):
+            tasks = self._captures.pop(seat, [])
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for track_id, track in list(self._tracks.items()):
+                if track.seat == seat:
+                    self._worker.send(Cut(track_id, final=True))
+                    del self._tracks[track_id]
+
+    def _seat_lock(self, seat: str) -> asyncio.Lock:
+        return self._seat_locks.setdefault(seat, asyncio.Lock())
 
     async def stop(self, note: str = "stopped") -> dict[str, Any]:
-        """End the session: commit the open segments, join each track into one file, close the
-        session as ``finished``, stamp the final chain head and write the manifest (audited)."""
+        """End the session now: frames made before this moment that are still on their way are
+        waited for (``drain_seconds`` at most), then the open segments are committed, each track is
+        joined into one file, the session is closed as ``finished``, the final chain head stamped
+        and the manifest written (audited)."""
         if self._stopped:
             raise RuntimeError("the recording has already stopped")
         self._stopped = True
-        for seat in list(self._captures):
+        end_us = self.session_us()  # the session ends now, however long writing out then takes
+        await self._drain(end_us)
+        for seat in list(self._seat_locks):  # also a seat whose record() is under way: it finishes first
             await self.stop_participant(seat)
         await self._worker.stop()
         self._stamper.cancel()
@@ -169,7 +189,18 @@ class SessionRecorder:
         await self._persister
         await asyncio.gather(*self._notes, return_exceptions=True)
         return await finalise(self.store, self.storage, self.timestamper, self.session.id, state=FINISHED,
-                              end_us=self.session_us(), note=note)
+                              end_us=end_us, note=note)
+
+    async def _drain(self, end_us: int) -> None:
+        """Let frames made before the stop but still on their way (socket, jitter buffer, a busy
+        loop) arrive: until every flowing track has reached ``end_us``, at most ``drain_seconds``."""
+        deadline = self._monotonic() + self.settings.drain_seconds
+        while self._monotonic() < deadline:
+            behind = [t for t in self._tracks.values()
+                      if t.clock.last_us is not None and t.clock.last_us < end_us - MIN_STEP_US]
+            if not behind:
+                return
+            await asyncio.sleep(0.02)
 
     # --- capture (event loop: cheap arithmetic only) ----------------------------------------
 
@@ -206,9 +237,13 @@ class SessionRecorder:
             track.cut_pending = True
         else:
             elapsed = at_us - track.segment_start_us
-            if video and elapsed >= segment_us - int(self.settings.keyframe_lead_seconds * 1_000_000):
-                self._ask_keyframe(track, at_us)
-            if elapsed >= segment_us and (keyframe or not video):
+            if video:
+                due = elapsed >= segment_us - int(self.settings.keyframe_lead_seconds * 1_000_000)
+                if due and keyframe:
+                    track.cut_pending = True  # the keyframe asked for (or any) once the cut is near
+                elif due:
+                    self._ask_keyframe(track, at_us)
+            elif elapsed >= segment_us:
                 track.cut_pending = True
         frame = Frame(track.info.id, packet, at_us, keyframe, starts_segment=track.cut_pending)
         if not self._worker.offer(frame):

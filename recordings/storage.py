@@ -25,8 +25,10 @@ class RecordingStorage(Protocol):
         """An empty local file (0600) to write ``key``'s content into before ``commit``."""
         ...
 
-    def commit(self, key: str) -> tuple[str, int]:
-        """Make the spooled file durable under ``key``; its SHA-256 and size."""
+    def commit(self, key: str, *, replace: bool = False) -> tuple[str, int]:
+        """Make the spooled file durable under ``key``; its SHA-256 and size. A file already
+        under ``key`` is never overwritten (``FileExistsError``) unless ``replace``: recorded
+        media is written once."""
         ...
 
     def spooled(self, prefix: str) -> list[str]:
@@ -89,13 +91,17 @@ class LocalRecordingStorage:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         return path
 
-    def commit(self, key: str) -> tuple[str, int]:
+    def commit(self, key: str, *, replace: bool = False) -> tuple[str, int]:
         final = self._path(key)
         part = final.with_name(final.name + PART)
         with part.open("rb") as handle:
             digest, size = sha256_of(handle)
             os.fsync(handle.fileno())
-        part.replace(final)
+        if replace:
+            part.replace(final)
+        else:
+            os.link(part, final)  # fails if ``final`` exists: no segment is ever overwritten
+            part.unlink()
         _fsync_dir(final.parent)
         return digest, size
 
@@ -141,10 +147,10 @@ class LocalRecordingStorage:
         final.with_name(final.name + CLAIMED).unlink(missing_ok=True)
 
     def write_bytes(self, key: str, data: bytes) -> tuple[str, int]:
-        """Small files (the manifest): spool, write, commit."""
+        """Small files that are rewritten (the manifest): spool, write, commit over the old one."""
         with self.spool(key).open("wb") as handle:
             handle.write(data)
-        return self.commit(key)
+        return self.commit(key, replace=True)
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)

@@ -1,5 +1,5 @@
 """One recorded track as a series of self-contained WebM segment files, muxed without decoding or
-encoding (PyAV ``add_mux_stream``: no codec is ever opened).
+encoding (video: PyAV ``add_mux_stream``, no codec at all; audio: see :func:`open_output`).
 
 Runs in the session's writer thread (:mod:`recordings.mux_worker`), never on the event loop.
 Timestamps arrive in microseconds on the session clock and are written unchanged (WebM stores
@@ -50,7 +50,12 @@ def open_output(path: Path, kind: str, dimensions: tuple[int, int] | None) -> tu
         width, height = dimensions or (0, 0)
         stream = output.add_mux_stream(CODECS[kind], rate=30, width=width, height=height)
     else:
-        stream = output.add_mux_stream(CODECS[kind], rate=OPUS_RATE)
+        # WebM players (Chrome among them) need the Opus header ("OpusHead") as the track's
+        # CodecPrivate, and libavformat only has it from an opened encoder context: one is opened
+        # (about 1 ms per segment file) and never given a frame. Its pre-skip (312 samples, 6.5 ms)
+        # is what players drop at the start of each file.
+        stream = output.add_stream("libopus", rate=OPUS_RATE)
+        stream.layout = "stereo"
     return output, stream
 
 
@@ -186,5 +191,5 @@ def join_track(storage: RecordingStorage, session_id: str, track_id: str, kind: 
     if result.frames == 0:
         storage.discard_spool(key)
         return None
-    sha256, _size = storage.commit(key)
+    sha256, _size = storage.commit(key, replace=True)  # derived from the segments: redone after a crash
     return key, sha256

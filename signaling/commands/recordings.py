@@ -37,12 +37,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _roots(args: argparse.Namespace, settings: Settings) -> list[asn1_x509.Certificate]:
     paths = args.trust or [pki_directory(settings) / "root.crt"]
+    if not args.trust and not paths[0].exists():
+        raise ValueError(f"this data directory has no platform PKI ({paths[0]}): give the TSA's root with --trust")
     roots = []
     for path in paths:
         raw = path.read_bytes()
-        if pem.detect(raw):
-            _type, _headers, raw = pem.unarmor(raw)
-        roots.append(asn1_x509.Certificate.load(raw))
+        try:
+            if pem.detect(raw):
+                _type, _headers, raw = pem.unarmor(raw)
+            cert = asn1_x509.Certificate.load(raw)
+            cert.native  # asn1crypto parses lazily: force it, so a bad file fails here
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path} is not a certificate (PEM or DER): {exc}") from None
+        roots.append(cert)
     return roots
 
 

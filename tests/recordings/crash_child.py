@@ -1,10 +1,12 @@
-"""Run by the crash test as a child process: record a synthetic participant until killed.
+"""Run by the crash test as a child process: record a synthetic participant until killed, printing
+the session id, then every 0.1 s how far each track has been taken (JSON).
 
 argv: database URL, recordings root, PKI directory, PKI passphrase, case id, account id."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -30,7 +32,9 @@ async def main(url: str, root: str, pki_dir: str, passphrase: str, case_id: str,
     await store.record_consent(recorder.session.id, participant, CONSENTED)
     await recorder.record(participant)
     print(recorder.session.id, flush=True)
-    await asyncio.Event().wait()
+    while True:  # what the recorder has taken so far: the parent compares the files with it
+        await asyncio.sleep(0.1)
+        print(json.dumps(recorder.progress_us()), flush=True)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ consent rule, and recovery of a segment committed but never recorded and of a ha
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -142,3 +143,38 @@ async def test_not_a_zip_is_refused_clearly(tmp_path: Path) -> None:
     (tmp_path / "x.zip").write_bytes(b"%PDF-1.7 not a zip")
     with pytest.raises(InvalidInput, match="not a readable recording package"):
         await verify_package(tmp_path / "x.zip", [])
+
+
+async def test_a_seat_paused_and_resumed_continues_its_tracks(services: MediationServices, sms: MemorySms,
+                                                             court_pki: PlatformPKI, tmp_path: Path) -> None:
+    """What the room does on every mute or caucus: stop the seat's writers, start them again at once."""
+    recorder, alice = await start_recorder(services, sms, court_pki, tmp_path, SyntheticSource(),
+                                           RecorderSettings(segment_seconds=0.5))
+    first = await recorder.record(alice)
+    await asyncio.sleep(1.2)
+    await recorder.stop_participant(alice.seat)
+    again = await recorder.record(alice)  # before the last close reached the database
+    assert {t.id for t in again} == {t.id for t in first}
+    await asyncio.sleep(1.2)
+    manifest = await recorder.stop()
+    for track in manifest["tracks"]:
+        indexes = [s["index"] for s in track["segments"]]
+        assert indexes == list(range(len(indexes))) and len(indexes) >= 3
+        starts = [s["start_us"] for s in track["segments"]]
+        assert starts == sorted(starts)
+    report = await verify_session(recorder.store, LocalRecordingStorage(tmp_path), recorder.session.id,
+                                  [_as_asn1(court_pki.root_cert)])
+    assert report.ok, report.findings
+
+
+def test_a_committed_file_is_never_overwritten(tmp_path: Path) -> None:
+    storage = LocalRecordingStorage(tmp_path)
+    key = "rec_1/trk_1/00000.webm"
+    storage.spool(key).write_bytes(b"first")
+    storage.commit(key)
+    storage.spool(key).write_bytes(b"second")
+    with pytest.raises(FileExistsError):
+        storage.commit(key)
+    with storage.open(key) as handle:
+        assert handle.read() == b"first"
+    assert storage.write_bytes("rec_1/manifest.json", b"{}") == storage.write_bytes("rec_1/manifest.json", b"{}")
