@@ -150,13 +150,13 @@ class RoomRecording:
         room = live.room
         session_id = room.stop_recording(seat) if seat is not None else room.recording.stop()
         running = self.running.pop(room.room_id, None)
+        if running is not None:  # first, so that the session ends at this moment, not after the audit write
+            self.stopping[room.room_id] = asyncio.Event()
+            self.closing.spawn(self._close(room.room_id, running.recorder, reason))
         actor = (room.seats[seat].account_id or f"seat:{seat}") if seat is not None else SYSTEM_ACTOR
         await self.desk.record(room.case_id, actor,
                                "recording.stopped", {"room_id": room.room_id, "session_id": session_id,
                                                      "reason": reason, "seat": seat})
-        if running is not None:
-            self.stopping[room.room_id] = asyncio.Event()
-            self.closing.spawn(self._close(room.room_id, running.recorder, reason))
         log.info("recording stopped", extra={"room": room.room_id, "session": session_id, "reason": reason})
         return session_id
 

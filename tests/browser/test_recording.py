@@ -124,6 +124,7 @@ async def test_a_recorded_session_from_consent_to_playback(site: Site, camera_br
         # start waits for the seat's next keyframe (the recorder asks for one; up to ~2 s), the end
         # is the stop click.
         stop_s = (stopped_at - session.started_at).total_seconds()
+        assert abs(end_s - stop_s) < 1.0, (end_s, stop_s)  # the session ends when the mediator stops it
         consented_s = {c.participant.seat: (c.answered_at - session.started_at).total_seconds()
                        for c in await store.consents(session.id) if c.answer == "consented"}
         for (seat, kind), track in tracks.items():
