@@ -62,7 +62,7 @@ class LinkSigner:
         """The claims of a link issued to ``account_id`` that has not expired; ``NotFound`` otherwise,
         whatever the reason (a link grants nothing, so it explains nothing)."""
         body, _, mac = token.partition(".")
-        if not body or not hmac.compare_digest(mac, self._mac(body.encode())):
+        if not body or not hmac.compare_digest(mac.encode(), self._mac(body.encode()).encode()):
             raise NotFound("link_invalid", "this recording link is not valid")
         claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         if claims["a"] != account_id:
