@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import json
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,11 @@ async def test_a_recorded_session_and_who_may_play_it(node: Node, tmp_path: Path
         path = tmp_path / f"{track['id']}.webm"
         path.write_bytes(data)
         decoded = decode(path)
-        assert abs((decoded.last_s - decoded.first_s) - session["duration_s"]) < 1.0, (track, decoded)
+        # From the seat's consent (its next keyframe: up to ~2 s on a loaded machine) to the session's end.
+        consented = next(c for c in session["consents"] if c["seat"] == track["seat"])["answered_at"]
+        consented_s = (datetime.fromisoformat(consented) - datetime.fromisoformat(session["started_at"])).total_seconds()
+        assert 0 <= decoded.first_s - consented_s < 2.0, (track, decoded, consented_s)
+        assert abs(decoded.last_s - session["duration_s"]) < 1.0, (track, decoded)
         if track["kind"] == "audio":
             assert decoded.loudness > 0.01  # the participants' tone, not silence
 
