@@ -18,6 +18,7 @@ from .deadlines import DeadlineMonitor
 from .events import CaseEventHub
 from .files import FileStore
 from .pii import PiiCipher
+from .recording_policy import RecordingPolicyService
 from .rooms import RoomScheduler
 from .sms import SmsGateway
 from .workflow import WorkflowPolicy
@@ -33,6 +34,7 @@ class MediationServices:
     court: CourtService
     courts: CourtDirectory
     deadlines: DeadlineMonitor
+    recording_policy: RecordingPolicyService
 
 
 def build_services(engine: AsyncEngine, *, data_dir: Path, pii_key: bytes, code_key: bytes, clock: Clock,
@@ -50,4 +52,5 @@ def build_services(engine: AsyncEngine, *, data_dir: Path, pii_key: bytes, code_
     return MediationServices(db=db, events=events, accounts=AccountService(db, clock, sms, cipher, files, code_key),
                              agreements=agreements, cases=cases, court=CourtService(cases, sign_ruling),
                              courts=CourtDirectory(db, clock),
-                             deadlines=DeadlineMonitor(db, clock, events))
+                             deadlines=DeadlineMonitor(db, clock, events),
+                             recording_policy=RecordingPolicyService(cases))

@@ -21,6 +21,7 @@ from .api import cases as cases_api
 from .api import directory as directory_api
 from .api import notifications as notifications_api
 from .api import pki as pki_api
+from .api import recordings as recordings_api
 from .api import rooms as rooms_api
 from .api import system as _system_api  # noqa: F401  (registers /healthz and /api/openapi.json)
 from .api import webhooks as webhooks_api
@@ -158,6 +159,7 @@ def create_app(settings: Settings) -> web.Application:
     agreements_api.setup_agreements(app, settings, services)
     cases_api.setup_cases(app, settings, engine, services, scan_interval=settings.deadline_scan_seconds)
     setup_recordings(app, settings, services)
+    recordings_api.setup_room_recording(app, settings, services, hub)
     webhooks_api.setup_webhooks(app, services, outbound=webhooks_api.outbound_policy(settings))
     notifications_api.setup_notifications(app, settings, services)
     directory_api.setup_directory(app, services)

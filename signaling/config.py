@@ -72,6 +72,11 @@ class Settings:
     recording_stamp_seconds: float = 60.0
     webhook_allow_http: bool = False
     webhook_allowed_hosts: tuple[str, ...] = ()
+    #: How long a link to play or download a recording works (it also needs the session it was issued to).
+    recording_link_seconds: int = 600
+    #: Recordings older than this many days are deleted (audited); 0 keeps them.
+    recording_retention_days: int = 0
+    recording_sweep_seconds: float = 3600.0
 
     @property
     def scheme(self) -> str:
@@ -116,10 +121,11 @@ def _coerce(name: str, raw: Any) -> Any:
     if name in ("trusted_proxies", "webhook_allowed_hosts"):  # a TOML list, or "a, b" in the environment
         items = raw.split(",") if isinstance(raw, str) else raw
         return tuple(str(item).strip() for item in items if str(item).strip())
-    if name in ("port", "token_ttl_seconds", "max_event_bytes", "max_upload_bytes"):
+    if name in ("port", "token_ttl_seconds", "max_event_bytes", "max_upload_bytes", "recording_link_seconds",
+                "recording_retention_days"):
         return int(raw)
     if name in ("reconnect_grace_seconds", "deadline_scan_seconds", "recording_segment_seconds",
-                "recording_stamp_seconds"):
+                "recording_stamp_seconds", "recording_sweep_seconds"):
         return float(raw)
     if name in ("tls_self_signed", "webhook_allow_http"):
         return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")

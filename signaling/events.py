@@ -89,3 +89,15 @@ class CaucusStart(Event):
 
 class CaucusEnd(Event):
     pass
+
+
+class RecordingStart(Event):
+    pass
+
+
+class RecordingStop(Event):
+    pass
+
+
+class RecordingConsent(Event):
+    consent: bool

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .room_recording import RecordingState
 from .tokens import JoinClaims
 
 SeatState = Literal["lobby", "admitted", "reconnecting", "left"]
@@ -38,6 +39,7 @@ class Seat:
     side: str | None
     case_role: str | None = None  # who they are in the case: applicant_party, respondent_agent, court_clerk...
     account_id: str | None = None  # None: a guest by link (or a room outside the case system)
+    participant: str | None = None  # the case party (row id) a party, agent or guest speaks for
     state: SeatState = "lobby"
     audio: bool = True
     video: bool = True
@@ -64,6 +66,7 @@ class Room:
     status: Literal["open", "ended"] = "open"
     seats: dict[str, Seat] = field(default_factory=dict)
     caucus_side: str | None = None
+    recording: RecordingState = field(default_factory=RecordingState)
 
     # ----------------------------------------------------------------- membership
     def join(self, claims: JoinClaims) -> Seat:
@@ -74,7 +77,7 @@ class Room:
         seat = self.seats.get(claims.seat)
         if seat is None:
             seat = Seat(seat=claims.seat, name=claims.name, role=claims.role, side=claims.side,
-                        case_role=claims.case_role, account_id=claims.account_id)
+                        case_role=claims.case_role, account_id=claims.account_id, participant=claims.participant)
             self.seats[claims.seat] = seat
         elif seat.state == "left" and seat.role != "mediator":
             raise RoomError("forbidden", "you were removed from this room")
@@ -209,6 +212,47 @@ class Room:
             return False
         return self.group_of(sub) == self.group_of(pub)
 
+    # ----------------------------------------------------------------- recording
+    def start_recording(self, actor: str, policy: str, now: float) -> None:
+        """The mediator starts recording under the case's ``policy``; everyone else is asked again.
+        The session id follows once the recorder opened the session."""
+        self._require_mediator(actor)
+        if policy == "off":
+            raise RoomError("recording_off", "the case's recording policy is off")
+        if self.recording.active:
+            raise RoomError("already_recording", "this session is already being recorded")
+        self.recording.start(policy, actor, now)
+
+    def stop_recording(self, actor: str) -> str:
+        self._require_mediator(actor)
+        if not self.recording.active:
+            raise RoomError("not_recording", "nothing is being recorded")
+        session_id = self.recording.stop()
+        assert session_id is not None, "a running recording has its session"
+        return session_id
+
+    def answer_recording(self, seat_id: str, consent: bool) -> None:
+        """A participant answers the recording question for themselves (and may change their mind)."""
+        seat = self._target(seat_id)
+        if not seat.present:
+            raise RoomError("not_admitted", "wait until the mediator admits you")
+        if not self.recording.active:
+            raise RoomError("not_recording", "nothing is being recorded")
+        self.recording.answers[seat_id] = "consented" if consent else "refused"
+
+    def may_record(self, publisher: str, kind: str) -> bool:
+        """The recording policy the recorder asks for every track: a session runs, the seat said yes,
+        its media is forwarded at all (present, may publish, not muted by the mediator), and it is the
+        joint session unless the case's policy covers the caucus too."""
+        pub = self.seats.get(publisher)
+        if self.status != "open" or not self.recording.active or pub is None or not pub.present:
+            return False
+        if self.recording.answer_of(publisher) != "consented":
+            return False
+        if not pub.can_publish or pub.muted_by_mediator.get(kind, True):
+            return False
+        return self.caucus_side is None or self.recording.records_caucus
+
     def chat_recipients(self, sender: str) -> tuple[str, list[str]]:
         """Scope (``room`` or ``caucus``) and seats that receive a chat message from ``sender``."""
         seat = self._target(sender)
@@ -252,6 +296,7 @@ class Room:
             "room_id": self.room_id, "case_id": self.case_id, "status": self.status,
             "caucus": {"side": self.caucus_side} if self.caucus_side else None,
             "mediator_present": self.mediator_present,
+            "recording": self.recording.shared_view(),
             "you": None,
             "participants": [self._seat_view(s, group) for s in self.seats.values() if s.present],
         }
@@ -262,12 +307,16 @@ class Room:
         you = self._seat_view(me) | {"waiting_for_caucus": self.group_of(me) == "waiting"}
         group = self.audience_of(seat_id)
         if group is not None:
-            return self.shared_snapshot(group) | {"you": you}
+            shared = self.shared_snapshot(group)
+            recording = shared["recording"] | {"your_consent": self.recording.answer_of(seat_id)}
+            return shared | {"you": you, "recording": recording}
         visible = [s for s in self.seats.values() if s.state != "left"] if me.present else []
         return {
             "room_id": self.room_id, "case_id": self.case_id, "status": self.status,
             "caucus": {"side": self.caucus_side} if self.caucus_side else None,
             "mediator_present": self.mediator_present,
+            "recording": self.recording.view(seat_id, mediator=me.role == "mediator" and me.present,
+                                             names={s.seat: (s.name, s.role, s.case_role) for s in visible}),
             "you": you,
             "participants": [self._seat_view(s) for s in visible],
         }

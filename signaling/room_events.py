@@ -55,6 +55,8 @@ class LiveRoom:
     empty_since: float | None = None
     #: Set, under :attr:`lock`, once the room has left this node's memory: a join that held on to it starts over.
     dropped: bool = False
+    #: A platform case's room (its ``room.case_id`` is a case of the case system, not a label).
+    case_bound: bool = False
 
 
 @dataclass
@@ -79,6 +81,10 @@ class RoomHub:
         self.connections: dict[str, Connection] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Called with a live room (its lock held) before it closes for good or the server stops.
+        self.closing_hooks: list[Callable[[LiveRoom, str], Awaitable[None]]] = []
+        #: Called with a live room (its lock held) after each change, once media follows the new rules.
+        self.state_hooks: list[Callable[[LiveRoom], Awaitable[None]]] = []
         self._register()
 
     def _spawn(self, coro: Awaitable[None]) -> None:
@@ -109,6 +115,11 @@ class RoomHub:
         for name, (model, handler) in handlers.items():
             self.sio.on(name, self._guarded(name, model, handler, needs_join=True))
         self.sio.on("*", self.on_unknown)
+
+    def add_event(self, name: str, model: type[BaseModel],
+                  handler: Callable[[str, "Connection", LiveRoom, Any], Awaitable[Ack]]) -> None:
+        """Serve one more event of a joined seat (validated, rate-limited, under the room's lock)."""
+        self.sio.on(name, self._guarded(name, model, handler, needs_join=True))
 
     def _guarded(self, name: str, model: type[BaseModel], handler: Callable[..., Awaitable[Ack]],
                  *, needs_join: bool) -> Callable[..., Awaitable[Ack]]:
@@ -207,7 +218,7 @@ class RoomHub:
         live = self.rooms.get(room_id)  # another join may have won the race while we awaited
         if live is None:
             room = Room(room_id=room_id, case_id=record.case_id)
-            live = LiveRoom(room=room, router=self._new_router(room))
+            live = LiveRoom(room=room, router=self._new_router(room), case_bound=record.case_bound)
             self.rooms[room_id] = live
         return live
 
@@ -228,6 +239,8 @@ class RoomHub:
         (joint, caucus, waiting) emitted once to all its members, so a change costs one payload
         per group rather than one per person; the mediator and the lobby get their own views."""
         live.router.refresh()
+        for hook in self.state_hooks:
+            await hook(live)
         audiences: dict[str, list[str]] = {}
         for seat, sid in list(live.sid_of.items()):
             if seat not in live.room.seats:
@@ -359,6 +372,8 @@ class RoomHub:
 
     async def end_room(self, live: LiveRoom) -> None:
         """Close every connection and peer of the room and mark it ended for good."""
+        for hook in self.closing_hooks:
+            await hook(live, "room_ended")
         live.room.status = "ended"
         await self.store.mark_ended(live.room.room_id)
         sids = list(live.sid_of.values())
@@ -424,6 +439,11 @@ class RoomHub:
         if self._reaper is not None:
             self._reaper.cancel()
         for live in list(self.rooms.values()):
+            for hook in self.closing_hooks:
+                try:
+                    await hook(live, "server_shutdown")
+                except Exception:
+                    log.exception("closing a room failed", extra={"room": live.room.room_id})
             for sid in list(live.sid_of.values()):
                 await self.sio.emit("error", {"code": "server_shutdown", "message": "the server is restarting"}, to=sid)
             await live.router.close()

@@ -69,6 +69,10 @@ def test_keys_built_at_run_time_are_translated() -> None:
         assert f"role.{role}" in keys
     for side in ("applicant", "respondent"):
         assert f"side.{side}" in keys
+    for mode in ("off", "joint", "joint_and_caucus"):  # the recording policy the room shows the mediator
+        assert f"rec.policy.{mode}" in keys
+    for answer in ("pending", "consented", "refused"):
+        assert f"rec.answer.{answer}" in keys
 
 
 def test_every_case_role_has_a_label_in_both_languages() -> None:

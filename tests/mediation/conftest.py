@@ -23,6 +23,9 @@ from mediation.schema import all_tables
 from mediation.schema import upgrade_engine
 from mediation.services import MediationServices, build_services
 from signaling.api.accounts import make_session_resolver
+from recordings.storage import LocalRecordingStorage
+from recordings.store import RecordingStore
+from signaling.api.recordings import install_access as install_recording_access
 from signaling.api.cases import setup_cases
 from signaling.auth import SCOPES, make_auth_middleware
 from signaling.config import Settings
@@ -143,6 +146,8 @@ async def api(services: MediationServices, engine: AsyncEngine, tmp_path: Path, 
     app = web.Application(middlewares=[error_middleware,
                                        make_auth_middleware(keys, make_session_resolver(services.accounts))])
     setup_cases(app, settings, engine, services, scan_interval=None)
+    install_recording_access(app, settings, services, RecordingStore(services.db, services.cases.clock),
+                             LocalRecordingStorage(settings.data_dir / "recordings"))
     ApiRegistry([ep for ep in registry.endpoints if ep.tag in MEDIATION_TAGS]).install(app)
     client = TestClient(TestServer(app), cookie_jar=DummyCookieJar())  # each call names its caller
     await client.start_server()

@@ -159,6 +159,11 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/rooms/{room_id}"): row({"mediator", "org_admin", "platform_admin", "service"}, "room"),
     ("POST", "/api/rooms/{room_id}/invites"): row({"mediator", "org_admin", "platform_admin", "service"}, "room"),
     ("DELETE", "/api/rooms/{room_id}"): row({"mediator", "org_admin", "platform_admin", "service"}, "room"),
+    ("GET", "/api/cases/{case_id}/recording-policy"): row(EVERYONE, "case"),
+    ("PUT", "/api/cases/{case_id}/recording-policy"): row({"mediator"}, "case"),
+    ("GET", "/api/cases/{case_id}/recordings"): row({"agent", "court_clerk", "judge", "mediator", "party"}, "case"),
+    # A link names one file for one account: a stranger's (forged) link leads nowhere.
+    ("GET", "/api/recordings/media/{token}"): row({"agent", "court_clerk", "judge", "mediator", "party"}, "link"),
     ("GET", "/healthz"): row(PUBLIC),
     ("GET", "/api/openapi.json"): row(PUBLIC),
     ("POST", "/api/webhooks"): row({"platform_admin", "service"}),
@@ -208,6 +213,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/rooms/{room_id}/invites"): {"role": "party", "side": "applicant", "name": "Mallory"},
     ("POST", "/api/webhooks"): {"url": "https://93.184.216.34/hook", "kinds": ["*"]},
     ("PUT", "/api/notifications/preferences"): {"by_sms": False, "by_email": False},
+    ("PUT", "/api/cases/{case_id}/recording-policy"): {"mode": "joint"},
     ("PUT", "/api/directory/mediators/{mediator_id}"): {"category": "lawyer", "region": "Chengdu"},
     ("POST", "/api/courts"): {"name": "Matrix Court", "region": "Chengdu"},
     ("POST", "/api/directory/organisations"): {"name": "Matrix Org", "category": "peoples", "region": "Chengdu",
@@ -265,7 +271,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
                   "agreement_id": agreement.id if agreement else "ag_0000000000000000", "version": "1",
                   "sha256": "0" * 64, "page": "1", "room_id": room["room_id"], "webhook_id": hook["id"],
                   "notification_id": notification, "organisation_id": org["id"], "mediator_id": c["mediator"].id,
-                  "name": "root.crt"}
+                  "name": "root.crt", "token": "forged-link"}
         yield World(api, values, callers, room["room_id"], seat["seat"])
     finally:
         await client.close()
@@ -344,6 +350,9 @@ EVENTS: dict[str, dict[str, Any]] = {
     "caucus:end": {},
     "case:follow": {"case_id": "{case_id}"},
     "case:unfollow": {"case_id": "{case_id}"},
+    "rec:start": {},
+    "rec:stop": {},
+    "rec:consent": {"consent": True},
 }
 #: Events a connection may send before joining a room (the rest answer ``not_joined``).
 BEFORE_JOIN = {"join": "token_invalid", "case:follow": "unauthenticated", "case:unfollow": None}

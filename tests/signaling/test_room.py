@@ -157,7 +157,9 @@ def test_the_waiting_side_does_not_see_caucus_members_switch_their_media(room):
     room.set_self_media("a", False, True)
     room.set_self_media("a", True, False)
     assert room.snapshot_for("b") == before  # nothing the waiting side receives changed
-    assert room.snapshot_for("o") == room.shared_snapshot("waiting") | {"you": room.snapshot_for("o")["you"]}
+    own = room.snapshot_for("o")
+    assert own == room.shared_snapshot("waiting") | {"you": own["you"], "recording": own["recording"]}
+    assert own["recording"] == room.shared_snapshot("waiting")["recording"] | {"your_consent": "pending"}
     assert _view(room.snapshot_for("m"), "a")["audio"] is True  # the mediator moderates: sees all
     assert _view(room.snapshot_for("aa"), "a")["audio"] is True  # the caucus sees its own members
     room.end_caucus("m")
@@ -170,5 +172,7 @@ def test_members_of_a_group_share_one_snapshot(room):
     shared = room.shared_snapshot("joint")
     for seat in ("a", "aa", "b", "o"):
         assert room.audience_of(seat) == "joint"
-        assert room.snapshot_for(seat) | {"you": None} == shared
+        own = room.snapshot_for(seat)
+        assert own | {"you": None, "recording": shared["recording"]} == shared
+        assert own["recording"] == shared["recording"] | {"your_consent": "pending"}
     assert room.audience_of("m") is None

@@ -14,6 +14,7 @@ import { ParticipantPanel } from "./participants.js";
 import { confirmDialog, notify } from "./notices.js";
 import { invitationKey, readInvitation } from "./invitation.js";
 import { castLabels } from "./cast.js";
+import { RecordingControls } from "./recording.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -190,6 +191,7 @@ class RoomApp {
     on("rtc:offer", (offer) => this.peer?.handleServerOffer(offer));
     on("rtc:tracks", ({ tracks }) => this.peer?.setTracks(tracks));
     on("chat:message", (message) => this.chat.add(message));
+    on("rec:changed", (change) => this.recording.changed(change));
     on("speaker:active", ({ seat }) => this.grid.setActiveSpeaker(seat ?? null));
     on("removed", ({ reason }) => this.onRemoved(reason));
     on("room:ended", () => this.finish("ended.heading", "removed.ended", "ended"));
@@ -254,6 +256,7 @@ class RoomApp {
     const me = snapshot.you;
     $("case-id").textContent = snapshot.case_id ? t("room.case", { caseId: snapshot.case_id }) : "";
     this.applyModeration(previous?.you, me);
+    this.recording.render(snapshot);
     if (me.state === "lobby") {
       const preview = $("lobby-preview");
       if (!preview.srcObject) preview.srcObject = this.media.stream();
@@ -322,6 +325,13 @@ class RoomApp {
       signaling: this.signaling,
       notify,
       confirm: confirmDialog,
+    });
+    this.recording = new RecordingControls({
+      indicator: $("rec-indicator"),
+      dialog: $("rec-consent"),
+      panel: $("rec-console"),
+      signaling: this.signaling,
+      notify,
     });
     $("toggle-mic").addEventListener("click", () => this.toggle("audio"));
     $("toggle-cam").addEventListener("click", () => this.toggle("video"));

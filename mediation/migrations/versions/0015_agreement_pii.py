@@ -20,7 +20,7 @@ from mediation.agreement_pii import open_id_numbers, seal_id_numbers
 from mediation.pii import PiiCipher
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

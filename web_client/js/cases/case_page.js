@@ -9,6 +9,7 @@ import { busy, el, errorText, notify, size, when, yuan } from "./dom.js";
 import { disputeLabel, loadDisputeTypes, STEPS, stepLabel } from "./labels.js";
 import { followCase } from "./live.js";
 import { nextActionsBox } from "./next_actions.js";
+import { recordingsSection } from "./recordings_panel.js";
 
 const LOG_LENGTH = 12;
 
@@ -162,6 +163,7 @@ export async function renderCase({ account, view }, caseId) {
   view.append(banner, content);
   await loadDisputeTypes(api);
 
+  const recordings = recordingsSection();
   let rendering = Promise.resolve();
   // Refreshes run one after another; a failed one reports itself and does not stop the next.
   const refresh = () => (rendering = rendering.then(draw).catch((error) => notify(banner, "error", errorText(error))));
@@ -184,12 +186,13 @@ export async function renderCase({ account, view }, caseId) {
       c.outcome ? el("span", { class: "outcome", text: i18n.t(`case.outcome.${c.outcome}`) }) : null,
       el("span", { class: "spacer" }), live);
     const next = nextActionsBox(c, account);
-    const [panels, name] = await Promise.all([actionPanels({ caseView: c, account, applications, refresh }), mediatorName(c)]);
+    const [panels, name, recorded] = await Promise.all([actionPanels({ caseView: c, account, applications, refresh }),
+      mediatorName(c), recordings(c, account, refresh)]);
     const mayUpload = c.status === "open" && ["party", "agent"].includes(account.role);
     const typed = typedInput(content);
     content.replaceChildren(head, next,
       el("div", { class: "columns" },
-        el("div", { class: "column-main" }, finalState(c, applications, account), panels, timeline(c)),
+        el("div", { class: "column-main" }, finalState(c, applications, account), panels, recorded, timeline(c)),
         el("div", { class: "column-side" }, summary(c, name, mayUpload, refresh), activity(trail))));
     restoreInput(content, typed);
     document.body.dataset.caseStep = c.step;
