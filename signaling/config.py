@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from identity.checks import IdentityPolicy
 from mediation.outbound import OutboundPolicy
 
 from .client_address import parse_networks
@@ -62,6 +63,10 @@ class Settings:
     key_passphrase: str | None = field(default=None, repr=False)
     tsa_url: str | None = None
     identity_gate: str = "face"
+    #: The checks a signer passes before signing: a '+'-joined choice of face, liveness, otp.
+    identity_policy: str = "face+liveness+otp"
+    #: Days an enrolled reference photo is kept before the sweep deletes it.
+    identity_retention_days: int = 90
     environment: str = "development"
     deadline_scan_seconds: float = 60.0
     webhook_allow_http: bool = False
@@ -108,7 +113,7 @@ def _coerce(name: str, raw: Any) -> Any:
     if name in ("trusted_proxies", "webhook_allowed_hosts"):  # a TOML list, or "a, b" in the environment
         items = raw.split(",") if isinstance(raw, str) else raw
         return tuple(str(item).strip() for item in items if str(item).strip())
-    if name in ("port", "token_ttl_seconds", "max_event_bytes", "max_upload_bytes"):
+    if name in ("port", "token_ttl_seconds", "max_event_bytes", "max_upload_bytes", "identity_retention_days"):
         return int(raw)
     if name in ("reconnect_grace_seconds", "deadline_scan_seconds"):
         return float(raw)
@@ -153,6 +158,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     parse_networks(settings.trusted_proxies)  # a typo in a proxy address fails here, not per request
     if settings.environment == "production" and settings.identity_gate == "test":
         raise ValueError("identity_gate = 'test' is refused in production")
+    IdentityPolicy.parse(settings.identity_policy)  # a typo in the policy fails here, not at signing time
+    if settings.identity_retention_days < 1:
+        raise ValueError("identity_retention_days must be at least 1")
     OutboundPolicy(settings.webhook_allow_http, settings.webhook_allowed_hosts)  # a bad entry stops start-up
     return settings
 

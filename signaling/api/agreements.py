@@ -37,7 +37,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import BaseModel, ConfigDict, Field
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from identity.gate import IdentityCheck, IdentityCheckRejected, RecordedIdentityGate, TestIdentityGate, gate_for
+from identity.checks import SIMULATED, CheckOutcome, IdentityPolicy, StoredIdentityGate
+from identity.gate import GateSubject, IdentityCheckRejected
 from mediation.agreement_drafting import IdentityChanged, keep_case_identities, masked
 from mediation.agreement_store import SqlAgreementStore, pending_json_agreements
 from mediation.services import MediationServices
@@ -60,7 +61,7 @@ from .pki import PKI_KEY, TSA_KEY, platform_timestamper
 STORE_KEY = web.AppKey("agreement_store", SqlAgreementStore)
 AGREEMENT_SERVICES_KEY = web.AppKey("agreement_services", MediationServices)
 CEREMONY_KEY = web.AppKey("signing_ceremony", SigningCeremony)
-GATE_KEY = web.AppKey("identity_gate", RecordedIdentityGate)
+GATE_KEY = web.AppKey("identity_gate", StoredIdentityGate)
 SIGNING_TOKENS_KEY = web.AppKey("signing_tokens", TokenIssuer)
 AGREEMENT_SETTINGS_KEY = web.AppKey("agreement_settings", Settings)
 
@@ -99,7 +100,10 @@ def setup_agreements(app: web.Application, settings: Settings, services: Mediati
         raise RuntimeError("setup_agreements needs the PKI: call signaling.api.pki.install_pki first")
     pki = app[PKI_KEY]
     timestamper = platform_timestamper(settings, app[TSA_KEY])
-    gate = gate_for(settings.identity_gate, settings.environment)
+    if settings.identity_gate == "test" and settings.environment == "production":
+        raise ValueError("the test identity gate is refused in production")
+    gate = StoredIdentityGate(services.db, services.cases.clock, IdentityPolicy.parse(settings.identity_policy),
+                              simulation=settings.identity_gate == "test")
 
     app[STORE_KEY] = services.agreements
     app[AGREEMENT_SERVICES_KEY] = services
@@ -461,37 +465,46 @@ async def seal_agreement(request: web.Request, body: VersionRef) -> AgreementOut
 
 class IdentityCheckIn(_In):
     signer_key: Annotated[str, Field(min_length=1, max_length=64)]
-    method: Annotated[str, Field(min_length=1, max_length=64)]
+    method: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^(face|liveness|otp|provider:[a-z0-9_-]{1,40})$")]
     checked_at: dt.datetime
+    passed: bool = True
+    reason: Annotated[str, Field(max_length=40)] | None = None
     score: float | None = Field(default=None, ge=0, le=1)
     frames_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
-@api.route("POST", "/api/agreements/{agreement_id}/identity-checks", summary="Record a passed identity check",
+def slot_subject(state: VersionState, slot: SignerSlot) -> GateSubject:
+    return GateSubject(state.agreement_id, state.case_id, slot.signer_key, slot.participant_id)
+
+
+@api.route("POST", "/api/agreements/{agreement_id}/identity-checks", summary="Record an identity provider's check",
            allow=IDENTITY_REPORTERS, tag=TAG, request=IdentityCheckIn, status=201, scope="identity-provider")
 async def record_identity_check(request: web.Request, body: IdentityCheckIn) -> dict[str, Any]:
-    """For the identity service: a check it passed; the ceremony accepts it for a few minutes.
-    A ``checked_at`` in the future (``checked_at_in_future``) or already outside the gate's window
+    """For an identity provider holding an API key with the ``identity-provider`` scope (no other
+    key may): a check it made, passed or failed, stored with the case like the server's own. A
+    ``checked_at`` in the future (``checked_at_in_future``) or already outside the gate's window
     (``checked_at_too_old``) is refused."""
     agreement_id = request.match_info["agreement_id"]
     state = await _current(request, agreement_id)
-    if body.signer_key not in {s.signer_key for s in state.slots}:
+    slot = next((s for s in state.slots if s.signer_key == body.signer_key), None)
+    if slot is None:
         raise ApiError(404, "unknown_signer", f"the agreement has no signer {body.signer_key!r}")
     if body.checked_at.tzinfo is None:
         raise ApiError(422, "invalid_body", "checked_at needs a time zone")
     try:
-        await request.app[GATE_KEY].record(IdentityCheck(signer_key=gate_key(agreement_id, body.signer_key),
-                                                         method=body.method, checked_at=body.checked_at,
-                                                         score=body.score, frames_sha256=body.frames_sha256))
+        check_id = await request.app[GATE_KEY].record(CheckOutcome(
+            subject=slot_subject(state, slot), method=body.method, passed=body.passed, checked_at=body.checked_at,
+            recorded_by=principal_of(request).subject, reason=body.reason, score=body.score,
+            frames_sha256=body.frames_sha256))
     except IdentityCheckRejected as exc:
         raise ApiError(422, exc.code, exc.message) from None
-    return {"recorded": True}
+    return {"recorded": True, "check_id": check_id}
 
 
 def _simulated_checks(app: web.Application) -> bool:
     """Whether this server offers simulated identity checks: only with the test gate
     (``identity_gate = "test"``), which settings refuse in production."""
-    return GATE_KEY in app and isinstance(app[GATE_KEY], TestIdentityGate)
+    return GATE_KEY in app and app[GATE_KEY].simulation
 
 
 class SimulatedCheckIn(_In):
@@ -512,19 +525,20 @@ class SimulatedCheckOut(BaseModel):
            allow=PUBLIC, tag=TAG, request=SimulatedCheckIn, response=SimulatedCheckOut, only_if=_simulated_checks)
 async def simulate_identity_check(request: web.Request, body: SimulatedCheckIn) -> SimulatedCheckOut:
     """Exists only on a server running the test identity gate (never in production), so that signing
-    can be tried before the real face check exists. Records a check with method ``test`` for the
-    caller's own slot (signing link or session), which every signature it allows states; anyone
-    else's field is the 404 of a field that does not exist."""
+    can be tried without a camera. Stores a check with method ``test`` for the caller's own slot
+    (signing link or session), which every signature it allows states; anyone else's field is the
+    404 of a field that does not exist."""
     context = await _signer(request, body.agreement_id)
     state = await _current(request, context.agreement_id)
     slot = next((s for s in context.own_slots(state) if s.field_name == body.field_name), None)
     if slot is None:
         raise ApiError(404, "unknown_field", f"you have no signature field {body.field_name!r}")
     gate = request.app[GATE_KEY]
-    assert isinstance(gate, TestIdentityGate)  # the route exists only then
-    check = await gate.pass_now(gate_key(state.agreement_id, slot.signer_key))
-    return SimulatedCheckOut(field_name=slot.field_name, method=check.method, checked_at=check.checked_at,
-                             valid_until=check.checked_at + gate.window)
+    now = gate.clock.now()
+    await gate.record(CheckOutcome(subject=slot_subject(state, slot), method=SIMULATED, passed=True, checked_at=now,
+                                   recorded_by=slot.participant_id or "signing-link", score=1.0))
+    return SimulatedCheckOut(field_name=slot.field_name, method=SIMULATED, checked_at=now,
+                             valid_until=now + gate.window)
 
 
 # --- signer: session, pages, ceremony -----------------------------------------------------------

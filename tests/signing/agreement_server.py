@@ -303,7 +303,9 @@ class Server:
 
 
 async def start_server(data_dir: Path, **settings: Any) -> Server:
-    config = Settings(data_dir=data_dir, identity_gate="test", log_level="WARNING", **settings)
+    # The identity service of these tests reports face checks only (``pass_identity``).
+    config = Settings(**{"data_dir": data_dir, "identity_gate": "test", "identity_policy": "face",
+                         "log_level": "WARNING", **settings})
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
