@@ -18,6 +18,7 @@ from .api import accounts as accounts_api
 from .api import agreements as agreements_api
 from .api import cases as cases_api
 from .api import directory as directory_api
+from .api import identity as identity_api
 from .api import notifications as notifications_api
 from .api import pki as pki_api
 from .api import rooms as rooms_api
@@ -149,6 +150,7 @@ def create_app(settings: Settings) -> web.Application:
     pki_api.install_pki(app, pki)
     agreements_api.setup_agreements(app, settings, services)
     cases_api.setup_cases(app, settings, engine, services, scan_interval=settings.deadline_scan_seconds)
+    identity_api.setup_identity(app, settings, services)
     webhooks_api.setup_webhooks(app, services, outbound=webhooks_api.outbound_policy(settings))
     notifications_api.setup_notifications(app, settings, services)
     directory_api.setup_directory(app, services)
