@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from identity.face_match import FaceMatchResult, match_frames, reference_face
+from identity.liveness import TimedLandmarks, landmark_track
 
 #: Worker processes (each holds the models, ~40 MB); one per core, at most 2.
 DEFAULT_WORKERS = max(1, min(2, os.cpu_count() or 1))
@@ -58,3 +59,9 @@ async def match_in_worker(reference_image: bytes, frames: Sequence[np.ndarray]) 
     Raises :class:`~identity.errors.IdentityInputError` if the reference photo is unusable."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(pool(), _match, reference_image, list(frames))
+
+
+async def landmarks_in_worker(frames: Sequence[np.ndarray], times: Sequence[float]) -> list[TimedLandmarks]:
+    """:func:`~identity.liveness.landmark_track` (detection only, no embedding) in a worker process."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(pool(), landmark_track, list(frames), list(times))
