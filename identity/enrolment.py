@@ -30,7 +30,8 @@ from mediation.identity_models import IdentityEnrolment
 from mediation.models import Case
 from mediation.pii import PiiCipher, mask_id_number
 
-from .reference_image import check_reference_image
+from .face_match import reference_face
+from .worker import pool
 
 #: The consent text the participant agrees to; a new wording gets a new version.
 CONSENT_VERSION = "2026-12-v1"
@@ -134,7 +135,9 @@ class EnrolmentService:
         if not 1 <= len(name) <= 100:
             raise InvalidInput("invalid_name", "the name has 1-100 characters")
         number = normalise_id(request.id_type, request.id_number)
-        await asyncio.to_thread(check_reference_image, request.photo)
+        # Exactly one face big enough, in a worker process: else image_unreadable, image_too_large,
+        # no_face, several_faces or face_too_small (IdentityInputError), before anything is stored.
+        await asyncio.get_running_loop().run_in_executor(pool(), reference_face, request.photo)
         now = self.clock.now()
         async with self.db.begin() as s:
             ctx = await self.cases.load_context(s, actor, case_id, lock=True)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from identity.enrolment import (CONSENT_TEXT, CONSENT_VERSION, ID_TYPES, REFERENCE_SOURCES, EnrolmentRequest,
                                 EnrolmentService, EnrolmentStatus)
-from identity.reference_image import MAX_REFERENCE_BYTES
+from identity.face_match import MAX_IMAGE_BYTES as MAX_REFERENCE_BYTES
 from mediation.pii import PiiCipher
 from mediation.services import MediationServices
 
@@ -55,7 +55,7 @@ class EnrolmentIn(Strict):
     id_type: Literal[ID_TYPES]  # type: ignore[valid-type]
     id_number: Annotated[str, Field(min_length=1, max_length=40)]
     reference_source: Literal[REFERENCE_SOURCES]  # type: ignore[valid-type]
-    #: The photo (JPEG, PNG or WebP), base64.
+    #: The photo (JPEG or PNG), base64.
     photo: Annotated[str, Field(min_length=1, max_length=(MAX_REFERENCE_BYTES * 4) // 3 + 8)]
     consent: bool
     consent_version: Annotated[str, Field(max_length=20)]

@@ -19,6 +19,8 @@ from mediation.identity_models import IdentityEnrolment
 from mediation.pii import PiiCipher
 from mediation.services import MediationServices
 
+from tests.identity.face_samples import grace_hopper_jpeg
+
 from .doubles import MemorySms, id_number
 from .helpers import make_staff
 from .identity_helpers import TwoCases, two_cases
@@ -26,13 +28,13 @@ from .identity_helpers import TwoCases, two_cases
 RETENTION = dt.timedelta(days=30)
 
 
-def _jpeg(size: tuple[int, int] = (240, 320)) -> bytes:
+def _plain_jpeg() -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", size, (180, 140, 120)).save(out, "JPEG", quality=85)
+    Image.new("RGB", (240, 320), (180, 140, 120)).save(out, "JPEG", quality=85)
     return out.getvalue()
 
 
-PHOTO = _jpeg()
+PHOTO = grace_hopper_jpeg()
 
 
 @pytest.fixture
@@ -83,7 +85,8 @@ async def test_a_party_enrols_with_the_photo_encrypted_and_audited(services: Med
     ({"id_type": "library_card"}, "invalid_id_type"),
     ({"photo": b"\xff\xd8\xff\xe0 not really a jpeg"}, "image_unreadable"),
     ({"photo": b""}, "image_unreadable"),
-    ({"photo": b"\xff" * (6 * 1024 * 1024 + 1)}, "image_too_large"),
+    ({"photo": b"\xff\xd8\xff" + b"\x00" * (10 * 1024 * 1024)}, "image_too_large"),
+    ({"photo": _plain_jpeg()}, "no_face"),
     ({"name": "  "}, "invalid_name"),
     ({"reference_source": "selfie"}, "invalid_reference_source"),
 ])
@@ -100,7 +103,7 @@ async def test_bad_input_is_refused_and_nothing_is_stored(services: MediationSer
 
 async def test_a_decompression_bomb_is_refused_before_decoding(cases: TwoCases, enrolment: EnrolmentService) -> None:
     out = io.BytesIO()
-    Image.new("L", (5000, 5000)).save(out, "PNG")  # a few kB that would decode to 25 Mpx
+    Image.new("L", (6000, 6000)).save(out, "PNG")  # a few kB that would decode to 36 Mpx
     assert len(out.getvalue()) < 200_000
     with pytest.raises(MediationError) as refused:
         await enrolment.enrol(cases.alice.actor, cases.case_id, _request(cases, photo=out.getvalue()))
