@@ -228,7 +228,7 @@ def _pdf_response(pdf: bytes, filename: str) -> web.Response:
                                  "Cache-Control": "no-store"})
 
 
-async def _current(request: web.Request, agreement_id: str) -> VersionState:
+async def current_version(request: web.Request, agreement_id: str) -> VersionState:
     with _refusals():
         return await request.app[STORE_KEY].current(agreement_id)
 
@@ -262,7 +262,7 @@ def _managed_agreement(handler: Callable[[web.Request, Any], Awaitable[Any]]) ->
            allow=DRAFTERS, tag=TAG, response=AgreementOut)
 @_managed_agreement
 async def get_agreement(request: web.Request, _: None) -> AgreementOut:
-    return _agreement_out(await _current(request, request.match_info["agreement_id"]))
+    return _agreement_out(await current_version(request, request.match_info["agreement_id"]))
 
 
 @api.route("PUT", "/api/agreements/{agreement_id}", summary="Edit the text (a new version once locked)",
@@ -273,7 +273,7 @@ async def edit_agreement(request: web.Request, body: AgreementEdit) -> Agreement
     """A draft changes in place; a locked version is superseded by a new draft and its signatures
     lapse. The case participants' identities stay the case's (masked ID numbers are filled in)."""
     agreement_id = request.match_info["agreement_id"]
-    current = await _current(request, agreement_id)
+    current = await current_version(request, agreement_id)
     try:
         merged = keep_case_identities(current.data, body.data)
     except IdentityChanged as exc:
@@ -291,7 +291,7 @@ async def edit_agreement(request: web.Request, body: AgreementEdit) -> Agreement
 @_managed_agreement
 async def preview_agreement(request: web.Request, _: None) -> web.Response:
     """The PDF as it would be locked now (not stored, not signable)."""
-    state = await _current(request, request.match_info["agreement_id"])
+    state = await current_version(request, request.match_info["agreement_id"])
     rendered = await asyncio.to_thread(render_agreement, state.data, state.evidence,
                                        agreement_id=state.agreement_id, version=state.version)
     return _pdf_response(rendered.pdf, f"{state.agreement_id}-v{state.version}-preview.pdf")
@@ -353,7 +353,7 @@ def _keep_only_preview(directory: Path, pdf: bytes, digest: str) -> Path:
 async def render_preview(request: web.Request, _: None) -> PreviewOut:
     """For the mediator's editor: renders the PDF as it would be locked now; fetch its pages as PNG
     from ``previews/{sha256}/pages/{page}`` (browsers show images everywhere, PDFs not always)."""
-    state = await _current(request, request.match_info["agreement_id"])
+    state = await current_version(request, request.match_info["agreement_id"])
     rendered = await asyncio.to_thread(render_agreement, state.data, state.evidence,
                                        agreement_id=state.agreement_id, version=state.version)
     digest = rendered.sha256
@@ -431,7 +431,7 @@ async def signing_links(request: web.Request, _: None) -> SigningLinks:
     """One link per party, agent and the mediator of the locked current version (the seal has
     none), each bound to its slot's participant. Signed-in participants need none: they sign
     from their case page."""
-    state = await _current(request, request.match_info["agreement_id"])
+    state = await current_version(request, request.match_info["agreement_id"])
     if state.status is not VersionStatus.LOCKED:
         raise ApiError(409, "not_locked", "lock the agreement before sending signing links")
     tokens = request.app[SIGNING_TOKENS_KEY]
@@ -485,7 +485,7 @@ async def record_identity_check(request: web.Request, body: IdentityCheckIn) -> 
     ``checked_at`` in the future (``checked_at_in_future``) or already outside the gate's window
     (``checked_at_too_old``) is refused."""
     agreement_id = request.match_info["agreement_id"]
-    state = await _current(request, agreement_id)
+    state = await current_version(request, agreement_id)
     slot = next((s for s in state.slots if s.signer_key == body.signer_key), None)
     if slot is None:
         raise ApiError(404, "unknown_signer", f"the agreement has no signer {body.signer_key!r}")
@@ -528,8 +528,8 @@ async def simulate_identity_check(request: web.Request, body: SimulatedCheckIn) 
     can be tried without a camera. Stores a check with method ``test`` for the caller's own slot
     (signing link or session), which every signature it allows states; anyone else's field is the
     404 of a field that does not exist."""
-    context = await _signer(request, body.agreement_id)
-    state = await _current(request, context.agreement_id)
+    context = await signer_context(request, body.agreement_id)
+    state = await current_version(request, context.agreement_id)
     slot = next((s for s in context.own_slots(state) if s.field_name == body.field_name), None)
     if slot is None:
         raise ApiError(404, "unknown_field", f"you have no signature field {body.field_name!r}")
@@ -577,7 +577,7 @@ class SignerContext:
         return [s for s in state.slots if s.participant_id == self.participant_id]
 
 
-async def _signer(request: web.Request, agreement_id: str | None = None) -> SignerContext:
+async def signer_context(request: web.Request, agreement_id: str | None = None) -> SignerContext:
     """Authenticate a signer: the ``X-Signing-Token`` header, or else a session plus the agreement
     id (``?agreement=`` or the body's ``agreement_id``). A signed-in person with no slot in the
     agreement gets the 404 of an agreement that does not exist."""
@@ -596,7 +596,7 @@ async def _signer(request: web.Request, agreement_id: str | None = None) -> Sign
     if not agreement_id:
         raise ApiError(400, "bad_request", "say which agreement: ?agreement=<id>")
     context = SignerContext(agreement_id, principal.subject, None)
-    state = await _current(request, agreement_id)
+    state = await current_version(request, agreement_id)
     if not principal.roles & SIGNERS or not context.own_slots(state):
         raise ApiError(404, "agreement_not_found", "no such agreement")
     return context
@@ -632,7 +632,7 @@ def _page_count(pdf: bytes) -> int:
 
 
 async def _signer_session(request: web.Request, context: SignerContext) -> SignerSession:
-    state = await _current(request, context.agreement_id)
+    state = await current_version(request, context.agreement_id)
     slots = _slots(state)
     own = {s.field_name for s in context.own_slots(state)}
     yours = [s for s in slots if s.field_name in own]
@@ -660,7 +660,7 @@ async def _signer_session(request: web.Request, context: SignerContext) -> Signe
 async def signer_session(request: web.Request, _: None) -> SignerSession:
     """By signing link, or signed in with ``?agreement=``; tells the page whether its signer may
     sign now, and why not."""
-    return await _signer_session(request, await _signer(request))
+    return await _signer_session(request, await signer_context(request))
 
 
 class CaseSigning(BaseModel):
@@ -682,7 +682,7 @@ async def case_signing(request: web.Request, _: None) -> CaseSigning:
     info = await services.agreements.of_case(case_id)
     if info is None:
         raise ApiError(404, "no_agreement", "the mediator has not drafted this case's agreement yet")
-    context = await _signer(request, info.id)
+    context = await signer_context(request, info.id)
     return CaseSigning(session=await _signer_session(request, context), sign_url=f"/sign.html?agreement={info.id}")
 
 
@@ -730,8 +730,8 @@ async def _page_png(pdf_path: Path, page: int, target: Path, what: str) -> web.F
            tag=TAG)
 async def signer_page(request: web.Request, _: None) -> web.FileResponse:
     """Pages as images: headless and mobile browsers all show a PNG, not all show a PDF."""
-    context = await _signer(request)
-    state = await _current(request, context.agreement_id)
+    context = await signer_context(request)
+    state = await current_version(request, context.agreement_id)
     page = _int(request.match_info["page"], "page")
     with _refusals():
         pdf_path = await request.app[STORE_KEY].revision_path(state)
@@ -742,8 +742,8 @@ async def signer_page(request: web.Request, _: None) -> web.FileResponse:
            allow=PUBLIC, tag=TAG)
 async def signer_document(request: web.Request, _: None) -> web.Response:
     """After the seal this is the final B-LTA PDF; ``?revision=0`` is the locked text itself."""
-    context = await _signer(request)
-    state = await _current(request, context.agreement_id)
+    context = await signer_context(request)
+    state = await current_version(request, context.agreement_id)
     revision = request.query.get("revision")
     with _refusals():
         pdf = await request.app[STORE_KEY].read_pdf(state, _int(revision, "revision") if revision is not None else None)
@@ -798,8 +798,8 @@ def _b64(data: str, name: str) -> bytes:
 
 
 async def _step_signer(request: web.Request, body: SignStep) -> tuple[str, Signer]:
-    context = await _signer(request, body.agreement_id)
-    state = await _current(request, context.agreement_id)
+    context = await signer_context(request, body.agreement_id)
+    state = await current_version(request, context.agreement_id)
     return context.agreement_id, context.signer_for(state, body.field_name)
 
 
@@ -840,10 +840,10 @@ async def sign_prepare(request: web.Request, body: SignStep) -> PrepareOut:
 @api.route("GET", "/api/sign/prepared.pdf", summary="The prepared PDF the signed attributes cover",
            allow=PUBLIC, tag=TAG)
 async def sign_prepared_pdf(request: web.Request, _: None) -> web.Response:
-    context = await _signer(request)
+    context = await signer_context(request)
     version = _int(request.query.get("version", ""), "version")
     field_name = request.query.get("field_name", "")
-    state = await _current(request, context.agreement_id)
+    state = await current_version(request, context.agreement_id)
     with _refusals():
         pdf = request.app[CEREMONY_KEY].prepared_pdf(context.agreement_id, version,
                                                      context.signer_for(state, field_name), field_name)
