@@ -38,7 +38,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from face_samples import AUGMENTATIONS, astronaut, grace_hopper, grace_hopper_jpeg, jpeg, lfw_enlarged, webcam_frame  # noqa: E402
-from head_tracks import FPS, Pose, answering, track  # noqa: E402
+from head_tracks import answering, picture_moves, track  # noqa: E402
 from identity import worker  # noqa: E402
 from identity.attestation import (AttestationSubject, FaceMatchEvidence, make_attestation, sign_attestation,  # noqa: E402
                                   verify_attestation)
@@ -119,16 +119,6 @@ def face_errors() -> None:
     emit("identity_face_threshold", MATCH_THRESHOLD, "cosine")
 
 
-def _picture(seed: int):
-    rng = np.random.default_rng(seed)
-    phases = rng.uniform(0, 2 * np.pi, 5)
-    for i in range(int(30 * FPS)):
-        t = i / FPS
-        yield t, Pose(yaw=35 * np.sin(t * 1.3 + phases[0]), pitch=25 * np.sin(t * 0.9 + phases[1]),
-                      roll=15 * np.sin(t * 0.7 + phases[2]), distance=520 - 170 * abs(np.sin(t * 0.5 + phases[3])),
-                      shift=(40 * np.sin(t * 1.1 + phases[4]), 20 * np.sin(t * 0.8)))
-
-
 def liveness_errors(tracks: int) -> None:
     rejects = accepts = 0
     parallax = []
@@ -137,7 +127,7 @@ def liveness_errors(tracks: int) -> None:
         real = judge_liveness(challenges, track(answering([c.kind for c in challenges], amount=20), jitter_px=1.0,
                                                 seed=seed))
         rejects += not real.passed
-        flat = judge_liveness(challenges, track(_picture(seed), flat=True, jitter_px=1.0, seed=seed))
+        flat = judge_liveness(challenges, track(picture_moves(seed), flat=True, jitter_px=1.0, seed=seed))
         accepts += flat.passed
         parallax.append(flat.max_parallax)
     emit("identity_liveness_tracks", tracks, "tracks")
