@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from identity.face_match import FaceMatchResult, match_frames, reference_face, sample_frames
+from identity.face_match import FaceMatchResult, ReferenceFace, match_frames, reference_face, sample_frames
 from identity.liveness import TimedLandmarks, landmark_track
 
 #: Worker processes (each holds the models, ~40 MB); one per core, at most 2.
@@ -63,6 +63,12 @@ async def _run(function: Callable[..., Any], *args: Any) -> Any:
     except BrokenProcessPool:
         shutdown()
         return await loop.run_in_executor(pool(), function, *args)
+
+
+async def reference_in_worker(reference_image: bytes) -> ReferenceFace:
+    """:func:`~identity.face_match.reference_face` in a worker process: checks an enrolment photo
+    (raises :class:`~identity.errors.IdentityInputError` with the reason)."""
+    return await _run(reference_face, reference_image)
 
 
 def _match(reference_image: bytes, frames: list[np.ndarray]) -> FaceMatchResult:

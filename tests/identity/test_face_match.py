@@ -170,6 +170,11 @@ async def test_match_in_worker_runs_in_another_process():
         with pytest.raises(IdentityInputError) as refused:
             await worker.match_in_worker(b"not an image", [grace_hopper()])
         assert refused.value.code == "image_unreadable"
+        enrolled = await worker.reference_in_worker(grace_hopper_jpeg())
+        assert enrolled.face_px == reference_face(grace_hopper_jpeg()).face_px
+        with pytest.raises(IdentityInputError) as refused:
+            await worker.reference_in_worker(png(side_by_side(grace_hopper(), astronaut())))
+        assert refused.value.code == "several_faces"
     finally:
         worker.shutdown()
 
