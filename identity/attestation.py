@@ -148,6 +148,8 @@ def make_attestation(subject: AttestationSubject, started_at: dt.datetime, check
     for moment in (started_at, checked_at):
         if moment.tzinfo is None:
             raise ValueError("attestation times must be timezone-aware")
+    if liveness is not None and liveness.reason == "pending":
+        raise ValueError("a liveness check still waiting for answers cannot be attested: judge it at its end")
     sections = [("face_match", face_match), ("liveness", liveness), ("one_time_code", one_time_code)]
     present = [(name, evidence) for name, evidence in sections if evidence is not None]
     if not present:

@@ -114,3 +114,15 @@ def answering(kinds: list[str], delay: float = 1.0, amount: float | None = None,
         if kind == "come_closer":
             rest = frames[-1][1]
     yield from hold(rest, 1.0, t)
+
+
+def picture_moves(seed: int, seconds: float = 30.0) -> Iterator[tuple[float, Pose]]:
+    """A photo or screen waved about for ``seconds``: turned up to 35°, tilted up to 25°, rotated
+    up to 15°, brought from 52 to 35 cm and moved sideways, at a phase drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    phases = rng.uniform(0, 2 * np.pi, 5)
+    for i in range(int(seconds * FPS)):
+        t = i / FPS
+        yield t, Pose(yaw=35 * np.sin(t * 1.3 + phases[0]), pitch=25 * np.sin(t * 0.9 + phases[1]),
+                      roll=15 * np.sin(t * 0.7 + phases[2]), distance=520 - 170 * abs(np.sin(t * 0.5 + phases[3])),
+                      shift=(40 * np.sin(t * 1.1 + phases[4]), 20 * np.sin(t * 0.8)))

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from asn1crypto import cms
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from head_tracks import answering, track
@@ -159,3 +161,35 @@ def test_make_attestation_needs_evidence_and_aware_times() -> None:
         make_attestation(subject, NOW, NOW)
     with pytest.raises(ValueError):
         make_attestation(subject, NOW.replace(tzinfo=None), NOW, face_match=face())
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(damage=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4))
+async def test_a_damaged_blob_never_verifies_a_changed_record_and_never_raises(pki: PlatformPKI, signed_blob: bytes, damage) -> None:
+    blob = bytearray(signed_blob)
+    for position, value in damage:
+        blob[position % len(blob)] = value
+    check = await verify_attestation(bytes(blob), [pki.root_cert])
+    if bytes(blob) == signed_blob:
+        assert check.valid
+    elif check.valid:
+        # only bytes outside the signed content can change unnoticed (e.g. the unsigned list of
+        # digest algorithms): the record is the original, and the changed blob has its own hash
+        assert check.attestation == attestation() and check.sha256 != attestation_sha256(signed_blob)
+    else:
+        assert check.problem in {"malformed", "bad_signature", "untrusted_signer", "not_an_attestation"}
+
+
+@pytest.fixture(scope="module")
+def signed_blob(signer: AttestationKey) -> bytes:
+    import asyncio
+
+    return asyncio.run(sign_attestation(attestation(), signer)).blob
+
+
+def test_a_liveness_check_still_pending_is_not_attested() -> None:
+    challenges = make_challenges(random.Random(1))
+    pending = judge_liveness(challenges, track(answering([c.kind for c in challenges]))[:15])
+    assert pending.reason == "pending"
+    with pytest.raises(ValueError):
+        attestation(liveness=LivenessEvidence.of(pending))

@@ -9,13 +9,15 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from face_samples import (AUGMENTATIONS, astronaut, cameraman, grace_hopper, grace_hopper_jpeg, jpeg,
                           lfw_enlarged, png, scale, side_by_side, webcam_frame)
 from identity import worker
 from identity.errors import IdentityInputError
-from identity.face_match import (MATCH_THRESHOLD, MAX_IMAGE_BYTES, MIN_FACE_PX, detect_faces, frames_digest,
-                                 match_frames, reference_face, single_face)
+from identity.face_match import (MATCH_THRESHOLD, MAX_FRAMES, MAX_IMAGE_BYTES, MIN_FACE_PX, detect_faces,
+                                 frames_digest, match_frames, reference_face, sample_frames, single_face)
 from identity.models import MODEL_SHA256
 from mediation.errors import InvalidInput
 
@@ -42,7 +44,7 @@ def test_the_reference_matches_on_webcam_sized_frames(hopper):
     assert result.frames_sha256 == frames_digest(frames)
 
 
-@pytest.mark.parametrize("other", [astronaut, lambda: webcam_frame(astronaut())], ids=["astronaut", "astronaut_frame"])
+@pytest.mark.parametrize("other", [astronaut, lambda: webcam_frame(astronaut(), 470)], ids=["astronaut", "astronaut_frame"])
 def test_another_person_is_rejected(hopper, other):
     result = match_frames(hopper, [other()])
     assert not result.passed
@@ -168,5 +170,44 @@ async def test_match_in_worker_runs_in_another_process():
         with pytest.raises(IdentityInputError) as refused:
             await worker.match_in_worker(b"not an image", [grace_hopper()])
         assert refused.value.code == "image_unreadable"
+        enrolled = await worker.reference_in_worker(grace_hopper_jpeg())
+        assert enrolled.face_px == reference_face(grace_hopper_jpeg()).face_px
+        with pytest.raises(IdentityInputError) as refused:
+            await worker.reference_in_worker(png(side_by_side(grace_hopper(), astronaut())))
+        assert refused.value.code == "several_faces"
     finally:
         worker.shutdown()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=2048))
+def test_arbitrary_bytes_are_refused_with_a_code_or_read(blob):
+    try:
+        reference_face(blob)
+    except IdentityInputError as err:
+        assert err.code in {"image_unreadable", "image_too_large", "no_face"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4000), st.integers(0, 255)), min_size=1, max_size=12))
+def test_damaged_photos_are_refused_with_a_code_or_read(damage):
+    """Bytes of a real photo overwritten here and there: a clear refusal or a usable reference,
+    never another exception (truncated or corrupt JPEG data, broken headers)."""
+    blob = bytearray(_HOPPER_JPEG)
+    for position, value in damage:
+        blob[position] = value
+    try:
+        reference_face(bytes(blob))
+    except IdentityInputError as err:
+        assert err.code in {"image_unreadable", "image_too_large", "no_face", "several_faces", "face_too_small"}
+
+
+_HOPPER_JPEG = grace_hopper_jpeg()
+
+
+def test_at_most_max_frames_are_examined(hopper):
+    frames = [np.full((48, 64, 3), i, np.uint8) for i in range(100)]
+    result = match_frames(hopper, frames)
+    assert result.reason == "no_face" and result.frames_sha256 == frames_digest(sample_frames(frames))
+    assert len(sample_frames(frames)) == MAX_FRAMES
+    assert sample_frames(frames)[0] is frames[0] and sample_frames(frames)[-1] is frames[-1]

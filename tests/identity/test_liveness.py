@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from face_samples import grace_hopper, webcam_frame
-from head_tracks import FPS, Pose, answering, hold, track
+from head_tracks import Pose, answering, hold, picture_moves, track
 from identity import worker
 from identity.liveness import (CHALLENGE_KINDS, TURN_PARALLAX, Challenge, TimedLandmarks, judge_liveness,
                                landmark_track, make_challenges, nose_parallax)
@@ -54,20 +54,10 @@ def test_a_still_face_fails_as_static():
     assert [o.outcome for o in result.challenges] == ["too_slow", "not_reached", "not_reached", "not_reached"]
 
 
-def _photo_moves(seed: int):
-    rng = np.random.default_rng(seed)
-    phases = rng.uniform(0, 2 * np.pi, 5)
-    for i in range(int(30 * FPS)):
-        t = i / FPS
-        yield t, Pose(yaw=35 * np.sin(t * 1.3 + phases[0]), pitch=25 * np.sin(t * 0.9 + phases[1]),
-                      roll=15 * np.sin(t * 0.7 + phases[2]), distance=520 - 170 * abs(np.sin(t * 0.5 + phases[3])),
-                      shift=(40 * np.sin(t * 1.1 + phases[4]), 20 * np.sin(t * 0.8)))
-
-
 @pytest.mark.parametrize("seed", range(20))
 def test_a_flat_picture_turned_tilted_and_moved_fails_as_planar(seed):
     challenges = make_challenges(random.Random(seed))
-    result = judge_liveness(challenges, track(_photo_moves(seed), flat=True, jitter_px=1.0, seed=seed))
+    result = judge_liveness(challenges, track(picture_moves(seed), flat=True, jitter_px=1.0, seed=seed))
     assert not result.passed
     assert result.max_parallax < TURN_PARALLAX
     assert not any(o.outcome == "passed" for o in result.challenges if o.kind != "come_closer")
@@ -144,6 +134,12 @@ def test_landmarks_from_real_frames():
     assert result[0].landmarks == detect_faces(frames[0])[0].landmarks
     right_eye, left_eye = result[0].landmarks[:2]
     assert right_eye[0] < left_eye[0]  # YuNet's first eye is the person's right, on the viewer's left
+
+
+async def test_landmarks_in_worker_takes_bounded_batches():
+    with pytest.raises(ValueError):
+        await worker.landmarks_in_worker([np.zeros((4, 4, 3), np.uint8)] * (worker.MAX_LANDMARK_BATCH + 1),
+                                         [0.0] * (worker.MAX_LANDMARK_BATCH + 1))
 
 
 async def test_landmarks_in_worker():
