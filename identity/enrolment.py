@@ -11,7 +11,6 @@ their retention period and writes that deletion into the case's audit trail.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from dataclasses import dataclass
@@ -30,8 +29,7 @@ from mediation.identity_models import IdentityEnrolment
 from mediation.models import Case
 from mediation.pii import PiiCipher, mask_id_number
 
-from .face_match import reference_face
-from .worker import pool
+from .worker import reference_in_worker
 
 #: The consent text the participant agrees to; a new wording gets a new version.
 CONSENT_VERSION = "2026-12-v1"
@@ -137,7 +135,7 @@ class EnrolmentService:
         number = normalise_id(request.id_type, request.id_number)
         # Exactly one face big enough, in a worker process: else image_unreadable, image_too_large,
         # no_face, several_faces or face_too_small (IdentityInputError), before anything is stored.
-        await asyncio.get_running_loop().run_in_executor(pool(), reference_face, request.photo)
+        await reference_in_worker(request.photo)
         now = self.clock.now()
         async with self.db.begin() as s:
             ctx = await self.cases.load_context(s, actor, case_id, lock=True)
