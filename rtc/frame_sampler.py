@@ -69,35 +69,72 @@ async def collect_packets(packets: AsyncIterator[av.Packet], *, seconds: float, 
     return collected
 
 
+class SampledDecoder:
+    """Decodes a seat's encoded frames in order (VP8 needs the chain from a keyframe) and keeps
+    about ``fps`` of them per second as BGR arrays. Blocking: call :meth:`decode` in a worker
+    thread, one call at a time; state carries over between calls (a live session's batches)."""
+
+    def __init__(self, codec: str = "vp8", fps: float = 5.0):
+        self._decoder = av.CodecContext.create(codec, "r")
+        self._interval = 1.0 / fps
+        self._started = False
+        self._origin: float | None = None
+        self._next_t = 0.0
+
+    def decode(self, packets: list[av.Packet], limit: int = MAX_FRAMES) -> list[SampledFrame]:
+        """The sampled frames of ``packets`` (at most ``limit``); frames the decoder refuses (lost
+        packets) are skipped, and nothing is decoded before the first keyframe."""
+        out: list[SampledFrame] = []
+        for packet in packets:
+            if not self._started and not packet.is_keyframe:
+                continue
+            self._started = True
+            try:
+                frames = self._decoder.decode(packet)
+            except av.error.FFmpegError:
+                continue
+            t = float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base else 0.0
+            for frame in frames:
+                if frame.width > MAX_SIDE or frame.height > MAX_SIDE or len(out) >= limit:
+                    continue
+                self._origin = t if self._origin is None else self._origin
+                if t - self._origin + 1e-6 < self._next_t:
+                    continue
+                out.append(SampledFrame(round(t - self._origin, 3), frame.to_ndarray(format="bgr24")))
+                self._next_t = (t - self._origin) + self._interval
+        return out
+
+
 def decode_sampled(packets: list[av.Packet], *, codec: str = "vp8", fps: float = 5.0,
                    max_frames: int = 15) -> list[SampledFrame]:
     """Decode from the first keyframe; keep about ``fps`` frames per second, at most ``max_frames``.
-    Blocking: call in a worker thread. Frames the decoder refuses (lost packets) are skipped."""
-    max_frames = min(max_frames, MAX_FRAMES)
-    start = next((i for i, p in enumerate(packets) if p.is_keyframe), None)
-    if start is None:
-        return []
-    decoder = av.CodecContext.create(codec, "r")
-    origin: float | None = None
-    next_t = 0.0
-    out: list[SampledFrame] = []
-    for packet in packets[start:]:
-        try:
-            frames = decoder.decode(packet)
-        except av.error.FFmpegError:
-            continue
-        for frame in frames:
-            if frame.width > MAX_SIDE or frame.height > MAX_SIDE:
-                continue
-            t = float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base else 0.0
-            origin = t if origin is None else origin
-            if t - origin + 1e-6 < next_t:
-                continue
-            out.append(SampledFrame(round(t - origin, 3), frame.to_ndarray(format="bgr24")))
-            next_t = (t - origin) + 1.0 / fps
-            if len(out) >= max_frames:
-                return out
-    return out
+    Blocking: call in a worker thread."""
+    return SampledDecoder(codec, fps).decode(packets, min(max_frames, MAX_FRAMES))
+
+
+class PacketBuffer:
+    """Keeps taking a seat's encoded frames (bounded) until closed, for a live check that judges
+    them batch by batch while the person is still answering."""
+
+    def __init__(self, packets: AsyncIterator[av.Packet], capacity: int = MAX_PACKETS):
+        self._pending: list[av.Packet] = []
+        self._capacity = capacity
+        self._task = asyncio.ensure_future(self._pump(packets))
+
+    async def _pump(self, packets: AsyncIterator[av.Packet]) -> None:
+        async with contextlib.aclosing(packets) as stream:
+            async for packet in stream:
+                if len(self._pending) < self._capacity:
+                    self._pending.append(packet)
+
+    def take(self) -> list[av.Packet]:
+        taken, self._pending = self._pending, []
+        return taken
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
 
 async def sample_video(packets: AsyncIterator[av.Packet], *, seconds: float = 3.0, wait_for_first: float = 10.0,

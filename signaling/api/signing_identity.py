@@ -80,6 +80,13 @@ class SessionOut(BaseModel):
     reason: str | None
     score: float | None
     lifetime_seconds: float
+    #: The checks this session runs (``face``, ``liveness``).
+    methods: list[str]
+    #: While ``liveness``: the prompt to show now (``turn_left``, ``turn_right``, ``nod``,
+    #: ``come_closer``), its number from 1, and how many there are.
+    prompt: str | None
+    prompt_index: int
+    prompt_count: int
 
 
 class AnswerOut(BaseModel):
@@ -125,7 +132,9 @@ def _query_target(request: web.Request) -> tuple[str, str | None]:
 
 def _session_out(session: CaptureSession) -> SessionOut:
     return SessionOut(session_id=session.session_id, state=session.state, passed=session.passed,
-                      reason=session.reason, score=session.score, lifetime_seconds=LIFETIME)
+                      reason=session.reason, score=session.score, lifetime_seconds=LIFETIME,
+                      methods=list(session.methods), prompt=session.prompt, prompt_index=session.prompt_index,
+                      prompt_count=session.prompt_count)
 
 
 def _gate(request: web.Request) -> StoredIdentityGate:

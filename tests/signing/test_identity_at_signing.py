@@ -69,7 +69,9 @@ async def _enrol(server: Server, person: Person, case_id: str, photo: bytes, id_
         "consent_version": CONSENT_VERSION})
 
 
-async def _live_check(server: Server, token: str, image: np.ndarray) -> dict[str, Any]:
+async def _live_check(server: Server, token: str, image: np.ndarray,
+                      prompts: list[tuple[str, int, int]] | None = None) -> dict[str, Any]:
+    """The camera's offer, then the session's state until done (the liveness prompts seen go to ``prompts``)."""
     status, session = await server.call("POST", "/api/sign/identity/sessions", token=token,
                                         json={"field_name": FIELD})
     assert status == 201, session
@@ -87,6 +89,8 @@ async def _live_check(server: Server, token: str, image: np.ndarray) -> dict[str
             assert status == 200, state
             if state["state"] == "done":
                 return state
+            if prompts is not None and state["prompt"]:
+                prompts.append((state["prompt"], state["prompt_index"], state["prompt_count"]))
             await asyncio.sleep(0.2)
         raise AssertionError("the live check did not finish")
     finally:
@@ -166,3 +170,29 @@ async def test_another_face_is_no_match_and_an_empty_picture_no_face(server: Ser
     status, other = await server.call("POST", "/api/sign/identity/sessions", token=token,
                                       json={"field_name": "sig_02_party_respondent"})
     assert status == 404 and other["error"]["code"] == "unknown_field"
+
+
+async def test_a_still_picture_passes_the_face_but_cannot_answer_the_liveness_prompts(tmp_path: Path) -> None:
+    server = await start_server(tmp_path, identity_gate="face", identity_policy="face+liveness")
+    try:
+        c = await server.cast()
+        case_id, agreement_id, tokens = await _agreement(server)
+        token = tokens[FIELD]
+        status, enrolled = await _enrol(server, c.zhang, case_id, grace_hopper_jpeg(),
+                                        agreement_dict()["parties"][0]["id_number"])
+        assert status == 200, enrolled
+        prompts: list[tuple[str, int, int]] = []
+        verdict = await _live_check(server, token, grace_hopper(), prompts)
+        assert verdict["passed"] is False and verdict["reason"] in ("static", "planar"), verdict
+        assert verdict["methods"] == ["face", "liveness"] and verdict["score"] >= 0.40
+        assert prompts and prompts[0][1] == 1 and prompts[0][2] == 4
+        assert prompts[0][0] in ("turn_left", "turn_right", "nod", "come_closer")
+        async with server.services.db() as s:
+            rows = (await s.scalars(select(IdentityCheckRow).where(IdentityCheckRow.agreement_id == agreement_id)
+                                    .order_by(IdentityCheckRow.id))).all()
+        assert [(r.method, r.passed) for r in rows] == [("face", True), ("liveness", False)]
+        assert rows[1].attestation and rows[1].reason == verdict["reason"]
+        status, standing = await server.call("GET", f"/api/sign/identity?field={FIELD}", token=token)
+        assert standing["passed"] == []  # the failed liveness check voids the face pass before it
+    finally:
+        await server.close()
