@@ -10,7 +10,7 @@ i18n.register(IDENTITY_MESSAGES);
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 500;
-const MAX_WAIT_MS = 60_000;
+const MAX_WAIT_MS = 120_000;
 
 function waitForIce(pc) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
@@ -52,7 +52,7 @@ export function identityCheck({ api, onPassed }) {
       i18n.t("check.required", { steps: methods(standing.required) }),
       standing.passed.length ? i18n.t("check.passedList", { steps: methods(standing.passed) }) : "",
     ].filter(Boolean).join(" ");
-    $("check-start").hidden = !left.includes("face");
+    $("check-start").hidden = !(left.includes("face") || left.includes("liveness"));
     $("check-start").disabled = running;
     const codeTurn = left.includes("otp") && !left.includes("face") && !left.includes("liveness");
     $("code-box").hidden = !codeTurn;
@@ -101,10 +101,12 @@ export function identityCheck({ api, onPassed }) {
       while (state.state !== "done" && Date.now() - began < MAX_WAIT_MS) {
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         state = await api.json("GET", path);
+        showPrompt(state);
       }
+      showPrompt(null);
       say("check-progress", "info", "");
       if (state.passed) {
-        say("check-result", "ok", i18n.t("check.facePassed"));
+        say("check-result", "ok", i18n.t(state.methods.includes("liveness") ? "check.livePassed" : "check.facePassed"));
       } else {
         standing = await api.json("GET", `/api/sign/identity?field=${encodeURIComponent(field)}`);
         say("check-result", "error", `${i18n.t("check.faceFailed", { reason: reasonText(state.reason || "check_failed") })} ${
@@ -119,6 +121,22 @@ export function identityCheck({ api, onPassed }) {
       running = false;
       await onPassed();
     }
+  }
+
+  /** While the liveness check runs: what to do now, in big letters, and which step of how many. */
+  function showPrompt(state) {
+    const box = $("check-prompt");
+    if (!state || state.state !== "liveness" || !state.prompt) {
+      box.hidden = true;
+      return;
+    }
+    say("check-progress", "info", i18n.t("check.liveness"));
+    box.hidden = false;
+    box.dataset.prompt = state.prompt;
+    $("check-prompt-text").textContent = i18n.t(`prompt.${state.prompt}`);
+    $("check-prompt-step").textContent = i18n.t("prompt.step", { index: state.prompt_index, count: state.prompt_count });
+    $("check-prompt-progress").max = state.prompt_count;
+    $("check-prompt-progress").value = state.prompt_index - 1;
   }
 
   async function sendCode() {
