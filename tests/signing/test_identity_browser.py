@@ -96,6 +96,16 @@ async def test_the_enrolled_person_on_camera_passes_and_signs(server: Server, gr
         await page.wait_for_selector("body[data-state=ready]")
         await page.click("#sign")
         await page.wait_for_selector("body[data-state=signed]", timeout=60_000)
+        # The mediator sees who enrolled on the case page (statuses, never the photo).
+        await context.clear_cookies()
+        await context.add_cookies([{"name": SESSION_COOKIE, "value": (await server.cast()).mediator.token,
+                                    "domain": urlparse(server.base_url).hostname, "path": "/"}])
+        desk = await context.new_page()
+        await desk.goto(f"{server.base_url}/cases.html#case/{case_id}")
+        listed = desk.locator("#identity-enrolments li")
+        await listed.wait_for()
+        text = await listed.text_content()
+        assert "张三" in text and "居民身份证" in text and agreement_dict()["parties"][0]["id_number"] not in text
     state = await server.store.current(agreement_id)
     (signature,) = state.signatures
     assert signature.field_name == FIELDS[0] and signature.identity is not None

@@ -116,6 +116,16 @@ function enrolForm(c, account, consent, refresh, notice) {
     el("div", { class: "actions" }, submit));
 }
 
+/** For the mediator: who has enrolled (names, masked numbers, dates; never a photo). */
+async function enrolmentList(c) {
+  const { enrolments } = await api.get(`/api/cases/${encodeURIComponent(c.id)}/identity/enrolments`);
+  return el("div", { id: "identity-enrolments" }, el("h3", { text: i18n.t("identity.whoEnrolled") }),
+    enrolments.length === 0 ? el("p", { class: "hint", text: i18n.t("identity.nobody") }) :
+      el("ul", {}, enrolments.map((e) => el("li", { dataset: { account: e.account_id }, text: i18n.t(
+        e.reference_kept ? "identity.listed" : "identity.listedDeleted",
+        { name: e.name, type: i18n.t(`identity.type.${e.id_type}`), number: e.id_number, at: when(e.enrolled_at) }) }))));
+}
+
 /** The panel for a participant of a case on its way to an agreement; null for anyone else. */
 export async function identityPanel(c, account, refresh) {
   if (!PARTICIPANT_ROLES.includes(account.role) || !STEPS.includes(c.step)) return null;
@@ -123,6 +133,7 @@ export async function identityPanel(c, account, refresh) {
   const notice = el("p", { class: "notice", role: "status", hidden: true });
   const node = el("section", { class: "card panel", id: "identity-panel" },
     el("h2", { text: i18n.t("identity.heading") }), el("p", { class: "hint", text: i18n.t("identity.why") }));
+  if (account.role === "mediator") node.append(await enrolmentList(c));
   if (own.enrolment) {
     const view = enrolledView(c, own.enrolment, refresh, notice);
     node.append(view.node);
