@@ -16,9 +16,11 @@ import pytest
 from PIL import Image
 from playwright.async_api import BrowserContext, Page, async_playwright
 from skimage import data
+from sqlalchemy import select
 
 from agreement_samples import agreement_dict
 from agreement_server import FIELDS, Server, start_server
+from mediation.identity_models import IdentityCheckRow
 from signaling.auth import SESSION_COOKIE
 from tests.browser.conftest import chromium_args
 from tests.support.fake_camera import grace_hopper_image, make_fake_camera
@@ -55,7 +57,7 @@ async def _locked_case(server: Server) -> tuple[str, str]:
     return case_id, agreement_id
 
 
-async def _enrol_and_check(server: Server, context: BrowserContext, case_id: str, photo: Path) -> Page:
+async def _start_check(server: Server, context: BrowserContext, case_id: str, photo: Path) -> Page:
     """Zhang San, signed in: enrols on the case page, goes to signing and starts the face check."""
     c = await server.cast()
     await context.add_cookies([{"name": SESSION_COOKIE, "value": c.zhang.token,
@@ -80,6 +82,12 @@ async def _enrol_and_check(server: Server, context: BrowserContext, case_id: str
     await page.wait_for_selector("#identity:not([hidden])")
     assert "人脸比对" in await page.text_content("#check-required")
     await page.click("#check-start")
+    return page
+
+
+async def _enrol_and_check(server: Server, context: BrowserContext, case_id: str, photo: Path) -> Page:
+    """:func:`_start_check`, then wait for the verdict."""
+    page = await _start_check(server, context, case_id, photo)
     await page.wait_for_selector("#check-result:not([hidden])", timeout=90_000)
     return page
 
@@ -136,3 +144,31 @@ async def test_a_camera_without_a_face_finds_no_face(server: Server, tmp_path: P
         assert "没有在画面中找到人脸" in result, result
         await page.click("#lang")
         await page.wait_for_selector("text=Start the face check")
+
+
+async def test_with_liveness_the_page_shows_the_prompts_and_a_moving_photo_fails_them(
+        tmp_path: Path, grace_camera: Path) -> None:
+    """The fake camera is a photo sliding sideways: it matches the face, but cannot turn or nod."""
+    server = await start_server(tmp_path / "data", identity_gate="face", identity_policy="face+liveness")
+    try:
+        case_id, agreement_id = await _locked_case(server)
+        photo = tmp_path / "id-photo.jpg"
+        grace_hopper_image().save(photo, "JPEG", quality=90)
+        async for context in _browser(grace_camera):
+            page = await _start_check(server, context, case_id, photo)
+            prompt = page.locator("#check-prompt")
+            await prompt.wait_for(timeout=60_000)
+            assert await prompt.get_attribute("data-prompt") in ("turn_left", "turn_right", "nod", "come_closer")
+            assert "第 1 步，共 4 步" in await page.text_content("#check-prompt-step")
+            text = await page.text_content("#check-prompt-text")
+            assert any(word in text for word in ("转向", "点一下头", "靠近")), text
+            await page.wait_for_selector("#check-result:not([hidden])", timeout=90_000)
+            result = await page.text_content("#check-result")
+            assert await page.get_attribute("#check-result", "data-kind") == "error"
+            assert "人脸核验未通过" in result and ("照片或屏幕" in result or "一直没有动" in result), result
+        async with server.services.db() as s:
+            rows = (await s.scalars(select(IdentityCheckRow).where(IdentityCheckRow.agreement_id == agreement_id)
+                                    .order_by(IdentityCheckRow.id))).all()
+        assert [(r.method, r.passed) for r in rows] == [("face", True), ("liveness", False)]
+    finally:
+        await server.close()
