@@ -7,14 +7,17 @@ import datetime as dt
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from sqlalchemy import func, select
 
-from identity.enrolment import CONSENT_VERSION, EnrolmentRequest, EnrolmentService
+from identity.enrolment import CONSENT_VERSION, ID_TYPES, EnrolmentRequest, EnrolmentService, normalise_id
 from mediation.accounts import Actor, Role
 from mediation.audit import read_trail
 from mediation.clock import ManualClock
 from mediation.errors import MediationError
+from mediation.id_numbers import validate_id_number
 from mediation.identity_models import IdentityEnrolment
 from mediation.pii import PiiCipher
 from mediation.services import MediationServices
@@ -157,3 +160,18 @@ async def test_withdrawing_consent_deletes_the_photo_now(services: MediationServ
         assert await s.scalar(select(func.count()).where(IdentityEnrolment.reference_enc.is_not(None))) == 0
     trail = await read_trail(services.db, cases.case_id)
     assert trail[-1].action == "identity.reference_deleted" and trail[-1].payload["why"] == "withdrawn"
+
+
+@settings(max_examples=300, deadline=None)
+@given(id_type=st.sampled_from(["resident_id", "passport", "taiwan_permit", "library_card", ""]),
+       raw=st.text(max_size=30))
+def test_any_id_number_is_normalised_or_refused_with_a_precise_code(id_type: str, raw: str) -> None:
+    try:
+        number = normalise_id(id_type, raw)
+    except MediationError as refused:
+        assert refused.code in ("invalid_id_number", "invalid_id_type")
+        assert (refused.code == "invalid_id_type") == (id_type not in ID_TYPES)
+        return
+    assert number == number.strip().upper() and 5 <= len(number) <= 20
+    if id_type == "resident_id":
+        assert validate_id_number(number) == number
