@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import base64
 import io
+import json
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -196,3 +197,32 @@ async def test_a_still_picture_passes_the_face_but_cannot_answer_the_liveness_pr
         assert standing["passed"] == []  # the failed liveness check voids the face pass before it
     finally:
         await server.close()
+
+
+async def test_enrolment_over_http_owner_checks_and_bad_input(server: Server) -> None:
+    c = await server.cast()
+    case_id, _, _ = await _agreement(server)
+    zhang_id = agreement_dict()["parties"][0]["id_number"]
+    status, own = await server.as_user(c.zhang, "GET", f"/api/cases/{case_id}/identity")
+    assert status == 200 and own["enrolment"] is None and own["consent"]["version"] == CONSENT_VERSION
+    assert own["consent"]["text"]["zh"] and own["consent"]["retention_days"] == 90
+    status, bad = await server.as_user(c.zhang, "PUT", f"/api/cases/{case_id}/identity", json={
+        "name": "张三", "id_type": "resident_id", "id_number": zhang_id, "reference_source": "id_card",
+        "photo": "not base64!", "consent": True, "consent_version": CONSENT_VERSION})
+    assert status == 422 and bad["error"]["code"] == "image_unreadable"
+    status, bad = await _enrol(server, c.zhang, case_id, b"\x89PNG\r\n\x1a\n broken", zhang_id)
+    assert status == 422 and bad["error"]["code"] == "image_unreadable"
+    status, enrolled = await _enrol(server, c.zhang, case_id, grace_hopper_jpeg(), zhang_id)
+    assert status == 200 and enrolled["id_number"] != zhang_id and "photo" not in enrolled
+    stranger = await server.stranger()
+    status, hidden = await server.as_user(stranger, "GET", f"/api/cases/{case_id}/identity")
+    assert status == 404 and hidden["error"]["code"] == "case_not_found"
+    status, refused = await server.as_user(c.zhang, "GET", f"/api/cases/{case_id}/identity/enrolments")
+    assert status == 403
+    status, listed = await server.as_user(c.mediator, "GET", f"/api/cases/{case_id}/identity/enrolments")
+    assert status == 200 and [e["account_id"] for e in listed["enrolments"]] == [c.zhang.actor.id]
+    assert zhang_id not in json.dumps(listed) and "photo" not in json.dumps(listed)
+    status, _ = await server.as_user(c.zhang, "DELETE", f"/api/cases/{case_id}/identity")
+    assert status == 204
+    status, own = await server.as_user(c.zhang, "GET", f"/api/cases/{case_id}/identity")
+    assert own["enrolment"]["reference_kept"] is False
