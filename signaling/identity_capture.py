@@ -117,8 +117,13 @@ class IdentityCapture:
         async def nothing(_: str) -> None:
             return None
 
-        session.router = MediaRouter(self.ice_servers, policy=lambda *_: False, on_offer_needed=nothing)
-        answer = await session.router.accept_offer(SEAT, sdp)
+        router = MediaRouter(self.ice_servers, policy=lambda *_: False, on_offer_needed=nothing)
+        try:
+            answer = await router.accept_offer(SEAT, sdp)
+        except BaseException:
+            await router.close()  # a refused offer leaves the session as it was: the page may offer again
+            raise
+        session.router = router
         session.task = asyncio.create_task(self._check(session))
         return answer
 

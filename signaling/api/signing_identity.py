@@ -21,6 +21,7 @@ from identity.gate import IdentityCheckRejected
 from identity.recorder import CheckRecorder, CheckTarget
 from identity.worker import shutdown as stop_workers
 from mediation.errors import InvalidInput
+from rtc.errors import RtcError
 from signing.attestation_key import AttestationKeyStore
 
 from ..auth import PUBLIC
@@ -185,11 +186,8 @@ async def session_offer(request: web.Request, body: OfferIn) -> AnswerOut:
     session = capture.get(request.match_info["session_id"], target)
     try:
         return AnswerOut(sdp=await capture.answer(session, body.sdp))
-    except Exception as exc:
-        code = getattr(exc, "code", None)
-        if code in ("invalid_sdp", "glare"):
-            raise ApiError(400, code, str(exc)) from None
-        raise
+    except RtcError as exc:
+        raise ApiError(400, exc.code, exc.message) from None
 
 
 @api.route("GET", "/api/sign/identity/sessions/{session_id}", summary="Where the live face check is, and its verdict",

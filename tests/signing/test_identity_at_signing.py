@@ -71,11 +71,15 @@ async def _enrol(server: Server, person: Person, case_id: str, photo: bytes, id_
 
 
 async def _live_check(server: Server, token: str, image: np.ndarray,
-                      prompts: list[tuple[str, int, int]] | None = None) -> dict[str, Any]:
+                      prompts: list[tuple[str, int, int]] | None = None,
+                      session_id: str | None = None) -> dict[str, Any]:
     """The camera's offer, then the session's state until done (the liveness prompts seen go to ``prompts``)."""
-    status, session = await server.call("POST", "/api/sign/identity/sessions", token=token,
-                                        json={"field_name": FIELD})
-    assert status == 201, session
+    if session_id is None:
+        status, session = await server.call("POST", "/api/sign/identity/sessions", token=token,
+                                            json={"field_name": FIELD})
+        assert status == 201, session
+    else:
+        session = {"session_id": session_id}
     pc = RTCPeerConnection()
     try:
         pc.addTransceiver(StillCamera(image), direction="sendonly")
@@ -226,3 +230,17 @@ async def test_enrolment_over_http_owner_checks_and_bad_input(server: Server) ->
     assert status == 204
     status, own = await server.as_user(c.zhang, "GET", f"/api/cases/{case_id}/identity")
     assert own["enrolment"]["reference_kept"] is False
+
+
+async def test_a_broken_offer_is_refused_as_invalid_sdp(server: Server) -> None:
+    c = await server.cast()
+    case_id, _, tokens = await _agreement(server)
+    await _enrol(server, c.zhang, case_id, grace_hopper_jpeg(), agreement_dict()["parties"][0]["id_number"])
+    status, session = await server.call("POST", "/api/sign/identity/sessions", token=tokens[FIELD],
+                                        json={"field_name": FIELD})
+    assert status == 201, session
+    status, refused = await server.call("POST", f"/api/sign/identity/sessions/{session['session_id']}/offer",
+                                        token=tokens[FIELD], json={"field_name": FIELD, "sdp": "v=0\r\nnonsense"})
+    assert status == 400 and refused["error"]["code"] == "invalid_sdp", refused
+    verdict = await _live_check(server, tokens[FIELD], grace_hopper(), session_id=session["session_id"])
+    assert verdict["passed"] is True, verdict  # the same session takes a good offer afterwards
