@@ -47,7 +47,7 @@ from identity.attestation import (AttestationSubject, FaceMatchEvidence, make_at
                                   verify_attestation)
 from identity.face_match import (FRAME_DETECT_MAX_SIDE, MATCH_THRESHOLD, detect_faces, embed, match_frames,  # noqa: E402
                                  reference_face, single_face)
-from identity.liveness import judge_liveness, landmark_track, make_challenges, nose_parallax  # noqa: E402
+from identity.liveness import gestures, judge_liveness, landmark_track, make_challenges, nose_parallax  # noqa: E402
 from signing.attestation_key import AttestationKeyStore  # noqa: E402
 from signing.pki import PlatformPKI  # noqa: E402
 
@@ -146,20 +146,22 @@ def photo_on_the_detector(poses: int, tracks: int) -> None:
     frame = webcam_frame(grace_hopper(), 420)
     base = np.asarray(single_face(detect_faces(frame)).landmarks)
     rng = np.random.default_rng(1)
-    along, across = [], []
+    along, across, answering = [], [], 0
     for _ in range(poses):
         warped = held_photo(frame, rng.uniform(-40, 40), rng.uniform(-30, 30), rng.uniform(-25, 25), rng.uniform(0.6, 1.3))
         face = single_face(detect_faces(warped))
         if isinstance(face, str):
             continue
-        a, c, _ = nose_parallax(base, np.asarray(face.landmarks))
-        along.append(a)
-        across.append(c)
+        fit = nose_parallax(base, np.asarray(face.landmarks))
+        along.append(fit.along)
+        across.append(fit.across)
+        answering += bool(gestures(fit) - {"come_closer"})
     emit("identity_photo_poses_detected", len(along), "frames")
     emit("identity_photo_parallax_along_max", max(along), "iod")
     emit("identity_photo_parallax_along_min", min(along), "iod")
     emit("identity_photo_parallax_along_p99", float(np.percentile(np.abs(along), 99)), "iod")
     emit("identity_photo_parallax_across_max_abs", float(np.max(np.abs(across))), "iod")
+    emit("identity_photo_frames_showing_a_turn_or_nod", answering, "frames")
     accepts, smoothed = 0, []
     for seed in range(tracks):
         moves = list(picture_moves(seed, seconds=15.0))
