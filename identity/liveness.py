@@ -322,8 +322,9 @@ def _verdict(reason: str | None, outcomes: Sequence[ChallengeOutcome], used: int
     return LivenessResult(passed=reason is None, reason=reason, challenges=tuple(outcomes), frames_used=used,
                           max_parallax=round(max_parallax, 4),
                           thresholds={"turn_parallax": TURN_PARALLAX, "nod_parallax": NOD_PARALLAX,
-                                      "closer_scale": CLOSER_SCALE, "min_iod_px": MIN_IOD_PX,
-                                      "min_reaction_s": MIN_REACTION_S})
+                                      "turn_narrowing": TURN_NARROWING, "nod_flattening": NOD_FLATTENING,
+                                      "max_roll_deg": MAX_ROLL_DEG, "closer_scale": CLOSER_SCALE,
+                                      "min_iod_px": MIN_IOD_PX, "min_reaction_s": MIN_REACTION_S})
 
 
 def landmark_track(frames: Sequence[np.ndarray], times: Sequence[float]) -> list[TimedLandmarks]:
