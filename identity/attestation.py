@@ -244,7 +244,7 @@ async def verify_attestation(blob: bytes, trust_roots: Sequence[x509.Certificate
         status = await async_validate_cms_signature(signed_data, validation_context=context, key_usage_settings=usage)
     except Exception:  # pyHanko raises on structurally broken signer infos; all are "bad signature" to us
         return AttestationCheck(False, "bad_signature", digest)
-    subject = status.signing_cert.subject.human_friendly
+    subject = _subject(status)
     signed_at = _signing_time(signed_data)
     if not (status.intact and status.valid):
         return AttestationCheck(False, "bad_signature", digest, signer_subject=subject, signed_at=signed_at)
@@ -260,7 +260,19 @@ async def verify_attestation(blob: bytes, trust_roots: Sequence[x509.Certificate
 
 
 def _signing_time(signed_data: cms.SignedData) -> dt.datetime | None:
-    for attribute in signed_data["signer_infos"][0]["signed_attrs"]:
-        if attribute["type"].native == "signing_time":
-            return attribute["values"][0].native
+    """The self-reported signing time, ``None`` if absent or unreadable (asn1crypto parses lazily:
+    a damaged attribute only fails here)."""
+    try:
+        for attribute in signed_data["signer_infos"][0]["signed_attrs"]:
+            if attribute["type"].native == "signing_time":
+                return attribute["values"][0].native
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
     return None
+
+
+def _subject(status: object) -> str | None:
+    try:
+        return status.signing_cert.subject.human_friendly  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, TypeError, KeyError):
+        return None

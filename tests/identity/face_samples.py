@@ -101,6 +101,25 @@ def webcam_frame(image: np.ndarray, face_height: int = 360) -> np.ndarray:
     return frame
 
 
+def held_photo(frame: np.ndarray, yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0,
+               distance: float = 1.0, shift: tuple[float, float] = (0.0, 0.0),
+               focal_px: float = 600.0) -> np.ndarray:
+    """``frame`` as a flat picture held in front of the camera: turned, tilted and rotated by the
+    given degrees about its centre, at ``distance`` times the distance where it fills the frame
+    1:1, moved by ``shift`` pixels — a perspective warp, as a printed photo or a phone screen shows."""
+    from head_tracks import rotation
+
+    height, width = frame.shape[:2]
+    centre = np.array([width / 2, height / 2])
+    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    placed = np.c_[corners - centre, np.zeros(4)] @ rotation(yaw, pitch, roll).T
+    depth = placed[:, 2] + focal_px * distance
+    seen = (focal_px * placed[:, :2] / depth[:, None] + centre + np.asarray(shift)).astype(np.float32)
+    warp = cv2.getPerspectiveTransform(corners, seen)
+    return cv2.warpPerspective(frame, warp, (width, height), borderMode=cv2.BORDER_CONSTANT,
+                               borderValue=(96, 96, 96))
+
+
 def side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Two portraits pasted next to each other at the same height (two people in one picture)."""
     height = min(left.shape[0], right.shape[0])

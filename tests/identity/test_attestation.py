@@ -163,7 +163,7 @@ def test_make_attestation_needs_evidence_and_aware_times() -> None:
         make_attestation(subject, NOW.replace(tzinfo=None), NOW, face_match=face())
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(damage=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4))
 async def test_a_damaged_blob_never_verifies_a_changed_record_and_never_raises(pki: PlatformPKI, signed_blob: bytes, damage) -> None:
     blob = bytearray(signed_blob)

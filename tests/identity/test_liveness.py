@@ -9,10 +9,10 @@ import random
 import numpy as np
 import pytest
 
-from face_samples import grace_hopper, webcam_frame
+from face_samples import grace_hopper, held_photo, webcam_frame
 from head_tracks import Pose, answering, hold, picture_moves, track
 from identity import worker
-from identity.liveness import (CHALLENGE_KINDS, TURN_PARALLAX, Challenge, TimedLandmarks, judge_liveness,
+from identity.liveness import (CHALLENGE_KINDS, NOD_PARALLAX, TURN_PARALLAX, Challenge, PlaneFit, gestures, TimedLandmarks, judge_liveness,
                                landmark_track, make_challenges, nose_parallax)
 from identity.face_match import detect_faces
 
@@ -70,12 +70,48 @@ def test_the_nose_of_a_flat_picture_never_leaves_the_plane_and_a_heads_does():
     from head_tracks import head, photo
     frontal = head(Pose())
     for pose in (Pose(yaw=35), Pose(pitch=25, roll=10), Pose(yaw=-30, distance=350, shift=(50, 10))):
-        along, across, _ = nose_parallax(frontal, photo(pose))
-        assert abs(along) < 0.03 and abs(across) < 0.03
-    along, _, _ = nose_parallax(frontal, head(Pose(yaw=20)))
-    assert along > TURN_PARALLAX  # the person's left: towards the second eye
-    _, across, _ = nose_parallax(frontal, head(Pose(pitch=15)))
-    assert across > 0.08  # chin down: the nose drops below the plane's prediction
+        fit = nose_parallax(frontal, photo(pose))
+        assert abs(fit.along) < 0.03 and abs(fit.across) < 0.03
+    left, right = nose_parallax(frontal, head(Pose(yaw=25))), nose_parallax(frontal, head(Pose(yaw=-25)))
+    assert left.along > TURN_PARALLAX and right.along < -TURN_PARALLAX  # the person's left: towards the second eye
+    assert left.stretch < 0.95 and right.stretch < 0.95 and abs(left.roll_deg) < 1
+    nod = nose_parallax(frontal, head(Pose(pitch=20)))
+    assert nod.across > NOD_PARALLAX and nod.stretch > 1.03  # chin down: the nose drops, the face flattens
+    assert abs(nose_parallax(frontal, head(Pose(roll=20))).roll_deg - 20) < 1
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_photo_waved_in_front_of_the_camera_fails_on_real_detections(seed):
+    """The same motions as above, but rendered: Grace Hopper's photo in a 640x480 frame, warped in
+    perspective as a held picture is, and YuNet's own landmarks judged — its landmark errors on a
+    tilted picture are the parallax a photo attack gets for free."""
+    frame = webcam_frame(grace_hopper(), 420)
+    times, frames = [], []
+    for t, pose in picture_moves(seed, seconds=15.0):
+        times.append(t)
+        frames.append(held_photo(frame, pose.yaw, pose.pitch, pose.roll, pose.distance / Pose().distance,
+                                 pose.shift))
+    landmarks = landmark_track(frames, times)
+    assert sum(item.status == "ok" for item in landmarks) > 0.9 * len(frames)  # really detected and judged
+    challenges = make_challenges(random.Random(seed))
+    result = judge_liveness(challenges, landmarks)
+    assert not result.passed and result.reason in {"planar", "too_slow"}
+    assert not any(o.outcome == "passed" for o in result.challenges if o.kind != "come_closer")
+    assert 0.0 < result.max_parallax < TURN_PARALLAX
+
+
+def test_a_turn_must_look_like_a_head_turning():
+    """Parallax alone is not enough: the face must narrow and the eye line stay level, which a
+    tilted picture whose detected nose drifts does not do."""
+    from head_tracks import head
+    frontal = head(Pose())
+    assert gestures(nose_parallax(frontal, head(Pose(yaw=25)))) == {"turn_left"}
+    assert gestures(nose_parallax(frontal, head(Pose(yaw=-25)))) == {"turn_right"}
+    assert gestures(nose_parallax(frontal, head(Pose(pitch=20)))) == {"nod"}
+    assert gestures(nose_parallax(frontal, head(Pose(yaw=25, roll=20)))) == set()
+    drift = PlaneFit(along=0.2, across=0.0, scale=1.0, stretch=1.0, roll_deg=0.0)  # parallax, no narrowing
+    assert gestures(drift) == set()
+    assert gestures(PlaneFit(along=0.0, across=0.2, scale=1.0, stretch=1.0, roll_deg=0.0)) == set()
 
 
 def test_answers_in_another_order_fail():
