@@ -241,6 +241,23 @@ class AccountService:
                         .execution_options(synchronize_session=False))
         return _CodeCheck.MATCH
 
+    async def confirm_code(self, account_id: str, code: str) -> str | None:
+        """A second factor for an account that is already signed in or identified otherwise (the
+        identity check at signing): spend one attempt of the newest code sent to its phone.
+        ``None`` when the code is right, else why not (``wrong_code``, ``no_code``). The guess stays
+        counted whatever the answer."""
+        phone = await self.phone_of(account_id)
+        async with self.db.begin() as s:
+            check = await self._check_code(s, phone, code)
+        return {_CodeCheck.MATCH: None, _CodeCheck.WRONG: "wrong_code", _CodeCheck.NONE_LEFT: "no_code"}[check]
+
+    async def phone_of(self, account_id: str) -> str:
+        """The account's verified phone, for a code; ``no_phone`` if it has none."""
+        info = await self.get(account_id)
+        if not info.phone:
+            raise InvalidInput("no_phone", "this account has no phone number to send a code to")
+        return info.phone
+
     # --- accounts -------------------------------------------------------------------------
     async def register(self, new: NewAccount, code: str) -> AccountInfo:
         """Self-registration of a party or agent, proving the phone with a one-time code."""

@@ -19,10 +19,12 @@ from .api import accounts as accounts_api
 from .api import agreements as agreements_api
 from .api import cases as cases_api
 from .api import directory as directory_api
+from .api import identity as identity_api
 from .api import notifications as notifications_api
 from .api import pki as pki_api
 from .api import recordings as recordings_api
 from .api import rooms as rooms_api
+from .api import signing_identity as signing_identity_api
 from .api import system as _system_api  # noqa: F401  (registers /healthz and /api/openapi.json)
 from .api import webhooks as webhooks_api
 from .auth import API_KEYS_KEY, make_auth_middleware, open_api_keys, refuse_legacy_key_file
@@ -160,6 +162,8 @@ def create_app(settings: Settings) -> web.Application:
     cases_api.setup_cases(app, settings, engine, services, scan_interval=settings.deadline_scan_seconds)
     setup_recordings(app, settings, services)
     recordings_api.setup_room_recording(app, settings, services, hub)
+    identity_api.setup_identity(app, settings, services)
+    signing_identity_api.setup_signing_identity(app, settings)
     webhooks_api.setup_webhooks(app, services, outbound=webhooks_api.outbound_policy(settings))
     notifications_api.setup_notifications(app, settings, services)
     directory_api.setup_directory(app, services)

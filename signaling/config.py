@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from identity.checks import IdentityPolicy
 from mediation.outbound import OutboundPolicy
 
 from .client_address import parse_networks
@@ -64,6 +65,10 @@ class Settings:
     key_passphrase_file: Path | None = None
     tsa_url: str | None = None
     identity_gate: str = "face"
+    #: The checks a signer passes before signing: a '+'-joined choice of face, liveness, otp.
+    identity_policy: str = "face+liveness+otp"
+    #: Days an enrolled reference photo is kept before the sweep deletes it.
+    identity_retention_days: int = 90
     environment: str = "development"
     deadline_scan_seconds: float = 60.0
     #: Length of a recording segment: what a crash can lose at most, and the granularity of the chain.
@@ -122,7 +127,7 @@ def _coerce(name: str, raw: Any) -> Any:
         items = raw.split(",") if isinstance(raw, str) else raw
         return tuple(str(item).strip() for item in items if str(item).strip())
     if name in ("port", "token_ttl_seconds", "max_event_bytes", "max_upload_bytes", "recording_link_seconds",
-                "recording_retention_days"):
+                "recording_retention_days", "identity_retention_days"):
         return int(raw)
     if name in ("reconnect_grace_seconds", "deadline_scan_seconds", "recording_segment_seconds",
                 "recording_stamp_seconds", "recording_sweep_seconds"):
@@ -170,6 +175,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     parse_networks(settings.trusted_proxies)  # a typo in a proxy address fails here, not per request
     if settings.environment == "production" and settings.identity_gate == "test":
         raise ValueError("identity_gate = 'test' is refused in production")
+    IdentityPolicy.parse(settings.identity_policy)  # a typo in the policy fails here, not at signing time
+    if settings.identity_retention_days < 1:
+        raise ValueError("identity_retention_days must be at least 1")
     OutboundPolicy(settings.webhook_allow_http, settings.webhook_allowed_hosts)  # a bad entry stops start-up
     return settings
 

@@ -70,6 +70,8 @@ class IdentityEvidence(_Frozen):
     checked_at: dt.datetime
     score: float | None = Field(default=None, ge=0, le=1)
     frames_sha256: SHA256_HEX | None = None
+    #: The signed attestation of the check (:mod:`identity.attestation`), by hash.
+    attestation_sha256: SHA256_HEX | None = None
 
 
 class RecordingHash(_Frozen):

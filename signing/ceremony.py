@@ -51,7 +51,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 
-from identity.gate import IdentityCheck, IdentityGate
+from identity.gate import GateSubject, IdentityCheck, IdentityGate
 
 from .agreement import ROLE_LABELS, SIDE_LABELS, SignerRole, SignerSlot
 from .agreement_pdf import IdentityEvidence
@@ -157,7 +157,8 @@ def _stamp_role(slot: SignerSlot) -> str:
 
 def _evidence(check: IdentityCheck) -> IdentityEvidence:
     return IdentityEvidence(signer_key=check.signer_key, method=check.method, checked_at=check.checked_at,
-                            score=check.score, frames_sha256=check.frames_sha256)
+                            score=check.score, frames_sha256=check.frames_sha256,
+                            attestation_sha256=check.attestation_sha256)
 
 
 def _cert_sha256(cert: x509.Certificate) -> str:
@@ -229,8 +230,9 @@ class SigningCeremony:
             raise CeremonyRefused(RefusalCode.OUT_OF_ORDER,
                                   f"{nxt.name} ({nxt.field_name}) signs before you; please wait for your turn")
 
-    async def _identity(self, agreement_id: str, slot: SignerSlot) -> IdentityCheck:
-        check = await self.gate.check(gate_key(agreement_id, slot.signer_key))
+    async def _identity(self, state: VersionState, slot: SignerSlot) -> IdentityCheck:
+        check = await self.gate.check(GateSubject(state.agreement_id, state.case_id, slot.signer_key,
+                                                  slot.participant_id))
         if check is None:
             raise CeremonyRefused(RefusalCode.IDENTITY_CHECK_REQUIRED,
                                   "a passed identity check within the last few minutes is required to sign")
@@ -241,7 +243,7 @@ class SigningCeremony:
         state = await self._locked_version(agreement_id, version)
         slot = self._own_slot(state, signer, field_name)
         self._in_turn(state, slot)
-        await self._identity(agreement_id, slot)
+        await self._identity(state, slot)
         return slot
 
     # --- browser-held key -------------------------------------------------------------------
@@ -276,7 +278,7 @@ class SigningCeremony:
             verify_possession(spki_der, challenge.nonce, proof)
         except PossessionError as exc:
             raise CeremonyRefused(RefusalCode.POSSESSION_FAILED, str(exc)) from None
-        check = await self._identity(agreement_id, slot)
+        check = await self._identity(state, slot)
         public_key = serialization.load_der_public_key(spki_der)
         identity = self._signer_identity(state, slot)
         cert = await asyncio.to_thread(self.pki.issue_event_certificate, public_key, identity,  # type: ignore[arg-type]
@@ -309,7 +311,7 @@ class SigningCeremony:
             state = await self._locked_version(agreement_id, version)
             slot = self._own_slot(state, signer, field_name)
             self._in_turn(state, slot)
-            check = await self._identity(agreement_id, slot)
+            check = await self._identity(state, slot)
             enrollment = self._enrollments.get((agreement_id, version, signer))
             if enrollment is None or enrollment.certificate.not_valid_after_utc < self.clock():
                 raise CeremonyRefused(RefusalCode.NOT_ENROLLED, "enroll your signing key first")
@@ -407,7 +409,7 @@ class SigningCeremony:
             state = await self._locked_version(agreement_id, version)
             slot = self._own_slot(state, signer, field_name)
             self._in_turn(state, slot)
-            check = await self._identity(agreement_id, slot)
+            check = await self._identity(state, slot)
             self._active.pop(agreement_id, None)
             key = ec.generate_private_key(ec.SECP256R1())
             cert = await asyncio.to_thread(self.pki.issue_event_certificate, key.public_key(),

@@ -20,8 +20,14 @@ EVENT_CERTIFICATE_POLICY = f"{ACCORD_ARC}.1.2"
 SEAL_CERTIFICATE_POLICY = f"{ACCORD_ARC}.1.3"
 #: Certificate policy of a court's certificate (signs rulings).
 COURT_CERTIFICATE_POLICY = f"{ACCORD_ARC}.1.4"
+#: Certificate policy of the platform's identity-attestation certificate (signs the record of
+#: each identity check: :mod:`identity.attestation`).
+IDENTITY_ATTESTATION_POLICY = f"{ACCORD_ARC}.1.5"
 #: Extended key usage: signing mediation agreements on the platform.
 DOCUMENT_SIGNING_EKU = f"{ACCORD_ARC}.2.1"
+#: Extended key usage: signing identity attestations (and nothing else: a verifier refuses an
+#: attestation signed by any certificate without it, e.g. a signer's event certificate).
+IDENTITY_ATTESTATION_EKU = f"{ACCORD_ARC}.2.2"
 #: Subject attribute carrying the signer's side in the case (``applicant`` / ``respondent``).
 SIDE_ATTRIBUTE = f"{ACCORD_ARC}.3.1"
 #: Private extension of an event certificate: the agreement field it was issued for

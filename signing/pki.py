@@ -10,6 +10,7 @@ Layout of the directory (private keys PKCS#8, encrypted with the passphrase, mod
     root.crt  [root.key]  root.crl
     signing-ca.crt  signing-ca.key  signing-ca.crl
     tsa.crt  tsa.key
+    identity-attestation/   the identity-attestation certificate (:mod:`signing.attestation_key`)
     pki.json          base URL, organisation, CRL number, revocations
     issued/<serial>.crt   every certificate issued (ESL art. 24: keep the records)
     seals/            one seal per mediation organisation and court (:mod:`signing.seals`)
@@ -493,6 +494,26 @@ class PlatformPKI:
             )
         except ValueError as exc:  # e.g. a name longer than X.520 allows
             raise PKIError(f"cannot issue a seal certificate for {holder.name!r}: {exc}") from None
+        (self.directory / "issued" / f"{cert.serial_number:x}.crt").write_bytes(_pem(cert))
+        return cert
+
+    def issue_identity_attestation_certificate(self, public_key: CertificateIssuerPublicKeyTypes,
+                                               validity: timedelta = _SEAL_VALIDITY) -> x509.Certificate:
+        """The platform's identity-attestation certificate: signs the record of every identity
+        check (:mod:`signing.attestation_key`); only its own EKU, so it can sign nothing else."""
+        _check_public_key(public_key)
+        now = _now()
+        not_after = min(now + validity, self.signing_ca_cert.not_valid_after_utc)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{self.org_name} Identity Attestation"),
+                             x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.org_name)])
+        cert = (
+            _leaf_builder(self.signing_ca_cert, self.signing_ca_cert.public_key(), public_key, self.base_url,
+                          now, not_after, subject)
+            .add_extension(x509.ExtendedKeyUsage([oids.oid(oids.IDENTITY_ATTESTATION_EKU)]), critical=True)
+            .add_extension(x509.CertificatePolicies(
+                [x509.PolicyInformation(oids.oid(oids.IDENTITY_ATTESTATION_POLICY), None)]), critical=False)
+            .sign(self._signing_ca_key, _signature_hash(self._signing_ca_key))
+        )
         (self.directory / "issued" / f"{cert.serial_number:x}.crt").write_bytes(_pem(cert))
         return cert
 

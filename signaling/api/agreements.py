@@ -38,7 +38,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import BaseModel, ConfigDict, Field
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from identity.gate import IdentityCheck, IdentityCheckRejected, RecordedIdentityGate, TestIdentityGate, gate_for
+from identity.checks import SIMULATED, CheckOutcome, IdentityPolicy, StoredIdentityGate
+from identity.gate import GateSubject, IdentityCheckRejected
 from mediation.agreement_drafting import IdentityChanged, keep_case_identities, masked
 from mediation.agreement_store import SqlAgreementStore, pending_json_agreements
 from mediation.services import MediationServices
@@ -61,7 +62,7 @@ from .pki import PKI_KEY, TSA_KEY, platform_timestamper
 STORE_KEY = web.AppKey("agreement_store", SqlAgreementStore)
 AGREEMENT_SERVICES_KEY = web.AppKey("agreement_services", MediationServices)
 CEREMONY_KEY = web.AppKey("signing_ceremony", SigningCeremony)
-GATE_KEY = web.AppKey("identity_gate", RecordedIdentityGate)
+GATE_KEY = web.AppKey("identity_gate", StoredIdentityGate)
 SIGNING_TOKENS_KEY = web.AppKey("signing_tokens", TokenIssuer)
 AGREEMENT_SETTINGS_KEY = web.AppKey("agreement_settings", Settings)
 
@@ -100,7 +101,10 @@ def setup_agreements(app: web.Application, settings: Settings, services: Mediati
         raise RuntimeError("setup_agreements needs the PKI: call signaling.api.pki.install_pki first")
     pki = app[PKI_KEY]
     timestamper = platform_timestamper(settings, app[TSA_KEY])
-    gate = gate_for(settings.identity_gate, settings.environment)
+    if settings.identity_gate == "test" and settings.environment == "production":
+        raise ValueError("the test identity gate is refused in production")
+    gate = StoredIdentityGate(services.db, services.cases.clock, IdentityPolicy.parse(settings.identity_policy),
+                              simulation=settings.identity_gate == "test")
 
     app[STORE_KEY] = services.agreements
     app[AGREEMENT_SERVICES_KEY] = services
@@ -225,7 +229,7 @@ def _pdf_response(pdf: bytes, filename: str) -> web.Response:
                                  "Cache-Control": "no-store"})
 
 
-async def _current(request: web.Request, agreement_id: str) -> VersionState:
+async def current_version(request: web.Request, agreement_id: str) -> VersionState:
     with _refusals():
         return await request.app[STORE_KEY].current(agreement_id)
 
@@ -259,7 +263,7 @@ def _managed_agreement(handler: Callable[[web.Request, Any], Awaitable[Any]]) ->
            allow=DRAFTERS, tag=TAG, response=AgreementOut)
 @_managed_agreement
 async def get_agreement(request: web.Request, _: None) -> AgreementOut:
-    return _agreement_out(await _current(request, request.match_info["agreement_id"]))
+    return _agreement_out(await current_version(request, request.match_info["agreement_id"]))
 
 
 @api.route("PUT", "/api/agreements/{agreement_id}", summary="Edit the text (a new version once locked)",
@@ -270,7 +274,7 @@ async def edit_agreement(request: web.Request, body: AgreementEdit) -> Agreement
     """A draft changes in place; a locked version is superseded by a new draft and its signatures
     lapse. The case participants' identities stay the case's (masked ID numbers are filled in)."""
     agreement_id = request.match_info["agreement_id"]
-    current = await _current(request, agreement_id)
+    current = await current_version(request, agreement_id)
     try:
         merged = keep_case_identities(current.data, body.data)
     except IdentityChanged as exc:
@@ -288,7 +292,7 @@ async def edit_agreement(request: web.Request, body: AgreementEdit) -> Agreement
 @_managed_agreement
 async def preview_agreement(request: web.Request, _: None) -> web.Response:
     """The PDF as it would be locked now (not stored, not signable)."""
-    state = await _current(request, request.match_info["agreement_id"])
+    state = await current_version(request, request.match_info["agreement_id"])
     rendered = await asyncio.to_thread(render_agreement, state.data, state.evidence,
                                        agreement_id=state.agreement_id, version=state.version)
     return _pdf_response(rendered.pdf, f"{state.agreement_id}-v{state.version}-preview.pdf")
@@ -352,7 +356,7 @@ def _keep_only_preview(directory: Path, pdf: bytes, digest: str) -> Path:
 async def render_preview(request: web.Request, _: None) -> PreviewOut:
     """For the mediator's editor: renders the PDF as it would be locked now; fetch its pages as PNG
     from ``previews/{sha256}/pages/{page}`` (browsers show images everywhere, PDFs not always)."""
-    state = await _current(request, request.match_info["agreement_id"])
+    state = await current_version(request, request.match_info["agreement_id"])
     rendered = await asyncio.to_thread(render_agreement, state.data, state.evidence,
                                        agreement_id=state.agreement_id, version=state.version)
     digest = rendered.sha256
@@ -430,7 +434,7 @@ async def signing_links(request: web.Request, _: None) -> SigningLinks:
     """One link per party, agent and the mediator of the locked current version (the seal has
     none), each bound to its slot's participant. Signed-in participants need none: they sign
     from their case page."""
-    state = await _current(request, request.match_info["agreement_id"])
+    state = await current_version(request, request.match_info["agreement_id"])
     if state.status is not VersionStatus.LOCKED:
         raise ApiError(409, "not_locked", "lock the agreement before sending signing links")
     tokens = request.app[SIGNING_TOKENS_KEY]
@@ -464,37 +468,46 @@ async def seal_agreement(request: web.Request, body: VersionRef) -> AgreementOut
 
 class IdentityCheckIn(_In):
     signer_key: Annotated[str, Field(min_length=1, max_length=64)]
-    method: Annotated[str, Field(min_length=1, max_length=64)]
+    method: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^(face|liveness|otp|provider:[a-z0-9_-]{1,40})$")]
     checked_at: dt.datetime
+    passed: bool = True
+    reason: Annotated[str, Field(max_length=40)] | None = None
     score: float | None = Field(default=None, ge=0, le=1)
     frames_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
-@api.route("POST", "/api/agreements/{agreement_id}/identity-checks", summary="Record a passed identity check",
+def slot_subject(state: VersionState, slot: SignerSlot) -> GateSubject:
+    return GateSubject(state.agreement_id, state.case_id, slot.signer_key, slot.participant_id)
+
+
+@api.route("POST", "/api/agreements/{agreement_id}/identity-checks", summary="Record an identity provider's check",
            allow=IDENTITY_REPORTERS, tag=TAG, request=IdentityCheckIn, status=201, scope="identity-provider")
 async def record_identity_check(request: web.Request, body: IdentityCheckIn) -> dict[str, Any]:
-    """For the identity service: a check it passed; the ceremony accepts it for a few minutes.
-    A ``checked_at`` in the future (``checked_at_in_future``) or already outside the gate's window
+    """For an identity provider holding an API key with the ``identity-provider`` scope (no other
+    key may): a check it made, passed or failed, stored with the case like the server's own. A
+    ``checked_at`` in the future (``checked_at_in_future``) or already outside the gate's window
     (``checked_at_too_old``) is refused."""
     agreement_id = request.match_info["agreement_id"]
-    state = await _current(request, agreement_id)
-    if body.signer_key not in {s.signer_key for s in state.slots}:
+    state = await current_version(request, agreement_id)
+    slot = next((s for s in state.slots if s.signer_key == body.signer_key), None)
+    if slot is None:
         raise ApiError(404, "unknown_signer", f"the agreement has no signer {body.signer_key!r}")
     if body.checked_at.tzinfo is None:
         raise ApiError(422, "invalid_body", "checked_at needs a time zone")
     try:
-        await request.app[GATE_KEY].record(IdentityCheck(signer_key=gate_key(agreement_id, body.signer_key),
-                                                         method=body.method, checked_at=body.checked_at,
-                                                         score=body.score, frames_sha256=body.frames_sha256))
+        check_id = await request.app[GATE_KEY].record(CheckOutcome(
+            subject=slot_subject(state, slot), method=body.method, passed=body.passed, checked_at=body.checked_at,
+            recorded_by=principal_of(request).subject, reason=body.reason, score=body.score,
+            frames_sha256=body.frames_sha256))
     except IdentityCheckRejected as exc:
         raise ApiError(422, exc.code, exc.message) from None
-    return {"recorded": True}
+    return {"recorded": True, "check_id": check_id}
 
 
 def _simulated_checks(app: web.Application) -> bool:
     """Whether this server offers simulated identity checks: only with the test gate
     (``identity_gate = "test"``), which settings refuse in production."""
-    return GATE_KEY in app and isinstance(app[GATE_KEY], TestIdentityGate)
+    return GATE_KEY in app and app[GATE_KEY].simulation
 
 
 class SimulatedCheckIn(_In):
@@ -515,19 +528,20 @@ class SimulatedCheckOut(BaseModel):
            allow=PUBLIC, tag=TAG, request=SimulatedCheckIn, response=SimulatedCheckOut, only_if=_simulated_checks)
 async def simulate_identity_check(request: web.Request, body: SimulatedCheckIn) -> SimulatedCheckOut:
     """Exists only on a server running the test identity gate (never in production), so that signing
-    can be tried before the real face check exists. Records a check with method ``test`` for the
-    caller's own slot (signing link or session), which every signature it allows states; anyone
-    else's field is the 404 of a field that does not exist."""
-    context = await _signer(request, body.agreement_id)
-    state = await _current(request, context.agreement_id)
+    can be tried without a camera. Stores a check with method ``test`` for the caller's own slot
+    (signing link or session), which every signature it allows states; anyone else's field is the
+    404 of a field that does not exist."""
+    context = await signer_context(request, body.agreement_id)
+    state = await current_version(request, context.agreement_id)
     slot = next((s for s in context.own_slots(state) if s.field_name == body.field_name), None)
     if slot is None:
         raise ApiError(404, "unknown_field", f"you have no signature field {body.field_name!r}")
     gate = request.app[GATE_KEY]
-    assert isinstance(gate, TestIdentityGate)  # the route exists only then
-    check = await gate.pass_now(gate_key(state.agreement_id, slot.signer_key))
-    return SimulatedCheckOut(field_name=slot.field_name, method=check.method, checked_at=check.checked_at,
-                             valid_until=check.checked_at + gate.window)
+    now = gate.clock.now()
+    await gate.record(CheckOutcome(subject=slot_subject(state, slot), method=SIMULATED, passed=True, checked_at=now,
+                                   recorded_by=slot.participant_id or "signing-link", score=1.0))
+    return SimulatedCheckOut(field_name=slot.field_name, method=SIMULATED, checked_at=now,
+                             valid_until=now + gate.window)
 
 
 # --- signer: session, pages, ceremony -----------------------------------------------------------
@@ -566,7 +580,7 @@ class SignerContext:
         return [s for s in state.slots if s.participant_id == self.participant_id]
 
 
-async def _signer(request: web.Request, agreement_id: str | None = None) -> SignerContext:
+async def signer_context(request: web.Request, agreement_id: str | None = None) -> SignerContext:
     """Authenticate a signer: the ``X-Signing-Token`` header, or else a session plus the agreement
     id (``?agreement=`` or the body's ``agreement_id``). A signed-in person with no slot in the
     agreement gets the 404 of an agreement that does not exist."""
@@ -585,7 +599,7 @@ async def _signer(request: web.Request, agreement_id: str | None = None) -> Sign
     if not agreement_id:
         raise ApiError(400, "bad_request", "say which agreement: ?agreement=<id>")
     context = SignerContext(agreement_id, principal.subject, None)
-    state = await _current(request, agreement_id)
+    state = await current_version(request, agreement_id)
     if not principal.roles & SIGNERS or not context.own_slots(state):
         raise ApiError(404, "agreement_not_found", "no such agreement")
     return context
@@ -621,7 +635,7 @@ def _page_count(pdf: bytes) -> int:
 
 
 async def _signer_session(request: web.Request, context: SignerContext) -> SignerSession:
-    state = await _current(request, context.agreement_id)
+    state = await current_version(request, context.agreement_id)
     slots = _slots(state)
     own = {s.field_name for s in context.own_slots(state)}
     yours = [s for s in slots if s.field_name in own]
@@ -649,7 +663,7 @@ async def _signer_session(request: web.Request, context: SignerContext) -> Signe
 async def signer_session(request: web.Request, _: None) -> SignerSession:
     """By signing link, or signed in with ``?agreement=``; tells the page whether its signer may
     sign now, and why not."""
-    return await _signer_session(request, await _signer(request))
+    return await _signer_session(request, await signer_context(request))
 
 
 class CaseSigning(BaseModel):
@@ -671,7 +685,7 @@ async def case_signing(request: web.Request, _: None) -> CaseSigning:
     info = await services.agreements.of_case(case_id)
     if info is None:
         raise ApiError(404, "no_agreement", "the mediator has not drafted this case's agreement yet")
-    context = await _signer(request, info.id)
+    context = await signer_context(request, info.id)
     return CaseSigning(session=await _signer_session(request, context), sign_url=f"/sign.html?agreement={info.id}")
 
 
@@ -719,8 +733,8 @@ async def _page_png(pdf_path: Path, page: int, target: Path, what: str) -> web.F
            tag=TAG)
 async def signer_page(request: web.Request, _: None) -> web.FileResponse:
     """Pages as images: headless and mobile browsers all show a PNG, not all show a PDF."""
-    context = await _signer(request)
-    state = await _current(request, context.agreement_id)
+    context = await signer_context(request)
+    state = await current_version(request, context.agreement_id)
     page = _int(request.match_info["page"], "page")
     with _refusals():
         pdf_path = await request.app[STORE_KEY].revision_path(state)
@@ -731,8 +745,8 @@ async def signer_page(request: web.Request, _: None) -> web.FileResponse:
            allow=PUBLIC, tag=TAG)
 async def signer_document(request: web.Request, _: None) -> web.Response:
     """After the seal this is the final B-LTA PDF; ``?revision=0`` is the locked text itself."""
-    context = await _signer(request)
-    state = await _current(request, context.agreement_id)
+    context = await signer_context(request)
+    state = await current_version(request, context.agreement_id)
     revision = request.query.get("revision")
     with _refusals():
         pdf = await request.app[STORE_KEY].read_pdf(state, _int(revision, "revision") if revision is not None else None)
@@ -787,8 +801,8 @@ def _b64(data: str, name: str) -> bytes:
 
 
 async def _step_signer(request: web.Request, body: SignStep) -> tuple[str, Signer]:
-    context = await _signer(request, body.agreement_id)
-    state = await _current(request, context.agreement_id)
+    context = await signer_context(request, body.agreement_id)
+    state = await current_version(request, context.agreement_id)
     return context.agreement_id, context.signer_for(state, body.field_name)
 
 
@@ -829,10 +843,10 @@ async def sign_prepare(request: web.Request, body: SignStep) -> PrepareOut:
 @api.route("GET", "/api/sign/prepared.pdf", summary="The prepared PDF the signed attributes cover",
            allow=PUBLIC, tag=TAG)
 async def sign_prepared_pdf(request: web.Request, _: None) -> web.Response:
-    context = await _signer(request)
+    context = await signer_context(request)
     version = _int(request.query.get("version", ""), "version")
     field_name = request.query.get("field_name", "")
-    state = await _current(request, context.agreement_id)
+    state = await current_version(request, context.agreement_id)
     with _refusals():
         pdf = request.app[CEREMONY_KEY].prepared_pdf(context.agreement_id, version,
                                                      context.signer_for(state, field_name), field_name)

@@ -7,11 +7,8 @@ what the app factory calls.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from datetime import date, datetime, timezone
-from typing import Any, AsyncIterator, Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from aiohttp import web
@@ -34,12 +31,12 @@ from ..auth import PUBLIC, Principal
 from ..config import Settings, ensure_secret, pii_key
 from ..errors import ApiError
 from ..openapi import Query, api, query_of
+from ..periodic import run_periodically
 from ..room_store import RoomOwner, RoomStore
 from ..tokens import TokenIssuer
 from .accounts import (ACCOUNT_ROLES, CASES_SETTINGS_KEY, SERVICES_KEY, Empty, Strict, actor_for, actor_of,
                        domain_errors, dump, services_of)
 
-log = logging.getLogger(__name__)
 TAG = "cases"
 COURT_TAG = "court"
 
@@ -132,24 +129,7 @@ def setup_cases(app: web.Application, settings: Settings, engine: AsyncEngine, s
 
     app.on_startup.append(migrate)
     if scan_interval is not None:
-        interval = scan_interval
-
-        async def scanner(_: web.Application) -> AsyncIterator[None]:
-            async def loop() -> None:
-                while True:
-                    await asyncio.sleep(interval)
-                    try:
-                        await services.deadlines.scan()
-                    except Exception:
-                        log.exception("deadline scan failed")
-
-            task = asyncio.create_task(loop())
-            yield
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-        app.cleanup_ctx.append(scanner)
+        run_periodically(app, "deadline scan", scan_interval, services.deadlines.scan)
 
 
 def _case_id(request: web.Request) -> str:

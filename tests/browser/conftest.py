@@ -21,64 +21,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import numpy as np
 import pytest
 
 from signaling.config import Settings, ensure_secret
 from signaling.tokens import TokenIssuer
+from tests.support.fake_camera import CAMERA_FPS, CAMERA_SECONDS, CAMERA_SIZE, make_fake_camera
 from tests.support.page_wait import wait_js
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 MAX_BROWSERS = 3
-CAMERA_SIZE = (640, 480)
-CAMERA_FPS = 15
-CAMERA_SECONDS = 2
 
 
 # --------------------------------------------------------------------------- fake camera
-
-def _rgb_to_i420(rgb: np.ndarray) -> bytes:
-    """BT.601 limited-range RGB → planar YUV 4:2:0, the layout y4m ``C420jpeg`` expects."""
-    f = rgb.astype(np.float32)
-    r, g, b = f[..., 0], f[..., 1], f[..., 2]
-    y = 16 + 0.257 * r + 0.504 * g + 0.098 * b
-    u = 128 - 0.148 * r - 0.291 * g + 0.439 * b
-    v = 128 + 0.439 * r - 0.368 * g - 0.071 * b
-
-    def sub(plane: np.ndarray) -> np.ndarray:
-        return plane.reshape(plane.shape[0] // 2, 2, plane.shape[1] // 2, 2).mean(axis=(1, 3))
-
-    planes = [y, sub(u), sub(v)]
-    return b"".join(np.clip(p, 0, 255).round().astype(np.uint8).tobytes() for p in planes)
-
-
-def make_fake_camera(path: Path) -> Path:
-    """Write a looping y4m of a face drifting slowly left and right (so VP8 keeps sending)."""
-    from matplotlib import cbook
-    from PIL import Image
-
-    width, height = CAMERA_SIZE
-    margin = 40
-    with cbook.get_sample_data("grace_hopper.jpg") as fh:
-        image = Image.open(fh).convert("RGB")
-    scale = max((width + 2 * margin) / image.width, height / image.height)
-    image = image.resize((round(image.width * scale), round(image.height * scale)))
-    canvas = np.asarray(image)
-    top = (canvas.shape[0] - height) // 2
-    frames = CAMERA_FPS * CAMERA_SECONDS
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as out:
-        out.write(f"YUV4MPEG2 W{width} H{height} F{CAMERA_FPS}:1 Ip A1:1 C420jpeg\n".encode())
-        for n in range(frames):
-            # Out and back, so the loop has no jump.
-            x = round(2 * margin * (1 - abs(2 * n / frames - 1)))
-            out.write(b"FRAME\n")
-            out.write(_rgb_to_i420(canvas[top:top + height, x:x + width]))
-    tmp.replace(path)
-    return path
-
 
 @pytest.fixture(scope="session")
 def fake_camera(request: pytest.FixtureRequest) -> Path:
@@ -180,12 +136,13 @@ def accord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
 
 # --------------------------------------------------------------------------- browsers
 
-def chromium_args(camera: Path) -> list[str]:
+def chromium_args(camera: Path | None) -> list[str]:
+    """``camera``: the y4m the fake camera shows; ``None``: Chromium's own test pattern (no face)."""
     return [
         "--headless", "--no-sandbox", "--disable-gpu",
         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", f"--use-file-for-fake-video-capture={camera}",
+        "--no-first-run", *([f"--use-file-for-fake-video-capture={camera}"] if camera else []),
     ]
 
 

@@ -164,6 +164,16 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/cases/{case_id}/recordings"): row({"agent", "court_clerk", "judge", "mediator", "party"}, "case"),
     # A link names one file for one account: a stranger's (forged) link leads nowhere.
     ("GET", "/api/recordings/media/{token}"): row({"agent", "court_clerk", "judge", "mediator", "party"}, "link"),
+    ("GET", "/api/cases/{case_id}/identity"): row({"agent", "mediator", "party"}, "case"),
+    ("PUT", "/api/cases/{case_id}/identity"): row({"agent", "mediator", "party"}, "case"),
+    ("DELETE", "/api/cases/{case_id}/identity"): row({"agent", "mediator", "party"}, "case"),
+    ("GET", "/api/cases/{case_id}/identity/enrolments"): row({"mediator", "platform_admin"}, "case"),
+    ("GET", "/api/sign/identity"): row(PUBLIC),
+    ("POST", "/api/sign/identity/sessions"): row(PUBLIC),
+    ("POST", "/api/sign/identity/sessions/{session_id}/offer"): row(PUBLIC),
+    ("GET", "/api/sign/identity/sessions/{session_id}"): row(PUBLIC),
+    ("POST", "/api/sign/identity/code"): row(PUBLIC),
+    ("POST", "/api/sign/identity/code/verify"): row(PUBLIC),
     ("GET", "/healthz"): row(PUBLIC),
     ("GET", "/api/openapi.json"): row(PUBLIC),
     ("POST", "/api/webhooks"): row({"platform_admin", "service"}),
@@ -214,6 +224,14 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/webhooks"): {"url": "https://93.184.216.34/hook", "kinds": ["*"]},
     ("PUT", "/api/notifications/preferences"): {"by_sms": False, "by_email": False},
     ("PUT", "/api/cases/{case_id}/recording-policy"): {"mode": "joint"},
+    # A valid body (the photo is checked after the caller's part in the case): the caller is what is refused.
+    ("PUT", "/api/cases/{case_id}/identity"): {"name": "Mallory", "id_type": "resident_id",
+                                              "id_number": "11010519491231002X", "reference_source": "id_card",
+                                              "photo": "aGVsbG8=", "consent": True, "consent_version": "1"},
+    ("POST", "/api/sign/identity/sessions"): {"field_name": "sig_01_party_applicant"},
+    ("POST", "/api/sign/identity/sessions/{session_id}/offer"): {"field_name": "sig_01_party_applicant", "sdp": "v=0"},
+    ("POST", "/api/sign/identity/code"): {"field_name": "sig_01_party_applicant"},
+    ("POST", "/api/sign/identity/code/verify"): {"field_name": "sig_01_party_applicant", "code": "000000"},
     ("PUT", "/api/directory/mediators/{mediator_id}"): {"category": "lawyer", "region": "Chengdu"},
     ("POST", "/api/courts"): {"name": "Matrix Court", "region": "Chengdu"},
     ("POST", "/api/directory/organisations"): {"name": "Matrix Org", "category": "peoples", "region": "Chengdu",
@@ -271,7 +289,8 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
                   "agreement_id": agreement.id if agreement else "ag_0000000000000000", "version": "1",
                   "sha256": "0" * 64, "page": "1", "room_id": room["room_id"], "webhook_id": hook["id"],
                   "notification_id": notification, "organisation_id": org["id"], "mediator_id": c["mediator"].id,
-                  "name": "root.crt", "token": "forged-link"}
+                  "name": "root.crt", "token": "forged-link",
+                  "session_id": "ids_0000000000000000"}
         yield World(api, values, callers, room["room_id"], seat["seat"])
     finally:
         await client.close()

@@ -97,14 +97,17 @@ class Server:
         headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {person.token}"}
         return await self.call(method, path, key=False, headers=headers, **kwargs)
 
+    def last_code(self, phone: str) -> str:
+        """The newest one-time code texted to ``phone`` (the development SMS outbox)."""
+        outbox = self.app[agreements_api.AGREEMENT_SETTINGS_KEY].data_dir / "sms-outbox.jsonl"
+        last = [json.loads(line) for line in outbox.read_text().splitlines() if json.loads(line)["phone"] == phone][-1]
+        return next(word for word in last["text"].replace("(", " ").split() if word.isdigit() and len(word) == 6)
+
     async def _register(self, role: Role, login: str, name: str, id_number: str, phone: str) -> Person:
         accounts = self.services.accounts
         await accounts.send_code(phone)
-        outbox = self.app[agreements_api.AGREEMENT_SETTINGS_KEY].data_dir / "sms-outbox.jsonl"
-        last = [json.loads(line) for line in outbox.read_text().splitlines() if json.loads(line)["phone"] == phone][-1]
-        code = next(word for word in last["text"].replace("(", " ").split() if word.isdigit() and len(word) == 6)
         info = await accounts.register(NewAccount(role, login, name, PASSWORD, phone=phone, id_number=id_number),
-                                       code)
+                                       self.last_code(phone))
         return Person(info.as_actor(), login, await self.login("party", login))
 
     async def cast(self) -> Cast:
@@ -303,7 +306,9 @@ class Server:
 
 
 async def start_server(data_dir: Path, **settings: Any) -> Server:
-    config = Settings(data_dir=data_dir, identity_gate="test", log_level="WARNING", **settings)
+    # The identity service of these tests reports face checks only (``pass_identity``).
+    config = Settings(**{"data_dir": data_dir, "identity_gate": "test", "identity_policy": "face",
+                         "log_level": "WARNING", **settings})
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -20,7 +20,7 @@ from pyhanko.sign.validation import async_validate_pdf_signature
 
 from agreement_db import LI, WANG, ZHANG, ZHAO, bound_agreement, create_agreement, open_store
 from agreement_samples import sample_agreement
-from identity.gate import IdentityCheck, IdentityCheckRejected, RecordedIdentityGate, TestIdentityGate, gate_for
+from identity.gate import IdentityCheck, TestIdentityGate
 from pades_samples import ID_DIGEST_KEY
 from mediation.agreement_store import SqlAgreementStore
 from signing.agreement_versions import VersionState, VersionStatus
@@ -220,24 +220,6 @@ async def test_refuses_without_a_recent_identity_check(world: World) -> None:
                                                                            "sig_01_party_zhang"))
 
 
-async def test_gate_refuses_checks_from_the_future_or_too_old_and_keeps_the_newest(world: World) -> None:
-    w = world
-    now = w.clock()
-    with pytest.raises(IdentityCheckRejected) as future:
-        await w.gate.record(IdentityCheck("k", "face", now + dt.timedelta(minutes=1), 0.9, "aa" * 32))
-    assert future.value.code == "checked_at_in_future"
-    with pytest.raises(IdentityCheckRejected) as old:
-        await w.gate.record(IdentityCheck("k", "face", now - dt.timedelta(minutes=6), 0.9, "aa" * 32))
-    assert old.value.code == "checked_at_too_old"
-    assert await w.gate.check("k") is None
-    await w.gate.record(IdentityCheck("k", "face", now - dt.timedelta(seconds=10), 0.9, "aa" * 32))
-    await w.gate.record(IdentityCheck("k", "face", now - dt.timedelta(minutes=1), 0.8, "bb" * 32))
-    newest = await w.gate.check("k")  # an older check does not replace a newer one
-    assert newest is not None and newest.frames_sha256 == "aa" * 32
-    with pytest.raises(ValueError, match="timezone"):
-        IdentityCheck("k", "face", dt.datetime.now(), 0.9)
-
-
 async def test_refuses_an_unlocked_draft(world: World) -> None:
     w = world
     await _pass(w, ZHANG)
@@ -383,10 +365,3 @@ async def test_a_revoked_event_certificate_is_refused_at_prepare(world: World) -
                                                                            "sig_01_party_zhang"))
     assert "does not validate" in error.message
     assert (await w.store.current(w.agreement_id)).revision == 0  # nothing was written
-
-
-def test_the_test_gate_is_refused_in_production() -> None:
-    assert isinstance(gate_for("test", "development"), TestIdentityGate)
-    assert type(gate_for("face", "production")) is RecordedIdentityGate
-    with pytest.raises(ValueError, match="refused in production"):
-        gate_for("test", "production")

@@ -25,13 +25,14 @@ async function send(method, path, { json, body, contentType } = {}) {
     if (response.status === 401 && !path.startsWith("/api/auth/")) window.dispatchEvent(new Event(SIGNED_OUT));
     throw await failure(response);
   }
-  return response.json();
+  return response.status === 204 ? null : response.json();
 }
 
 export const api = {
   get: (path) => send("GET", path),
   post: (path, json = {}) => send("POST", path, { json }),
   put: (path, json) => send("PUT", path, { json }),
+  del: (path) => send("DELETE", path),
   upload: (path, file) => send("POST", path, { body: file, contentType: file.type || "application/octet-stream" }),
 };
 

@@ -5,6 +5,7 @@ import * as i18n from "../i18n.js";
 import { api } from "./api.js";
 import { busy, el, when } from "./dom.js";
 import { agreementPanel } from "./agreement_panel.js";
+import { identityPanel } from "./identity_panel.js";
 import { courtPanel } from "./court_panel.js";
 import { failurePanel } from "./failure_panel.js";
 import { mediatorChoicePanel } from "./mediator_choice.js";
@@ -200,6 +201,8 @@ export async function actionPanels({ caseView: c, account, applications, refresh
   if ((party || SEATED_STAFF.includes(account.role)) && c.step === "video_mediation") {
     panels.push(videoPanel(c, account, side, refresh));
   }
+  const identity = await identityPanel(c, account, refresh);
+  if (identity) panels.push(identity);
   const agreement = await agreementPanel(c, account, refresh);
   if (agreement) panels.push(agreement);
   if (account.role === "mediator" && c.step === "result") panels.push(failurePanel(c, refresh));

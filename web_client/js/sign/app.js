@@ -3,6 +3,7 @@
 
 import { ApiFailure, agreementFromLocation, client, concat, fromBase64, toBase64, tokenFromLocation } from "./api.js";
 import { DerError } from "./der.js";
+import { identityCheck } from "./identity.js";
 import * as i18n from "../i18n.js";
 import { signingKey, sign, spki } from "./keystore.js";
 import { MESSAGES } from "./messages.js";
@@ -20,6 +21,7 @@ let shown = null; // bytes of the revision whose pages are displayed
 let shownKey = "";
 let busy = false;
 let notice = null; // {kind, text} set by the last action
+let identity = null;
 
 function setState(state) {
   document.body.dataset.state = state;
@@ -103,6 +105,9 @@ async function refresh() {
     session = await api.json("GET", "/api/sign/session");
     await renderPages(); // before the state says "ready": nobody signs what they have not been shown
     renderSession();
+    const checking = !$("identity").hidden;
+    if (!identity.busy()) await identity.update(session);
+    if (checking && $("identity").hidden && session.blocked === null) showNotice("ok", i18n.t("check.allPassed"));
   } catch (error) {
     fail(error);
   }
@@ -213,6 +218,7 @@ function start() {
   $("lang").addEventListener("click", () => {
     i18n.toggleLanguage();
     renderSession();
+    identity.render();
     if (notice) showNotice(notice.kind, notice.text);
   });
   const token = tokenFromLocation();
@@ -228,6 +234,7 @@ function start() {
     return;
   }
   api = client(token, agreementId);
+  identity = identityCheck({ api, onPassed: refresh });
   $("sign").addEventListener("click", signNow);
   $("simulate-identity").addEventListener("click", simulateIdentity);
   $("refresh").addEventListener("click", () => {
