@@ -215,3 +215,23 @@ def test_every_public_page_string_exists_in_both_languages() -> None:
     assert len(used) > 40, "the scan found the keys"
     missing = used - public["zh"] - cases["zh"]
     assert not missing, sorted(missing)
+
+
+@SAME_LOOP
+@pytest.mark.parametrize("size", SIZES)
+async def test_organisations_are_found_by_what_their_mediators_handle(site: Site, browser: Browser,
+                                                                    size: tuple[int, int]) -> None:
+    page = await _page(browser, size)
+    try:
+        await page.goto(site.base_url + "/organisations.html")
+        await _ready(page)
+        cards = page.locator("#results > li")
+        await expect(cards).to_have_count(1)
+        await page.select_option('select[name="dispute_type"]', "traffic")  # no mediator of theirs handles it
+        await expect(cards).to_have_count(0)
+        await page.select_option('select[name="dispute_type"]', "labour")
+        await expect(cards.locator("h3")).to_have_text(["示例锦江区人民调解委员会"])
+        await _no_sideways_scroll(page, "organisations")
+        await _shot(page, "organisations", size)
+    finally:
+        await page.context.close()

@@ -9,7 +9,7 @@ import {
 
 const KINDS = {
   organisations: { path: "/api/directory/organisations", card: organisationCard, categories: "organisation_categories",
-    categoryName: organisationCategoryName, fields: ["name", "category", "region"] },
+    categoryName: organisationCategoryName, fields: ["name", "category", "dispute_type", "region", "language"] },
   mediators: { path: "/api/directory/mediators", card: mediatorCard, categories: "mediator_categories",
     categoryName: mediatorCategoryName, fields: ["name", "category", "dispute_type", "region", "language", "available"] },
 };
