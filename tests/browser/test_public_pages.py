@@ -16,8 +16,9 @@ from playwright.async_api import Browser, Page, expect
 from mediation.accounts import Actor, Role
 from mediation.directory import MediatorQuery, ProfileDetails
 from signaling.api.directory import DIRECTORY_KEY
+from tests.mediation.directory_data import History, give_history
 
-from .case_site import ARTIFACTS, REPO, SAME_LOOP, Site, browser, site  # noqa: F401
+from .case_site import ARTIFACTS, ORG, REPO, SAME_LOOP, Site, browser, site  # noqa: F401
 
 pytestmark = pytest.mark.browser
 CLIENT = REPO / "web_client"
@@ -34,7 +35,10 @@ async def _page(browser: Browser, size: tuple[int, int]) -> Page:
     return page
 
 
-async def _no_sideways_scroll(page: Page, what: str) -> None:
+async def _looks_right(page: Page, what: str) -> None:
+    """No sideways scroll, a one-row header, no "null"/"undefined" where a value is missing."""
+    text = await page.locator("body").inner_text()
+    assert not re.search(r"\b(null|undefined|NaN)\b", text), f"{what} shows a missing value: {text}"
     widths = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], f"{what} overflows: scrollWidth {widths[0]} > innerWidth {widths[1]}"
     header = await page.evaluate("document.querySelector('header.bar').getBoundingClientRect().height")
@@ -64,7 +68,7 @@ async def test_the_home_page_explains_mediation_and_leads_to_the_directory(site:
         assert await page.locator("pre, code").count() == 0
         assert await page.locator(".steps li").count() == 7
         assert "即将上线" in await page.locator("#guidance").inner_text()  # a placeholder, no made-up answers
-        await _no_sideways_scroll(page, "home")
+        await _looks_right(page, "home")
         await _shot(page, "home", size)
         await page.click("#find-mediator")
         await expect(page).to_have_url(re.compile(r"/mediators\.html"))
@@ -99,7 +103,7 @@ async def test_filtering_the_mediators_changes_the_results(site: Site, browser: 
         await _ready(page)
         await expect(cards).to_have_count(3)
         await expect(page.locator('select[name="dispute_type"]')).to_have_value("labour")
-        await _no_sideways_scroll(page, "mediators")
+        await _looks_right(page, "mediators")
         await _shot(page, "mediators", size)
         await page.select_option('select[name="dispute_type"]', "")
         await page.fill('input[name="region"]', "北京市")
@@ -145,13 +149,13 @@ async def test_a_mediator_profile_and_their_organisation_open(site: Site, browse
         # No decided case and no rating yet: the record says so instead of showing 0 %.
         await expect(page.locator("#record")).to_contain_text("暂无调解记录")
         assert await page.locator("#record .stat").count() == 0
-        await _no_sideways_scroll(page, "mediator")
+        await _looks_right(page, "mediator")
         await _shot(page, "mediator", size)
         await page.click("#profile dd a")  # the organisation
         await expect(page).to_have_url(re.compile(r"/organisation\.html\?id=o_"))
         await expect(page.locator("#profile h1")).to_have_text("示例锦江区人民调解委员会")
         await expect(page.locator("#record .results > li")).to_have_count(len(site.mediators))
-        await _no_sideways_scroll(page, "organisation")
+        await _looks_right(page, "organisation")
         await _shot(page, "organisation", size)
     finally:
         await page.context.close()
@@ -188,7 +192,7 @@ async def test_an_unknown_url_shows_the_friendly_404_page(site: Site, browser: B
         assert response is not None and response.status == 404
         await expect(page.locator("h1")).to_have_text("页面不存在")
         await expect(page.locator("#home-link")).to_be_visible()
-        await _no_sideways_scroll(page, "404")
+        await _looks_right(page, "404")
         await _shot(page, "404", size)
         await page.click("#home-link")
         await expect(page.locator("#what")).to_be_visible()
@@ -231,7 +235,28 @@ async def test_organisations_are_found_by_what_their_mediators_handle(site: Site
         await expect(cards).to_have_count(0)
         await page.select_option('select[name="dispute_type"]', "labour")
         await expect(cards.locator("h3")).to_have_text(["示例锦江区人民调解委员会"])
-        await _no_sideways_scroll(page, "organisations")
+        await _looks_right(page, "organisations")
         await _shot(page, "organisations", size)
+    finally:
+        await page.context.close()
+
+
+@SAME_LOOP
+async def test_a_mediator_with_a_record_shows_it(site: Site, browser: Browser) -> None:
+    mediator = site.mediators[2]
+    await give_history(site.services.db, mediator.id, History(settled=3, failed=1, active=1, ratings=(5, 4, 3)),
+                       organisation=ORG)
+    page = await _page(browser, (390, 844))
+    try:
+        await page.goto(f"{site.base_url}/mediator.html?id={mediator.id}")
+        await _ready(page)
+        stats = {await s.get_attribute("data-stat"): await s.locator("strong").inner_text()
+                 for s in await page.locator("#record .stat").all()}
+        assert stats == {"dir.settled": "3", "dir.successRate": "75%", "dir.satisfaction": "4.0", "dir.ratings": "3"}
+        await _looks_right(page, "mediator with a record")
+        await _shot(page, "mediator-record", (390, 844))
+        await page.click("#profile dd a")  # the organisation counts its closed (here: the failed) case
+        await expect(page.locator('#profile [data-stat="dir.closedCases"] strong')).to_have_text("1")
+        await _looks_right(page, "organisation with a record")
     finally:
         await page.context.close()

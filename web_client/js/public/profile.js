@@ -52,13 +52,14 @@ function renderMediator({ detail }) {
 function renderOrganisation({ detail, mediators }) {
   const o = detail.organisation;
   document.title = `${o.name} · Accord`;
-  $("profile").replaceChildren(
+  // el() drops a missing child; replaceChildren would print "null".
+  $("profile").replaceChildren(el("div", {},
     el("h1", { text: o.name }),
     el("p", { class: "hint", text: organisationCategoryName(o.category) }),
     facts([["dir.region", o.region], ["dir.address", o.address], ["dir.contact", o.contact], ["dir.intro", o.intro]]),
     el("p", { text: t("dir.mediatorsCount", { total: detail.mediators, available: detail.available_mediators }) }),
     detail.closed_cases > 0 ? el("div", { class: "stats" }, stat("dir.closedCases", String(detail.closed_cases)),
-      stat("dir.settled", String(detail.settled_cases))) : null);
+      stat("dir.settled", String(detail.settled_cases))) : null));
   $("record").replaceChildren(el("h2", { text: t("dir.mediatorsOf") }),
     el("ul", { class: "results" }, mediators.items.map(mediatorCard)));
   $("record").hidden = mediators.items.length === 0;
