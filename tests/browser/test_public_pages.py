@@ -260,3 +260,21 @@ async def test_a_mediator_with_a_record_shows_it(site: Site, browser: Browser) -
         await _looks_right(page, "organisation with a record")
     finally:
         await page.context.close()
+
+
+@SAME_LOOP
+async def test_the_directory_in_english(site: Site, browser: Browser) -> None:
+    page = await _page(browser, (390, 844))
+    try:
+        await page.goto(site.base_url + "/mediators.html?dispute_type=labour")
+        await _ready(page)
+        await page.click("#lang")
+        await expect(page.locator("h1")).to_have_text("Mediators")
+        await expect(page.locator('select[name="dispute_type"] option:checked')).to_have_text("Labour")
+        await expect(page.locator("#status")).to_have_text("3 found")
+        first = page.locator("#results > li").first
+        await expect(first.locator(".tags li")).to_have_text(["Labour"])
+        await expect(first.locator(".badge")).to_have_text("Taking cases")
+        await _looks_right(page, "mediators in English")
+    finally:
+        await page.context.close()
