@@ -150,6 +150,10 @@ class OrganisationQuery:
     region: str | None = None  # a prefix: "四川省成都市" finds every district of Chengdu
     page: int = 1
     page_size: int = 20
+    #: Organisations with at least one listed mediator who handles this kind of dispute / speaks
+    #: this language: an organisation has no specialities of its own, its mediators do.
+    dispute_type: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -296,7 +300,9 @@ class DirectoryService:
     async def search_organisations(self, query: OrganisationQuery) -> OrganisationPage:
         _check_page(query.page, query.page_size)
         query = replace(query, name=_optional(query.name, "name", 100), category=_optional(query.category, "category", 40),
-                        region=_optional(query.region, "region", 100))
+                        region=_optional(query.region, "region", 100),
+                        dispute_type=_optional(query.dispute_type, "dispute_type", 40),
+                        language=_optional(query.language, "language", 40))
         conditions: list[ColumnElement[bool]] = []
         if query.name:
             conditions.append(Organisation.name.like(like_pattern(query.name, anywhere=True), escape="\\"))
@@ -304,6 +310,11 @@ class DirectoryService:
             conditions.append(Organisation.category == query.category)
         if query.region:
             conditions.append(Organisation.region.like(like_pattern(query.region, anywhere=False), escape="\\"))
+        for model, column, value in ((MediatorSpeciality, MediatorSpeciality.dispute_type, query.dispute_type),
+                                     (MediatorLanguage, MediatorLanguage.language, query.language)):
+            if value:
+                conditions.append(exists().where(and_(MediatorProfile.organisation_id == Organisation.id,
+                                                      model.account_id == MediatorProfile.account_id, column == value)))
         async with self.db() as s:
             total = await s.scalar(select(func.count()).select_from(Organisation).where(*conditions)) or 0
             rows = (await s.scalars(select(Organisation).where(*conditions).order_by(Organisation.name, Organisation.id)

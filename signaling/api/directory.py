@@ -65,6 +65,8 @@ class OrganisationSearch(Paging):
     name: str | None = Field(default=None, max_length=100)
     category: str | None = Field(default=None, max_length=40)
     region: str | None = Field(default=None, max_length=100)
+    dispute_type: str | None = Field(default=None, max_length=40)
+    language: str | None = Field(default=None, max_length=40)
 
 
 class MediatorSearch(Paging):
@@ -124,10 +126,11 @@ async def categories(request: web.Request, _: None) -> Any:
            query=OrganisationSearch)
 @domain_errors
 async def search_organisations(request: web.Request, _: None) -> Any:
-    """Query: ``name`` (part of it), ``category``, ``region`` (a prefix), ``page``, ``page_size``."""
+    """Query: ``name`` (part of it), ``category``, ``region`` (a prefix), ``dispute_type`` and
+    ``language`` (some listed mediator of theirs handles it / speaks it), ``page``, ``page_size``."""
     q: OrganisationSearch = query_of(request)
     return dump(await _of(request).directory.search_organisations(
-        OrganisationQuery(q.name, q.category, q.region, q.page, q.page_size)))
+        OrganisationQuery(q.name, q.category, q.region, q.page, q.page_size, q.dispute_type, q.language)))
 
 
 @api.route("GET", "/api/directory/organisations/{organisation_id}", summary="A mediation organisation's page",

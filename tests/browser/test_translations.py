@@ -15,7 +15,7 @@ CLIENT = REPO / "web_client"
 def catalogs() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {"zh": set(), "en": set()}
     key = re.compile(r'^\s+"([\w.]+)":', re.M)
-    for name in ("room_messages.js", "home_messages.js"):  # the landing page registers both
+    for name in ("room_messages.js",):
         body = (CLIENT / "js" / name).read_text()
         zh_start, en_start = body.index("\n  zh: {"), body.index("\n  en: {")
         found["zh"] |= set(key.findall(body[zh_start:en_start]))
@@ -27,7 +27,7 @@ def used_keys() -> set[str]:
     keys: set[str] = set()
     for path in (CLIENT / "js").glob("*.js"):
         keys |= set(re.findall(r'\bt\(\s*"([\w.]+)"', path.read_text()))  # dynamic keys: tests below
-    for page in ("room.html", "index.html"):
+    for page in ("room.html",):
         html = (CLIENT / page).read_text()
         keys |= set(re.findall(r'data-i18n(?:-placeholder|-title)?="([\w.]+)"', html))
     return keys

@@ -98,6 +98,16 @@ async def test_search_filters_and_paging(services: MediationServices, directory:
     assert org_page.items[0].category_label == "商事调解"
     assert (await directory.search_organisations(OrganisationQuery(region="四川省成都市"))).total == 2
     assert (await directory.search_organisations(OrganisationQuery(name="人民"))).items[0].name == ORG
+
+    async def org_names(**kw: object) -> list[str]:
+        return [o.name for o in (await directory.search_organisations(OrganisationQuery(**kw))).items]  # type: ignore[arg-type]
+
+    # An organisation is found by what its listed mediators handle and speak.
+    assert await org_names(dispute_type="traffic") == [OTHER_ORG]
+    assert await org_names(dispute_type="loan") == [ORG]
+    assert await org_names(dispute_type="marriage_family") == []
+    assert await org_names(language="English") == [OTHER_ORG]
+    assert await org_names(language="普通话", dispute_type="labour") == [ORG]
     with pytest.raises(InvalidInput):
         await directory.search_mediators(MediatorQuery(page=0))
     with pytest.raises(InvalidInput):

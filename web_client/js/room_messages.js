@@ -4,11 +4,6 @@ export const MESSAGES = {
   zh: {
     "app.title": "Accord 在线调解",
     "lang.switch": "English",
-    "home.heading": "在线视频调解",
-    "home.join": "请打开调解员或法院发给您的邀请链接加入调解室。",
-    "home.tryHeading": "试用",
-    "home.try": "在服务器上创建调解室并为每位参与者生成邀请链接：",
-    "home.api": "对接系统请使用 HTTP API：",
     "prejoin.heading": "加入调解室",
     "prejoin.as": "您将以{role}身份加入：{name}",
     "prejoin.camera": "摄像头",
@@ -157,11 +152,6 @@ export const MESSAGES = {
   en: {
     "app.title": "Accord online mediation",
     "lang.switch": "中文",
-    "home.heading": "Online video mediation",
-    "home.join": "Open the invitation link the mediator or court sent you to join the room.",
-    "home.tryHeading": "Try it",
-    "home.try": "On the server, create a room and an invitation link for each participant:",
-    "home.api": "Integrating systems use the HTTP API:",
     "prejoin.heading": "Join the mediation room",
     "prejoin.as": "You are joining as {role}: {name}",
     "prejoin.camera": "Camera",

@@ -9,11 +9,9 @@ import { renderCase } from "./case_page.js";
 import { renderCaseList } from "./case_list.js";
 import { renderCourtQueue } from "./court_queue.js";
 import { $, busy, errorText, notify } from "./dom.js";
-import { HOME_LINKS } from "../home_messages.js";
 import { MESSAGES } from "./messages.js";
 
 i18n.register(MESSAGES);
-i18n.register(HOME_LINKS);
 
 const COURT_ROLES = ["court_clerk", "judge"];
 const PARTY_ROLES = ["party", "agent"];
@@ -99,6 +97,10 @@ function selectChannel(name) {
 for (const tab of document.querySelectorAll("[data-channel]")) {
   tab.addEventListener("click", () => selectChannel(tab.dataset.channel));
 }
+
+// The home page's "sign in as …" links name the channel: /cases.html?channel=court.
+const linkedChannel = new URLSearchParams(window.location.search).get("channel");
+if (document.querySelector(`[data-channel="${CSS.escape(linkedChannel ?? "")}"]`)) selectChannel(linkedChannel);
 
 $("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();

@@ -1,0 +1,5 @@
+// The home page for the public: static content, translated.
+
+import { startPage } from "./common.js";
+
+startPage();

@@ -1,0 +1,5 @@
+// The 404 page: translated like every other page.
+
+import { startPage } from "./common.js";
+
+startPage();
