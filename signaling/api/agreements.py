@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from identity.checks import SIMULATED, CheckOutcome, IdentityPolicy, StoredIdentityGate
+from identity.attestation_review import review_attestations
 from identity.gate import GateSubject, IdentityCheckRejected
 from mediation.agreement_drafting import IdentityChanged, keep_case_identities, masked
 from mediation.agreement_store import SqlAgreementStore, pending_json_agreements
@@ -909,7 +910,9 @@ async def _uploaded_pdf(request: web.Request) -> bytes:
 async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
     """Every signature, the document timestamps, the expected fields and the verdict. The check runs
     in a child process with time and memory limits: a malformed or hostile file cannot hurt the server.
-    ``platform`` matches the file to its agreement and case here (ids, statuses and hashes only), by
+    Each signature citing an identity attestation gets ``attestation`` (status ``valid``, ``missing``,
+    ``invalid`` or ``mismatched``, reason codes, methods, verdict, scores and thresholds, challenges,
+    time), checked here against the blob stored with the case. ``platform`` matches the file to its agreement and case here (ids, statuses and hashes only), by
     the revision hashes the child computed."""
     pdf = await _uploaded_pdf(request)
     if not pdf:
@@ -922,4 +925,8 @@ async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
             raise ApiError(422, "unverifiable_pdf", str(exc)) from None
         verified.report.platform = await match_to_platform(pdf, request.app[STORE_KEY].locked_with,
                                                            prefixes=verified.prefix_hashes)
+    # The attestations cited by the signatures, from the database (never in the sandboxed child):
+    # an agreement of this platform must find each of them here.
+    await review_attestations(verified.report, request.app[GATE_KEY].attestations, roots,
+                              required=verified.report.platform.found)
     return verified.report.to_dict()
