@@ -34,6 +34,7 @@ from signaling.config import Settings
 
 from agreement_samples import agreement_dict
 from pades_samples import browser_sign
+from provider_keys import ProviderKey
 from signing.agreement import resident_id_check_digit
 from signing.attestation_key import AttestationKeyStore
 from signing.pades import document_digest
@@ -76,6 +77,7 @@ class Server:
     api_key: str  # the scope ``agreements``: what a mediation organisation's system drafts and seals with
     identity_key: str  # the scope ``identity-provider``: the identity service's
     session: aiohttp.ClientSession
+    provider: ProviderKey  # signs the identity service's verdicts (a trust anchor of this server)
     _cast: Cast | None = None
     _admin_id: str = ""
     _strangers: int = 0
@@ -233,10 +235,13 @@ class Server:
         return agreement_id, {link["field_name"]: link["token"] for link in links["links"]}
 
     async def pass_identity(self, agreement_id: str, signer_key: str) -> None:
-        status, body = await self.call("POST", f"/api/agreements/{agreement_id}/identity-checks", json={
-            "signer_key": signer_key, "method": "face", "score": 0.97, "frames_sha256": "ab" * 32,
-            "checked_at": dt.datetime.now(dt.UTC).isoformat()}, key=False,
-            headers={"Authorization": f"Bearer {self.identity_key}"})
+        """The identity provider's signed verdict: passed, now."""
+        status, body = await self.call("POST", f"/api/agreements/{agreement_id}/identity-checks",
+                                       json=self.provider.envelope({
+                                           "agreement_id": agreement_id, "signer_key": signer_key, "method": "face",
+                                           "score": 0.97, "frames_sha256": "ab" * 32,
+                                           "checked_at": dt.datetime.now(dt.UTC).isoformat()}),
+                                       key=False, headers={"Authorization": f"Bearer {self.identity_key}"})
         assert status == 201, body
 
     async def attest_identity(self, agreement_id: str, field_name: str, *, attested_field: str | None = None) -> str:
@@ -329,8 +334,11 @@ class Server:
 
 async def start_server(data_dir: Path, **settings: Any) -> Server:
     # The identity service of these tests reports face checks only (``pass_identity``).
+    provider = ProviderKey.make()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    anchor = provider.write(data_dir / f"identity-provider-{secrets.token_hex(3)}.pem")
     config = Settings(**{"data_dir": data_dir, "identity_gate": "test", "identity_policy": "face",
-                         "log_level": "WARNING", **settings})
+                         "log_level": "WARNING", "identity_provider_certificates": (anchor,), **settings})
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -341,4 +349,5 @@ async def start_server(data_dir: Path, **settings: Any) -> Server:
     run = secrets.token_hex(3)  # a data directory may serve several test servers in turn
     drafter = await keys.create(f"organisation-system-{run}", {"agreements"})
     identity = await keys.create(f"identity-service-{run}", {"identity-provider"})
-    return Server(app, runner, f"http://127.0.0.1:{port}", drafter.key, identity.key, aiohttp.ClientSession())
+    return Server(app, runner, f"http://127.0.0.1:{port}", drafter.key, identity.key, aiohttp.ClientSession(),
+                  provider)
