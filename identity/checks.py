@@ -139,6 +139,17 @@ class StoredIdentityGate:
             await s.flush()
             return row.id
 
+    async def attestations(self, hashes: set[str]) -> dict[str, bytes]:
+        """The signed attestation blobs stored under these SHA-256 (by the indexed column; at most
+        one per hash), for the verifier and the case package."""
+        if not hashes:
+            return {}
+        async with self.db() as s:
+            rows = (await s.execute(select(IdentityCheckRow.attestation_sha256, IdentityCheckRow.attestation)
+                                    .where(IdentityCheckRow.attestation_sha256.in_(sorted(hashes)),
+                                           IdentityCheckRow.attestation.is_not(None)))).all()
+        return {digest: blob for digest, blob in rows}
+
     async def _recent(self, subject: GateSubject, since: dt.datetime, now: dt.datetime) -> list[IdentityCheckRow]:
         async with self.db() as s:
             return list((await s.scalars(

@@ -2,7 +2,10 @@
 case, as one zip file: ``case.json`` (the case, its court applications, its audit trail and the
 head the case records), ``files/`` (every document, named by its SHA-256), ``agreement/`` (the
 signed agreement PDF: the newest revision of its current version, the final B-LTA file once
-sealed), ``rulings/`` (the court-signed rulings, for those who receive them) and ``manifest.json``
+sealed), ``rulings/`` (the court-signed rulings, for those who receive them), ``attestations/`` (every
+identity check's signed attestation, ``<sha256>.p7s``, passed or failed, and ``chain.pem``: the
+certificates that signed them, so a signature's ``attestation-sha256=`` can be checked without our
+database) and ``manifest.json``
 listing every member with its SHA-256, so the receiver can check that nothing was lost or changed
 on the way (``accord verify CASE-PACKAGE.zip``: :mod:`mediation.package_check`)."""
 
@@ -17,13 +20,17 @@ from dataclasses import asdict
 from typing import Any
 
 
+from asn1crypto import cms, pem
+from sqlalchemy import select
+
 from .accounts import Actor
 from .audit import read_trail, verify_chain
 from .cases import CaseService
 from .court import CourtService
 from .errors import Forbidden
+from .identity_models import IdentityCheckRow
 from .models import CaseResult
-from .package_check import FORMAT
+from .package_check import ATTESTATION_CHAIN, ATTESTATIONS, FORMAT
 
 
 
@@ -43,6 +50,33 @@ def zip_package(members: dict[str, bytes], header: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
+def _certificates_pem(blobs: list[bytes]) -> bytes:
+    """The certificates the attestation blobs embed (signer and CA), each once, as PEM."""
+    seen: dict[bytes, bytes] = {}
+    for blob in blobs:
+        for choice in cms.ContentInfo.load(blob)["content"]["certificates"] or []:
+            der = choice.chosen.dump()
+            seen.setdefault(hashlib.sha256(der).digest(), pem.armor("CERTIFICATE", der))
+    return b"".join(seen.values())
+
+
+async def _attestations(s: Any, case_id: str) -> tuple[dict[str, bytes], list[dict[str, Any]]]:
+    """The case's signed identity attestations as members, with one index entry each."""
+    rows = (await s.scalars(select(IdentityCheckRow).where(IdentityCheckRow.case_id == case_id,
+                                                           IdentityCheckRow.attestation.is_not(None))
+                            .order_by(IdentityCheckRow.checked_at, IdentityCheckRow.id))).all()
+    members, index = {}, []
+    for row in rows:
+        path = f"{ATTESTATIONS}{row.attestation_sha256}.p7s"
+        members[path] = row.attestation
+        index.append({"path": path, "sha256": row.attestation_sha256, "agreement_id": row.agreement_id,
+                      "signer_key": row.signer_key, "participant_id": row.participant_id, "method": row.method,
+                      "passed": row.passed, "reason": row.reason, "checked_at": row.checked_at.isoformat()})
+    if members:
+        members[ATTESTATION_CHAIN] = await asyncio.to_thread(_certificates_pem, list(members.values()))
+    return members, index
+
+
 class CasePackager:
     def __init__(self, cases: CaseService, court: CourtService):
         self.cases = cases
@@ -59,6 +93,7 @@ class CasePackager:
             result = await s.get(CaseResult, case_id)
             rulings = await self.court.ruling_files(s, actor, ctx)
             head = {"seq": ctx.case.audit_seq, "hash": ctx.case.audit_head}
+            attestation_members, attestations = await _attestations(s, case_id)
         trail = (await read_trail(self.cases.db, case_id))[:head["seq"]]  # the trail up to the head read above
         members: dict[str, bytes] = {}
         documents = []
@@ -84,6 +119,7 @@ class CasePackager:
             ruling_entries.append({"path": path, "application_id": app.id, "kind": app.kind, "ruling": app.ruling,
                                    "court": app.court, "name": stored.name, "sha256": stored.sha256,
                                    "size": stored.size})
+        members.update(attestation_members)
         members["case.json"] = _json_bytes({
             "format": FORMAT,
             "case": asdict(view),
@@ -91,6 +127,7 @@ class CasePackager:
             "documents": documents,
             "court_applications": [asdict(a) for a in await self.court.applications_of_case(actor, case_id)],
             "rulings": ruling_entries,
+            "identity_attestations": attestations,
             "audit": {"verification": asdict(await verify_chain(self.cases.db, case_id)),
                       "entries": [asdict(e) for e in trail], "head": head},
         })

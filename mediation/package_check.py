@@ -4,7 +4,10 @@ One report for the whole package: every member's SHA-256 against the manifest (a
 unlisted), the audit trail recomputed from its first entry to the head the case recorded, every
 signed document (the agreement, the rulings) through the verifier, and the links between them:
 each ruling is for this case, names the SHA-256 of the agreement in the package, states an audit
-head the package's trail contains, and is itself named by its ruling's audit entry.
+head the package's trail contains, and is itself named by its ruling's audit entry. Each signature
+of the agreement that cites an identity attestation (``attestation-sha256=``) finds it under
+``attestations/<sha256>.p7s``, verified against the trust roots and tied to its signature
+(:mod:`identity.attestation_review`); a missing, altered or foreign one fails the agreement.
 
 Why the links matter: the manifest and the audit trail are plain hashes anyone can recompute
 after swapping a file; what a forger cannot redo is a court-signed ruling, and the ruling fixes
@@ -20,7 +23,9 @@ import json
 import zipfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
+
+from cryptography import x509
 
 from signing.verification_sandbox import AgreementReport, Reason, VerificationError
 
@@ -29,6 +34,12 @@ from .audit import AuditVerification, canonical_json, check_chain
 FORMAT = "accord-case-package/1"
 MANIFEST = "manifest.json"
 CASE_FILE = "case.json"
+#: Where the signed identity attestations sit (``<sha256>.p7s``) with the certificates that signed them.
+ATTESTATIONS = "attestations/"
+ATTESTATION_CHAIN = "attestations/chain.pem"
+#: An attestation blob is a few kB (:data:`identity.attestation.MAX_BLOB_BYTES`).
+MAX_ATTESTATION_BYTES = 256 * 1024
+_SHA256_HEX = frozenset("0123456789abcdef")
 #: Bounds for a zip read from outside: members, bytes in all (streamed), bytes of the JSON files.
 MAX_MEMBERS = 10_000
 MAX_TOTAL_BYTES = 4 * 1024**3
@@ -178,8 +189,38 @@ def _check_audit(case_id: str, audit: Any) -> tuple[AuditVerification | None, li
     return verification, [Reason(code, f"audit entry {verification.first_bad_seq}: {verification.reason}")], links
 
 
+def _attestation_blobs(archive: zipfile.ZipFile) -> dict[str, bytes]:
+    """``attestations/<sha256>.p7s`` by the hash its name states (the review sees whether the
+    bytes are what a signature cites); oversized members are left out, so reported missing."""
+    out = {}
+    for info in archive.infolist():
+        name = info.filename
+        if not (name.startswith(ATTESTATIONS) and name.endswith(".p7s")):
+            continue
+        digest = name[len(ATTESTATIONS):-len(".p7s")]
+        if len(digest) == 64 and set(digest) <= _SHA256_HEX and info.file_size <= MAX_ATTESTATION_BYTES:
+            try:
+                out[digest] = archive.read(info)
+            except (zipfile.BadZipFile, OSError):
+                continue
+    return out
+
+
+def _review_attestations(report: AgreementReport, blobs: dict[str, bytes],
+                         trust_roots: Sequence[x509.Certificate]) -> None:
+    import asyncio
+
+    from identity.attestation_review import review_attestations  # loads OpenCV: only for a signed agreement
+
+    async def fetch(hashes: set[str]) -> dict[str, bytes]:
+        return {h: blobs[h] for h in hashes if h in blobs}
+
+    asyncio.run(review_attestations(report, fetch, trust_roots, required=True))
+
+
 def _document(archive: zipfile.ZipFile, entry: Any, kind: str,
-              verify_pdf: Callable[[bytes], AgreementReport]) -> PackageDocument:
+              verify_pdf: Callable[[bytes], AgreementReport],
+              trust_roots: Sequence[x509.Certificate] = ()) -> PackageDocument:
     path, stated = str(entry.get("path")), entry.get("sha256")
     document = PackageDocument(path, kind, stated, None)
     try:
@@ -198,6 +239,8 @@ def _document(archive: zipfile.ZipFile, entry: Any, kind: str,
     except VerificationError as exc:
         document.reasons.append(Reason("document_unverifiable", f"the {kind} {path} cannot be verified: {exc}"))
         return document
+    if kind == "agreement":
+        _review_attestations(document.report, _attestation_blobs(archive), trust_roots)
     if document.report.document_kind != kind:
         document.reasons.append(Reason("document_kind_mismatch", f"{path} is listed as the {kind} but is "
                                                                  f"a {document.report.document_kind}"))
@@ -250,9 +293,12 @@ def _ruling_links(ruling: PackageDocument, case_id: str, agreements: list[Packag
     return out
 
 
-def check_package(data: bytes, verify_pdf: Callable[[bytes], AgreementReport]) -> PackageReport:
+def check_package(data: bytes, verify_pdf: Callable[[bytes], AgreementReport],
+                  trust_roots: Sequence[x509.Certificate] = ()) -> PackageReport:
     """The whole package's report. ``verify_pdf`` judges one signed PDF (raising
-    :class:`VerificationError` if it cannot); :class:`PackageError` if this is no case package."""
+    :class:`VerificationError` if it cannot); ``trust_roots`` judge the identity attestations (the
+    platform's root); :class:`PackageError` if this is no case package. Runs its own event loop for
+    the attestations: call it from a worker thread."""
     archive = _open(data)
     manifest, case = _json(archive, MANIFEST), _json(archive, CASE_FILE)
     if manifest.get("format") != FORMAT or case.get("format") != FORMAT:
@@ -263,7 +309,7 @@ def check_package(data: bytes, verify_pdf: Callable[[bytes], AgreementReport]) -
     audit, audit_reasons, links = _check_audit(case_id, case.get("audit"))
     reasons += audit_reasons
     agreement = case.get("agreement")
-    agreements = [_document(archive, agreement, "agreement", verify_pdf)] \
+    agreements = [_document(archive, agreement, "agreement", verify_pdf, trust_roots)] \
         if isinstance(agreement, dict) and agreement.get("path") else []
     rulings = [_document(archive, entry, "ruling", verify_pdf) for entry in case.get("rulings") or []
                if isinstance(entry, dict)]

@@ -69,6 +69,10 @@ class Settings:
     identity_policy: str = "face+liveness+otp"
     #: Days an enrolled reference photo is kept before the sweep deletes it.
     identity_retention_days: int = 90
+    #: PEM files of the certificates trusted to sign identity providers' verdicts (each a trust
+    #: anchor: the provider signs with it or with a certificate it issued directly). Empty: no
+    #: provider verdict is accepted.
+    identity_provider_certificates: tuple[Path, ...] = ()
     environment: str = "development"
     deadline_scan_seconds: float = 60.0
     #: Length of a recording segment: what a crash can lose at most, and the granularity of the chain.
@@ -123,9 +127,10 @@ def _coerce(name: str, raw: Any) -> Any:
         )
     if name in ("data_dir", "tls_cert", "tls_key", "key_passphrase_file"):
         return Path(raw) if raw not in (None, "") else None
-    if name in ("trusted_proxies", "webhook_allowed_hosts"):  # a TOML list, or "a, b" in the environment
-        items = raw.split(",") if isinstance(raw, str) else raw
-        return tuple(str(item).strip() for item in items if str(item).strip())
+    if name in ("trusted_proxies", "webhook_allowed_hosts", "identity_provider_certificates"):
+        items = raw.split(",") if isinstance(raw, str) else raw  # a TOML list, or "a, b" in the environment
+        values = tuple(str(item).strip() for item in items if str(item).strip())
+        return tuple(Path(v) for v in values) if name == "identity_provider_certificates" else values
     if name in ("port", "token_ttl_seconds", "max_event_bytes", "max_upload_bytes", "recording_link_seconds",
                 "recording_retention_days", "identity_retention_days"):
         return int(raw)

@@ -23,6 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 if TYPE_CHECKING:
+    from identity.attestation_review import AttestationSummary
+
     from .case_match import CaseMatch
 
 #: Largest file the verifier reads (an agreement with a few signatures is well under 1 MB).
@@ -87,6 +89,9 @@ class SignatureReport:
     #: The agreement field the signer's certificate was issued for (event certificates), or
     #: whose seal it is (seal certificates); ``None`` if it states neither.
     binding: dict[str, Any] | None = None
+    #: The identity attestation the signature cites, checked by whoever holds it (the platform's
+    #: database, a case package: :mod:`identity.attestation_review`); ``None`` if not checked.
+    attestation: AttestationSummary | None = None
 
 
 @dataclass

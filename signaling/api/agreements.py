@@ -39,7 +39,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from identity.checks import SIMULATED, CheckOutcome, IdentityPolicy, StoredIdentityGate
+from identity.attestation_review import review_attestations
 from identity.gate import GateSubject, IdentityCheckRejected
+from identity.provider import authenticate_verdict, load_anchors
 from mediation.agreement_drafting import IdentityChanged, keep_case_identities, masked
 from mediation.agreement_store import SqlAgreementStore, pending_json_agreements
 from mediation.services import MediationServices
@@ -63,6 +65,8 @@ STORE_KEY = web.AppKey("agreement_store", SqlAgreementStore)
 AGREEMENT_SERVICES_KEY = web.AppKey("agreement_services", MediationServices)
 CEREMONY_KEY = web.AppKey("signing_ceremony", SigningCeremony)
 GATE_KEY = web.AppKey("identity_gate", StoredIdentityGate)
+#: Certificates trusted to sign identity providers' verdicts (``identity_provider_certificates``).
+PROVIDER_ANCHORS_KEY = web.AppKey("identity_provider_anchors", list)
 SIGNING_TOKENS_KEY = web.AppKey("signing_tokens", TokenIssuer)
 AGREEMENT_SETTINGS_KEY = web.AppKey("agreement_settings", Settings)
 
@@ -109,6 +113,7 @@ def setup_agreements(app: web.Application, settings: Settings, services: Mediati
     app[STORE_KEY] = services.agreements
     app[AGREEMENT_SERVICES_KEY] = services
     app[GATE_KEY] = gate
+    app[PROVIDER_ANCHORS_KEY] = load_anchors(settings.identity_provider_certificates)
     app[CEREMONY_KEY] = SigningCeremony(services.agreements, pki, gate, timestamper,
                                          id_digest_key=ensure_secret(settings, "id-hash"),
                                          on_effective=services.cases.signatures_took_effect,
@@ -466,7 +471,10 @@ async def seal_agreement(request: web.Request, body: VersionRef) -> AgreementOut
     return _agreement_out(state)
 
 
-class IdentityCheckIn(_In):
+class ProviderVerdict(_In):
+    """What an identity provider signs: one check of one signer slot of one agreement."""
+
+    agreement_id: Annotated[str, Field(min_length=1, max_length=32)]
     signer_key: Annotated[str, Field(min_length=1, max_length=64)]
     method: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^(face|liveness|otp|provider:[a-z0-9_-]{1,40})$")]
     checked_at: dt.datetime
@@ -476,29 +484,55 @@ class IdentityCheckIn(_In):
     frames_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
+class SignedVerdictIn(_In):
+    """A :class:`ProviderVerdict`'s JSON bytes as signed (base64), the signature (base64) and the
+    provider's certificate (PEM): :mod:`identity.provider`."""
+
+    payload: Annotated[str, Field(min_length=1, max_length=32 * 1024)]
+    signature: Annotated[str, Field(max_length=4096)] | None = None
+    certificate: Annotated[str, Field(max_length=16 * 1024)] | None = None
+
+
 def slot_subject(state: VersionState, slot: SignerSlot) -> GateSubject:
     return GateSubject(state.agreement_id, state.case_id, slot.signer_key, slot.participant_id)
 
 
 @api.route("POST", "/api/agreements/{agreement_id}/identity-checks", summary="Record an identity provider's check",
-           allow=IDENTITY_REPORTERS, tag=TAG, request=IdentityCheckIn, status=201, scope="identity-provider")
-async def record_identity_check(request: web.Request, body: IdentityCheckIn) -> dict[str, Any]:
+           allow=IDENTITY_REPORTERS, tag=TAG, request=SignedVerdictIn, status=201, scope="identity-provider")
+async def record_identity_check(request: web.Request, body: SignedVerdictIn) -> dict[str, Any]:
     """For an identity provider holding an API key with the ``identity-provider`` scope (no other
-    key may): a check it made, passed or failed, stored with the case like the server's own. A
-    ``checked_at`` in the future (``checked_at_in_future``) or already outside the gate's window
-    (``checked_at_too_old``) is refused."""
+    key may): a check it made, passed or failed, stored with the case like the server's own — only
+    when the verdict is signed by a certificate of ``identity_provider_certificates`` (codes in
+    :mod:`identity.provider`) and names this agreement. A ``checked_at`` in the future
+    (``checked_at_in_future``) or already outside the gate's window (``checked_at_too_old``) is refused."""
     agreement_id = request.match_info["agreement_id"]
     state = await current_version(request, agreement_id)
-    slot = next((s for s in state.slots if s.signer_key == body.signer_key), None)
+    gate = request.app[GATE_KEY]
+    try:
+        signed = authenticate_verdict(body.payload, body.signature, body.certificate,
+                                      request.app[PROVIDER_ANCHORS_KEY], gate.clock.now())
+    except IdentityCheckRejected as exc:
+        raise ApiError(422, exc.code, exc.message) from None
+    try:
+        verdict = ProviderVerdict.model_validate_json(signed.payload)
+    except ValueError as exc:
+        raise ApiError(422, "verdict_malformed", f"the signed verdict does not match the schema: {exc}") from None
+    if verdict.agreement_id != agreement_id:
+        raise ApiError(422, "verdict_other_agreement", f"the signed verdict is for agreement {verdict.agreement_id}")
+    slot = next((s for s in state.slots if s.signer_key == verdict.signer_key), None)
     if slot is None:
-        raise ApiError(404, "unknown_signer", f"the agreement has no signer {body.signer_key!r}")
-    if body.checked_at.tzinfo is None:
+        raise ApiError(404, "unknown_signer", f"the agreement has no signer {verdict.signer_key!r}")
+    if verdict.checked_at.tzinfo is None:
         raise ApiError(422, "invalid_body", "checked_at needs a time zone")
     try:
-        check_id = await request.app[GATE_KEY].record(CheckOutcome(
-            subject=slot_subject(state, slot), method=body.method, passed=body.passed, checked_at=body.checked_at,
-            recorded_by=principal_of(request).subject, reason=body.reason, score=body.score,
-            frames_sha256=body.frames_sha256))
+        check_id = await gate.record(CheckOutcome(
+            subject=slot_subject(state, slot), method=verdict.method, passed=verdict.passed,
+            checked_at=verdict.checked_at,
+            recorded_by=principal_of(request).subject, reason=verdict.reason, score=verdict.score,
+            frames_sha256=verdict.frames_sha256,
+            details={"provider": signed.provider, "provider_certificate_sha256": signed.certificate_sha256,
+                     "signed_verdict": base64.b64encode(signed.payload).decode(),
+                     "signature": signed.signature_b64}))
     except IdentityCheckRejected as exc:
         raise ApiError(422, exc.code, exc.message) from None
     return {"recorded": True, "check_id": check_id}
@@ -909,7 +943,9 @@ async def _uploaded_pdf(request: web.Request) -> bytes:
 async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
     """Every signature, the document timestamps, the expected fields and the verdict. The check runs
     in a child process with time and memory limits: a malformed or hostile file cannot hurt the server.
-    ``platform`` matches the file to its agreement and case here (ids, statuses and hashes only), by
+    Each signature citing an identity attestation gets ``attestation`` (status ``valid``, ``missing``,
+    ``invalid`` or ``mismatched``, reason codes, methods, verdict, scores and thresholds, challenges,
+    time), checked here against the blob stored with the case. ``platform`` matches the file to its agreement and case here (ids, statuses and hashes only), by
     the revision hashes the child computed."""
     pdf = await _uploaded_pdf(request)
     if not pdf:
@@ -922,4 +958,8 @@ async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
             raise ApiError(422, "unverifiable_pdf", str(exc)) from None
         verified.report.platform = await match_to_platform(pdf, request.app[STORE_KEY].locked_with,
                                                            prefixes=verified.prefix_hashes)
+    # The attestations cited by the signatures, from the database (never in the sandboxed child):
+    # an agreement of this platform must find each of them here.
+    await review_attestations(verified.report, request.app[GATE_KEY].attestations, roots,
+                              required=verified.report.platform.found)
     return verified.report.to_dict()

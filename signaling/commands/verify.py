@@ -2,7 +2,9 @@
 (1: verified and not valid, 2: not verifiable at all). A court's ruling PDF is recognised and
 checked the same way (its court's seal). A case package (the zip of ``GET /api/cases/{id}/package``)
 is checked as a whole (:mod:`mediation.package_check`): manifest, audit trail, every signed
-document, and that each ruling is for the package's agreement; exit 0 only if all of it passes.
+document, the identity attestation each signature cites (``attestations/<sha256>.p7s``: printed
+per signature with its status, methods, verdict, scores and challenges), and that each ruling is
+for the package's agreement; exit 0 only if all of it passes.
 
 ``--platform URL`` also sends the file to that server's ``POST /api/verify`` and prints how it
 matches the agreement's case there. The verdict stays the offline one: the platform can only
@@ -30,6 +32,7 @@ from ..config import pki_directory
 from . import settings_from
 
 if TYPE_CHECKING:
+    from identity.attestation_review import AttestationSummary
     from mediation.package_check import PackageReport
 
 #: How a zip file (a case package) starts.
@@ -85,12 +88,27 @@ def _print_human(report: AgreementReport, indent: str = "") -> None:
               f"{', ' + s.signer.side if s.signer.side else ''}) case {s.signer.case_number or '-'}, "
               f"signed {s.signing_time or '?'}, revocation {s.revocation}, modifications {s.modification_level}")
         print(f"{indent}        key custody {s.key_custody or 'not stated'}; identity check {s.identity_check or '-'}")
+        if s.attestation is not None:
+            _print_attestation(s.attestation, indent + "        ")
         for reason in s.reasons:
             print(f"{indent}        ! {reason.code}: {reason.message}")
     for t in report.document_timestamps:
         print(f"{indent}  [{'ok ' if t.ok else 'BAD'}] document timestamp {t.time} by {t.tsa}")
         for reason in t.reasons:
             print(f"{indent}        ! {reason.code}: {reason.message}")
+
+
+def _print_attestation(a: AttestationSummary, indent: str) -> None:
+    """One signature's identity attestation: status, then what it attests (if it could be read)."""
+    print(f"{indent}identity attestation {a.sha256}: {a.status.upper()}")
+    if a.verdict is not None:
+        scores = "; ".join(f"{method} " + ", ".join(f"{k}={v}" for k, v in values.items())
+                           for method, values in a.scores.items())
+        print(f"{indent}  {'+'.join(a.methods)} {a.verdict}{' (' + a.verdict_reason + ')' if a.verdict_reason else ''}"
+              f" at {a.checked_at}; {scores or 'no scores'}"
+              + (f"; challenges {' → '.join(a.challenges)}" if a.challenges else ""))
+    for reason in a.reasons:
+        print(f"{indent}  ! {reason.code}: {reason.message}")
 
 
 def _print_package(report: PackageReport) -> None:
@@ -117,7 +135,7 @@ def _run_package(args: argparse.Namespace, data: bytes, roots: list[x509.Certifi
 
     try:
         report = check_package(data, lambda pdf: verify_agreement_bytes_safely(pdf, roots, timeout=args.timeout,
-                                                                                current_crls=crls))
+                                                                                current_crls=crls), roots)
     except PackageError as exc:
         print(f"accord verify: {exc}", file=sys.stderr)
         return 2

@@ -109,8 +109,7 @@ def _person(name: str, serial: int) -> dict[str, str]:
 
 DELEGATION = {"dispute_type": "loan", "claims": "还款一万二千元", "facts": "借款未还", "amount": "12000.00",
               "applicant": _person("张三", 11), "respondent": _person("李四", 12), "court": "成都市武侯区人民法院"}
-IDENTITY_CHECK = {"signer_key": "applicant-1", "method": "face", "score": 0.97,
-                  "checked_at": "2026-03-02T09:00:00+00:00"}
+IDENTITY_CHECK = {"payload": "e30="}  # a provider's signed verdict: the agreement is looked up first
 
 
 async def _call(server: Any, key: str, method: str, path: str, body: Any = None,

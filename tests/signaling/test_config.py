@@ -46,3 +46,11 @@ def test_secret_is_created_once_with_private_mode(tmp_path):
     first = ensure_secret(s, "token-secret")
     assert ensure_secret(s, "token-secret") == first and len(first) == 32
     assert (s.secret_file("token-secret").stat().st_mode & 0o777) == 0o600
+
+
+def test_identity_provider_certificates_from_toml_and_environment(tmp_path, monkeypatch):
+    cfg = tmp_path / "accord.toml"
+    cfg.write_text('identity_provider_certificates = ["/etc/accord/ctid.pem"]\n')
+    assert load_settings(cfg).identity_provider_certificates == (Path("/etc/accord/ctid.pem"),)
+    monkeypatch.setenv("ACCORD_IDENTITY_PROVIDER_CERTIFICATES", "a.pem, b.pem")
+    assert load_settings(cfg).identity_provider_certificates == (Path("a.pem"), Path("b.pem"))

@@ -19,18 +19,24 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import signaling.api.agreements as agreements_api
+from identity.face_match import FaceMatchResult
+from identity.models import MODEL_SHA256
+from identity.recorder import CheckRecorder, CheckTarget
 from mediation.accounts import Actor, NewAccount, Role
 from mediation.cases import Application, PartyDetails
 from mediation.directory import DirectoryService, NewOrganisation
 from mediation.services import MediationServices
 from signaling.api.accounts import SERVICES_KEY
 from signaling.app import create_app
+from signaling.api.pki import PKI_KEY
 from signaling.auth import API_KEYS_KEY
 from signaling.config import Settings
 
 from agreement_samples import agreement_dict
 from pades_samples import browser_sign
+from provider_keys import ProviderKey
 from signing.agreement import resident_id_check_digit
+from signing.attestation_key import AttestationKeyStore
 from signing.pades import document_digest
 
 PASSWORD = "correct horse battery"
@@ -71,6 +77,7 @@ class Server:
     api_key: str  # the scope ``agreements``: what a mediation organisation's system drafts and seals with
     identity_key: str  # the scope ``identity-provider``: the identity service's
     session: aiohttp.ClientSession
+    provider: ProviderKey  # signs the identity service's verdicts (a trust anchor of this server)
     _cast: Cast | None = None
     _admin_id: str = ""
     _strangers: int = 0
@@ -228,11 +235,27 @@ class Server:
         return agreement_id, {link["field_name"]: link["token"] for link in links["links"]}
 
     async def pass_identity(self, agreement_id: str, signer_key: str) -> None:
-        status, body = await self.call("POST", f"/api/agreements/{agreement_id}/identity-checks", json={
-            "signer_key": signer_key, "method": "face", "score": 0.97, "frames_sha256": "ab" * 32,
-            "checked_at": dt.datetime.now(dt.UTC).isoformat()}, key=False,
-            headers={"Authorization": f"Bearer {self.identity_key}"})
+        """The identity provider's signed verdict: passed, now."""
+        status, body = await self.call("POST", f"/api/agreements/{agreement_id}/identity-checks",
+                                       json=self.provider.envelope({
+                                           "agreement_id": agreement_id, "signer_key": signer_key, "method": "face",
+                                           "score": 0.97, "frames_sha256": "ab" * 32,
+                                           "checked_at": dt.datetime.now(dt.UTC).isoformat()}),
+                                       key=False, headers={"Authorization": f"Bearer {self.identity_key}"})
         assert status == 201, body
+
+    async def attest_identity(self, agreement_id: str, field_name: str, *, attested_field: str | None = None) -> str:
+        """What the server's face check leaves for ``field_name``'s signer: a check row with an attestation
+        signed by the platform's identity-attestation key (naming ``attested_field`` if given, to make
+        one that names another field). Returns the attestation's SHA-256."""
+        state = await self.store.current(agreement_id)
+        slot = next(s for s in state.slots if s.field_name == field_name)
+        recorder = CheckRecorder(self.app[agreements_api.GATE_KEY], AttestationKeyStore(self.app[PKI_KEY]))
+        face = FaceMatchResult(passed=True, score=0.93, threshold=0.4, reason=None, frames_used=8,
+                               frames_sha256="ab" * 32, model_sha256=dict(MODEL_SHA256))
+        target = CheckTarget(agreements_api.slot_subject(state, slot), state.version, attested_field or field_name)
+        recorded = await recorder.face(target, dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5), face)
+        return recorded.attestation_sha256
 
     async def sign_as(self, token: str, field: str, key: ec.EllipticCurvePrivateKey,
                       version: int = 1) -> tuple[int, Any]:
@@ -262,12 +285,16 @@ class Server:
         return await self.call("POST", "/api/sign/complete", token=token, json={
             "version": version, "field_name": field, "signature": _b64(browser_sign(key, attrs))})
 
-    async def fully_signed(self) -> tuple[str, bytes]:
-        """An agreement signed by everyone over HTTP, sealed and archived; returns its id and final PDF."""
+    async def fully_signed(self, *, attested: bool = False) -> tuple[str, bytes]:
+        """An agreement signed by everyone over HTTP, sealed and archived; returns its id and final PDF.
+        ``attested``: each signer passes the server's (attested) face check instead of a provider's."""
         agreement_id, tokens = await self.locked_agreement()
         for field, token in tokens.items():
             status, claims = await self.call("GET", "/api/sign/session", token=token)
-            await self.pass_identity(agreement_id, claims["you"]["signer_key"])
+            if attested:
+                await self.attest_identity(agreement_id, field)
+            else:
+                await self.pass_identity(agreement_id, claims["you"]["signer_key"])
             status, body = await self.sign_as(token, field, ec.generate_private_key(ec.SECP256R1()))
             assert status == 200, body
         status, body = await self.call("POST", f"/api/agreements/{agreement_id}/seal", json={"version": 1})
@@ -307,8 +334,11 @@ class Server:
 
 async def start_server(data_dir: Path, **settings: Any) -> Server:
     # The identity service of these tests reports face checks only (``pass_identity``).
+    provider = ProviderKey.make()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    anchor = provider.write(data_dir / f"identity-provider-{secrets.token_hex(3)}.pem")
     config = Settings(**{"data_dir": data_dir, "identity_gate": "test", "identity_policy": "face",
-                         "log_level": "WARNING", **settings})
+                         "log_level": "WARNING", "identity_provider_certificates": (anchor,), **settings})
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -319,4 +349,5 @@ async def start_server(data_dir: Path, **settings: Any) -> Server:
     run = secrets.token_hex(3)  # a data directory may serve several test servers in turn
     drafter = await keys.create(f"organisation-system-{run}", {"agreements"})
     identity = await keys.create(f"identity-service-{run}", {"identity-provider"})
-    return Server(app, runner, f"http://127.0.0.1:{port}", drafter.key, identity.key, aiohttp.ClientSession())
+    return Server(app, runner, f"http://127.0.0.1:{port}", drafter.key, identity.key, aiohttp.ClientSession(),
+                  provider)

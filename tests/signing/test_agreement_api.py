@@ -242,9 +242,11 @@ async def test_identity_check_times_must_be_past_and_inside_the_window(server: S
     identity: dict[str, Any] = {"key": False, "headers": {"Authorization": f"Bearer {server.identity_key}"}}
     for checked_at, code in ((now + dt.timedelta(minutes=10), "checked_at_in_future"),
                              (now - dt.timedelta(hours=1), "checked_at_too_old")):
-        status, body = await server.call("POST", path, json={"signer_key": "party:applicant", "method": "face",
-                                                             "checked_at": checked_at.isoformat()}, **identity)
+        status, body = await server.call("POST", path, json=server.provider.envelope({
+            "agreement_id": agreement_id, "signer_key": "party:applicant", "method": "face",
+            "checked_at": checked_at.isoformat()}), **identity)
         assert (status, body["error"]["code"]) == (422, code), body
-    status, _ = await server.call("POST", path, json={"signer_key": "party:applicant", "method": "face",
-                                                      "checked_at": now.isoformat()}, **identity)
+    status, _ = await server.call("POST", path, json=server.provider.envelope({
+        "agreement_id": agreement_id, "signer_key": "party:applicant", "method": "face",
+        "checked_at": now.isoformat()}), **identity)
     assert status == 201

@@ -99,6 +99,27 @@ function renderRuling(ruling) {
   );
 }
 
+function scoresText(scores) {
+  return Object.entries(scores).map(([method, values]) => `${i18n.t(`verify.method.${method}`)}: ` +
+    Object.entries(values).map(([name, value]) => `${name}=${value ?? "—"}`).join(", ")).join("\n");
+}
+
+// The identity attestation each signature cites, as the platform found and checked it.
+function renderAttestations(signatures) {
+  const cited = signatures.filter((s) => s.attestation);
+  $("attestations-section").hidden = cited.length === 0;
+  $("attestations").replaceChildren(...cited.map((s) => {
+    const a = s.attestation;
+    const tr = document.createElement("tr");
+    tr.append(cell(s.field), cell(i18n.t(`verify.attestation.${a.status}`), a.status === "valid"),
+      cell(a.methods.map((m) => i18n.t(`verify.method.${m}`)).join(" + ") || null),
+      cell(a.verdict ? i18n.t(`verify.verdict.${a.verdict}`) + (a.verdict_reason ? ` (${a.verdict_reason})` : "") : null),
+      cell(scoresText(a.scores) || null), cell(a.challenges.join(" → ") || null), cell(a.checked_at),
+      cell(a.sha256), cell(reasonsText(a.reasons)));
+    return tr;
+  }));
+}
+
 function render(report) {
   lastReport = report;
   $("result").hidden = false;
@@ -118,6 +139,7 @@ function render(report) {
     return tr;
   });
   $("signatures").replaceChildren(...rows);
+  renderAttestations(report.signatures);
   const stamps = report.document_timestamps.map((t) => {
     const tr = document.createElement("tr");
     tr.append(cell(t.field), cell(t.time), cell(t.tsa), yesNo(t.intact), yesNo(t.trusted), yesNo(t.ok),

@@ -1,0 +1,156 @@
+"""What a verifier says about the identity attestation a signature cites.
+
+A signature's ``/Reason`` ends ``attestation-sha256=<hex>`` (:meth:`identity.gate.IdentityCheck.reference`).
+The PDF does not carry the attestation itself: the platform's database does (``idn_checks``), and so
+does the case package (``attestations/<sha256>.p7s``). Whoever holds the blob hands it to
+:func:`review_attestations`, which checks it and ties it to the signature: the CMS signature
+verifies against the platform's roots (judged at the signature's timestamp), and the record names
+this agreement, version, signature field and participant, passed, and is not later than the
+signature's timestamp. The outcome is one :class:`AttestationSummary` per citing signature with a
+``status`` and stable reason codes:
+
+``valid``       every check holds;
+``missing``     the blob is not available (``attestation_missing``);
+``invalid``     the blob is not a trustworthy attestation (``attestation_malformed``,
+                ``attestation_bad_signature``, ``attestation_untrusted_signer``,
+                ``attestation_not_an_attestation``);
+``mismatched``  a genuine attestation, but not one that can have allowed this signature
+                (``attestation_other_agreement``, ``attestation_other_version``,
+                ``attestation_other_field``, ``attestation_other_participant``,
+                ``attestation_after_signature``, ``attestation_not_passed``).
+
+Domain only: no database, no HTTP. The verifier's sandboxed child never calls this (it reads the
+PDF only); the server looks the blobs up after the child returns its report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Mapping, Sequence
+
+from cryptography import x509
+
+from signing.verification_sandbox import AgreementReport, Reason, SignatureReport
+
+from .attestation import Attestation, AttestationCheck, verify_attestation
+from .gate import reference_attestation
+
+#: Every reason code of a summary or a signature here (the verification page translates each).
+REASON_CODES = ("attestation_missing", "attestation_invalid", "attestation_mismatched", "attestation_malformed",
+                "attestation_bad_signature", "attestation_untrusted_signer", "attestation_not_an_attestation",
+                "attestation_other_agreement", "attestation_other_version", "attestation_other_field",
+                "attestation_other_participant", "attestation_after_signature", "attestation_not_passed")
+#: Signature reasons for a cited attestation that is not valid (``missing`` only where it is required).
+FAILING = {"missing": "attestation_missing", "invalid": "attestation_invalid", "mismatched": "attestation_mismatched"}
+
+
+@dataclass
+class AttestationSummary:
+    """What the court reads about one signature's identity check."""
+
+    sha256: str
+    status: str  # valid | missing | invalid | mismatched
+    reasons: list[Reason] = field(default_factory=list)
+    attestation_id: str | None = None
+    methods: list[str] = field(default_factory=list)
+    verdict: str | None = None
+    verdict_reason: str | None = None
+    #: ``{"face_match": {"score": 0.91, "threshold": 0.4}, "liveness": {"max_parallax": …, …}}``
+    scores: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    #: The liveness prompts in the order shown, each ``kind:outcome`` (``turn_left:answered``).
+    challenges: list[str] = field(default_factory=list)
+    checked_at: str | None = None
+    signer: str | None = None
+
+
+def _scores(record: Attestation) -> dict[str, dict[str, float | None]]:
+    out: dict[str, dict[str, float | None]] = {}
+    if record.face_match is not None:
+        out["face_match"] = {"score": record.face_match.score, "threshold": record.face_match.threshold}
+    if record.liveness is not None:
+        out["liveness"] = {"max_parallax": record.liveness.max_parallax, **record.liveness.thresholds}
+    return out
+
+
+def _mismatches(record: Attestation, report: SignatureReport) -> list[Reason]:
+    """Compare the record's subject with what the signer's certificate was issued for."""
+    subject, binding = record.subject, report.binding or {}
+    out = []
+    checks = [("agreement", subject.agreement_id, binding.get("agreement_id")),
+              ("version", subject.agreement_version, binding.get("version")),
+              ("field", subject.slot, report.field),
+              ("participant", subject.participant_id, binding.get("participant_id"))]
+    for name, attested, expected in checks:
+        if attested != expected:
+            out.append(Reason(f"attestation_other_{name}", f"the attestation cited by field {report.field!r} is for "
+                                                           f"{name} {attested!r}, the signature for {expected!r}"))
+    if report.signing_time is not None and record.checked_at > dt.datetime.fromisoformat(report.signing_time):
+        out.append(Reason("attestation_after_signature",
+                          f"the attested check ({record.checked_at.isoformat()}) is later than the signature's "
+                          f"timestamp ({report.signing_time}): it cannot have allowed it"))
+    if record.verdict != "passed":
+        out.append(Reason("attestation_not_passed", f"the attested check failed ({record.reason}): it cannot have "
+                                                    f"allowed the signature"))
+    return out
+
+
+def summarise(report: SignatureReport, sha256: str, check: AttestationCheck | None) -> AttestationSummary:
+    """The summary of a checked blob (``check=None``: the blob was not available)."""
+    if check is None:
+        return AttestationSummary(sha256, "missing", [Reason("attestation_missing", f"the attestation {sha256} cited "
+                                                                                    f"by field {report.field!r} is not "
+                                                                                    f"available")])
+    if not check.valid or check.attestation is None:
+        return AttestationSummary(sha256, "invalid", [Reason(f"attestation_{check.problem}",
+                                                             f"the attestation cited by field {report.field!r} is not "
+                                                             f"a trustworthy attestation ({check.problem})")],
+                                  signer=check.signer_subject)
+    record = check.attestation
+    reasons = _mismatches(record, report)
+    challenges = [f"{c.kind}:{c.outcome}" for c in record.liveness.challenges] if record.liveness else []
+    return AttestationSummary(sha256, "mismatched" if reasons else "valid", reasons,
+                              attestation_id=record.attestation_id, methods=list(record.methods),
+                              verdict=record.verdict, verdict_reason=record.reason, scores=_scores(record),
+                              challenges=challenges, checked_at=record.checked_at.isoformat(),
+                              signer=check.signer_subject)
+
+
+def cited(report: AgreementReport) -> dict[str, str]:
+    """Field name → the attestation hash its signature cites."""
+    out = {}
+    for signature in report.signatures:
+        digest = reference_attestation(signature.identity_check)
+        if digest is not None:
+            out[signature.field] = digest
+    return out
+
+
+async def review_attestations(report: AgreementReport, fetch: Callable[[set[str]], Awaitable[Mapping[str, bytes]]],
+                              trust_roots: Sequence[x509.Certificate], *, required: bool) -> None:
+    """Attach an :class:`AttestationSummary` to every signature that cites one. ``fetch`` returns the
+    blobs it has for a set of hashes. A summary that is not ``valid`` adds ``attestation_invalid`` /
+    ``attestation_mismatched`` to its signature and fails the report; ``attestation_missing`` only
+    when ``required`` (the holder of the blobs should have had it)."""
+    citations = cited(report)
+    if not citations:
+        return
+    blobs = await fetch(set(citations.values()))
+    for signature in report.signatures:
+        digest = citations.get(signature.field)
+        if digest is None:
+            continue
+        blob = blobs.get(digest)
+        moment = dt.datetime.fromisoformat(signature.signing_time) if signature.signing_time else None
+        check = await verify_attestation(blob, trust_roots, moment) if blob is not None else None
+        if check is not None and check.sha256 != digest:  # the holder returned other bytes than cited
+            check = AttestationCheck(False, "bad_signature", digest)
+        summary = summarise(signature, digest, check)
+        signature.attestation = summary
+        if summary.status != "valid" and (summary.status != "missing" or required):
+            signature.reasons.append(Reason(FAILING[summary.status], summary.reasons[0].message))
+            signature.ok = False
+    if not all(s.ok for s in report.signatures) and report.valid:
+        report.valid = False
+        report.reasons.append(Reason("signature_failed", "at least one signature or timestamp failed (see below)"))
+

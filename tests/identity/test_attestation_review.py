@@ -1,0 +1,93 @@
+"""A signature's cited attestation against what its certificate was issued for: each way a genuine
+attestation can fail to fit its signature has its own code, and a foreign signer is untrusted."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from identity.attestation import AttestationSubject, FaceMatchEvidence, make_attestation, sign_attestation
+from identity.attestation_review import REASON_CODES, review_attestations
+from identity.face_match import FaceMatchResult
+from identity.models import MODEL_SHA256
+from signing.attestation_key import AttestationKey, AttestationKeyStore
+from signing.pki import PlatformPKI
+from signing.verification_sandbox import AgreementReport, SignatureReport, SignerInfo
+
+PASS = "correct horse battery staple"
+SIGNED_AT = dt.datetime.now(dt.UTC).replace(microsecond=0)
+BINDING = {"agreement_id": "ag_1", "version": 2, "field_name": "sig_01_party_zhang", "participant_id": "p_zhang"}
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> PlatformPKI:
+    return PlatformPKI.init(tmp_path_factory.mktemp("pki") / "pki", PASS, "https://accord.test/", "测试调解委员会")
+
+
+@pytest.fixture(scope="module")
+def signer(pki: PlatformPKI) -> AttestationKey:
+    return AttestationKeyStore(pki).current()
+
+
+def _report(digest: str) -> AgreementReport:
+    signature = SignatureReport(
+        field="sig_01_party_zhang", signer=SignerInfo("张三", "party", None, None, None, None), certificate_serial="1",
+        chain=[], intact=True, valid=True, trusted=True, signing_time=SIGNED_AT.isoformat(), timestamp_ok=True,
+        revocation="good", coverage=None, modification_level=None, docmdp_ok=True, bottom_line=True,
+        ades_indication="PASSED", ades_subindication=None, ok=True,
+        identity_check=f"face {SIGNED_AT:%Y-%m-%dT%H:%M:%SZ} attestation-sha256={digest}", binding=dict(BINDING))
+    return AgreementReport(valid=True, expected_fields=[signature.field], signed_fields=[signature.field],
+                           signatures=[signature], document_timestamps=[], judged_at=SIGNED_AT.isoformat())
+
+
+async def _review(blob: bytes, digest: str, roots: list) -> SignatureReport:
+    report = _report(digest)
+
+    async def fetch(hashes: set[str]) -> dict[str, bytes]:
+        assert hashes == {digest}
+        return {digest: blob}
+
+    await review_attestations(report, fetch, roots, required=True)
+    return report.signatures[0]
+
+
+@pytest.mark.parametrize(("changes", "passed", "checked_late", "code"), [
+    ({}, True, False, None),
+    ({"agreement_id": "ag_2"}, True, False, "attestation_other_agreement"),
+    ({"agreement_version": 1}, True, False, "attestation_other_version"),
+    ({"slot": "sig_02_party_li"}, True, False, "attestation_other_field"),
+    ({"participant_id": "p_li"}, True, False, "attestation_other_participant"),
+    ({}, True, True, "attestation_after_signature"),
+    ({}, False, False, "attestation_not_passed"),
+])
+async def test_attestation_fits_its_signature(pki: PlatformPKI, signer: AttestationKey, changes: dict,
+                                              passed: bool, checked_late: bool, code: str | None) -> None:
+    subject = AttestationSubject(**{"case_id": "c_1", "participant_id": "p_zhang", "agreement_id": "ag_1",
+                                    "agreement_version": 2, "slot": "sig_01_party_zhang", **changes})
+    checked = SIGNED_AT + dt.timedelta(seconds=30 if checked_late else -30)
+    face = FaceMatchEvidence.of(FaceMatchResult(passed, 0.9 if passed else 0.1, 0.4, None if passed else "no_match",
+                                                6, "ab" * 32, dict(MODEL_SHA256)))
+    signed = await sign_attestation(make_attestation(subject, checked - dt.timedelta(seconds=5), checked,
+                                                     face_match=face), signer)
+    signature = await _review(signed.blob, signed.sha256, [pki.root_cert])
+    summary = signature.attestation
+    if code is None:
+        assert summary.status == "valid" and signature.ok and summary.scores["face_match"]["threshold"] == 0.4
+    else:
+        assert summary.status == "mismatched" and [r.code for r in summary.reasons] == [code]
+        assert [r.code for r in signature.reasons] == ["attestation_mismatched"] and not signature.ok
+    assert {r.code for r in summary.reasons} <= set(REASON_CODES)
+
+
+async def test_an_attestation_signed_under_another_root_is_untrusted(signer: AttestationKey,
+                                                                      tmp_path_factory: pytest.TempPathFactory) -> None:
+    other = PlatformPKI.init(tmp_path_factory.mktemp("other") / "pki", PASS, "https://other.test/", "别的平台")
+    subject = AttestationSubject(case_id="c_1", participant_id="p_zhang", agreement_id="ag_1", agreement_version=2,
+                                 slot="sig_01_party_zhang")
+    face = FaceMatchEvidence.of(FaceMatchResult(True, 0.9, 0.4, None, 6, "ab" * 32, dict(MODEL_SHA256)))
+    signed = await sign_attestation(make_attestation(subject, SIGNED_AT - dt.timedelta(seconds=9),
+                                                     SIGNED_AT - dt.timedelta(seconds=5), face_match=face), signer)
+    signature = await _review(signed.blob, signed.sha256, [other.root_cert])
+    assert signature.attestation.status == "invalid"
+    assert [r.code for r in signature.attestation.reasons] == ["attestation_untrusted_signer"]
