@@ -2,7 +2,9 @@
 case, as one zip file: ``case.json`` (the case, its court applications, its audit trail and the
 head the case records), ``files/`` (every document, named by its SHA-256), ``agreement/`` (the
 signed agreement PDF: the newest revision of its current version, the final B-LTA file once
-sealed), ``rulings/`` (the court-signed rulings, for those who receive them) and ``manifest.json``
+sealed), ``rulings/`` (the court-signed rulings, for those who receive them), ``recordings/`` (each
+ended recording session's manifest as stored — tracks, segment hashes, the hash chain and its
+RFC 3161 tokens; not the media, which the recording package carries) and ``manifest.json``
 listing every member with its SHA-256, so the receiver can check that nothing was lost or changed
 on the way (``accord verify CASE-PACKAGE.zip``: :mod:`mediation.package_check`)."""
 
@@ -13,9 +15,9 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
-
 
 from .accounts import Actor
 from .audit import read_trail, verify_chain
@@ -24,7 +26,10 @@ from .court import CourtService
 from .errors import Forbidden
 from .models import CaseResult
 from .package_check import FORMAT
+from .recording_citations import recording_citations
 
+#: Reads a recording session's stored manifest bytes (``None`` if the file is gone).
+ManifestReader = Callable[[str], Awaitable[bytes | None]]
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -44,9 +49,10 @@ def zip_package(members: dict[str, bytes], header: dict[str, Any]) -> bytes:
 
 
 class CasePackager:
-    def __init__(self, cases: CaseService, court: CourtService):
+    def __init__(self, cases: CaseService, court: CourtService, recording_manifest: ManifestReader | None = None):
         self.cases = cases
         self.court = court
+        self.recording_manifest = recording_manifest
 
     async def export(self, actor: Actor, case_id: str) -> bytes:
         """For the parties, the court of the case and integrating systems (not the mediator's peers)."""
@@ -59,6 +65,7 @@ class CasePackager:
             result = await s.get(CaseResult, case_id)
             rulings = await self.court.ruling_files(s, actor, ctx)
             head = {"seq": ctx.case.audit_seq, "hash": ctx.case.audit_head}
+            citations = await recording_citations(s, case_id)
         trail = (await read_trail(self.cases.db, case_id))[:head["seq"]]  # the trail up to the head read above
         members: dict[str, bytes] = {}
         documents = []
@@ -84,6 +91,13 @@ class CasePackager:
             ruling_entries.append({"path": path, "application_id": app.id, "kind": app.kind, "ruling": app.ruling,
                                    "court": app.court, "name": stored.name, "sha256": stored.sha256,
                                    "size": stored.size})
+        recordings = []
+        for citation in citations:
+            raw = None if self.recording_manifest is None else await self.recording_manifest(citation.session_id)
+            path = f"recordings/{citation.session_id}/manifest.json"
+            if raw is not None:
+                members[path] = raw
+            recordings.append({**citation.to_dict(), "path": path if raw is not None else None})
         members["case.json"] = _json_bytes({
             "format": FORMAT,
             "case": asdict(view),
@@ -91,6 +105,7 @@ class CasePackager:
             "documents": documents,
             "court_applications": [asdict(a) for a in await self.court.applications_of_case(actor, case_id)],
             "rulings": ruling_entries,
+            "recordings": recordings,
             "audit": {"verification": asdict(await verify_chain(self.cases.db, case_id)),
                       "entries": [asdict(e) for e in trail], "head": head},
         })

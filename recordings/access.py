@@ -13,6 +13,7 @@ the list of what was recorded.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -27,6 +28,7 @@ from mediation.cases import CaseContext, CaseService
 from mediation.errors import NotFound
 from mediation.recording_policy import RecordingPolicyService
 
+from .manifest import manifest_key
 from .retention import DELETED
 from .review import ReviewComposer
 from .storage import LocalRecordingStorage
@@ -125,6 +127,17 @@ class RecordingAccess:
             found.append(SessionRecordings(session, consents, tracks,
                                            {c.participant.seat: c.participant.name for c in consents}))
         return found
+
+    async def stored_manifest(self, session_id: str) -> bytes | None:
+        """The manifest bytes as stored (whose hash the audit trail records) for the case package;
+        ``None`` if the file is gone. The package's caller has checked who may export the case."""
+        return await asyncio.to_thread(self._read, manifest_key(session_id))
+
+    def _read(self, key: str) -> bytes | None:
+        if not self.storage.exists(key):
+            return None
+        with self.storage.open(key) as handle:
+            return handle.read()
 
     def link(self, actor: Actor, session_id: str, file: str, purpose: Purpose) -> str:
         return self.links.issue(session_id, file, actor.id, purpose)

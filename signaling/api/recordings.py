@@ -31,7 +31,8 @@ from ..config import Settings, ensure_secret
 from ..errors import ApiError
 from ..openapi import api
 from ..recording_events import RoomRecording
-from ..recordings_setup import RECORDER_SETTINGS_KEY, RECORDING_STORAGE_KEY, RECORDING_STORE_KEY
+from ..recordings_setup import RECORDER_SETTINGS_KEY, RECORDING_ACCESS_KEY as ACCESS_KEY, RECORDING_STORAGE_KEY, \
+    RECORDING_STORE_KEY
 from ..room_events import RoomHub
 from .accounts import Strict, actor_of, domain_errors, services_of
 from .cases import EVERYONE, MEDIATOR, content_disposition
@@ -40,7 +41,6 @@ from .pki import TSA_KEY, platform_timestamper
 log = logging.getLogger(__name__)
 TAG = "cases"
 MEDIA_TAG = "recordings"
-ACCESS_KEY = web.AppKey("recording_access", RecordingAccess)
 #: Who may see a case's recordings (and then only of their own cases).
 READERS = frozenset({"party", "agent", "mediator", "court_clerk", "judge"})
 
