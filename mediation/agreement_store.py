@@ -323,16 +323,18 @@ class SqlAgreementStore:
 
     async def _with_recordings(self, state: VersionState) -> EvidenceAppendix:
         """The appendix with the case's recording sessions that ended before the lock, each by
-        its manifest's SHA-256 (the hash the case's audit trail records)."""
+        its manifest's SHA-256 (the hash the case's audit trail records), after any recording the
+        drafter listed already."""
         if state.case_id is None:
             return state.evidence
         async with self.db() as s:
             cited = await recording_citations(s, state.case_id, ended_by=self.clock.now())
+        listed = {r.sha256 for r in state.evidence.recordings}
         recordings = [RecordingHash(name=f"录像 {c.session_id}", sha256=c.manifest_sha256,
                                     started_at=datetime.fromisoformat(c.started_at),
                                     ended_at=None if c.ended_at is None else datetime.fromisoformat(c.ended_at))
-                      for c in cited]
-        return state.evidence.model_copy(update={"recordings": recordings})
+                      for c in cited if c.manifest_sha256 not in listed]
+        return state.evidence.model_copy(update={"recordings": [*state.evidence.recordings, *recordings]})
 
     async def add_revision(self, state: VersionState, pdf: bytes, record: SignatureRecord | None) -> VersionState:
         """Store the PDF with one more signature (``record``) or, with ``None``, the final archival
