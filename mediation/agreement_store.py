@@ -28,7 +28,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from signing.agreement import AgreementData, SignerRole, SignerSlot, Side, signer_order
-from signing.agreement_pdf import EvidenceAppendix, IdentityEvidence, render_agreement
+from signing.agreement_pdf import EvidenceAppendix, IdentityEvidence, RecordingHash, render_agreement
 from signing.agreement_versions import (AGREEMENT_ID, PlatformVersion, PreparationClaim, SignatureRecord,
                                         VersionError, VersionState, VersionStatus)
 
@@ -41,6 +41,7 @@ from .directory_models import Organisation
 from .files import FileStore
 from .models import Account, Case, CaseResult
 from .pii import PiiCipher
+from .recording_citations import recording_citations
 from .next_actions import Action, NextAction
 
 #: Where an older data directory kept its agreements as JSON files, and where the import moves them.
@@ -301,7 +302,8 @@ class SqlAgreementStore:
                 raise VersionError("mediator_id_number_required",
                                    "the mediator's ID number is needed for the mediator's signing certificate: "
                                    "enter it before locking")
-            rendered = await asyncio.to_thread(render_agreement, current.data, current.evidence,
+            evidence = await self._with_recordings(current)
+            rendered = await asyncio.to_thread(render_agreement, current.data, evidence,
                                                agreement_id=agreement_id, version=version)
             blob = await self.files.put(rendered.pdf)
             async with self.db.begin() as s:
@@ -311,12 +313,28 @@ class SqlAgreementStore:
                     raise VersionError("version_outdated", "the agreement changed while it was being locked")
                 now = self.clock.now()
                 row.status, row.locked_at, row.locked_sha256 = VersionStatus.LOCKED.value, now, rendered.sha256
+                row.evidence = evidence.model_dump(mode="json")  # what the locked PDF prints
                 await s.execute(delete(SignerSlotRow).where(SignerSlotRow.version_id == row.id))
                 s.add_all(_slot_rows(row.id, rendered.slots))
                 s.add(AgreementRevisionRow(version_id=row.id, revision=0, sha256=blob.sha256, size=blob.size,
                                            path=blob.relative_path, created_at=now))
                 await s.flush()
                 return await self._state(s, agreement, row)
+
+    async def _with_recordings(self, state: VersionState) -> EvidenceAppendix:
+        """The appendix with the case's recording sessions that ended before the lock, each by
+        its manifest's SHA-256 (the hash the case's audit trail records), after any recording the
+        drafter listed already."""
+        if state.case_id is None:
+            return state.evidence
+        async with self.db() as s:
+            cited = await recording_citations(s, state.case_id, ended_by=self.clock.now())
+        listed = {r.sha256 for r in state.evidence.recordings}
+        recordings = [RecordingHash(name=f"录像 {c.session_id}", sha256=c.manifest_sha256,
+                                    started_at=datetime.fromisoformat(c.started_at),
+                                    ended_at=None if c.ended_at is None else datetime.fromisoformat(c.ended_at))
+                      for c in cited if c.manifest_sha256 not in listed]
+        return state.evidence.model_copy(update={"recordings": [*state.evidence.recordings, *recordings]})
 
     async def add_revision(self, state: VersionState, pdf: bytes, record: SignatureRecord | None) -> VersionState:
         """Store the PDF with one more signature (``record``) or, with ``None``, the final archival

@@ -30,6 +30,7 @@ from .court_models import Court, require_listed
 from .deadlines import Responsible, complete_deadlines, extend_deadline, open_deadline
 from .errors import Forbidden, InvalidInput, NotFound, Unavailable, WrongState
 from .models import CaseDocument, CaseResult, CourtApplication, StoredFile
+from .recording_citations import recording_citations
 from .text import clean_text, is_identifier
 from .workflow import (COURT_ACCEPTANCE_LIMIT, COURT_RULING_EXTENSION, COURT_RULING_LIMIT, JC_APPLICATION_WINDOW,
                        JUDICIAL_CONFIRMATION, PAYMENT_ORDER, PAYMENT_ORDER_ACCEPTANCE_LIMIT, PAYMENT_ORDER_LIMIT,
@@ -141,7 +142,9 @@ class CourtService:
 
     async def _materials(self, s: AsyncSession, ctx: CaseContext, result: CaseResult) -> dict[str, Any]:
         """SPC interpretation art. 354: the agreement, proof that the organisation mediated,
-        property-right evidence, and the parties' identity, address and contact details."""
+        property-right evidence, and the parties' identity, address and contact details; and the
+        recordings of the mediation sessions, by manifest hash (Online Mediation Rules art. 22:
+        with the parties' consent a recording stands in for the written record)."""
         docs = (await s.execute(select(CaseDocument, StoredFile).join(StoredFile, StoredFile.id == CaseDocument.file_id)
                                 .where(CaseDocument.case_id == ctx.case.id, CaseDocument.kind == "evidence")
                                 .order_by(CaseDocument.id))).all()
@@ -157,6 +160,7 @@ class CourtService:
             "property_evidence": [{"file_id": f.id, "name": f.name, "sha256": f.sha256, "size": f.size, "side": d.side}
                                   for d, f in docs],
             "parties": [self.cases.party_material(p) for p in sorted(ctx.parties.values(), key=lambda p: p.side)],
+            "recordings": [c.to_dict() for c in await recording_citations(s, ctx.case.id)],
         }
 
     @staticmethod

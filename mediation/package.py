@@ -5,7 +5,9 @@ signed agreement PDF: the newest revision of its current version, the final B-LT
 sealed), ``rulings/`` (the court-signed rulings, for those who receive them), ``attestations/`` (every
 identity check's signed attestation, ``<sha256>.p7s``, passed or failed, and ``chain.pem``: the
 certificates that signed them, so a signature's ``attestation-sha256=`` can be checked without our
-database) and ``manifest.json``
+database), ``recordings/`` (each ended recording session's manifest as stored — tracks, segment
+hashes, the hash chain and its RFC 3161 tokens; not the media, which the recording package
+carries) and ``manifest.json``
 listing every member with its SHA-256, so the receiver can check that nothing was lost or changed
 on the way (``accord verify CASE-PACKAGE.zip``: :mod:`mediation.package_check`)."""
 
@@ -16,9 +18,9 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
-
 
 from asn1crypto import cms, pem
 from sqlalchemy import select
@@ -31,7 +33,10 @@ from .errors import Forbidden
 from .identity_models import IdentityCheckRow
 from .models import CaseResult
 from .package_check import ATTESTATION_CHAIN, ATTESTATIONS, FORMAT
+from .recording_citations import recording_citations
 
+#: Reads a recording session's stored manifest bytes (``None`` if the file is gone).
+ManifestReader = Callable[[str], Awaitable[bytes | None]]
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -78,9 +83,10 @@ async def _attestations(s: Any, case_id: str) -> tuple[dict[str, bytes], list[di
 
 
 class CasePackager:
-    def __init__(self, cases: CaseService, court: CourtService):
+    def __init__(self, cases: CaseService, court: CourtService, recording_manifest: ManifestReader | None = None):
         self.cases = cases
         self.court = court
+        self.recording_manifest = recording_manifest
 
     async def export(self, actor: Actor, case_id: str) -> bytes:
         """For the parties, the court of the case and integrating systems (not the mediator's peers)."""
@@ -94,6 +100,7 @@ class CasePackager:
             rulings = await self.court.ruling_files(s, actor, ctx)
             head = {"seq": ctx.case.audit_seq, "hash": ctx.case.audit_head}
             attestation_members, attestations = await _attestations(s, case_id)
+            citations = await recording_citations(s, case_id)
         trail = (await read_trail(self.cases.db, case_id))[:head["seq"]]  # the trail up to the head read above
         members: dict[str, bytes] = {}
         documents = []
@@ -120,6 +127,13 @@ class CasePackager:
                                    "court": app.court, "name": stored.name, "sha256": stored.sha256,
                                    "size": stored.size})
         members.update(attestation_members)
+        recordings = []
+        for citation in citations:
+            raw = None if self.recording_manifest is None else await self.recording_manifest(citation.session_id)
+            path = f"recordings/{citation.session_id}/manifest.json"
+            if raw is not None:
+                members[path] = raw
+            recordings.append({**citation.to_dict(), "path": path if raw is not None else None})
         members["case.json"] = _json_bytes({
             "format": FORMAT,
             "case": asdict(view),
@@ -128,6 +142,7 @@ class CasePackager:
             "court_applications": [asdict(a) for a in await self.court.applications_of_case(actor, case_id)],
             "rulings": ruling_entries,
             "identity_attestations": attestations,
+            "recordings": recordings,
             "audit": {"verification": asdict(await verify_chain(self.cases.db, case_id)),
                       "entries": [asdict(e) for e in trail], "head": head},
         })

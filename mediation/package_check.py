@@ -7,7 +7,10 @@ each ruling is for this case, names the SHA-256 of the agreement in the package,
 head the package's trail contains, and is itself named by its ruling's audit entry. Each signature
 of the agreement that cites an identity attestation (``attestation-sha256=``) finds it under
 ``attestations/<sha256>.p7s``, verified against the trust roots and tied to its signature
-(:mod:`identity.attestation_review`); a missing, altered or foreign one fails the agreement.
+(:mod:`identity.attestation_review`); a missing, altered or foreign one fails the agreement. Each recording
+session the package cites has its manifest in the package with the SHA-256 the newest
+``recording.manifest`` audit entry of that session names (the media is checked against the
+manifest by the recording package's own verifier, ``accord recordings verify --package``).
 
 Why the links matter: the manifest and the audit trail are plain hashes anyone can recompute
 after swapping a file; what a forger cannot redo is a court-signed ruling, and the ruling fixes
@@ -293,6 +296,38 @@ def _ruling_links(ruling: PackageDocument, case_id: str, agreements: list[Packag
     return out
 
 
+def _check_recordings(archive: zipfile.ZipFile, entries: Any, links: list[_Link]) -> list[Reason]:
+    """Each cited session's manifest against the package and against the audit trail."""
+    audited: dict[str, str] = {}  # session -> the manifest hash of its newest audit entry
+    for link in links:
+        if link.action == "recording.manifest":
+            payload = json.loads(link.payload)
+            if isinstance(payload, dict):
+                audited[str(payload.get("session"))] = str(payload.get("sha256"))
+    out = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        session, stated, path = str(entry.get("session_id")), entry.get("manifest_sha256"), entry.get("path")
+        try:
+            actual = _digest(archive, str(path)) if path else None
+        except (KeyError, zipfile.BadZipFile, OSError):
+            actual = None
+        if actual is None:
+            out.append(Reason("recording_manifest_missing", f"case.json cites recording {session}, whose manifest "
+                                                            f"({path}) is not in the package"))
+        elif actual != stated:
+            out.append(Reason("recording_manifest_mismatch", f"the manifest of recording {session} ({path}) has "
+                                                             f"SHA-256 {actual}; case.json cites {stated}"))
+        if session not in audited:
+            out.append(Reason("recording_not_in_audit", f"no recording.manifest entry of the audit trail names "
+                                                        f"recording {session}"))
+        elif audited[session] != stated:
+            out.append(Reason("recording_audit_mismatch", f"the audit trail records the manifest of recording "
+                                                          f"{session} as {audited[session]}; case.json cites {stated}"))
+    return out
+
+
 def check_package(data: bytes, verify_pdf: Callable[[bytes], AgreementReport],
                   trust_roots: Sequence[x509.Certificate] = ()) -> PackageReport:
     """The whole package's report. ``verify_pdf`` judges one signed PDF (raising
@@ -308,6 +343,7 @@ def check_package(data: bytes, verify_pdf: Callable[[bytes], AgreementReport],
     members, reasons = _check_members(archive, manifest)
     audit, audit_reasons, links = _check_audit(case_id, case.get("audit"))
     reasons += audit_reasons
+    reasons += _check_recordings(archive, case.get("recordings"), links)
     agreement = case.get("agreement")
     agreements = [_document(archive, agreement, "agreement", verify_pdf, trust_roots)] \
         if isinstance(agreement, dict) and agreement.get("path") else []

@@ -18,11 +18,12 @@ Interface (for ``signaling/`` and the product side; stable — additions only):
 
 ``recordings.session_recorder.SessionRecorder`` — one per recording session:
     ``await SessionRecorder.start(store, storage, timestamper, source=router, case_id=, room_id=,
-    policy=, started_by=, settings=RecorderSettings())``; ``await rec.record(participant)`` starts
-    writing the seat's audio and video — refused (``WrongState`` ``consent_missing``) unless
-    ``store.record_consent(session, participant, "consented")`` is the seat's answer; ``await
-    rec.stop_participant(seat)`` (mute, caucus, consent withdrawn; ``record()`` again resumes the
-    same tracks); ``await rec.stop(note)`` ends the session and returns the manifest;
+    policy=, started_by=, settings=RecorderSettings())``; ``await rec.record(participant, kinds)``
+    starts writing the seat's tracks of ``kinds`` (default audio and video) — refused
+    (``WrongState`` ``consent_missing``) unless ``store.record_consent(session, participant,
+    "consented")`` is the seat's answer; ``await rec.stop_participant(seat, kinds)`` (a mute of one
+    kind, caucus, consent withdrawn; ``record()`` again resumes the same tracks, numbering on);
+    ``await rec.stop(note)`` ends the session and returns the manifest;
     ``rec.progress_us()`` (last frame time per track), ``rec.dropped_frames``.
     ``source`` is anything with ``subscribe_encoded(seat, kind)`` and ``request_keyframe(seat)``
     (:class:`rtc.router.MediaRouter`).

@@ -13,6 +13,7 @@ the list of what was recorded.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -27,6 +28,8 @@ from mediation.cases import CaseContext, CaseService
 from mediation.errors import NotFound
 from mediation.recording_policy import RecordingPolicyService
 
+from .manifest import manifest_key
+from .package import write_package
 from .retention import DELETED
 from .review import ReviewComposer
 from .storage import LocalRecordingStorage
@@ -34,12 +37,14 @@ from .store import Consent, RecordingStore, SessionInfo, TrackInfo
 
 Purpose = Literal["play", "download"]
 COMPOSITE = "composite"
+#: The session's recording package (manifest + every file it lists), for the verification page.
+PACKAGE = "package"
 
 
 @dataclass(frozen=True)
 class LinkClaims:
     session_id: str
-    file: str  # a track id, or "composite"
+    file: str  # a track id, "composite" or "package"
     account_id: str
     purpose: Purpose
     expires: int  # Unix seconds
@@ -106,6 +111,7 @@ class RecordingAccess:
         self.store = store
         self.storage = storage
         self.links = links
+        self._packing: dict[str, asyncio.Lock] = {}
 
     async def _ensure_reader(self, actor: Actor, case_id: str) -> None:
         async with self.cases.db() as s:
@@ -126,6 +132,36 @@ class RecordingAccess:
                                            {c.participant.seat: c.participant.name for c in consents}))
         return found
 
+    async def _package(self, session: SessionInfo) -> str | None:
+        """The session's package under its manifest's hash (made once per manifest, in a worker
+        thread; under the session's prefix, so retention deletes it with the rest)."""
+        if session.manifest_sha256 is None or session.state == DELETED:
+            return None
+        key = f"{session.id}/package-{session.manifest_sha256[:16]}.zip"
+        async with self._packing.setdefault(session.id, asyncio.Lock()):
+            await asyncio.to_thread(self._write_package, session.id, key)
+        return key
+
+    def _write_package(self, session_id: str, key: str) -> None:
+        if self.storage.exists(key):
+            return
+        try:
+            write_package(self.storage, session_id, self.storage.spool(key))
+            self.storage.commit(key)
+        finally:
+            self.storage.discard_spool(key)
+
+    async def stored_manifest(self, session_id: str) -> bytes | None:
+        """The manifest bytes as stored (whose hash the audit trail records) for the case package;
+        ``None`` if the file is gone. The package's caller has checked who may export the case."""
+        return await asyncio.to_thread(self._read, manifest_key(session_id))
+
+    def _read(self, key: str) -> bytes | None:
+        if not self.storage.exists(key):
+            return None
+        with self.storage.open(key) as handle:
+            return handle.read()
+
     def link(self, actor: Actor, session_id: str, file: str, purpose: Purpose) -> str:
         return self.links.issue(session_id, file, actor.id, purpose)
 
@@ -137,6 +173,8 @@ class RecordingAccess:
         await self._ensure_reader(actor, session.case_id)
         if claims.file == COMPOSITE:
             key, name = session.composite_path, f"{session.id}-composite.webm"
+        elif claims.file == PACKAGE:
+            key, name = await self._package(session), f"{session.id}-recording-package.zip"
         else:
             track = next((t for t in await self.store.tracks(session.id) if t.id == claims.file), None)
             key, name = (track.joined_path, f"{session.id}-{track.seat}-{track.kind}.webm") if track else (None, "")

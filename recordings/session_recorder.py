@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol
@@ -100,7 +100,7 @@ class SessionRecorder:
         self._monotonic = monotonic
         self._t0 = monotonic()
         self._tracks: dict[str, _Track] = {}  # by track id
-        self._captures: dict[str, list[asyncio.Task[None]]] = {}  # by seat
+        self._captures: dict[tuple[str, str], asyncio.Task[None]] = {}  # by (seat, kind)
         self._closed: asyncio.Queue[tuple[str, ClosedSegment] | None] = asyncio.Queue()
         self._worker = MuxWorker(storage, session.id, self._segment_closed, self._track_failed,
                                  capacity=settings.queue_capacity)
@@ -132,42 +132,47 @@ class SessionRecorder:
         """Now, on the session clock."""
         return int((self._monotonic() - self._t0) * 1_000_000)
 
-    async def record(self, participant: Participant) -> list[TrackInfo]:
-        """Start writing the seat's audio and video. Refused (``WrongState``) unless the seat's
-        recorded answer is ``consented``: no media of anyone who did not consent is written."""
+    async def record(self, participant: Participant, kinds: Collection[str] = KINDS) -> list[TrackInfo]:
+        """Start writing the seat's tracks of ``kinds`` (those not being written already). Refused
+        (``WrongState``) unless the seat's recorded answer is ``consented``: no media of anyone who
+        did not consent is written. A track that was stopped (mute) resumes with the next segment
+        number, so its segments stay one numbered sequence."""
         async with self._seat_lock(participant.seat):  # record/stop of one seat never interleave
-            return await self._record(participant)
+            return await self._record(participant, kinds)
 
-    async def _record(self, participant: Participant) -> list[TrackInfo]:
+    async def _record(self, participant: Participant, kinds: Collection[str]) -> list[TrackInfo]:
         if self._stopped:
             raise RuntimeError("the recording has stopped")
-        if participant.seat in self._captures:
-            return [t.info for t in self._tracks.values() if t.seat == participant.seat]
-        answers = {c.participant.seat: c.answer for c in await self.store.consents(self.session.id)}
-        if answers.get(participant.seat) != CONSENTED:
-            raise WrongState("consent_missing", "this participant has not consented to the recording")
+        seat = participant.seat
+        new = [kind for kind in KINDS if kind in kinds and (seat, kind) not in self._captures]
+        if new:
+            answers = {c.participant.seat: c.answer for c in await self.store.consents(self.session.id)}
+            if answers.get(seat) != CONSENTED:
+                raise WrongState("consent_missing", "this participant has not consented to the recording")
         tracks: dict[str, _Track] = {}
-        for kind in KINDS:
+        for kind in new:
             info = await self.store.add_track(self.session.id, participant, kind, CODECS[kind])
             first_index = max((s.index + 1 for s in await self.store.segments(self.session.id)
                                if s.track_id == info.id), default=0)
             clock = TrackClock(int(self.settings.resync_seconds * 1e6), int(self.settings.resync_hold_seconds * 1e6))
-            tracks[kind] = self._tracks[info.id] = _Track(info, participant.seat, clock)
+            tracks[kind] = self._tracks[info.id] = _Track(info, seat, clock)
             self._worker.send(OpenTrack(info.id, kind, first_index))
-        self._captures[participant.seat] = [
-            asyncio.create_task(self._capture(tracks[kind], companion=tracks["video"] if kind == "audio" else None))
-            for kind in KINDS]
-        return [t.info for t in tracks.values()]
+        for kind, track in tracks.items():
+            # audio started together with video waits for the first keyframe, so both start together
+            companion = tracks.get("video") if kind == "audio" else None
+            self._captures[(seat, kind)] = asyncio.create_task(self._capture(track, companion=companion))
+        return [t.info for t in self._tracks.values() if t.seat == seat]
 
-    async def stop_participant(self, seat: str) -> None:
-        """Stop writing the seat's tracks (consent withdrawn, seat removed); their segments are kept."""
+    async def stop_participant(self, seat: str, kinds: Collection[str] = KINDS) -> None:
+        """Stop writing the seat's tracks of ``kinds`` (consent withdrawn, seat removed, one kind
+        muted); their segments are kept."""
         async with self._seat_lock(seat):
-            tasks = self._captures.pop(seat, [])
+            tasks = [self._captures.pop((seat, kind)) for kind in KINDS if kind in kinds and (seat, kind) in self._captures]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             for track_id, track in list(self._tracks.items()):
-                if track.seat == seat:
+                if track.seat == seat and track.info.kind in kinds:
                     self._worker.send(Cut(track_id, final=True))
                     del self._tracks[track_id]
 

@@ -22,7 +22,7 @@ from pyhanko.sign.timestamps import TimeStamper
 
 from mediation.background import BackgroundTasks
 from recordings.review import ReviewComposer
-from recordings.session_recorder import RecorderSettings, SessionRecorder
+from recordings.session_recorder import KINDS, RecorderSettings, SessionRecorder
 from recordings.storage import RecordingStorage
 from recordings.store import CONSENTED, REFUSED, SYSTEM_ACTOR, Participant, RecordingStore
 
@@ -48,7 +48,7 @@ class RecordingDesk(Protocol):
 @dataclass
 class _Running:
     recorder: SessionRecorder
-    writing: set[str] = field(default_factory=set)  # seats whose media is being written
+    writing: set[tuple[str, str]] = field(default_factory=set)  # (seat, kind) being written
 
 
 def participant_of(seat: Seat) -> Participant:
@@ -133,14 +133,17 @@ class RoomRecording:
         if running is None:
             return
         room = live.room
-        allowed = {seat for seat in room.seats if room.may_record(seat, "audio") or room.may_record(seat, "video")}
+        allowed = {(seat, kind) for seat in room.seats for kind in KINDS if room.may_record(seat, kind)}
         try:
-            for seat in sorted(running.writing - allowed):
-                running.writing.discard(seat)
-                await running.recorder.stop_participant(seat)
-            for seat in sorted(allowed - running.writing):
-                running.writing.add(seat)
-                await running.recorder.record(participant_of(room.seats[seat]))
+            for seat, kind in sorted(running.writing - allowed):
+                running.writing.discard((seat, kind))
+                await running.recorder.stop_participant(seat, [kind])
+            starting: dict[str, list[str]] = {}
+            for seat, kind in sorted(allowed - running.writing):
+                starting.setdefault(seat, []).append(kind)
+            for seat, kinds in starting.items():  # a seat's kinds together: its audio waits for its video
+                running.writing.update((seat, kind) for kind in kinds)
+                await running.recorder.record(participant_of(room.seats[seat]), kinds)
         except Exception:  # the room goes on; the session's notes and segments say what was written
             log.exception("the recorder could not follow the room", extra={"room": room.room_id})
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from mediation.services import MediationServices
+from recordings.access import RecordingAccess
 from recordings.recovery import recover_interrupted
 from recordings.session_recorder import RecorderSettings
 from recordings.storage import LocalRecordingStorage
@@ -18,6 +19,7 @@ from .config import Settings, ensure_secret
 RECORDING_STORE_KEY = web.AppKey("recording_store", RecordingStore)
 RECORDING_STORAGE_KEY = web.AppKey("recording_storage", LocalRecordingStorage)
 RECORDER_SETTINGS_KEY = web.AppKey("recorder_settings", RecorderSettings)
+RECORDING_ACCESS_KEY = web.AppKey("recording_access", RecordingAccess)
 
 
 def node_id(settings: Settings) -> str:

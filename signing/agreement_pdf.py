@@ -75,8 +75,12 @@ class IdentityEvidence(_Frozen):
 
 
 class RecordingHash(_Frozen):
+    """A recording session's manifest (its SHA-256 is in the case's audit trail)."""
+
     name: Annotated[str, Field(min_length=1, max_length=200)]
     sha256: SHA256_HEX
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
 
 
 class EvidenceAppendix(_Frozen):
@@ -264,10 +268,20 @@ def _appendix(evidence: EvidenceAppendix, slots: list[SignerSlot], agreement_id:
     else:
         out.append(_p("无（签署时的身份核验记录于各签名的证据中）。", s["body"]))
     out.append(_p("（二）调解录像清单", s["h"]))
-    out += [_p(f"{r.name}：SHA-256 {r.sha256}", s["small"]) for r in evidence.recordings] or [_p("无。", s["body"])]
+    out += [_p(f"{r.name}{_span(r.started_at, r.ended_at)}：清单 SHA-256 {r.sha256}", s["small"])
+            for r in evidence.recordings] or [_p("无。", s["body"])]
     out += [_p("（三）案件审计链", s["h"]),
             _p(f"审计链头哈希 SHA-256：{evidence.audit_head_sha256 or '无'}", s["small"])]
     return out
+
+
+def _span(start: dt.datetime | None, end: dt.datetime | None) -> str:
+    """A recording's times in UTC, as the identity checks above are printed."""
+    if start is None:
+        return ""
+    fmt = "%Y-%m-%d %H:%M:%S"
+    until = "—" if end is None else end.astimezone(dt.UTC).strftime(fmt)
+    return f"（{start.astimezone(dt.UTC).strftime(fmt)} 至 {until}，UTC）"
 
 
 def _footer(case_number: str, agreement_id: str, version: int):  # type: ignore[no-untyped-def]

@@ -57,6 +57,7 @@ from ..auth import PUBLIC
 from ..config import Settings, ensure_secret
 from ..errors import ApiError
 from ..openapi import api, parse_model, principal_of
+from ..recording_upload import is_zip, verify_recording_upload
 from ..tokens import TokenError, TokenIssuer
 from .accounts import ACCOUNT_ROLES, actor_for, domain_errors
 from .pki import PKI_KEY, TSA_KEY, platform_timestamper
@@ -938,7 +939,8 @@ async def _uploaded_pdf(request: web.Request) -> bytes:
     return await _read_limited(request.content.read, limit)
 
 
-@api.route("POST", "/api/verify", summary="Verify a signed agreement PDF (public)", allow=PUBLIC, tag=TAG,
+@api.route("POST", "/api/verify", summary="Verify a signed agreement PDF or a recording package zip (public)",
+           allow=PUBLIC, tag=TAG,
            raw_body=True, content_type="application/pdf")
 async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
     """Every signature, the document timestamps, the expected fields and the verdict. The check runs
@@ -951,6 +953,9 @@ async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
     if not pdf:
         raise ApiError(400, "empty_upload", "the upload is empty")
     roots = await asyncio.to_thread(request.app[CEREMONY_KEY].seals.trusted_roots)
+    if is_zip(pdf):  # a downloaded recording package, recognised by its content
+        async with request.app[VERIFY_SLOTS_KEY]:
+            return await verify_recording_upload(pdf, roots)
     async with request.app[VERIFY_SLOTS_KEY]:
         try:
             verified = await asyncio.to_thread(verify_upload_safely, pdf, roots)

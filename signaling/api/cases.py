@@ -32,6 +32,7 @@ from ..config import Settings, ensure_secret, pii_key
 from ..errors import ApiError
 from ..openapi import Query, api, query_of
 from ..periodic import run_periodically
+from ..recordings_setup import RECORDING_ACCESS_KEY
 from ..room_store import RoomOwner, RoomStore
 from ..tokens import TokenIssuer
 from .accounts import (ACCOUNT_ROLES, CASES_SETTINGS_KEY, SERVICES_KEY, Empty, Strict, actor_for, actor_of,
@@ -369,7 +370,10 @@ async def verify_case_audit(request: web.Request, _: None) -> Any:
 @domain_errors
 async def export_package(request: web.Request, _: None) -> web.Response:
     services = services_of(request)
-    data = await CasePackager(services.cases, services.court).export(actor_of(request), _case_id(request))
+    access = request.app.get(RECORDING_ACCESS_KEY)
+    data = await CasePackager(services.cases, services.court,
+                              None if access is None else access.stored_manifest).export(actor_of(request),
+                                                                                         _case_id(request))
     return web.Response(body=data, content_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{_case_id(request)}.zip"'})
 

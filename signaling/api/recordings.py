@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from mediation.recording_policy import RecordingPolicy
 from mediation.services import MediationServices
-from recordings.access import COMPOSITE, LinkSigner, Purpose, RecordingAccess, SessionRecordings
+from recordings.access import COMPOSITE, PACKAGE, LinkSigner, Purpose, RecordingAccess, SessionRecordings
 from recordings.composite import CompositeWorker
 from recordings.retention import DELETED, sweep
 from recordings.review import ReviewComposer
@@ -31,7 +31,8 @@ from ..config import Settings, ensure_secret
 from ..errors import ApiError
 from ..openapi import api
 from ..recording_events import RoomRecording
-from ..recordings_setup import RECORDER_SETTINGS_KEY, RECORDING_STORAGE_KEY, RECORDING_STORE_KEY
+from ..recordings_setup import RECORDER_SETTINGS_KEY, RECORDING_ACCESS_KEY as ACCESS_KEY, RECORDING_STORAGE_KEY, \
+    RECORDING_STORE_KEY
 from ..room_events import RoomHub
 from .accounts import Strict, actor_of, domain_errors, services_of
 from .cases import EVERYONE, MEDIATOR, content_disposition
@@ -40,7 +41,6 @@ from .pki import TSA_KEY, platform_timestamper
 log = logging.getLogger(__name__)
 TAG = "cases"
 MEDIA_TAG = "recordings"
-ACCESS_KEY = web.AppKey("recording_access", RecordingAccess)
 #: Who may see a case's recordings (and then only of their own cases).
 READERS = frozenset({"party", "agent", "mediator", "court_clerk", "judge"})
 
@@ -185,6 +185,8 @@ class RecordingSessionOut(BaseModel):
     consents: list[ConsentOut]
     tracks: list[TrackOut]
     composite: CompositeOut
+    package_url: str | None = Field(description="the recording package (manifest, segments, joined tracks, "
+                                                 "composite) as a zip, for the verification page; once ended")
     links_expire_in_s: int
 
 
@@ -219,6 +221,8 @@ def _session_out(request: web.Request, found: SessionRecordings) -> RecordingSes
                          start_s=seconds(t.first_us), end_s=seconds(t.last_us), sha256=t.joined_sha256,
                          **_links(request, s.id, t.id)) for t in found.tracks],
         composite=_composite_out(request, s),
+        package_url=_links(request, s.id, PACKAGE)["download_url"]
+        if s.manifest_sha256 is not None and s.state != DELETED else None,
         links_expire_in_s=request.app[ACCESS_KEY].links.ttl_seconds)
 
 
@@ -233,7 +237,7 @@ async def list_recordings(request: web.Request, _: None) -> RecordingsOut:
     return RecordingsOut(sessions=[_session_out(request, f) for f in found])
 
 
-@api.route("GET", "/api/recordings/media/{token}", summary="Play or download one recorded file (a link from the list)",
+@api.route("GET", "/api/recordings/media/{token}", summary="Play or download one recorded file or the session's package (a link from the list)",
            allow=READERS, tag=MEDIA_TAG)
 @domain_errors
 async def recording_media(request: web.Request, _: None) -> web.FileResponse:
@@ -247,5 +251,5 @@ async def recording_media(request: web.Request, _: None) -> web.FileResponse:
     found = await request.app[ACCESS_KEY].open(actor_of(request), request.match_info["token"], first_byte=first_byte)
     disposition = "inline" if found.claims.purpose == "play" else "attachment"
     return web.FileResponse(found.path, headers={
-        "Content-Type": "video/webm", "Content-Disposition": content_disposition(disposition, found.name, found.name),
+        "Content-Type": "application/zip" if found.claims.file == PACKAGE else "video/webm", "Content-Disposition": content_disposition(disposition, found.name, found.name),
         "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})

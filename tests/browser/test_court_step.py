@@ -26,6 +26,7 @@ from mediation.accounts import Actor
 from mediation.cases import Application, PartyDetails
 from mediation.demo_data import DEMO_COURTS
 from mediation.next_actions import SIGNERS, Action
+from recordings.store import FINISHED, RecordingStore
 from signaling.api.pki import PKI_KEY
 from signing.verification import async_verify_agreement
 
@@ -77,6 +78,11 @@ async def test_judicial_confirmation_through_the_pages(site: Site, browser: Brow
     admin = Actor("root", "platform_admin", "示例平台管理员")
     await site.services.courts.ensure(admin, DEMO_COURTS)
     case_id = await _case_at_the_court_step(site)
+    # A recorded session of the case: the application cites it by its manifest's hash.
+    recordings = RecordingStore(site.services.db, site.services.cases.clock)
+    recorded = await recordings.start_session(case_id, "court-step-room", {"mode": "joint"})
+    await recordings.finish(recorded.id, state=FINISHED, end_us=5_000_000, note="stopped")
+    await recordings.set_manifest(recorded.id, "5e" * 32)
 
     # The applicant chooses the court from the directory and applies.
     context = await person(browser)
@@ -113,6 +119,9 @@ async def test_judicial_confirmation_through_the_pages(site: Site, browser: Brow
     clerk = await context.new_page()
     await sign_in(clerk, site, "court", "clerk1")
     item = clerk.locator(f'#court-queue li[data-application-id="{application.id}"]')
+    cited = item.locator(f'.recordings li[data-session="{recorded.id}"]')
+    await expect(cited).to_contain_text(f"录像 {recorded.id}")
+    await expect(cited).to_contain_text(f"（正常结束） SHA-256 {'5e' * 32}")
     await item.locator('[data-act="refuse"]').click()
     await expect(clerk.locator("#confirm-dialog")).to_contain_text("确认对该申请不予受理？")
     await clerk.click("#dialog-cancel")

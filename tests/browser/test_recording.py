@@ -6,7 +6,8 @@ refuses in the consent dialog; after ~10 s the mediator stops. Then the responde
 files and the others do, each decodes with PyAV from the seat's consent to within 1 s of the stop,
 with audio; the review
 composite has one tile per consenting participant and decodes; and the applicant's case page plays
-it and her own audio and video tracks (each <video> reaches HAVE_CURRENT_DATA).
+it and her own audio and video tracks (each <video> reaches HAVE_CURRENT_DATA); she downloads the
+session's recording package there and the verification page finds it intact.
 
 Screenshots in ``test-artifacts/``: recording-consent, recording-mediator, recording-case-page.
 """
@@ -161,6 +162,19 @@ async def test_a_recorded_session_from_consent_to_playback(site: Site, camera_br
                                       "v.muted = true; return v.play().then(() => true, () => false); })()")
             await wait_js_async(alice_case, f"document.getElementById('track-{track.id}').readyState >= 2", 20000)
         await alice_case.locator("#recordings").screenshot(path=str(ARTIFACTS / "recording-case-page.png"))
+        # The recording package: downloaded from the case page, checked on the verification page.
+        async with alice_case.expect_download() as downloading:
+            await alice_case.click(f'.recording-session[data-session="{session.id}"] .package-download')
+        package = ARTIFACTS / "recording-package.zip"
+        await (await downloading.value).save_as(str(package))
+        verify = await alice_case.context.new_page()
+        await verify.goto(f"{site.base_url}/verify.html")
+        await verify.set_input_files("#file", str(package))
+        await verify.click("#submit")
+        await expect(verify.locator("#verdict")).to_have_attribute("data-valid", "true", timeout=60000)
+        await expect(verify.locator("#recording-facts")).to_contain_text(session.id)
+        await expect(verify.locator("#recording-findings tr")).to_have_count(0)
+        package.unlink()
     finally:
         for context in contexts:
             await context.close()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from mediation.errors import NotFound, WrongState
 from mediation.models import CaseResult
 from mediation.schema import VERSION_TABLE, all_tables
 from mediation.services import MediationServices
+from recordings.store import FINISHED, RecordingStore
 from signing.agreement import AgreementData, DisputeType
 from signing.agreement_versions import PreparationClaim, VersionError, VersionState, VersionStatus
 
@@ -313,3 +316,25 @@ async def test_a_preparation_is_a_row_with_an_expiry(services: MediationServices
         await s.execute(update(SigningPreparationRow).values(expires_at=now - dt.timedelta(seconds=1)))
     assert await store.preparation(agreement_id) is None  # expired: nobody holds the lock
     await store.release_preparation(agreement_id)
+
+
+async def test_lock_cites_the_recordings_finished_before_it(services: MediationServices, sms: MemorySms) -> None:
+    c = await _cast(services, sms)
+    case_id = await _case_at_result(services, c)
+    recordings = RecordingStore(services.db, services.cases.clock)
+    finished = await recordings.start_session(case_id, "room-a", {"mode": "joint"})
+    await recordings.finish(finished.id, state=FINISHED, end_us=9_000_000, note="stopped")
+    await recordings.set_manifest(finished.id, "ab" * 32)
+    running = await recordings.start_session(case_id, "room-b", {"mode": "joint"})  # nothing final to cite yet
+    agreement_id = await services.cases.record_agreement(c.mediator, case_id, None)
+    await _with_mediator_id(services, agreement_id)
+
+    locked = await services.agreements.lock(agreement_id, 1)
+    (cited,) = locked.evidence.recordings
+    assert (cited.name, cited.sha256) == (f"录像 {finished.id}", "ab" * 32)
+    assert cited.started_at is not None and cited.ended_at is not None and cited.started_at <= cited.ended_at
+    pdf = await services.agreements.read_pdf(locked)
+    text = subprocess.run(["pdftotext", "-q", "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True,
+                          check=True).stdout.decode()
+    flat = re.sub(r"\s+", "", text)
+    assert finished.id in flat and "ab" * 32 in flat and running.id not in flat

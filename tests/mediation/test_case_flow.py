@@ -100,7 +100,8 @@ async def test_whole_case_through_seven_steps(api: Api, clock: ManualClock, room
     jc = await api.call("POST", f"/api/cases/{cid}/court/confirmation", bob, json={}, expect=201)
     assert jc["status"] == "filed" and jc["joined_sides"] == ["applicant", "respondent"]
     materials = jc["materials"]
-    assert set(materials) == {"agreement", "mediation_certificate", "property_evidence", "parties"}
+    assert set(materials) == {"agreement", "mediation_certificate", "property_evidence", "parties", "recordings"}
+    assert materials["recordings"] == []  # nothing was recorded in this case
     assert materials["property_evidence"][0]["sha256"] == doc["sha256"]
     assert materials["mediation_certificate"]["organisation"] == ORG
     assert [p["address"] for p in materials["parties"]] == ["1 Tianfu Road, Chengdu", "2 Jinjiang Road, Chengdu"]

@@ -10,7 +10,11 @@ import io
 import json
 import zipfile
 
+from mediation.package import zip_package
 from mediation.package_check import check_package
+from recordings.manifest import write_manifest
+from recordings.store import CONSENTED, FINISHED, ClosedSegment, Participant
+from signaling.recordings_setup import RECORDING_ACCESS_KEY
 from signing.pki import PlatformPKI
 from signing.verification import verify_agreement
 
@@ -74,3 +78,78 @@ async def test_package_carries_the_court_signed_ruling_and_checks_offline(api: A
     for reader in (api.service_key, c["admin"].token):
         other = await api.client.get(f"/api/cases/{cid}/package", headers={"Authorization": f"Bearer {reader}"})
         assert json.loads(zipfile.ZipFile(io.BytesIO(await other.read())).read("case.json"))["rulings"] == []
+
+
+async def _recorded_session(api: Api, case_id: str) -> str:
+    """A finished recording session of the case with one segment and its manifest (as the recorder
+    leaves it: stored, hashed, audited)."""
+    access = api.client.server.app[RECORDING_ACCESS_KEY]
+    store = access.store
+    session = await store.start_session(case_id, "room-rec", {"mode": "joint"})
+    seat = Participant("s_alice", "party", "applicant_party", "Alice", None)
+    await store.record_consent(session.id, seat, CONSENTED)
+    track = await store.add_track(session.id, seat, "audio", "opus")
+    await store.add_segment(track.id, ClosedSegment(index=0, sha256="ab" * 32, size=10, start_us=0,
+                                                    end_us=4_000_000, frames=200, path=f"{session.id}/a/00000.webm"))
+    await store.finish(session.id, state=FINISHED, end_us=4_000_000, note="stopped")
+    await write_manifest(store, access.storage, session.id)
+    return session.id
+
+
+def _rezipped(package: bytes, edit) -> bytes:  # type: ignore[no-untyped-def]
+    """The package with ``edit(members)`` applied and its manifest recomputed (a careful forger)."""
+    archive = zipfile.ZipFile(io.BytesIO(package))
+    members = {n: archive.read(n) for n in archive.namelist() if n != "manifest.json"}
+    edit(members)
+    header = {k: v for k, v in json.loads(archive.read("manifest.json")).items() if k != "members"}
+    return zip_package(members, header)
+
+
+async def test_recordings_are_cited_in_the_application_and_the_package(api: Api) -> None:
+    c = await cast_of_characters(api)
+    sessions: list[str] = []
+
+    async def record(cid: str) -> None:
+        sessions.append(await _recorded_session(api, cid))
+
+    cid, application_id = await case_with_filed_confirmation(api, c, record)
+    (session_id,) = sessions
+    info = await api.client.server.app[RECORDING_ACCESS_KEY].store.session(session_id)
+    application = await api.call("GET", f"/api/court/applications/{application_id}", c["clerk"], expect=200)
+    (cited,) = application["materials"]["recordings"]
+    assert (cited["session_id"], cited["state"], cited["manifest_sha256"]) == (session_id, "finished",
+                                                                                info.manifest_sha256)
+    assert cited["chain_length"] == 1 and cited["chain_head"] and cited["started_at"] and cited["ended_at"]
+
+    response = await api.client.get(f"/api/cases/{cid}/package", headers={"Authorization": f"Bearer {c['clerk'].token}"})
+    package = await response.read()
+    archive = zipfile.ZipFile(io.BytesIO(package))
+    (entry,) = json.loads(archive.read("case.json"))["recordings"]
+    manifest = archive.read(entry["path"])
+    assert hashlib.sha256(manifest).hexdigest() == info.manifest_sha256 == entry["manifest_sha256"]
+    assert json.loads(manifest)["chain"]["head"] == cited["chain_head"]
+    report = await asyncio.to_thread(check_package, package, _no_pdf)
+    assert report.reasons == [] and report.valid, report.to_dict()
+
+    def alter(members: dict[str, bytes]) -> None:
+        members[entry["path"]] = members[entry["path"]].replace(b'"frames":200', b'"frames":201')
+
+    def drop(members: dict[str, bytes]) -> None:
+        del members[entry["path"]]
+
+    def unaudit(members: dict[str, bytes]) -> None:  # cite another hash in case.json, trail unchanged
+        content = json.loads(members["case.json"])
+        content["recordings"][0]["manifest_sha256"] = "00" * 32
+        members["case.json"] = json.dumps(content).encode()
+
+    codes = {}
+    for name, edit in (("alter", alter), ("drop", drop), ("unaudit", unaudit)):
+        forged = await asyncio.to_thread(check_package, _rezipped(package, edit), _no_pdf)
+        codes[name] = [r.code for r in forged.reasons]
+        assert not forged.valid
+    assert codes == {"alter": ["recording_manifest_mismatch"], "drop": ["recording_manifest_missing"],
+                     "unaudit": ["recording_manifest_mismatch", "recording_audit_mismatch"]}
+
+
+def _no_pdf(pdf: bytes):  # type: ignore[no-untyped-def]
+    raise AssertionError("this package has no signed PDF")

@@ -167,6 +167,42 @@ async def test_a_seat_paused_and_resumed_continues_its_tracks(services: Mediatio
     assert report.ok, report.findings
 
 
+async def test_muting_one_kind_stops_only_that_kind(services: MediationServices, sms: MemorySms,
+                                                     court_pki: PlatformPKI, tmp_path: Path) -> None:
+    """The mediator mutes the seat's video only (``Room.may_record(seat, "video")`` turns false):
+    its audio goes on without a gap while no video is written; unmuted, the video continues
+    its numbering and every segment still verifies."""
+    recorder, alice = await start_recorder(services, sms, court_pki, tmp_path, SyntheticSource(),
+                                           RecorderSettings(segment_seconds=0.5))
+    await recorder.record(alice)
+    await asyncio.sleep(1.2)
+    muted_at = recorder.session_us()
+    await recorder.stop_participant(alice.seat, ["video"])
+    await asyncio.sleep(1.5)
+    unmuted_at = recorder.session_us()
+    await recorder.record(alice, ["video"])  # audio is already being written: only video starts
+    await asyncio.sleep(1.2)
+    manifest = await recorder.stop()
+    tracks = {t["kind"]: t for t in manifest["tracks"]}
+    assert len(manifest["tracks"]) == 2
+    video, audio = tracks["video"]["segments"], tracks["audio"]["segments"]
+    for segments in (video, audio):
+        assert [s["index"] for s in segments] == list(range(len(segments)))
+    # no video frame between the mute and the unmute (give the stop a frame's time to land)
+    assert not [s for s in video if s["end_us"] > muted_at + 100_000 and s["start_us"] < unmuted_at]
+    assert any(s["start_us"] >= unmuted_at for s in video)
+    # the audio ran on through the 1.5 s mute: no gap between its segments beyond scheduling jitter
+    # (the synthetic source encodes on this busy machine's loop)
+    assert all(b["start_us"] - a["end_us"] < 500_000 for a, b in zip(audio, audio[1:])), \
+        [(s["start_us"], s["end_us"]) for s in audio]
+    assert audio[0]["start_us"] < muted_at and audio[-1]["end_us"] > unmuted_at
+    for segment in video:
+        assert decode(tmp_path / segment["path"]).frames == segment["frames"]
+    report = await verify_session(recorder.store, LocalRecordingStorage(tmp_path), recorder.session.id,
+                                  [_as_asn1(court_pki.root_cert)])
+    assert report.ok, report.findings
+
+
 def test_a_committed_file_is_never_overwritten(tmp_path: Path) -> None:
     storage = LocalRecordingStorage(tmp_path)
     key = "rec_1/trk_1/00000.webm"

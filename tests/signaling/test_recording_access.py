@@ -20,8 +20,11 @@ import pytest
 
 from recordings.composite import FPS, TILE_H, TILE_W
 from recordings.retention import sweep
+from recordings.verify import verify_package
+from signaling.api.pki import PKI_KEY
 from signaling.api.recordings import ACCESS_KEY
 from signaling.auth import API_KEYS_KEY
+from signing.verification import _as_asn1
 from tests.recordings.media import decode
 from tests.support.aiortc_participant import Participant
 
@@ -110,6 +113,14 @@ async def test_a_recorded_session_and_who_may_play_it(node: Node, tmp_path: Path
     manifest = (node.data_dir / "recordings" / session["id"] / "manifest.json").read_text()
     assert json.loads(manifest)["composite"]["sha256"] == composite["sha256"]
 
+    # --- the recording package (for the verification page): everything the manifest lists, intact
+    status, data, headers = await _get(node, people["alice"], body["sessions"][0]["package_url"])
+    assert status == 200 and headers["Content-Type"] == "application/zip"
+    (tmp_path / "package.zip").write_bytes(data)
+    report = await verify_package(tmp_path / "package.zip", [_as_asn1(node.app[PKI_KEY].root_cert)])  # type: ignore[index]
+    assert report.ok, report.findings
+    assert report.manifest_sha256 == hashlib.sha256(manifest.encode()).hexdigest()
+
     # --- playing: range requests of a <video> element
     play = tracks[(alice.seat, "video")]["play_url"]
     status, first, headers = await _get(node, people["alice"], play, {"Range": "bytes=0-99"})
@@ -156,7 +167,7 @@ async def test_a_recorded_session_and_who_may_play_it(node: Node, tmp_path: Path
     played = [e for e in trail if e["action"] == "recording.played"]
     downloaded = [e for e in trail if e["action"] == "recording.downloaded"]
     assert {e["actor"] for e in downloaded} == {people["alice"].actor.id}
-    assert len(downloaded) == 5 and {e["payload"]["file"] for e in downloaded} >= {"composite"}
+    assert len(downloaded) == 6 and {e["payload"]["file"] for e in downloaded} >= {"composite", "package"}
     assert len(played) == 1 + len(readers)  # Alice's range from 0 (not the one from 100), one per reader
 
     # --- retention: deleted on the record, never silently; the proof of what existed stays

@@ -11,6 +11,7 @@ from typing import Any
 from recordings.store import RecordingStore
 from signaling.api.rooms import HUB_KEY
 from signaling.auth import API_KEYS_KEY
+from signaling.recording_events import RoomRecording
 
 from .conftest import Client
 from .test_case_seats import Cast, Node, _case_at_video_step, _invitation, node  # noqa: F401  (fixture)
@@ -126,6 +127,22 @@ async def test_start_consent_indicator_and_stop(node: Node) -> None:
     # Server mute and the caucus stop the writing too (the policy is the joint session only).
     assert (await m.call("mod:mute", {"seat": ai["seat"], "kind": "video", "muted": True}))["ok"]
     assert not live.room.may_record(ai["seat"], "video") and live.room.may_record(ai["seat"], "audio")
+    # ... and the recorder follows per kind: Alice's audio is still written, her video is not.
+    hub = node.app[HUB_KEY]  # type: ignore[index]
+    recording = next(h.__self__ for h in hub.state_hooks if isinstance(getattr(h, "__self__", None), RoomRecording))
+    writing = recording.running[live.room.room_id].writing
+    for _ in range(100):
+        if (ai["seat"], "video") not in writing:
+            break
+        await asyncio.sleep(0.05)
+    assert (ai["seat"], "audio") in writing and (ai["seat"], "video") not in writing
+    assert (mi["seat"], "video") in writing
+    assert (await m.call("mod:mute", {"seat": ai["seat"], "kind": "video", "muted": False}))["ok"]
+    for _ in range(100):
+        if (ai["seat"], "video") in writing:
+            break
+        await asyncio.sleep(0.05)
+    assert {(ai["seat"], "audio"), (ai["seat"], "video")} <= writing
     assert (await m.call("caucus:start", {"side": "applicant"}))["ok"]
     assert not live.room.may_record(ai["seat"], "audio") and not live.room.may_record(mi["seat"], "audio")
     assert (await m.call("caucus:end", {}))["ok"]

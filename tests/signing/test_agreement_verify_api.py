@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 import zlib
 from pathlib import Path
 from typing import AsyncIterator
@@ -10,6 +12,9 @@ import aiohttp
 import pytest
 
 from agreement_server import Server, start_server
+
+from signaling.api.pki import PKI_KEY
+from tests.recordings.package_builder import build_package, flip_in_first_segment
 
 
 @pytest.fixture
@@ -145,4 +150,23 @@ async def test_pdf_bombs(server: Server) -> None:
         b" >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
     status, body = await _verify(server, nested)
     assert status == 422 and body["error"]["code"] == "unverifiable_pdf", body
+    await _still_up(server)
+
+
+async def test_a_recording_package_is_recognised_by_its_content(server: Server, tmp_path: Path) -> None:
+    """The same public endpoint takes a downloaded recording package (whatever the declared type)
+    and answers with its findings; a zip that is no recording package is a clear 422."""
+    package = await build_package(server.app[PKI_KEY], tmp_path)
+    status, body = await _verify(server, package, "application/octet-stream")
+    assert status == 200 and body["kind"] == "recording_package" and body["ok"], body
+    flipped, key = flip_in_first_segment(package)
+    status, body = await _verify(server, flipped, "application/pdf")
+    assert status == 200 and not body["ok"]
+    assert [(f["code"], f["where"]) for f in body["findings"]] == [("altered_file",
+                                                                     f"track {key.split('/')[1]} segment 0")]
+    plain = io.BytesIO()
+    with zipfile.ZipFile(plain, "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    status, body = await _verify(server, plain.getvalue(), "application/octet-stream")
+    assert status == 422 and body["error"]["code"] == "bad_recording_package"
     await _still_up(server)

@@ -21,8 +21,18 @@ async function deadlineOf(application, stage) {
 
 function materialsList(materials) {
   const names = Object.keys(materials).filter((key) => key !== "checks");
-  return el("ul", { class: "materials" },
-    names.map((name) => el("li", { text: i18n.has(`material.${name}`) ? i18n.t(`material.${name}`) : name })));
+  return el("ul", { class: "materials" }, names.map((name) => el("li", {},
+    i18n.has(`material.${name}`) ? i18n.t(`material.${name}`) : name,
+    name === "recordings" ? recordingsList(materials.recordings) : null)));
+}
+
+/** Each recorded session the application cites: id, times, state and its manifest's SHA-256. */
+function recordingsList(recordings) {
+  if (!recordings || recordings.length === 0) return el("span", { class: "hint", text: ` ${i18n.t("material.recordings_none")}` });
+  return el("ul", { class: "recordings" }, recordings.map((r) => el("li", { dataset: { session: r.session_id } },
+    i18n.t("material.recording_line", { id: r.session_id, start: r.started_at, end: r.ended_at ?? "—",
+                                         state: i18n.t(`material.recording_state.${r.state}`) }),
+    el("code", { class: "sha256", text: ` SHA-256 ${r.manifest_sha256}` }))));
 }
 
 function checksList(checks) {

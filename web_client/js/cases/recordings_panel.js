@@ -65,7 +65,12 @@ function sessionItem(session) {
     el("h4", { text: i18n.t("recording.consents") }), consents,
     el("details", {}, el("summary", { text: i18n.t("recording.tracks", { count: session.tracks.length }) }), tracks),
     session.manifest_sha256 ? el("p", { class: "hint hash", text: i18n.t("recording.manifest", {
-      sha256: session.manifest_sha256 }) }) : null);
+      sha256: session.manifest_sha256 }) }) : null,
+    session.package_url ? el("p", { class: "package" },
+      el("a", { href: session.package_url, download: "", class: "package-download",
+                text: i18n.t("recording.downloadPackage") }),
+      " ", el("a", { href: "/verify.html", target: "_blank", rel: "noopener", class: "hint",
+                     text: i18n.t("recording.verifyPackage") })) : null);
 }
 
 /** The section, or null for someone who neither sets the policy nor may see recordings. Kept

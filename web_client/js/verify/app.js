@@ -120,7 +120,50 @@ function renderAttestations(signatures) {
   }));
 }
 
+// A recording package: the session, each finding (code, place, message) and each chain-head stamp.
+function findingText(f) {
+  const key = `finding.${f.code}`;
+  return i18n.has(key) ? i18n.t(key) : f.code;
+}
+
+function renderRecording(report) {
+  lastReport = report;
+  $("result").hidden = false;
+  $("pdf-report").hidden = true;
+  $("recording").hidden = false;
+  const verdict = $("verdict");
+  verdict.dataset.valid = String(report.ok);
+  verdict.textContent = i18n.t(report.ok ? "verify.recording.intact" : "verify.recording.altered");
+  $("reasons").replaceChildren();
+  $("notes").replaceChildren();
+  $("recording-facts").replaceChildren(
+    fact("verify.recording.session", report.session_id),
+    fact("verify.recording.state", report.state),
+    fact("verify.recording.manifest_sha256", report.manifest_sha256),
+    fact("verify.recording.segments", String(report.segments)),
+    fact("verify.recording.chain_length", String(report.chain_length)),
+  );
+  $("recording-findings").replaceChildren(...report.findings.map((f) => {
+    const tr = document.createElement("tr");
+    tr.dataset.code = f.code;
+    tr.append(cell(`${findingText(f)} (${f.code})`), cell(f.where), cell(f.message));
+    return tr;
+  }));
+  $("recording-stamps").replaceChildren(...report.stamps.map((s) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(String(s.position)), cell(s.time), cell(s.tsa), yesNo(s.final), yesNo(s.ok));
+    return tr;
+  }));
+  document.body.dataset.state = report.ok ? "valid" : "invalid";
+}
+
 function render(report) {
+  if (report.kind === "recording_package") {
+    renderRecording(report);
+    return;
+  }
+  $("pdf-report").hidden = false;
+  $("recording").hidden = true;
   lastReport = report;
   $("result").hidden = false;
   const verdict = $("verdict");
@@ -167,7 +210,9 @@ async function submit(event) {
   $("submit").textContent = i18n.t("verify.working");
   document.body.dataset.state = "working";
   try {
-    const response = await fetch("/api/verify", { method: "POST", headers: { "Content-Type": "application/pdf" }, body: file });
+    // a PDF or a recording package zip: the server tells them apart by their content
+    const type = file.type === "application/pdf" ? "application/pdf" : "application/octet-stream";
+    const response = await fetch("/api/verify", { method: "POST", headers: { "Content-Type": type }, body: file });
     const payload = await response.json().catch(() => null);
     if (!response.ok) {
       showError(payload?.error?.code ?? `http_${response.status}`, payload?.error?.message ?? response.statusText);
