@@ -17,19 +17,16 @@ Blocking file and key work: call from a worker thread.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from .pki import PlatformPKI, keys_match, write_private
+from .pki import exclusive, PlatformPKI, keys_match, write_private
 
 RENEW_BEFORE = timedelta(days=30)
 
@@ -58,7 +55,7 @@ class AttestationKeyStore:
         self._lock = threading.Lock()
 
     def current(self) -> AttestationKey:
-        with self._locked():
+        with exclusive(self._lock, self.directory):
             loaded = self._cached if self._cached is not None and self._fresh(self._cached) else self._load()
             if loaded is None or not self._fresh(loaded):
                 loaded = self._issue()
@@ -86,13 +83,3 @@ class AttestationKeyStore:
         write_private(self.directory / "attestation.crt", cert.public_bytes(serialization.Encoding.PEM))
         return AttestationKey(key, cert, self.pki.chain)
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with self._lock:
-            self.directory.mkdir(mode=0o700, exist_ok=True)
-            fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                os.close(fd)

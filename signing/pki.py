@@ -160,6 +160,20 @@ def write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+@contextmanager
+def exclusive(lock: threading.Lock, directory: Path, lock_name: str = ".lock") -> Iterator[None]:
+    """Hold ``lock`` (this process's threads) and an ``flock`` on ``directory/lock_name`` (other
+    processes: the server and an ``accord pki`` command may write the same files at once)."""
+    with lock:
+        directory.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(directory / lock_name, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+
 def _write_key(path: Path, key: Any, passphrase: str) -> None:
     write_private(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                           _encrypt(passphrase)))
@@ -560,18 +574,13 @@ class PlatformPKI:
     def _shared_state(self) -> Iterator[dict[str, Any]]:
         """``pki.json`` read and written under a file lock: the server and ``accord pki revoke``
         may run at the same time, and neither may lose the other's revocations."""
-        with self._lock:
-            fd = os.open(self.directory / "pki.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                state = json.loads((self.directory / "pki.json").read_text())
-                before = json.dumps(state, sort_keys=True)
-                yield state
-                if json.dumps(state, sort_keys=True) != before:
-                    write_private(self.directory / "pki.json", json.dumps(state, indent=2).encode())
-                self._state = state
-            finally:
-                os.close(fd)
+        with exclusive(self._lock, self.directory, "pki.lock"):
+            state = json.loads((self.directory / "pki.json").read_text())
+            before = json.dumps(state, sort_keys=True)
+            yield state
+            if json.dumps(state, sort_keys=True) != before:
+                write_private(self.directory / "pki.json", json.dumps(state, indent=2).encode())
+            self._state = state
 
     def current_crl(self) -> x509.CertificateRevocationList:
         """The published CRL, reissued first if it is more than a day old."""

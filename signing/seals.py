@@ -28,16 +28,13 @@ Blocking file and key work: call from a worker thread.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import hashlib
 import json
-import os
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -50,7 +47,7 @@ from pyhanko_certvalidator.errors import ValidationError as CertificateInvalid
 
 from . import oids
 from .binding import CREDIT_CODE, SealHolder, credit_code_in
-from .pki import PKIError, PlatformPKI, asn1_certificate, keys_match, write_private
+from .pki import exclusive, PKIError, PlatformPKI, asn1_certificate, keys_match, write_private
 
 #: A platform-issued seal is renewed when it expires within this time.
 RENEW_BEFORE = timedelta(days=30)
@@ -139,7 +136,7 @@ class SealRegistry:
 
     def _get(self, holder: SealHolder) -> Seal:
         key = _holder_key(holder)
-        with self._locked():
+        with exclusive(self._lock, self.directory):
             seal = self._cached(key)
             if seal is not None and self._usable(seal, holder):
                 return seal
@@ -174,16 +171,6 @@ class SealRegistry:
                 f"the agreement {holder.name} ({holder.credit_code or 'no credit code'}): import the "
                 "organisation's current seal certificate (accord pki import-seal)")
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with self._lock:
-            self.directory.mkdir(mode=0o700, exist_ok=True)
-            fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                os.close(fd)
 
     def _load(self, key: str) -> Seal | None:
         """The stored seal, or ``None`` if a crash left its key and certificate apart (a
@@ -251,7 +238,7 @@ class SealRegistry:
                 pass
         seal = Seal(holder=holder, key=key, cert=cert, chain=chain, crls=list(crls), imported=True)
         self._check_validates(seal)
-        with self._locked():
+        with exclusive(self._lock, self.directory):
             self._store(_holder_key(holder), seal)
         return seal
 
