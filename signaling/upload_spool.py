@@ -32,6 +32,12 @@ def too_large(limit: int) -> ApiError:
     return ApiError(413, "too_large", f"the file is larger than {limit} bytes", {"limit": limit})
 
 
+def clear_stale(directory: Path) -> None:
+    """Remove uploads a killed process left behind (at start-up, before any request is taken)."""
+    for stale in directory.glob("upload-*"):
+        stale.unlink(missing_ok=True)
+
+
 def _private_file(directory: Path) -> tuple[int, Path]:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, name = tempfile.mkstemp(prefix="upload-", dir=directory)  # mkstemp creates it 0600

@@ -59,7 +59,7 @@ from ..errors import ApiError
 from ..openapi import api, parse_model, principal_of
 from ..recording_upload import is_zip, verify_recording_upload
 from ..tokens import TokenError, TokenIssuer
-from ..upload_spool import spooled
+from ..upload_spool import clear_stale, spooled
 from .accounts import ACCOUNT_ROLES, actor_for, domain_errors
 from .pki import PKI_KEY, TSA_KEY, platform_timestamper
 
@@ -122,6 +122,7 @@ def setup_agreements(app: web.Application, settings: Settings, services: Mediati
                                          on_revision=services.cases.agreement_revised)
     app[SIGNING_TOKENS_KEY] = TokenIssuer(ensure_secret(settings, "signing-token"), settings.token_ttl_seconds)
     app[AGREEMENT_SETTINGS_KEY] = settings
+    clear_stale(settings.data_dir / "tmp")  # uploads to /api/verify a killed process left behind
     app[VERIFY_SLOTS_KEY] = asyncio.Semaphore(CONCURRENT_VERIFICATIONS)
 
     async def refuse_unimported(_: web.Application) -> None:

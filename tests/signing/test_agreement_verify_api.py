@@ -213,7 +213,11 @@ async def test_a_package_larger_than_the_pdf_limit_is_streamed_to_a_private_file
 
 
 async def test_a_package_over_the_configured_limit_is_413_and_the_server_answers_on(tmp_path: Path) -> None:
+    (tmp_path / "small" / "tmp").mkdir(parents=True)
+    stale = tmp_path / "small" / "tmp" / "upload-left-by-a-killed-process"
+    stale.write_bytes(b"PK\x03\x04")
     srv = await start_server(tmp_path / "small", max_package_bytes=1024 * 1024)
+    assert not stale.exists()  # cleared at start-up
     try:
         _, doc = await srv.call("GET", "/api/openapi.json", key=False)
         assert doc["paths"]["/api/verify"]["post"]["x-max-body-bytes"] == MAX_PDF_BYTES + 64 * 1024
