@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, UtcDateTime
@@ -41,6 +41,11 @@ class RecordingSessionRow(Base):
     manifest_sha256: Mapped[str | None] = mapped_column(String(64))
     composite_sha256: Mapped[str | None] = mapped_column(String(64))
     composite_path: Mapped[str | None] = mapped_column(String(200))
+    #: The review composite's job, kept here so a restart resumes it and any node reports it:
+    #: ``None`` (none asked for), ``pending``, ``rendering``, ``ready`` or ``failed``.
+    composite_state: Mapped[str | None] = mapped_column(String(12))
+    #: Its progress while rendering (0..1), written by the node rendering it.
+    composite_progress: Mapped[float | None] = mapped_column(Float)
 
 
 class RecordingConsentRow(Base):

@@ -46,6 +46,8 @@ class SessionInfo:
     manifest_sha256: str | None
     composite_sha256: str | None
     composite_path: str | None
+    composite_state: str | None = None
+    composite_progress: float | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ class StampInfo:
 def _session(row: RecordingSessionRow) -> SessionInfo:
     return SessionInfo(row.id, row.case_id, row.room_id, row.state, row.started_at, row.ended_at, row.end_us,
                        dict(row.policy), row.started_by, row.node, list(row.notes), row.manifest_sha256, row.composite_sha256,
-                       row.composite_path)
+                       row.composite_path, row.composite_state, row.composite_progress)
 
 
 def _track(row: RecordingTrackRow) -> TrackInfo:
@@ -193,6 +195,23 @@ class RecordingStore:
         async with self.db.begin() as s:
             row = await self._session_row(s, session_id, lock=True)
             row.composite_path, row.composite_sha256 = path, sha256
+            row.composite_state, row.composite_progress = "ready", 1.0
+
+    async def set_composite_job(self, session_id: str, state: str | None, progress: float | None = None) -> None:
+        """The composite job's state (``pending``, ``rendering``, ``failed``; ``None``: nothing to render) and progress."""
+        async with self.db.begin() as s:
+            row = await self._session_row(s, session_id, lock=True)
+            row.composite_state, row.composite_progress = state, progress
+
+    async def composite_jobs(self, *, node: str | None) -> list[SessionInfo]:
+        """Composites asked for and not done (``pending``/``rendering``) of ``node``'s sessions
+        (and those of no particular node): at start-up, a rendering one was cut off by the restart."""
+        query = (select(RecordingSessionRow)
+                 .where(RecordingSessionRow.composite_state.in_(("pending", "rendering")))
+                 .where(or_(RecordingSessionRow.node == node, RecordingSessionRow.node.is_(None)))
+                 .order_by(RecordingSessionRow.ended_at))
+        async with self.db() as s:
+            return [_session(r) for r in await s.scalars(query)]
 
     async def session(self, session_id: str) -> SessionInfo:
         async with self.db() as s:

@@ -57,6 +57,8 @@ class Settings:
     token_ttl_seconds: int = 4 * 3600
     max_event_bytes: int = 64 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
+    #: The largest recording package zip the verification page takes (streamed to disk, never in memory).
+    max_package_bytes: int = 2 * 1024**3
     #: Addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed.
     trusted_proxies: tuple[str, ...] = ()
     reconnect_grace_seconds: float = 60.0
@@ -131,7 +133,8 @@ def _coerce(name: str, raw: Any) -> Any:
         items = raw.split(",") if isinstance(raw, str) else raw  # a TOML list, or "a, b" in the environment
         values = tuple(str(item).strip() for item in items if str(item).strip())
         return tuple(Path(v) for v in values) if name == "identity_provider_certificates" else values
-    if name in ("port", "token_ttl_seconds", "max_event_bytes", "max_upload_bytes", "recording_link_seconds",
+    if name in ("port", "token_ttl_seconds", "max_event_bytes", "max_upload_bytes", "max_package_bytes",
+                "recording_link_seconds",
                 "recording_retention_days", "identity_retention_days"):
         return int(raw)
     if name in ("reconnect_grace_seconds", "deadline_scan_seconds", "recording_segment_seconds",

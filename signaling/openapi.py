@@ -73,6 +73,8 @@ class Endpoint:
     only_if: Callable[[web.Application], bool] | None = None
     #: The query string's parameters, validated before the handler runs (:func:`query_of`).
     query_model: type[Query] | None = None
+    #: The body limit when it follows the app's settings (replaces ``max_body`` for that app).
+    max_body_of: Callable[[web.Application], int] | None = None
 
     def served_by(self, app: web.Application) -> bool:
         return self.only_if is None or self.only_if(app)
@@ -81,6 +83,10 @@ class Endpoint:
     def body_limit(self) -> int | None:
         """The limit this endpoint enforces itself; ``None``: the app's ``client_max_size``."""
         return self.max_body if self.max_body is not None or self.raw_body else DEFAULT_MAX_JSON_BYTES
+
+    def body_limit_for(self, app: web.Application | None) -> int | None:
+        """:attr:`body_limit`, or what ``max_body_of`` says for ``app``: enforced and documented alike."""
+        return self.max_body_of(app) if self.max_body_of is not None and app is not None else self.body_limit
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
@@ -163,6 +169,7 @@ class ApiRegistry:
         scope: str | None = None,
         only_if: Callable[[web.Application], bool] | None = None,
         max_body: int | None = None,
+        max_body_of: Callable[[web.Application], int] | None = None,
         query: type[Query] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register ``handler``. ``raw_body=True`` hands the handler the request untouched (uploads).
@@ -171,6 +178,7 @@ class ApiRegistry:
         time whether an app serves (and documents) the endpoint at all: elsewhere it is a plain 404.
         ``max_body`` raises a JSON endpoint's body limit above :data:`DEFAULT_MAX_JSON_BYTES` (or
         lowers an upload's below ``client_max_size``); a larger body is answered 413 ``too_large``.
+        ``max_body_of(app)`` is that limit when it follows the app's settings (a streamed upload's).
         ``query`` declares the query string's parameters (documented, validated: :func:`query_of`)."""
 
         def decorate(handler: Handler) -> Handler:
@@ -178,7 +186,7 @@ class ApiRegistry:
                 Endpoint(method.upper(), path, handler, summary, allow, tag, request, response, status,
                          raw_body, content_type, (handler.__doc__ or "").strip(),
                          scope_for(method, tag, allow, scope), max_body=max_body, only_if=only_if,
-                         query_model=query)
+                         query_model=query, max_body_of=max_body_of)
             )
             return handler
 
@@ -204,7 +212,7 @@ class ApiRegistry:
                 require_scope(principal, ep.scope)
             if ep.query_model is not None:
                 request[_QUERY] = parse_query(ep.query_model, request)
-            limit = ep.body_limit
+            limit = ep.body_limit_for(request.app)
             if limit is not None and request.content_length is not None and request.content_length > limit:
                 raise _too_large(limit)  # before reading a byte of it
             body: Any = None
@@ -291,8 +299,8 @@ class ApiRegistry:
                         ("422", "Invalid body")]
             if "requestBody" in op:
                 refusals.append(("413", "Request body too large"))
-                if ep.body_limit is not None:
-                    op["x-max-body-bytes"] = ep.body_limit
+                if (limit := ep.body_limit_for(app)) is not None:
+                    op["x-max-body-bytes"] = limit
                 if ep.allow == PUBLIC:
                     refusals.append(("429", "Too many attempts: wait for Retry-After seconds"))
             for code, text in refusals:

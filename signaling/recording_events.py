@@ -169,7 +169,9 @@ class RoomRecording:
             await recorder.stop(reason)
         finally:
             self.stopping.pop(room_id).set()
-        if reason != "server_shutdown":
+        if reason == "server_shutdown":
+            await self.composer.defer(recorder.session.id)  # rendered at the next start
+        else:
             await self.composer.compose(recorder.session.id)
 
     async def on_stop(self, sid: str, conn: Connection, live: LiveRoom, _: ev.RecordingStop) -> Ack:

@@ -1,12 +1,12 @@
 """A recording package uploaded to the public verification page (``POST /api/verify``): recognised
-by its content (a zip, not a PDF), bounded in what it may unpack to and in time, checked offline
+by its content (a zip, not a PDF), streamed to a private file rather than held in memory (its size
+bound is the ``max_package_bytes`` setting), bounded in what it may unpack to and in time, checked offline
 by :func:`recordings.verify.verify_package` (hashing in worker threads, never on the event loop)
 against the platform's roots. The report names every finding by code, place and message."""
 
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,8 @@ def is_zip(data: bytes) -> bool:
     return data.startswith(ZIP_MAGIC)
 
 
-def _stage(data: bytes, path: Path) -> None:
-    """Write the upload to a private temporary file and refuse a zip that unpacks to too much."""
-    path.write_bytes(data)
+def _check_bounds(path: Path) -> None:
+    """Refuse a zip that is unreadable or unpacks to too much (a zip bomb) before it is checked."""
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
@@ -44,18 +43,16 @@ def _stage(data: bytes, path: Path) -> None:
                                                 f"or {MAX_MEMBERS} files")
 
 
-async def verify_recording_upload(data: bytes, roots: list[x509.Certificate],
+async def verify_recording_upload(path: Path, roots: list[x509.Certificate],
                                   seconds: float = VERIFY_SECONDS) -> dict[str, Any]:
-    """The report of an uploaded recording package (``kind: recording_package``)."""
+    """The report of an uploaded recording package at ``path`` (``kind: recording_package``)."""
     trust = [asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER)) for cert in roots]
-    with tempfile.TemporaryDirectory(prefix="accord-verify-") as directory:
-        path = Path(directory) / "package.zip"
-        try:
-            await asyncio.to_thread(_stage, data, path)
-            report = await asyncio.wait_for(verify_package(path, trust), seconds)
-        except InvalidInput as exc:
-            raise ApiError(422, exc.code, exc.message) from None
-        except TimeoutError:
-            raise ApiError(422, "verification_timeout",
-                           f"the package could not be checked within {seconds:.0f} s") from None
+    try:
+        await asyncio.to_thread(_check_bounds, path)
+        report = await asyncio.wait_for(verify_package(path, trust), seconds)
+    except InvalidInput as exc:
+        raise ApiError(422, exc.code, exc.message) from None
+    except TimeoutError:
+        raise ApiError(422, "verification_timeout",
+                       f"the package could not be checked within {seconds:.0f} s") from None
     return {"kind": "recording_package", **report.as_dict()}

@@ -1,6 +1,7 @@
 """Wires :mod:`recordings` into the app: the store and storage every recording endpoint and room
 uses, the recorder settings from the configuration, and crash recovery at start-up (after the
-migrations, before any room can start a new recording)."""
+migrations, before any room can start a new recording), then the review composites a restart cut
+off are queued again."""
 
 from __future__ import annotations
 
@@ -41,7 +42,9 @@ def setup_recordings(app: web.Application, settings: Settings, services: Mediati
     app[RECORDER_SETTINGS_KEY] = recorder_settings(settings)
 
     async def recover(_: web.Application) -> None:
-        await recover_interrupted(store, storage, platform_timestamper(settings, app[TSA_KEY]),
-                                  node=app[RECORDER_SETTINGS_KEY].node)
+        node = app[RECORDER_SETTINGS_KEY].node
+        await recover_interrupted(store, storage, platform_timestamper(settings, app[TSA_KEY]), node=node)
+        if RECORDING_ACCESS_KEY in app:
+            await app[RECORDING_ACCESS_KEY].composer.resume(node=node)
 
     app.on_startup.append(recover)

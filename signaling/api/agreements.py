@@ -59,6 +59,7 @@ from ..errors import ApiError
 from ..openapi import api, parse_model, principal_of
 from ..recording_upload import is_zip, verify_recording_upload
 from ..tokens import TokenError, TokenIssuer
+from ..upload_spool import clear_stale, spooled
 from .accounts import ACCOUNT_ROLES, actor_for, domain_errors
 from .pki import PKI_KEY, TSA_KEY, platform_timestamper
 
@@ -121,6 +122,7 @@ def setup_agreements(app: web.Application, settings: Settings, services: Mediati
                                          on_revision=services.cases.agreement_revised)
     app[SIGNING_TOKENS_KEY] = TokenIssuer(ensure_secret(settings, "signing-token"), settings.token_ttl_seconds)
     app[AGREEMENT_SETTINGS_KEY] = settings
+    clear_stale(settings.data_dir / "tmp")  # uploads to /api/verify a killed process left behind
     app[VERIFY_SLOTS_KEY] = asyncio.Semaphore(CONCURRENT_VERIFICATIONS)
 
     async def refuse_unimported(_: web.Application) -> None:
@@ -906,56 +908,60 @@ async def sign_complete(request: web.Request, body: CompleteIn) -> CompleteOut:
 VERIFY_SLOTS_KEY = web.AppKey("verify_slots", asyncio.Semaphore)
 #: Verifications running at once: each is a child process, and the verifier is public.
 CONCURRENT_VERIFICATIONS = 2
-_CHUNK = 64 * 1024
+#: Room for a multipart envelope around the file.
+_ENVELOPE = 64 * 1024
 
 
-def _upload_limit(request: web.Request) -> int:
-    return min(request.app[AGREEMENT_SETTINGS_KEY].max_upload_bytes, MAX_PDF_BYTES)
+def _pdf_limit(settings: Settings) -> int:
+    return min(settings.max_upload_bytes, MAX_PDF_BYTES)
 
 
-async def _read_limited(read: Callable[[int], Awaitable[bytes]], limit: int) -> bytes:
-    """Read at most ``limit`` bytes; one byte more is a 413, so a huge upload is never buffered."""
-    buf = bytearray()
-    while chunk := await read(_CHUNK):
-        buf += chunk
-        if len(buf) > limit:
-            raise ApiError(413, "too_large", f"the file is larger than {limit} bytes", {"limit": limit})
-    return bytes(buf)
+def _verify_body_limit(app: web.Application) -> int:
+    """The largest body ``/api/verify`` reads: a recording package's limit (a PDF's is smaller)."""
+    settings = app[AGREEMENT_SETTINGS_KEY]
+    return max(_pdf_limit(settings), settings.max_package_bytes) + _ENVELOPE
 
 
-async def _uploaded_pdf(request: web.Request) -> bytes:
-    limit = _upload_limit(request)
-    if request.content_length is not None and request.content_length > limit + 64 * 1024:
-        raise ApiError(413, "too_large", f"the file is larger than {limit} bytes", {"limit": limit})
+async def _upload_reader(request: web.Request) -> Callable[[int], Awaitable[bytes]]:
+    """How to read the uploaded file: the raw body, or the form field ``file``."""
     if request.content_type == "multipart/form-data":
         reader = await request.multipart()
         async for part in reader:
             if isinstance(part, BodyPartReader) and part.name == "file":
-                return await _read_limited(part.read_chunk, limit)
+                return part.read_chunk
         raise ApiError(400, "no_file", "send the PDF in a form field named 'file'")
-    if request.content_type not in ("application/pdf", "application/octet-stream"):
+    if request.content_type not in ("application/pdf", "application/octet-stream", "application/zip"):
         raise ApiError(415, "unsupported_media_type",
                        "send the PDF as application/pdf or as multipart/form-data field 'file'")
-    return await _read_limited(request.content.read, limit)
+    return request.content.read
 
 
 @api.route("POST", "/api/verify", summary="Verify a signed agreement PDF or a recording package zip (public)",
            allow=PUBLIC, tag=TAG,
-           raw_body=True, content_type="application/pdf")
+           raw_body=True, content_type="application/pdf", max_body_of=_verify_body_limit)
 async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
     """Every signature, the document timestamps, the expected fields and the verdict. The check runs
     in a child process with time and memory limits: a malformed or hostile file cannot hurt the server.
     Each signature citing an identity attestation gets ``attestation`` (status ``valid``, ``missing``,
     ``invalid`` or ``mismatched``, reason codes, methods, verdict, scores and thresholds, challenges,
     time), checked here against the blob stored with the case. ``platform`` matches the file to its agreement and case here (ids, statuses and hashes only), by
-    the revision hashes the child computed."""
-    pdf = await _uploaded_pdf(request)
-    if not pdf:
-        raise ApiError(400, "empty_upload", "the upload is empty")
-    roots = await asyncio.to_thread(request.app[CEREMONY_KEY].seals.trusted_roots)
-    if is_zip(pdf):  # a downloaded recording package, recognised by its content
-        async with request.app[VERIFY_SLOTS_KEY]:
-            return await verify_recording_upload(pdf, roots)
+    the revision hashes the child computed. The body is streamed to a private temporary file: a
+    PDF may be at most ``min(max_upload_bytes, 20 MiB)``, a recording package zip (recognised by its
+    first bytes) at most ``max_package_bytes``; ``x-max-body-bytes`` is the larger plus a form envelope."""
+    settings = request.app[AGREEMENT_SETTINGS_KEY]
+
+    def limit_for(head: bytes) -> int:
+        return settings.max_package_bytes if is_zip(head) else _pdf_limit(settings)
+
+    read = await _upload_reader(request)
+    async with spooled(read, settings.data_dir / "tmp", limit_for) as upload:
+        if not upload.size:
+            raise ApiError(400, "empty_upload", "the upload is empty")
+        roots = await asyncio.to_thread(request.app[CEREMONY_KEY].seals.trusted_roots)
+        if is_zip(upload.head):  # a downloaded recording package, recognised by its content
+            async with request.app[VERIFY_SLOTS_KEY]:
+                return await verify_recording_upload(upload.path, roots)
+        pdf = await asyncio.to_thread(upload.path.read_bytes)  # at most the PDF limit
     async with request.app[VERIFY_SLOTS_KEY]:
         try:
             verified = await asyncio.to_thread(verify_upload_safely, pdf, roots)

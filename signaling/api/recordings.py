@@ -92,6 +92,7 @@ def install_access(app: web.Application, settings: Settings, services: Mediation
     app[ACCESS_KEY] = access
 
     async def stop_worker(_: web.Application) -> None:
+        await access.composer.close()
         worker.close()
 
     app.on_cleanup.append(stop_worker)
@@ -204,7 +205,7 @@ def _links(request: web.Request, session_id: str, file: str) -> dict[str, str]:
 
 
 def _composite_out(request: web.Request, s: SessionInfo) -> CompositeOut:
-    state = request.app[ACCESS_KEY].composer.state(s.id, s.composite_path, deleted=s.state == DELETED)
+    state = ReviewComposer.state(s, deleted=s.state == DELETED)
     links = _links(request, s.id, COMPOSITE) if state.state == "ready" else {"play_url": None, "download_url": None}
     return CompositeOut(state=state.state, progress=state.progress, sha256=s.composite_sha256, **links)
 

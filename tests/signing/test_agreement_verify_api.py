@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 import zlib
 from pathlib import Path
@@ -10,10 +11,13 @@ from typing import AsyncIterator
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from agreement_server import Server, start_server
 
+from signaling.api import agreements as agreements_api
 from signaling.api.pki import PKI_KEY
+from signing.verification import MAX_PDF_BYTES
 from tests.recordings.package_builder import build_package, flip_in_first_segment
 
 
@@ -170,3 +174,70 @@ async def test_a_recording_package_is_recognised_by_its_content(server: Server, 
     status, body = await _verify(server, plain.getvalue(), "application/octet-stream")
     assert status == 422 and body["error"]["code"] == "bad_recording_package"
     await _still_up(server)
+
+
+def _padded(package: bytes, size: int) -> bytes:
+    """The package with one extra, unlisted segment-sized file of ``size`` random bytes (stored)."""
+    out = io.BytesIO(package)
+    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("padding/00000.webm", os.urandom(size))
+    return out.getvalue()
+
+
+async def test_a_package_larger_than_the_pdf_limit_is_streamed_to_a_private_file_and_verified(
+        server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over 20 MiB (the PDF limit) a package still verifies: the body goes to a 0600 file under the
+    data directory's tmp, never through ``request.read``/``post`` (which would hold it in memory)."""
+    package = _padded(await build_package(server.app[PKI_KEY], tmp_path), 21 * 1024 * 1024)
+    assert len(package) > MAX_PDF_BYTES
+
+    async def no_buffering(*_: object) -> bytes:
+        raise AssertionError("the verify body was read into memory")
+
+    monkeypatch.setattr(web.BaseRequest, "read", no_buffering)
+    monkeypatch.setattr(web.BaseRequest, "post", no_buffering)
+    staged: list[tuple[Path, int, int]] = []
+    original = agreements_api.verify_recording_upload
+
+    async def spy(path: Path, roots: list) -> dict:
+        staged.append((path, path.stat().st_mode & 0o777, path.stat().st_size))
+        return await original(path, roots)
+
+    monkeypatch.setattr(agreements_api, "verify_recording_upload", spy)
+    status, body = await _verify(server, package, "application/zip")
+    assert status == 200 and body["kind"] == "recording_package" and body["ok"], body
+    ((path, mode, size),) = staged
+    tmp = server.app[agreements_api.AGREEMENT_SETTINGS_KEY].data_dir / "tmp"
+    assert path.parent == tmp and mode == 0o600 and size == len(package)
+    assert list(tmp.iterdir()) == []  # removed after the check
+
+
+async def test_a_package_over_the_configured_limit_is_413_and_the_server_answers_on(tmp_path: Path) -> None:
+    (tmp_path / "small" / "tmp").mkdir(parents=True)
+    stale = tmp_path / "small" / "tmp" / "upload-left-by-a-killed-process"
+    stale.write_bytes(b"PK\x03\x04")
+    srv = await start_server(tmp_path / "small", max_package_bytes=1024 * 1024)
+    assert not stale.exists()  # cleared at start-up
+    try:
+        _, doc = await srv.call("GET", "/api/openapi.json", key=False)
+        assert doc["paths"]["/api/verify"]["post"]["x-max-body-bytes"] == MAX_PDF_BYTES + 64 * 1024
+        big = b"PK\x03\x04" + bytes(3 * 1024 * 1024)
+        status, body = await _verify(srv, big, "application/zip")  # with a Content-Length
+        assert status == 413 and body["error"]["code"] == "too_large", body
+
+        async def chunks():  # no Content-Length: refused while streaming, by the zip's own limit
+            yield b"PK\x03\x04"
+            for _ in range(3):
+                yield bytes(1024 * 1024)
+
+        try:
+            status, body = await _verify(srv, chunks(), "application/zip")  # type: ignore[arg-type]
+            assert status == 413 and body["error"] == {
+                "code": "too_large", "message": "the file is larger than 1048576 bytes",
+                "details": {"limit": 1024 * 1024}}
+        except aiohttp.ClientError:
+            pass  # the server may close the connection while the client still sends; it answered 413
+        await _still_up(srv)
+        assert list((tmp_path / "small" / "tmp").iterdir()) == []
+    finally:
+        await srv.close()
