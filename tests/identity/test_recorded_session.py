@@ -1,0 +1,91 @@
+"""The signer's live face against their seat's face in the case's recorded session: a real VP8
+WebM of Grace Hopper stored as a recording segment, compared with live frames of her (match) and of
+skimage's astronaut (no match); a case without a recording has nothing to compare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from identity import worker
+from identity.recorded_session import MAX_RECORDED_FRAMES, compare_recorded, recorded_track
+from mediation.services import MediationServices
+from recordings.storage import LocalRecordingStorage
+from recordings.store import FINISHED, ClosedSegment, Participant, RecordingStore
+from tests.identity.face_samples import astronaut, grace_hopper
+from tests.mediation.conftest import clock, court_pki, engine, events, pg_schema, rooms, services, sms  # noqa: F401
+from tests.mediation.doubles import MemorySms
+from tests.mediation.helpers import case_in_counselling
+
+FRAMES_PER_SEGMENT = 6
+
+
+def _write_segment(path: Path, image: np.ndarray, frames: int) -> None:
+    height, width = (d - d % 2 for d in image.shape[:2])
+    with av.open(str(path), "w", format="webm") as output:
+        stream = output.add_stream("libvpx", rate=10)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for _ in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:height, :width]), format="bgr24")
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+
+
+@pytest.fixture
+def store(services: MediationServices) -> RecordingStore:
+    return RecordingStore(services.db, services.cases.clock)
+
+
+async def _recorded_case(services: MediationServices, sms: MemorySms, store: RecordingStore,
+                         storage: LocalRecordingStorage) -> tuple[str, str]:
+    case_id, alice, _bob = await case_in_counselling(services, sms)
+    session = await store.start_session(case_id, "room1", {"joint": True})
+    track = await store.add_track(session.id, Participant("s_alice", "party", "applicant_party", "Alice", alice.id),
+                                  "video", "vp8")
+    for index in range(2):
+        key = f"{session.id}/{track.id}/{index:06d}.webm"
+        _write_segment(storage.spool(key), grace_hopper(), FRAMES_PER_SEGMENT)
+        sha256, size = storage.commit(key)
+        await store.add_segment(track.id, ClosedSegment(index=index, sha256=sha256, size=size,
+                                                        start_us=index * 600_000, end_us=(index + 1) * 600_000,
+                                                        frames=FRAMES_PER_SEGMENT, path=key))
+    await store.finish(session.id, state=FINISHED, end_us=1_200_000, note="stopped")
+    return case_id, alice.id
+
+
+async def test_the_recorded_face_is_compared_with_the_live_one(services: MediationServices, sms: MemorySms,
+                                                               store: RecordingStore, tmp_path: Path) -> None:
+    storage = LocalRecordingStorage(tmp_path / "recordings")
+    case_id, alice_id = await _recorded_case(services, sms, store, storage)
+    found = await recorded_track(store, storage, case_id, alice_id)
+    assert found is not None and found.seat == "s_alice" and len(found.segment_sha256) == 2
+
+    try:
+        same = await worker.recorded_in_worker([grace_hopper()] * 3, found.segment_paths)
+    finally:
+        worker.shutdown()
+    assert same.verdict == "match" and same.score is not None and same.score >= same.threshold
+    assert 0 < same.frames_used <= same.frames_decoded <= MAX_RECORDED_FRAMES
+
+    other = compare_recorded([astronaut()] * 2, found.segment_paths)
+    assert other.verdict == "no_match" and other.score is not None and other.score < other.threshold
+    assert other.frames_sha256 == same.frames_sha256  # the same recorded frames were decoded
+
+
+async def test_no_recording_means_nothing_to_compare(services: MediationServices, sms: MemorySms,
+                                                     store: RecordingStore, tmp_path: Path) -> None:
+    storage = LocalRecordingStorage(tmp_path / "recordings")
+    case_id, alice, bob = await case_in_counselling(services, sms)
+    assert await recorded_track(store, storage, case_id, alice.id) is None
+    running = await store.start_session(case_id, "room1", {})
+    await store.add_track(running.id, Participant("s_bob", "party", "respondent_party", "Bob", bob.id), "video", "vp8")
+    assert await recorded_track(store, storage, case_id, alice.id) is None  # running, and not hers
+
+
+def test_an_unreadable_segment_is_reported_not_raised(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.webm"
+    broken.write_bytes(b"\x1a\x45\xdf\xa3not a webm")
+    assert compare_recorded([grace_hopper()], [str(broken)]).verdict == "undecodable"
