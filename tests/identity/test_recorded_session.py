@@ -4,6 +4,7 @@ skimage's astronaut (no match); a case without a recording has nothing to compar
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import av
@@ -11,10 +12,13 @@ import numpy as np
 import pytest
 
 from identity import worker
+from identity.attestation import AttestationSubject, FaceMatchEvidence, RecordedSessionEvidence, make_attestation
+from identity.checks import IdentityPolicy
 from identity.recorded_session import MAX_RECORDED_FRAMES, compare_recorded, recorded_track
 from mediation.services import MediationServices
 from recordings.storage import LocalRecordingStorage
 from recordings.store import FINISHED, ClosedSegment, Participant, RecordingStore
+from signaling.config import Settings
 from tests.identity.face_samples import astronaut, grace_hopper
 from tests.mediation.conftest import clock, court_pki, engine, events, pg_schema, rooms, services, sms  # noqa: F401
 from tests.mediation.doubles import MemorySms
@@ -73,6 +77,27 @@ async def test_the_recorded_face_is_compared_with_the_live_one(services: Mediati
     other = compare_recorded([astronaut()] * 2, found.segment_paths)
     assert other.verdict == "no_match" and other.score is not None and other.score < other.threshold
     assert other.frames_sha256 == same.frames_sha256  # the same recorded frames were decoded
+
+    subject = AttestationSubject(case_id=case_id, participant_id=alice_id)
+    now = dt.datetime.now(dt.UTC)
+    face = FaceMatchEvidence(passed=True, reason=None, score=0.9, threshold=0.4, frames_used=3,
+                             frames_sha256="00" * 32, model_sha256={})
+    reported = make_attestation(subject, now, now, face_match=face,
+                                recorded_session=RecordedSessionEvidence.of(found, other, required=False))
+    assert reported.verdict == "passed" and reported.methods == ["face_match", "recorded_session"]
+    assert reported.recorded_session is not None and reported.recorded_session.verdict == "no_match"
+    assert reported.recorded_session.segment_sha256 == list(found.segment_sha256)
+    required = make_attestation(subject, now, now, face_match=face,
+                                recorded_session=RecordedSessionEvidence.of(found, other, required=True))
+    assert (required.verdict, required.reason) == ("failed", "recorded_session:no_match")
+    matched = make_attestation(subject, now, now, face_match=face,
+                               recorded_session=RecordedSessionEvidence.of(found, same, required=True))
+    assert matched.verdict == "passed"
+
+
+def test_the_policy_may_require_the_comparison_but_the_default_does_not() -> None:
+    assert IdentityPolicy.parse("face+session").methods == ("face", "session")
+    assert "session" not in IdentityPolicy.parse(Settings(data_dir=Path("unused")).identity_policy).methods
 
 
 async def test_no_recording_means_nothing_to_compare(services: MediationServices, sms: MemorySms,
