@@ -15,7 +15,8 @@ SOURCES = ["identity/enrolment.py", "identity/checks.py", "signaling/api/identit
            "signaling/api/signing_identity.py", "signaling/identity_capture.py"]
 #: Why a check failed (the session's and the code's ``reason``).
 REASONS = {"no_face", "several_faces", "face_too_small", "no_match", "no_frames", "static", "planar", "too_slow",
-           "out_of_order", "wrong_code", "no_code", "check_failed"}
+           "out_of_order", "wrong_code", "no_code", "check_failed",
+           "undecodable"}
 
 
 def catalog(language: str) -> set[str]:
