@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from identity.checks import METHODS
 from identity.errors import INPUT_ERROR_CODES
 from identity.liveness import CHALLENGE_KINDS
 
@@ -48,3 +49,4 @@ def test_every_refusal_and_every_reason_is_worded() -> None:
     assert not missing, sorted(missing)
     assert not {r for r in REASONS if f"reason.{r}" not in keys}
     assert all(f"prompt.{kind}" in keys for kind in CHALLENGE_KINDS)
+    assert all(f"check.method.{method}" in keys for method in METHODS)
