@@ -13,12 +13,18 @@ import pytest
 
 from identity import worker
 from identity.attestation import AttestationSubject, FaceMatchEvidence, RecordedSessionEvidence, make_attestation
-from identity.checks import IdentityPolicy
-from identity.recorded_session import MAX_RECORDED_FRAMES, compare_recorded, recorded_track
+from identity.checks import IdentityPolicy, StoredIdentityGate
+from identity.face_match import FaceMatchResult
+from identity.gate import GateSubject
+from identity.recorder import CheckRecorder, CheckTarget
+from identity.recorded_session import (MAX_RECORDED_FRAMES, RecordedComparison, RecordedTrack, compare_recorded,
+                                       recorded_track)
 from mediation.services import MediationServices
 from recordings.storage import LocalRecordingStorage
 from recordings.store import FINISHED, ClosedSegment, Participant, RecordingStore
 from signaling.config import Settings
+from signing.attestation_key import AttestationKeyStore
+from signing.pki import PlatformPKI
 from tests.identity.face_samples import astronaut, grace_hopper
 from tests.mediation.conftest import clock, court_pki, engine, events, pg_schema, rooms, services, sms  # noqa: F401
 from tests.mediation.doubles import MemorySms
@@ -114,3 +120,33 @@ def test_an_unreadable_segment_is_reported_not_raised(tmp_path: Path) -> None:
     broken = tmp_path / "broken.webm"
     broken.write_bytes(b"\x1a\x45\xdf\xa3not a webm")
     assert compare_recorded([grace_hopper()], [str(broken)]).verdict == "undecodable"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> PlatformPKI:
+    return PlatformPKI.init(tmp_path_factory.mktemp("pki") / "pki", "correct horse battery staple",
+                            "https://accord.test/", "测试调解委员会")
+
+
+@pytest.mark.parametrize(("policy", "verdict", "allowed"), [
+    ("face", "no_match", True),  # reported only
+    ("face+session", "no_match", False),
+    ("face+session", "match", True),
+    ("face+session", None, True),  # no recording: nothing to compare, nothing required
+])
+async def test_the_policy_decides_whether_a_mismatch_blocks_signing(
+        services: MediationServices, sms: MemorySms, pki: PlatformPKI, policy: str, verdict: str | None,
+        allowed: bool) -> None:
+    case_id, alice, _ = await case_in_counselling(services, sms)
+    gate = StoredIdentityGate(services.db, services.cases.clock, IdentityPolicy.parse(policy))
+    recorder = CheckRecorder(gate, AttestationKeyStore(pki))
+    subject = GateSubject("ag_0123456789abcdef", case_id, "party:applicant", alice.id)
+    face = FaceMatchResult(True, 0.8, 0.4, None, 6, "ab" * 32, {})
+    evidence = None if verdict is None else RecordedSessionEvidence.of(
+        RecordedTrack("rec_1", "trk_1", "s_alice", ("cd" * 32,), ("x.webm",)),
+        RecordedComparison(verdict, 0.7 if verdict == "match" else 0.05, 0.8, 0.4, 4, 4, "01" * 32),
+        required=recorder.session_required)
+    started = services.cases.clock.now()
+    recorded = await recorder.face(CheckTarget(subject, 1, "sig_01"), started, face, evidence)
+    assert recorded.passed is allowed and (recorded.reason is None) is allowed
+    assert (await gate.check(subject) is not None) is allowed
