@@ -13,6 +13,7 @@ from identity.attestation_review import REASON_CODES, review_attestations
 from identity.face_match import FaceMatchResult
 from identity.models import MODEL_SHA256
 from identity.recorded_session import RecordedComparison, RecordedTrack
+from signaling.commands.verify import _print_attestation
 from signing.attestation_key import AttestationKey, AttestationKeyStore
 from signing.pki import PlatformPKI
 from signing.verification_sandbox import AgreementReport, SignatureReport, SignerInfo
@@ -96,7 +97,7 @@ async def test_an_attestation_signed_under_another_root_is_untrusted(signer: Att
 
 
 async def test_the_recorded_session_comparison_is_shown_but_only_decides_when_required(
-        pki: PlatformPKI, signer: AttestationKey) -> None:
+        pki: PlatformPKI, signer: AttestationKey, capsys: pytest.CaptureFixture[str]) -> None:
     subject = AttestationSubject(case_id="c_1", participant_id="p_zhang", agreement_id="ag_1", agreement_version=2,
                                  slot="sig_01_party_zhang")
     checked = SIGNED_AT - dt.timedelta(seconds=30)
@@ -114,3 +115,6 @@ async def test_the_recorded_session_comparison_is_shown_but_only_decides_when_re
                                             "threshold": 0.4, "segments": 2, "frames_used": 7}
         assert summary.scores["recorded_session"] == {"score": 0.05, "best": 0.12, "threshold": 0.4}
         assert (summary.status == "valid") is ok and signature.ok is ok
+        _print_attestation(summary, "")
+        assert (f"recorded session rec_1 seat s_zhang: no_match (median 0.05, best 0.12, threshold 0.4; 7 frames of "
+                f"2 segments; {'required' if required else 'reported only'})") in capsys.readouterr().out
