@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -25,23 +24,12 @@ from recordings.store import FINISHED, ClosedSegment, Participant, RecordingStor
 from signaling.config import Settings
 from signing.attestation_key import AttestationKeyStore
 from signing.pki import PlatformPKI
-from tests.identity.face_samples import astronaut, grace_hopper
+from tests.identity.face_samples import astronaut, grace_hopper, write_webm
 from tests.mediation.conftest import clock, court_pki, engine, events, pg_schema, rooms, services, sms  # noqa: F401
 from tests.mediation.doubles import MemorySms
 from tests.mediation.helpers import case_in_counselling
 
 FRAMES_PER_SEGMENT = 6
-
-
-def _write_segment(path: Path, image: np.ndarray, frames: int) -> None:
-    height, width = (d - d % 2 for d in image.shape[:2])
-    with av.open(str(path), "w", format="webm") as output:
-        stream = output.add_stream("libvpx", rate=10)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for _ in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:height, :width]), format="bgr24")
-            output.mux(stream.encode(frame))
-        output.mux(stream.encode(None))
 
 
 @pytest.fixture
@@ -57,7 +45,7 @@ async def _recorded_case(services: MediationServices, sms: MemorySms, store: Rec
                                   "video", "vp8")
     for index in range(2):
         key = f"{session.id}/{track.id}/{index:06d}.webm"
-        _write_segment(storage.spool(key), grace_hopper(), FRAMES_PER_SEGMENT)
+        write_webm(storage.spool(key), grace_hopper(), FRAMES_PER_SEGMENT)
         sha256, size = storage.commit(key)
         await store.add_segment(track.id, ClosedSegment(index=index, sha256=sha256, size=size,
                                                         start_us=index * 600_000, end_us=(index + 1) * 600_000,
