@@ -89,9 +89,9 @@ async def recorded_session_latency(live: list[np.ndarray], rounds: int) -> None:
     """The recorded-session comparison: 4 segments of 4 s of 640x480 VP8 (30 fps), 8 frames decoded
     from them and compared with the live frames, in the worker pool."""
     with tempfile.TemporaryDirectory() as folder:
-        paths = [str(Path(folder) / f"{i}.webm") for i in range(4)]
-        for path in paths:
-            write_webm(Path(path), webcam_frame(grace_hopper(), 360), 120, fps=30)
+        paths = [(str(Path(folder) / f"{i}.webm"), 120) for i in range(4)]
+        for path, count in paths:
+            write_webm(Path(path), webcam_frame(grace_hopper(), 360), count, fps=30)
         times = []
         for _ in range(rounds):
             start = time.perf_counter()

@@ -50,7 +50,8 @@ class RecordedTrack:
     track_id: str
     seat: str
     segment_sha256: tuple[str, ...]
-    segment_paths: tuple[str, ...]
+    #: Each chosen segment's local file and its frame count (from the store: WebM headers lack it).
+    segments: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True)
@@ -85,40 +86,37 @@ async def recorded_track(store: RecordingStore, storage: RecordingStorage, case_
             if chosen:
                 return RecordedTrack(session_id=session.id, track_id=track.id, seat=track.seat,
                                      segment_sha256=tuple(s.sha256 for s in chosen),
-                                     segment_paths=tuple(str(storage.local_path(s.path)) for s in chosen))
+                                     segments=tuple((str(storage.local_path(s.path)), s.frames) for s in chosen))
     return None
 
 
-def decode_segments(paths: Sequence[str], max_frames: int = MAX_RECORDED_FRAMES) -> list[np.ndarray]:
-    """BGR frames spread over the segment files: an equal share per segment, taken evenly from each
-    (a segment's frame count is read from its own decode, stopped once its share is taken)."""
-    if not paths:
+def decode_segments(segments: Sequence[tuple[str, int]], max_frames: int = MAX_RECORDED_FRAMES) -> list[np.ndarray]:
+    """BGR frames spread over the segment files (``(path, frame count)``): an equal share per
+    segment, at evenly spaced frame numbers; each decode stops at its share's last frame."""
+    if not segments:
         return []
-    share = max(1, math.ceil(max_frames / len(paths)))
+    share = max(1, math.ceil(max_frames / len(segments)))
     frames: list[np.ndarray] = []
-    for path in paths:
+    for path, count in segments:
+        wanted = sorted({round(i * (count - 1) / max(1, share - 1)) for i in range(share)} if count > share
+                        else range(share))
         with av.open(str(Path(path))) as container:
             stream = container.streams.video[0]
-            total = stream.frames or 0
-            wanted = ({round(i * (total - 1) / max(1, share - 1)) for i in range(share)} if total > share
-                      else None)
             for number, frame in enumerate(container.decode(stream)):
-                if wanted is None or number in wanted:
+                if number in wanted:
                     frames.append(frame.to_ndarray(format="bgr24"))
-                if len(frames) >= max_frames or (wanted is not None and number >= max(wanted)):
-                    break
-                if wanted is None and number + 1 >= share:
+                if number >= wanted[-1] or len(frames) >= max_frames:
                     break
         if len(frames) >= max_frames:
             break
     return frames[:max_frames]
 
 
-def compare_recorded(live_frames: Sequence[np.ndarray], segment_paths: Sequence[str]) -> RecordedComparison:
+def compare_recorded(live_frames: Sequence[np.ndarray], segments: Sequence[tuple[str, int]]) -> RecordedComparison:
     """Decode the recorded frames and compare them with the live frames (synchronous: run it in
     :mod:`identity.worker`)."""
     try:
-        recorded = decode_segments(segment_paths)
+        recorded = decode_segments(segments)
     except (av.error.FFmpegError, IndexError):
         recorded = []
     digest = frames_digest(recorded)

@@ -91,8 +91,9 @@ async def landmarks_in_worker(frames: Sequence[np.ndarray], times: Sequence[floa
     return await _run(landmark_track, list(frames), list(times))
 
 
-async def recorded_in_worker(live_frames: Sequence[np.ndarray], segment_paths: Sequence[str]) -> RecordedComparison:
+async def recorded_in_worker(live_frames: Sequence[np.ndarray],
+                             segments: Sequence[tuple[str, int]]) -> RecordedComparison:
     """:func:`~identity.recorded_session.compare_recorded` in a worker process: decodes a few
     recorded segments and compares their faces with the live frames (at most
     :data:`~identity.recorded_session.MAX_LIVE_FRAMES` of them are sent)."""
-    return await _run(compare_recorded, spread(list(live_frames), MAX_LIVE_FRAMES), list(segment_paths))
+    return await _run(compare_recorded, spread(list(live_frames), MAX_LIVE_FRAMES), list(segments))

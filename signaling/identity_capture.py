@@ -180,7 +180,7 @@ class IdentityCapture:
             track = await recorded_track(store, storage, case_id, participant_id)
             if track is None:
                 return None
-            result = await recorded_in_worker([f.image for f in frames], track.segment_paths)
+            result = await recorded_in_worker([f.image for f in frames], track.segments)
         except Exception:
             if required:
                 raise

@@ -6,7 +6,7 @@ astronaut and cameraman; the 25x25 LFW faces of ``skimage.data.lfw_subset``, enl
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import av
 import cv2
@@ -129,14 +129,15 @@ def side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return np.hstack(resized)
 
 
-def write_webm(path: Path, image: np.ndarray, frames: int, fps: int = 10) -> None:
-    """A VP8 WebM showing ``image`` for ``frames`` frames, like a recorded seat's segment file
-    (it starts with a keyframe)."""
-    height, width = (d - d % 2 for d in image.shape[:2])
+def write_webm(path: Path, image: np.ndarray | Sequence[np.ndarray], frames: int, fps: int = 10) -> None:
+    """A VP8 WebM of ``frames`` frames — ``image`` repeated, or the given images in turn — like a
+    recorded seat's segment file (it starts with a keyframe)."""
+    images = [image] * frames if isinstance(image, np.ndarray) else list(image)[:frames]
+    height, width = (d - d % 2 for d in images[0].shape[:2])
     with av.open(str(path), "w", format="webm") as output:
         stream = output.add_stream("libvpx", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for _ in range(frames):
-            output.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:height, :width]),
+        for picture in images:
+            output.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(picture[:height, :width]),
                                                                 format="bgr24")))
         output.mux(stream.encode(None))

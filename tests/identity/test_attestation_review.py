@@ -102,7 +102,7 @@ async def test_the_recorded_session_comparison_is_shown_but_only_decides_when_re
                                  slot="sig_01_party_zhang")
     checked = SIGNED_AT - dt.timedelta(seconds=30)
     face = FaceMatchEvidence.of(FaceMatchResult(True, 0.9, 0.4, None, 6, "ab" * 32, dict(MODEL_SHA256)))
-    track = RecordedTrack("rec_1", "trk_1", "s_zhang", ("cd" * 32, "ef" * 32), ("a.webm", "b.webm"))
+    track = RecordedTrack("rec_1", "trk_1", "s_zhang", ("cd" * 32, "ef" * 32), (("a.webm", 120), ("b.webm", 120)))
     mismatch = RecordedComparison("no_match", 0.05, 0.12, 0.4, 7, 8, "01" * 32)
     for required, ok in ((False, True), (True, False)):
         record = make_attestation(subject, checked - dt.timedelta(seconds=5), checked, face_match=face,

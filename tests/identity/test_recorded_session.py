@@ -17,6 +17,7 @@ from identity.face_match import FaceMatchResult
 from identity.gate import GateSubject
 from identity.recorder import CheckRecorder, CheckTarget
 from identity.recorded_session import (MAX_RECORDED_FRAMES, RecordedComparison, RecordedTrack, compare_recorded,
+                                       decode_segments,
                                        recorded_track)
 from mediation.services import MediationServices
 from recordings.storage import LocalRecordingStorage
@@ -62,13 +63,13 @@ async def test_the_recorded_face_is_compared_with_the_live_one(services: Mediati
     assert found is not None and found.seat == "s_alice" and len(found.segment_sha256) == 2
 
     try:
-        same = await worker.recorded_in_worker([grace_hopper()] * 3, found.segment_paths)
+        same = await worker.recorded_in_worker([grace_hopper()] * 3, found.segments)
     finally:
         worker.shutdown()
     assert same.verdict == "match" and same.score is not None and same.score >= same.threshold
-    assert 0 < same.frames_used <= same.frames_decoded <= MAX_RECORDED_FRAMES
+    assert 0 < same.frames_used <= same.frames_decoded == MAX_RECORDED_FRAMES  # 4 from each segment
 
-    other = compare_recorded([astronaut()] * 2, found.segment_paths)
+    other = compare_recorded([astronaut()] * 2, found.segments)
     assert other.verdict == "no_match" and other.score is not None and other.score < other.threshold
     assert other.frames_sha256 == same.frames_sha256  # the same recorded frames were decoded
 
@@ -104,10 +105,17 @@ async def test_no_recording_means_nothing_to_compare(services: MediationServices
     assert await recorded_track(store, storage, case_id, alice.id) is None  # running, and not hers
 
 
+def test_frames_are_spread_over_each_segment(tmp_path: Path) -> None:
+    path = tmp_path / "grey.webm"
+    write_webm(path, [np.full((64, 64, 3), 8 * i, np.uint8) for i in range(30)], 30)
+    levels = [float(frame.mean()) for frame in decode_segments([(str(path), 30)], max_frames=4)]
+    assert levels == pytest.approx([0, 80, 152, 232], abs=12)  # frames 0, 10, 19, 29
+
+
 def test_an_unreadable_segment_is_reported_not_raised(tmp_path: Path) -> None:
     broken = tmp_path / "broken.webm"
     broken.write_bytes(b"\x1a\x45\xdf\xa3not a webm")
-    assert compare_recorded([grace_hopper()], [str(broken)]).verdict == "undecodable"
+    assert compare_recorded([grace_hopper()], [(str(broken), 10)]).verdict == "undecodable"
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +139,7 @@ async def test_the_policy_decides_whether_a_mismatch_blocks_signing(
     subject = GateSubject("ag_0123456789abcdef", case_id, "party:applicant", alice.id)
     face = FaceMatchResult(True, 0.8, 0.4, None, 6, "ab" * 32, {})
     evidence = None if verdict is None else RecordedSessionEvidence.of(
-        RecordedTrack("rec_1", "trk_1", "s_alice", ("cd" * 32,), ("x.webm",)),
+        RecordedTrack("rec_1", "trk_1", "s_alice", ("cd" * 32,), (("x.webm", 120),)),
         RecordedComparison(verdict, 0.7 if verdict == "match" else 0.05, 0.8, 0.4, 4, 4, "01" * 32),
         required=recorder.session_required)
     started = services.cases.clock.now()
