@@ -40,7 +40,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from face_samples import (AUGMENTATIONS, astronaut, grace_hopper, grace_hopper_jpeg, held_photo, jpeg,  # noqa: E402
-                          lfw_enlarged, webcam_frame)
+                          lfw_enlarged, webcam_frame, write_webm)
 from head_tracks import Pose, answering, picture_moves, track  # noqa: E402
 from identity import worker  # noqa: E402
 from identity.attestation import (AttestationSubject, FaceMatchEvidence, make_attestation, sign_attestation,  # noqa: E402
@@ -85,6 +85,22 @@ def frame_costs(rounds: int) -> None:
     emit("identity_landmarks_640x480_cpu_ms_median", cpu, "ms")
 
 
+async def recorded_session_latency(live: list[np.ndarray], rounds: int) -> None:
+    """The recorded-session comparison: 4 segments of 4 s of 640x480 VP8 (30 fps), 8 frames decoded
+    from them and compared with the live frames, in the worker pool."""
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [(str(Path(folder) / f"{i}.webm"), 120) for i in range(4)]
+        for path, count in paths:
+            write_webm(Path(path), webcam_frame(grace_hopper(), 360), count, fps=30)
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            result = await worker.recorded_in_worker(live, paths)
+            times.append(time.perf_counter() - start)
+            assert result.verdict == "match" and result.frames_decoded == 8
+        emit("identity_recorded_session_4_segments_8_frames_s_median", statistics.median(times), "s")
+
+
 async def worker_latency(rounds: int) -> None:
     reference = grace_hopper_jpeg()
     frames = [webcam_frame(AUGMENTATIONS[name](grace_hopper()), 360)
@@ -99,6 +115,7 @@ async def worker_latency(rounds: int) -> None:
             times.append(time.perf_counter() - start)
             assert result.passed and result.frames_used == 10
         emit("identity_match_in_worker_10_frames_s_median", statistics.median(times), "s")
+        await recorded_session_latency(frames, rounds)
     finally:
         worker.shutdown()
 

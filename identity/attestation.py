@@ -36,6 +36,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from identity.face_match import FaceMatchResult
 from identity.liveness import LivenessResult
+from identity.recorded_session import RecordedComparison, RecordedTrack
 from signing import oids
 from signing.attestation_key import AttestationKey
 from signing.pki import asn1_certificate
@@ -76,6 +77,36 @@ class FaceMatchEvidence(_Record):
                    model_sha256=dict(result.model_sha256))
 
 
+class RecordedSessionEvidence(_Record):
+    """The live face against the seat's face in the case's recorded session
+    (:mod:`identity.recorded_session`). ``required`` says whether the deployment's policy makes a
+    mismatch fail the check (method ``session``); when ``False`` it is reported only."""
+
+    passed: bool
+    reason: str | None
+    required: bool
+    session_id: str
+    track_id: str
+    seat: str
+    segment_sha256: list[str]
+    frames_used: int
+    frames_decoded: int
+    frames_sha256: str
+    score: float | None
+    best: float | None
+    threshold: float
+    verdict: str
+
+    @classmethod
+    def of(cls, track: RecordedTrack, result: RecordedComparison, *, required: bool) -> RecordedSessionEvidence:
+        passed = result.verdict == "match"
+        return cls(passed=passed, reason=None if passed else result.verdict, required=required,
+                   session_id=track.session_id, track_id=track.track_id, seat=track.seat,
+                   segment_sha256=list(track.segment_sha256), frames_used=result.frames_used,
+                   frames_decoded=result.frames_decoded, frames_sha256=result.frames_sha256, score=result.score,
+                   best=result.best, threshold=result.threshold, verdict=result.verdict)
+
+
 class ChallengeEvidence(_Record):
     kind: str
     outcome: str
@@ -113,6 +144,9 @@ class OneTimeCodeEvidence(_Record):
     attempts: int = 1
 
 
+_Evidence = FaceMatchEvidence | LivenessEvidence | OneTimeCodeEvidence | RecordedSessionEvidence
+
+
 class Attestation(_Record):
     """The record that is signed. ``verdict`` is ``passed`` only when every method present passed;
     ``reason`` is then ``None``, else ``<method>:<that method's reason>`` of the first that failed."""
@@ -128,6 +162,7 @@ class Attestation(_Record):
     face_match: FaceMatchEvidence | None = None
     liveness: LivenessEvidence | None = None
     one_time_code: OneTimeCodeEvidence | None = None
+    recorded_session: RecordedSessionEvidence | None = None
     software: dict[str, str] = Field(default_factory=dict)
 
     def canonical_json(self) -> bytes:
@@ -143,25 +178,33 @@ def canonical_json(value: object) -> bytes:
 def make_attestation(subject: AttestationSubject, started_at: dt.datetime, checked_at: dt.datetime, *,
                      face_match: FaceMatchEvidence | None = None, liveness: LivenessEvidence | None = None,
                      one_time_code: OneTimeCodeEvidence | None = None,
+                     recorded_session: RecordedSessionEvidence | None = None,
                      attestation_id: str | None = None) -> Attestation:
-    """The record of one check from the evidence of the methods that ran (at least one)."""
+    """The record of one check from the evidence of the methods that ran (at least one). A
+    recorded-session comparison counts in the verdict only when it is ``required``."""
     for moment in (started_at, checked_at):
         if moment.tzinfo is None:
             raise ValueError("attestation times must be timezone-aware")
     if liveness is not None and liveness.reason == "pending":
         raise ValueError("a liveness check still waiting for answers cannot be attested: judge it at its end")
-    sections = [("face_match", face_match), ("liveness", liveness), ("one_time_code", one_time_code)]
+    sections: list[tuple[str, _Evidence | None]] = [("face_match", face_match), ("liveness", liveness),
+                                                    ("one_time_code", one_time_code)]
     present = [(name, evidence) for name, evidence in sections if evidence is not None]
     if not present:
         raise ValueError("an attestation needs the evidence of at least one method")
-    failed = next(((name, evidence) for name, evidence in present if not evidence.passed), None)
+    if recorded_session is not None:
+        present.append(("recorded_session", recorded_session))
+    judged = [(name, evidence) for name, evidence in present
+              if not isinstance(evidence, RecordedSessionEvidence) or evidence.required]
+    failed = next(((name, evidence) for name, evidence in judged if not evidence.passed), None)
     return Attestation(
         attestation_id=attestation_id or f"att_{uuid.uuid4().hex}",
         subject=subject, started_at=started_at.astimezone(dt.UTC), checked_at=checked_at.astimezone(dt.UTC),
         methods=[name for name, _ in present],
         verdict="passed" if failed is None else "failed",
         reason=None if failed is None else f"{failed[0]}:{failed[1].reason or 'failed'}",
-        face_match=face_match, liveness=liveness, one_time_code=one_time_code, software=_software())
+        face_match=face_match, liveness=liveness, one_time_code=one_time_code, recorded_session=recorded_session,
+        software=_software())
 
 
 def _software() -> dict[str, str]:

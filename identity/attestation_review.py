@@ -62,6 +62,11 @@ class AttestationSummary:
     challenges: list[str] = field(default_factory=list)
     checked_at: str | None = None
     signer: str | None = None
+    #: The live face against the seat's face in the case's recorded session, when the case had a
+    #: recording: ``verdict`` (``match``, ``no_match``, ``no_face``, ``undecodable``), ``required``
+    #: (whether it counted in the check's verdict), ``session_id``, ``track_id``, ``seat``, the
+    #: cosines and the number of segments and frames compared.
+    recorded_session: dict[str, str | float | int | bool | None] | None = None
 
 
 def _scores(record: Attestation) -> dict[str, dict[str, float | None]]:
@@ -70,7 +75,20 @@ def _scores(record: Attestation) -> dict[str, dict[str, float | None]]:
         out["face_match"] = {"score": record.face_match.score, "threshold": record.face_match.threshold}
     if record.liveness is not None:
         out["liveness"] = {"max_parallax": record.liveness.max_parallax, **record.liveness.thresholds}
+    if record.recorded_session is not None:
+        out["recorded_session"] = {"score": record.recorded_session.score, "best": record.recorded_session.best,
+                                   "threshold": record.recorded_session.threshold}
     return out
+
+
+def _recorded_session(record: Attestation) -> dict[str, str | float | int | bool | None] | None:
+    compared = record.recorded_session
+    if compared is None:
+        return None
+    return {"verdict": compared.verdict, "required": compared.required, "session_id": compared.session_id,
+            "track_id": compared.track_id, "seat": compared.seat, "score": compared.score, "best": compared.best,
+            "threshold": compared.threshold, "segments": len(compared.segment_sha256),
+            "frames_used": compared.frames_used}
 
 
 def _mismatches(record: Attestation, report: SignatureReport) -> list[Reason]:
@@ -113,7 +131,7 @@ def summarise(report: SignatureReport, sha256: str, check: AttestationCheck | No
                               attestation_id=record.attestation_id, methods=list(record.methods),
                               verdict=record.verdict, verdict_reason=record.reason, scores=_scores(record),
                               challenges=challenges, checked_at=record.checked_at.isoformat(),
-                              signer=check.signer_subject)
+                              signer=check.signer_subject, recorded_session=_recorded_session(record))
 
 
 def cited(report: AgreementReport) -> dict[str, str]:

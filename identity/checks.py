@@ -25,7 +25,9 @@ from mediation.models import Case
 
 from .gate import CLOCK_TOLERANCE, DEFAULT_WINDOW, GateSubject, IdentityCheck, IdentityCheckRejected
 
-METHODS = ("face", "liveness", "otp")
+#: ``session``: the live face against the seat's face in the case's recorded session
+#: (:mod:`identity.recorded_session`); optional, never in the default, where it is reported only.
+METHODS = ("face", "liveness", "otp", "session")
 #: The method of a simulated check (``identity_gate = "test"``, never in production).
 SIMULATED = "test"
 MAX_FAILURES = 5

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from signing.attestation_key import AttestationKeyStore
 
 from .attestation import (AttestationSubject, FaceMatchEvidence, LivenessEvidence, OneTimeCodeEvidence,
-                          make_attestation, sign_attestation)
+                          RecordedSessionEvidence, make_attestation, sign_attestation)
 from .checks import CheckOutcome, StoredIdentityGate
 from .face_match import FaceMatchResult
 from .gate import GateSubject
@@ -40,7 +40,8 @@ class CheckRecorder:
 
     async def _record(self, target: CheckTarget, method: str, started_at: dt.datetime, *,
                       face: FaceMatchResult | None = None, liveness: LivenessEvidence | None = None,
-                      code: OneTimeCodeEvidence | None = None) -> RecordedCheck:
+                      code: OneTimeCodeEvidence | None = None,
+                      recorded_session: RecordedSessionEvidence | None = None) -> RecordedCheck:
         subject = target.subject
         if subject.case_id is None or subject.participant_id is None:
             raise ValueError("identity checks are made for a case participant")
@@ -50,21 +51,42 @@ class CheckRecorder:
                                agreement_id=subject.agreement_id, agreement_version=target.agreement_version,
                                slot=target.field_name),
             started_at, checked_at, face_match=FaceMatchEvidence.of(face) if face else None, liveness=liveness,
-            one_time_code=code)
+            one_time_code=code, recorded_session=recorded_session)
         key = await asyncio.to_thread(self.keys.current)  # file and key work on first use
         signed = await sign_attestation(record, key)
         passed = record.verdict == "passed"
-        reason = (face.reason if face else liveness.reason if liveness else code.reason if code else None)
+        reason = record.reason.split(":", 1)[1] if record.reason else None
         check_id = await self.gate.record(CheckOutcome(
             subject=subject, method=method, passed=passed, checked_at=checked_at, recorded_by="identity",
             reason=None if passed else reason or "failed", score=face.score if face else None,
             threshold=face.threshold if face else None, frames_sha256=face.frames_sha256 if face else None,
-            details={"attestation_id": record.attestation_id, "frames_used": face.frames_used if face else None},
+            details={"attestation_id": record.attestation_id, "frames_used": face.frames_used if face else None,
+                     **({"recorded_session": recorded_session.verdict} if recorded_session else {})},
             attestation=signed.blob, attestation_sha256=signed.sha256))
+        if self.session_required and face is not None and face.passed:
+            # The policy's ``session`` method; a case without a recording has nothing to compare.
+            evidence = recorded_session
+            session_passed = evidence is None or evidence.passed
+            await self.gate.record(CheckOutcome(
+                subject=subject, method="session", passed=session_passed, checked_at=checked_at,
+                recorded_by="identity", reason=None if evidence is None or session_passed else evidence.reason,
+                score=evidence.score if evidence else None, threshold=evidence.threshold if evidence else None,
+                frames_sha256=evidence.frames_sha256 if evidence else None,
+                details={"attestation_id": record.attestation_id,
+                         "recorded_session": evidence.verdict if evidence else "no_recording"},
+                attestation=signed.blob, attestation_sha256=signed.sha256))
         return RecordedCheck(check_id, passed, None if passed else reason or "failed", signed.sha256)
 
-    async def face(self, target: CheckTarget, started_at: dt.datetime, result: FaceMatchResult) -> RecordedCheck:
-        return await self._record(target, "face", started_at, face=result)
+    @property
+    def session_required(self) -> bool:
+        """Whether the policy makes the recorded-session comparison block signing (``session``)."""
+        return "session" in self.gate.policy.methods
+
+    async def face(self, target: CheckTarget, started_at: dt.datetime, result: FaceMatchResult,
+                   recorded_session: RecordedSessionEvidence | None = None) -> RecordedCheck:
+        """A face check, with the recorded-session comparison when the case has a recording (it
+        counts in the verdict only when the policy requires ``session``)."""
+        return await self._record(target, "face", started_at, face=result, recorded_session=recorded_session)
 
     async def liveness(self, target: CheckTarget, started_at: dt.datetime,
                        evidence: LivenessEvidence) -> RecordedCheck:

@@ -67,7 +67,8 @@ class Settings:
     key_passphrase_file: Path | None = None
     tsa_url: str | None = None
     identity_gate: str = "face"
-    #: The checks a signer passes before signing: a '+'-joined choice of face, liveness, otp.
+    #: The checks a signer passes before signing: a '+'-joined choice of face, liveness, otp and
+    #: session (the recorded-session comparison: reported by default, required only when named).
     identity_policy: str = "face+liveness+otp"
     #: Days an enrolled reference photo is kept before the sweep deletes it.
     identity_retention_days: int = 90

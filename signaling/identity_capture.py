@@ -21,15 +21,18 @@ from dataclasses import dataclass, field
 
 from aiortc import RTCIceServer
 
-from identity.attestation import LivenessEvidence
+from identity.attestation import LivenessEvidence, RecordedSessionEvidence
 from identity.checks import StoredIdentityGate
 from identity.enrolment import EnrolmentService
 from identity.face_match import FaceMatchResult
 from identity.liveness import Challenge, LivenessResult, TimedLandmarks, judge_liveness, make_challenges
 from identity.recorder import CheckRecorder, CheckTarget
-from identity.worker import MAX_LANDMARK_BATCH, landmarks_in_worker, match_in_worker
+from identity.recorded_session import recorded_track
+from identity.worker import MAX_LANDMARK_BATCH, landmarks_in_worker, match_in_worker, recorded_in_worker
 from mediation.errors import InvalidInput, NotFound
-from rtc.frame_sampler import NoFramesError, PacketBuffer, SampledDecoder, sample_video
+from recordings.storage import RecordingStorage
+from recordings.store import RecordingStore
+from rtc.frame_sampler import NoFramesError, PacketBuffer, SampledDecoder, SampledFrame, sample_video
 from rtc.router import MediaRouter
 
 log = logging.getLogger(__name__)
@@ -72,8 +75,9 @@ class CaptureSession:
 
 class IdentityCapture:
     def __init__(self, ice_servers: list[RTCIceServer], gate: StoredIdentityGate, enrolment: EnrolmentService,
-                 recorder: CheckRecorder):
+                 recorder: CheckRecorder, recordings: tuple[RecordingStore, RecordingStorage] | None = None):
         self.ice_servers = ice_servers
+        self.recordings = recordings
         self.gate = gate
         self.enrolment = enrolment
         self.recorder = recorder
@@ -157,9 +161,32 @@ class IdentityCapture:
         session.state = "checking"
         reference = await self.enrolment.reference(subject.case_id, subject.participant_id)
         result: FaceMatchResult = await match_in_worker(reference.photo, [f.image for f in frames])
-        recorded = await self.recorder.face(session.target, session.started_at, result)
+        compared = await self._recorded_session(subject.case_id, subject.participant_id, frames) if result.passed \
+            else None
+        recorded = await self.recorder.face(session.target, session.started_at, result, compared)
         session.passed, session.reason, session.score = recorded.passed, recorded.reason, result.score
         return recorded.passed
+
+    async def _recorded_session(self, case_id: str, participant_id: str,
+                                frames: list[SampledFrame]) -> RecordedSessionEvidence | None:
+        """The live frames against the participant's seat in the case's recorded session, if any.
+        Unless the policy requires it (``session``), a comparison that cannot run is logged and
+        left out rather than failing the face check."""
+        if self.recordings is None:
+            return None
+        store, storage = self.recordings
+        required = self.recorder.session_required
+        try:
+            track = await recorded_track(store, storage, case_id, participant_id)
+            if track is None:
+                return None
+            result = await recorded_in_worker([f.image for f in frames], track.segments)
+        except Exception:
+            if required:
+                raise
+            log.exception("recorded-session comparison could not run")
+            return None
+        return RecordedSessionEvidence.of(track, result, required=required)
 
     async def _liveness(self, session: CaptureSession) -> None:
         """Prompts in a random order; each batch of frames is decoded in a thread, its landmarks

@@ -29,6 +29,7 @@ from ..config import Settings
 from ..errors import ApiError
 from ..identity_capture import LIFETIME, CaptureSession, IdentityCapture
 from ..openapi import api
+from ..recordings_setup import RECORDING_STORAGE_KEY, RECORDING_STORE_KEY
 from .accounts import Strict, domain_errors, services_of
 from .agreements import AGREEMENT_SETTINGS_KEY, GATE_KEY, current_version, signer_context, slot_subject
 from .identity import ENROLMENT_KEY
@@ -40,11 +41,12 @@ TAG = "identity"
 
 
 def setup_signing_identity(app: web.Application, settings: Settings) -> None:
-    """Live capture and the code on the signing page. Call after the agreements, the PKI and
-    :func:`.identity.setup_identity`."""
+    """Live capture and the code on the signing page. Call after the agreements, the PKI, the
+    recordings and :func:`.identity.setup_identity`."""
     recorder = CheckRecorder(app[GATE_KEY], AttestationKeyStore(app[PKI_KEY]))
     ice = [RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in settings.ice_servers]
-    capture = IdentityCapture(ice, app[GATE_KEY], app[ENROLMENT_KEY], recorder)
+    capture = IdentityCapture(ice, app[GATE_KEY], app[ENROLMENT_KEY], recorder,
+                              (app[RECORDING_STORE_KEY], app[RECORDING_STORAGE_KEY]))
     app[RECORDER_KEY] = recorder
     app[CAPTURE_KEY] = capture
 

@@ -107,6 +107,12 @@ def _print_attestation(a: AttestationSummary, indent: str) -> None:
         print(f"{indent}  {'+'.join(a.methods)} {a.verdict}{' (' + a.verdict_reason + ')' if a.verdict_reason else ''}"
               f" at {a.checked_at}; {scores or 'no scores'}"
               + (f"; challenges {' → '.join(a.challenges)}" if a.challenges else ""))
+    compared = a.recorded_session
+    if compared is not None:
+        print(f"{indent}  recorded session {compared['session_id']} seat {compared['seat']}: {compared['verdict']} "
+              f"(median {compared['score']}, best {compared['best']}, threshold {compared['threshold']}; "
+              f"{compared['frames_used']} frames of {compared['segments']} segments; "
+              f"{'required' if compared['required'] else 'reported only'})")
     for reason in a.reasons:
         print(f"{indent}  ! {reason.code}: {reason.message}")
 

@@ -5,8 +5,10 @@ astronaut and cameraman; the 25x25 LFW faces of ``skimage.data.lfw_subset``, enl
 
 from __future__ import annotations
 
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Sequence
 
+import av
 import cv2
 import numpy as np
 from matplotlib import cbook
@@ -125,3 +127,17 @@ def side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     height = min(left.shape[0], right.shape[0])
     resized = [cv2.resize(im, (round(im.shape[1] * height / im.shape[0]), height)) for im in (left, right)]
     return np.hstack(resized)
+
+
+def write_webm(path: Path, image: np.ndarray | Sequence[np.ndarray], frames: int, fps: int = 10) -> None:
+    """A VP8 WebM of ``frames`` frames — ``image`` repeated, or the given images in turn — like a
+    recorded seat's segment file (it starts with a keyframe)."""
+    images = [image] * frames if isinstance(image, np.ndarray) else list(image)[:frames]
+    height, width = (d - d % 2 for d in images[0].shape[:2])
+    with av.open(str(path), "w", format="webm") as output:
+        stream = output.add_stream("libvpx", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for picture in images:
+            output.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(picture[:height, :width]),
+                                                                format="bgr24")))
+        output.mux(stream.encode(None))

@@ -7,10 +7,13 @@ import datetime as dt
 
 import pytest
 
-from identity.attestation import AttestationSubject, FaceMatchEvidence, make_attestation, sign_attestation
+from identity.attestation import (AttestationSubject, FaceMatchEvidence, RecordedSessionEvidence, make_attestation,
+                                  sign_attestation)
 from identity.attestation_review import REASON_CODES, review_attestations
 from identity.face_match import FaceMatchResult
 from identity.models import MODEL_SHA256
+from identity.recorded_session import RecordedComparison, RecordedTrack
+from signaling.commands.verify import _print_attestation
 from signing.attestation_key import AttestationKey, AttestationKeyStore
 from signing.pki import PlatformPKI
 from signing.verification_sandbox import AgreementReport, SignatureReport, SignerInfo
@@ -91,3 +94,27 @@ async def test_an_attestation_signed_under_another_root_is_untrusted(signer: Att
     signature = await _review(signed.blob, signed.sha256, [other.root_cert])
     assert signature.attestation.status == "invalid"
     assert [r.code for r in signature.attestation.reasons] == ["attestation_untrusted_signer"]
+
+
+async def test_the_recorded_session_comparison_is_shown_but_only_decides_when_required(
+        pki: PlatformPKI, signer: AttestationKey, capsys: pytest.CaptureFixture[str]) -> None:
+    subject = AttestationSubject(case_id="c_1", participant_id="p_zhang", agreement_id="ag_1", agreement_version=2,
+                                 slot="sig_01_party_zhang")
+    checked = SIGNED_AT - dt.timedelta(seconds=30)
+    face = FaceMatchEvidence.of(FaceMatchResult(True, 0.9, 0.4, None, 6, "ab" * 32, dict(MODEL_SHA256)))
+    track = RecordedTrack("rec_1", "trk_1", "s_zhang", ("cd" * 32, "ef" * 32), (("a.webm", 120), ("b.webm", 120)))
+    mismatch = RecordedComparison("no_match", 0.05, 0.12, 0.4, 7, 8, "01" * 32)
+    for required, ok in ((False, True), (True, False)):
+        record = make_attestation(subject, checked - dt.timedelta(seconds=5), checked, face_match=face,
+                                  recorded_session=RecordedSessionEvidence.of(track, mismatch, required=required))
+        signed = await sign_attestation(record, signer)
+        signature = await _review(signed.blob, signed.sha256, [pki.root_cert])
+        summary = signature.attestation
+        assert summary.recorded_session == {"verdict": "no_match", "required": required, "session_id": "rec_1",
+                                            "track_id": "trk_1", "seat": "s_zhang", "score": 0.05, "best": 0.12,
+                                            "threshold": 0.4, "segments": 2, "frames_used": 7}
+        assert summary.scores["recorded_session"] == {"score": 0.05, "best": 0.12, "threshold": 0.4}
+        assert (summary.status == "valid") is ok and signature.ok is ok
+        _print_attestation(summary, "")
+        assert (f"recorded session rec_1 seat s_zhang: no_match (median 0.05, best 0.12, threshold 0.4; 7 frames of "
+                f"2 segments; {'required' if required else 'reported only'})") in capsys.readouterr().out

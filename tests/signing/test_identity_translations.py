@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from identity.checks import METHODS
 from identity.errors import INPUT_ERROR_CODES
 from identity.liveness import CHALLENGE_KINDS
 
@@ -15,7 +16,8 @@ SOURCES = ["identity/enrolment.py", "identity/checks.py", "signaling/api/identit
            "signaling/api/signing_identity.py", "signaling/identity_capture.py"]
 #: Why a check failed (the session's and the code's ``reason``).
 REASONS = {"no_face", "several_faces", "face_too_small", "no_match", "no_frames", "static", "planar", "too_slow",
-           "out_of_order", "wrong_code", "no_code", "check_failed"}
+           "out_of_order", "wrong_code", "no_code", "check_failed",
+           "undecodable"}
 
 
 def catalog(language: str) -> set[str]:
@@ -47,3 +49,4 @@ def test_every_refusal_and_every_reason_is_worded() -> None:
     assert not missing, sorted(missing)
     assert not {r for r in REASONS if f"reason.{r}" not in keys}
     assert all(f"prompt.{kind}" in keys for kind in CHALLENGE_KINDS)
+    assert all(f"check.method.{method}" in keys for method in METHODS)

@@ -104,6 +104,19 @@ function scoresText(scores) {
     Object.entries(values).map(([name, value]) => `${name}=${value ?? "—"}`).join(", ")).join("\n");
 }
 
+// The signer's live face against their seat's face in the case's recorded session (absent: no recording).
+function recordedSessionCell(compared) {
+  if (!compared) return cell(i18n.t("verify.recorded_session.none"));
+  const text = [
+    i18n.t(`verify.recorded_session.${compared.verdict}`),
+    i18n.t(compared.required ? "verify.recorded_session.required" : "verify.recorded_session.reported"),
+    `${i18n.t("verify.recorded_session.seat")}: ${compared.seat} · ${compared.session_id}`,
+    `score=${compared.score ?? "—"}, best=${compared.best ?? "—"}, threshold=${compared.threshold}`,
+    i18n.t("verify.recorded_session.frames", { frames: compared.frames_used, segments: compared.segments }),
+  ].join("\n");
+  return cell(text, compared.verdict === "match");
+}
+
 // The identity attestation each signature cites, as the platform found and checked it.
 function renderAttestations(signatures) {
   const cited = signatures.filter((s) => s.attestation);
@@ -114,7 +127,8 @@ function renderAttestations(signatures) {
     tr.append(cell(s.field), cell(i18n.t(`verify.attestation.${a.status}`), a.status === "valid"),
       cell(a.methods.map((m) => i18n.t(`verify.method.${m}`)).join(" + ") || null),
       cell(a.verdict ? i18n.t(`verify.verdict.${a.verdict}`) + (a.verdict_reason ? ` (${a.verdict_reason})` : "") : null),
-      cell(scoresText(a.scores) || null), cell(a.challenges.join(" → ") || null), cell(a.checked_at),
+      cell(scoresText(a.scores) || null), cell(a.challenges.join(" → ") || null),
+      recordedSessionCell(a.recorded_session), cell(a.checked_at),
       cell(a.sha256), cell(reasonsText(a.reasons)));
     return tr;
   }));
