@@ -19,7 +19,6 @@ from signing.pki import PlatformPKI
 from signing.verification_sandbox import AgreementReport, SignatureReport, SignerInfo
 
 PASS = "correct horse battery staple"
-SIGNED_AT = dt.datetime.now(dt.UTC).replace(microsecond=0)
 BINDING = {"agreement_id": "ag_1", "version": 2, "field_name": "sig_01_party_zhang", "participant_id": "p_zhang"}
 
 
@@ -33,19 +32,27 @@ def signer(pki: PlatformPKI) -> AttestationKey:
     return AttestationKeyStore(pki).current()
 
 
-def _report(digest: str) -> AgreementReport:
+@pytest.fixture(scope="module")
+def signed_at(signer: AttestationKey) -> dt.datetime:
+    """When the signature under review was made: just after the module's certificates were issued
+    (they are backdated by the clock skew only; a time taken at import lies before them when the
+    module runs late in a long session)."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _report(digest: str, signed_at: dt.datetime) -> AgreementReport:
     signature = SignatureReport(
         field="sig_01_party_zhang", signer=SignerInfo("张三", "party", None, None, None, None), certificate_serial="1",
-        chain=[], intact=True, valid=True, trusted=True, signing_time=SIGNED_AT.isoformat(), timestamp_ok=True,
+        chain=[], intact=True, valid=True, trusted=True, signing_time=signed_at.isoformat(), timestamp_ok=True,
         revocation="good", coverage=None, modification_level=None, docmdp_ok=True, bottom_line=True,
         ades_indication="PASSED", ades_subindication=None, ok=True,
-        identity_check=f"face {SIGNED_AT:%Y-%m-%dT%H:%M:%SZ} attestation-sha256={digest}", binding=dict(BINDING))
+        identity_check=f"face {signed_at:%Y-%m-%dT%H:%M:%SZ} attestation-sha256={digest}", binding=dict(BINDING))
     return AgreementReport(valid=True, expected_fields=[signature.field], signed_fields=[signature.field],
-                           signatures=[signature], document_timestamps=[], judged_at=SIGNED_AT.isoformat())
+                           signatures=[signature], document_timestamps=[], judged_at=signed_at.isoformat())
 
 
-async def _review(blob: bytes, digest: str, roots: list) -> SignatureReport:
-    report = _report(digest)
+async def _review(blob: bytes, digest: str, roots: list, signed_at: dt.datetime) -> SignatureReport:
+    report = _report(digest, signed_at)
 
     async def fetch(hashes: set[str]) -> dict[str, bytes]:
         assert hashes == {digest}
@@ -64,16 +71,17 @@ async def _review(blob: bytes, digest: str, roots: list) -> SignatureReport:
     ({}, True, True, "attestation_after_signature"),
     ({}, False, False, "attestation_not_passed"),
 ])
-async def test_attestation_fits_its_signature(pki: PlatformPKI, signer: AttestationKey, changes: dict,
+async def test_attestation_fits_its_signature(pki: PlatformPKI, signer: AttestationKey, signed_at: dt.datetime,
+                                              changes: dict,
                                               passed: bool, checked_late: bool, code: str | None) -> None:
     subject = AttestationSubject(**{"case_id": "c_1", "participant_id": "p_zhang", "agreement_id": "ag_1",
                                     "agreement_version": 2, "slot": "sig_01_party_zhang", **changes})
-    checked = SIGNED_AT + dt.timedelta(seconds=30 if checked_late else -30)
+    checked = signed_at + dt.timedelta(seconds=30 if checked_late else -30)
     face = FaceMatchEvidence.of(FaceMatchResult(passed, 0.9 if passed else 0.1, 0.4, None if passed else "no_match",
                                                 6, "ab" * 32, dict(MODEL_SHA256)))
     signed = await sign_attestation(make_attestation(subject, checked - dt.timedelta(seconds=5), checked,
                                                      face_match=face), signer)
-    signature = await _review(signed.blob, signed.sha256, [pki.root_cert])
+    signature = await _review(signed.blob, signed.sha256, [pki.root_cert], signed_at)
     summary = signature.attestation
     if code is None:
         assert summary.status == "valid" and signature.ok and summary.scores["face_match"]["threshold"] == 0.4
@@ -83,24 +91,24 @@ async def test_attestation_fits_its_signature(pki: PlatformPKI, signer: Attestat
     assert {r.code for r in summary.reasons} <= set(REASON_CODES)
 
 
-async def test_an_attestation_signed_under_another_root_is_untrusted(signer: AttestationKey,
+async def test_an_attestation_signed_under_another_root_is_untrusted(signer: AttestationKey, signed_at: dt.datetime,
                                                                       tmp_path_factory: pytest.TempPathFactory) -> None:
     other = PlatformPKI.init(tmp_path_factory.mktemp("other") / "pki", PASS, "https://other.test/", "别的平台")
     subject = AttestationSubject(case_id="c_1", participant_id="p_zhang", agreement_id="ag_1", agreement_version=2,
                                  slot="sig_01_party_zhang")
     face = FaceMatchEvidence.of(FaceMatchResult(True, 0.9, 0.4, None, 6, "ab" * 32, dict(MODEL_SHA256)))
-    signed = await sign_attestation(make_attestation(subject, SIGNED_AT - dt.timedelta(seconds=9),
-                                                     SIGNED_AT - dt.timedelta(seconds=5), face_match=face), signer)
-    signature = await _review(signed.blob, signed.sha256, [other.root_cert])
+    signed = await sign_attestation(make_attestation(subject, signed_at - dt.timedelta(seconds=9),
+                                                     signed_at - dt.timedelta(seconds=5), face_match=face), signer)
+    signature = await _review(signed.blob, signed.sha256, [other.root_cert], signed_at)
     assert signature.attestation.status == "invalid"
     assert [r.code for r in signature.attestation.reasons] == ["attestation_untrusted_signer"]
 
 
 async def test_the_recorded_session_comparison_is_shown_but_only_decides_when_required(
-        pki: PlatformPKI, signer: AttestationKey, capsys: pytest.CaptureFixture[str]) -> None:
+        pki: PlatformPKI, signer: AttestationKey, signed_at: dt.datetime, capsys: pytest.CaptureFixture[str]) -> None:
     subject = AttestationSubject(case_id="c_1", participant_id="p_zhang", agreement_id="ag_1", agreement_version=2,
                                  slot="sig_01_party_zhang")
-    checked = SIGNED_AT - dt.timedelta(seconds=30)
+    checked = signed_at - dt.timedelta(seconds=30)
     face = FaceMatchEvidence.of(FaceMatchResult(True, 0.9, 0.4, None, 6, "ab" * 32, dict(MODEL_SHA256)))
     track = RecordedTrack("rec_1", "trk_1", "s_zhang", ("cd" * 32, "ef" * 32), (("a.webm", 120), ("b.webm", 120)))
     mismatch = RecordedComparison("no_match", 0.05, 0.12, 0.4, 7, 8, "01" * 32)
@@ -108,7 +116,7 @@ async def test_the_recorded_session_comparison_is_shown_but_only_decides_when_re
         record = make_attestation(subject, checked - dt.timedelta(seconds=5), checked, face_match=face,
                                   recorded_session=RecordedSessionEvidence.of(track, mismatch, required=required))
         signed = await sign_attestation(record, signer)
-        signature = await _review(signed.blob, signed.sha256, [pki.root_cert])
+        signature = await _review(signed.blob, signed.sha256, [pki.root_cert], signed_at)
         summary = signature.attestation
         assert summary.recorded_session == {"verdict": "no_match", "required": required, "session_id": "rec_1",
                                             "track_id": "trk_1", "seat": "s_zhang", "score": 0.05, "best": 0.12,
