@@ -165,7 +165,10 @@ async def test_with_liveness_the_page_shows_the_prompts_and_a_moving_photo_fails
             await page.wait_for_selector("#check-result:not([hidden])", timeout=90_000)
             result = await page.text_content("#check-result")
             assert await page.get_attribute("#check-result", "data-kind") == "error"
-            assert "人脸核验未通过" in result and ("照片或屏幕" in result or "一直没有动" in result), result
+            # A picture fails as flat or static, or, when a loaded server judges it late, as too slow:
+            # never as a pass (the stored check below is the liveness failure either way).
+            assert "人脸核验未通过" in result and any(
+                reason in result for reason in ("照片或屏幕", "一直没有动", "规定时间")), result
         async with server.services.db() as s:
             rows = (await s.scalars(select(IdentityCheckRow).where(IdentityCheckRow.agreement_id == agreement_id)
                                     .order_by(IdentityCheckRow.id))).all()
