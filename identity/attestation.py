@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib.metadata
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Literal, Sequence
@@ -37,6 +36,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from identity.face_match import FaceMatchResult
 from identity.liveness import LivenessResult
 from identity.recorded_session import RecordedComparison, RecordedTrack
+from mediation.audit import canonical_json
 from signing import oids
 from signing.attestation_key import AttestationKey
 from signing.pki import asn1_certificate
@@ -167,12 +167,7 @@ class Attestation(_Record):
 
     def canonical_json(self) -> bytes:
         """Sorted keys, no spaces, UTF-8: the same record always gives the same bytes."""
-        return canonical_json(self.model_dump(mode="json"))
-
-
-def canonical_json(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+        return canonical_json(self.model_dump(mode="json")).encode("utf-8")
 
 
 def make_attestation(subject: AttestationSubject, started_at: dt.datetime, checked_at: dt.datetime, *,

@@ -27,7 +27,7 @@ import math
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Sequence, TypeVar
 
 import cv2
 import numpy as np
@@ -37,6 +37,8 @@ from identity.models import MODEL_SHA256, face_models
 
 #: Cosine at or above which two faces are the same person (OpenCV documents 0.363 for SFace; see
 #: the README for the scores measured here).
+_T = TypeVar("_T")
+
 MATCH_THRESHOLD = 0.40
 #: A face's box must be at least this many pixels on its shorter side (in the image as given).
 MIN_FACE_PX = 64
@@ -212,13 +214,17 @@ def match_frames(reference: ReferenceFace, frames: Sequence[np.ndarray]) -> Face
     return _result(passed, score, None if passed else "no_match", len(scores), digest)
 
 
+def spread(items: list[_T], limit: int) -> list[_T]:
+    """At most ``limit`` items, evenly spaced, first and last included."""
+    if len(items) <= limit:
+        return items
+    step = (len(items) - 1) / (limit - 1)
+    return [items[round(i * step)] for i in range(limit)]
+
+
 def sample_frames(frames: Sequence[np.ndarray]) -> list[np.ndarray]:
     """At most :data:`MAX_FRAMES` frames, evenly spaced, first and last included."""
-    frames = list(frames)
-    if len(frames) <= MAX_FRAMES:
-        return frames
-    step = (len(frames) - 1) / (MAX_FRAMES - 1)
-    return [frames[round(i * step)] for i in range(MAX_FRAMES)]
+    return spread(list(frames), MAX_FRAMES)
 
 
 def frames_digest(frames: Sequence[np.ndarray]) -> str:

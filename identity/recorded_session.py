@@ -22,13 +22,13 @@ import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence, TypeVar
+from typing import Sequence
 
 import av
 import numpy as np
 
 from identity.face_match import (FRAME_DETECT_MAX_SIDE, MATCH_THRESHOLD, detect_faces, embed, frames_digest,
-                                  single_face)
+                                  single_face, spread)
 from recordings.storage import RecordingStorage
 from recordings.store import RECORDING, RecordingStore
 
@@ -38,8 +38,6 @@ MAX_SEGMENTS = 4
 MAX_RECORDED_FRAMES = 8
 #: Live frames embedded at most (the signing check's frames, evenly spaced).
 MAX_LIVE_FRAMES = 8
-
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -142,9 +140,3 @@ def _embeddings(frames: Sequence[np.ndarray]) -> list[np.ndarray]:
     return found
 
 
-def spread(items: list[_T], limit: int) -> list[_T]:
-    """At most ``limit`` items, evenly spaced, first and last included."""
-    if len(items) <= limit:
-        return items
-    step = (len(items) - 1) / (limit - 1)
-    return [items[round(i * step)] for i in range(limit)]

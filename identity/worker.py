@@ -18,9 +18,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from identity.face_match import FaceMatchResult, ReferenceFace, match_frames, reference_face, sample_frames
+from identity.face_match import FaceMatchResult, ReferenceFace, match_frames, reference_face, sample_frames, spread
 from identity.liveness import TimedLandmarks, landmark_track
-from identity.recorded_session import MAX_LIVE_FRAMES, RecordedComparison, compare_recorded, spread
+from identity.recorded_session import MAX_LIVE_FRAMES, RecordedComparison, compare_recorded
 
 #: Worker processes (each holds the models, ~40 MB); one per core, at most 2.
 DEFAULT_WORKERS = max(1, min(2, os.cpu_count() or 1))

@@ -211,14 +211,15 @@ class IdentityCapture:
                     track += await landmarks_in_worker([f.image for f in frames], [f.t for f in frames])
                 if len(track) < MIN_TRACK:
                     continue  # too few frames yet to tell a missing face from a late start
-                result = judge_liveness(challenges, track)
+                result = await asyncio.to_thread(judge_liveness, challenges, list(track))  # grows with the track
                 self._show(session, challenges, result)
                 if result.complete:
                     break
         finally:
             await buffer.close()
         if result is None or not result.complete:
-            result = judge_liveness(challenges, track, now=track[-1].t + limit if track else None)
+            result = await asyncio.to_thread(judge_liveness, challenges, list(track),
+                                             now=track[-1].t + limit if track else None)
         recorded = await self.recorder.liveness(session.target, started_at, LivenessEvidence.of(result))
         session.passed, session.reason = recorded.passed, recorded.reason
 
