@@ -31,6 +31,7 @@ from typing import Awaitable, Callable, Mapping, Sequence
 
 from cryptography import x509
 
+from signing.pades import off_loop
 from signing.verification_sandbox import AgreementReport, Reason, SignatureReport
 
 from .attestation import Attestation, AttestationCheck, verify_attestation
@@ -160,7 +161,7 @@ async def review_attestations(report: AgreementReport, fetch: Callable[[set[str]
             continue
         blob = blobs.get(digest)
         moment = dt.datetime.fromisoformat(signature.signing_time) if signature.signing_time else None
-        check = await verify_attestation(blob, trust_roots, moment) if blob is not None else None
+        check = await off_loop(verify_attestation(blob, trust_roots, moment)) if blob is not None else None
         if check is not None and check.sha256 != digest:  # the holder returned other bytes than cited
             check = AttestationCheck(False, "bad_signature", digest)
         summary = summarise(signature, digest, check)

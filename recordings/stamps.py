@@ -4,7 +4,6 @@ token's ``genTime``; its message imprint is the chain head itself (a SHA-256 dig
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,13 +13,14 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko_certvalidator import ValidationContext
 
+from signing.pades import off_loop
+
 
 async def stamp_head(timestamper: TimeStamper, chain_head: str) -> tuple[bytes, datetime]:
     """A token over ``chain_head``: its DER and its ``genTime``. pyHanko's time-stampers do their
     work (an HTTP call, or signing and an fsync for the platform TSA) on the calling loop, so they
     get a loop of their own in a worker thread."""
-    token: cms.ContentInfo = await asyncio.to_thread(
-        asyncio.run, timestamper.async_timestamp(bytes.fromhex(chain_head), "sha256"))
+    token: cms.ContentInfo = await off_loop(timestamper.async_timestamp(bytes.fromhex(chain_head), "sha256"))
     return token.dump(), gen_time(token)
 
 
@@ -39,14 +39,16 @@ class TokenCheck:
 
 
 async def check_token(token_der: bytes, chain_head: str, trust_roots: list[asn1_x509.Certificate]) -> TokenCheck:
-    """Offline: the token is intact, its imprint is ``chain_head``, its signer chains to a trust root."""
+    """Offline: the token is intact, its imprint is ``chain_head``, its signer chains to a trust root
+    (pyHanko validates on the calling loop: it gets one of its own in a worker thread)."""
     try:
         token = cms.ContentInfo.load(token_der)
         signed_data = token["content"]
         moment = gen_time(token)
         context = ValidationContext(trust_roots=trust_roots, allow_fetching=False, revocation_mode="soft-fail",
                                     moment=moment)
-        status = await validate_tst_signed_data(signed_data, context, lambda _algorithm: bytes.fromhex(chain_head))
+        status = await off_loop(validate_tst_signed_data(signed_data, context,
+                                                         lambda _algorithm: bytes.fromhex(chain_head)))
     except Exception as exc:  # an unreadable or malformed token is a finding, not a crash
         return TokenCheck(False, None, None, f"the time-stamp token cannot be read: {exc}")
     signer = status.get("signing_cert")

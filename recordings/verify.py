@@ -239,26 +239,37 @@ def _read_all(storage: RecordingStorage, key: str) -> bytes:
         return handle.read()
 
 
+def _open_package(package: Path) -> tuple[zipfile.ZipFile, dict[str, Any], str]:
+    """The open zip, its manifest and the manifest's SHA-256 (blocking: run in a worker thread)."""
+    archive = zipfile.ZipFile(package)
+    try:
+        info = archive.getinfo(PACKAGE_MANIFEST)
+        if info.file_size > MAX_MANIFEST_BYTES:
+            raise _bad(f"its manifest is larger than {MAX_MANIFEST_BYTES} bytes")
+        raw = archive.read(info)
+        manifest = json.loads(raw)
+        if not isinstance(manifest, dict):
+            raise _bad("its manifest is not a JSON object")
+        return archive, manifest, hashlib.sha256(raw).hexdigest()
+    except BaseException:
+        archive.close()
+        raise
+
+
 async def verify_package(package: Path, trust_roots: list[asn1_x509.Certificate]) -> RecordingReport:
     """Offline, from a downloaded package (:mod:`recordings.package`); files are hashed as they
     are read from the zip, never loaded whole. Anything that is not such a package is refused
     with ``InvalidInput`` (``bad_recording_package``)."""
     try:
-        with zipfile.ZipFile(package) as archive:
-            info = archive.getinfo(PACKAGE_MANIFEST)
-            if info.file_size > MAX_MANIFEST_BYTES:
-                raise _bad(f"its manifest is larger than {MAX_MANIFEST_BYTES} bytes")
-            raw = archive.read(info)
+        archive, manifest, manifest_sha256 = await asyncio.to_thread(_open_package, package)
+        with archive:
             names = set(archive.namelist())
-            manifest = json.loads(raw)
-            if not isinstance(manifest, dict):
-                raise _bad("its manifest is not a JSON object")
 
             def open_packaged(key: str) -> BinaryIO | None:
                 return archive.open(key) if key in names and key != PACKAGE_MANIFEST else None  # type: ignore[return-value]
 
             return await verify_manifest(manifest, open_packaged, trust_roots,
-                                         manifest_sha256=hashlib.sha256(raw).hexdigest())
+                                         manifest_sha256=manifest_sha256)
     except InvalidInput:
         raise
     except (zipfile.BadZipFile, KeyError, TypeError, ValueError, AttributeError, OSError) as exc:

@@ -372,8 +372,7 @@ class RoomHub:
 
     async def end_room(self, live: LiveRoom) -> None:
         """Close every connection and peer of the room and mark it ended for good."""
-        for hook in self.closing_hooks:
-            await hook(live, "room_ended")
+        await self._closing(live, "room_ended")
         live.room.status = "ended"
         await self.store.mark_ended(live.room.room_id)
         sids = list(live.sid_of.values())
@@ -429,21 +428,27 @@ class RoomHub:
         if live.empty_since is None:
             live.empty_since = now
         elif now - live.empty_since >= self.settings.reconnect_grace_seconds:
+            await self._closing(live, "room_closed")  # e.g. a recording still running stops with it
             live.dropped = True
             self.rooms.pop(live.room.room_id, None)
             await live.router.close()
             log.info("empty room dropped from memory", extra={"room": live.room.room_id})
+
+    async def _closing(self, live: LiveRoom, reason: str) -> None:
+        """Every way a room leaves this node (ended, dropped when empty, shutdown) tells the same
+        hooks; one failing hook does not keep the room open."""
+        for hook in self.closing_hooks:
+            try:
+                await hook(live, reason)
+            except Exception:
+                log.exception("closing a room failed", extra={"room": live.room.room_id, "reason": reason})
 
     async def close(self) -> None:
         """Graceful shutdown: stop the reaper, tell clients, close every peer connection."""
         if self._reaper is not None:
             self._reaper.cancel()
         for live in list(self.rooms.values()):
-            for hook in self.closing_hooks:
-                try:
-                    await hook(live, "server_shutdown")
-                except Exception:
-                    log.exception("closing a room failed", extra={"room": live.room.room_id})
+            await self._closing(live, "server_shutdown")
             for sid in list(live.sid_of.values()):
                 await self.sio.emit("error", {"code": "server_shutdown", "message": "the server is restarting"}, to=sid)
             await live.router.close()

@@ -361,7 +361,7 @@ async def _renew_archive_timestamp(pdf: bytes, timestamper: TimeStamper,
     return out.getvalue()
 
 
-async def _off_loop(work: Coroutine[Any, Any, T]) -> T:
+async def off_loop(work: Coroutine[Any, Any, T]) -> T:
     """pyHanko's async API still does its CPU work (fonts, hashing, validation) on the calling
     loop; run it on a loop of its own in a worker thread so the server stays responsive."""
     return await asyncio.to_thread(asyncio.run, work)
@@ -377,14 +377,14 @@ async def prepare_external(pdf: bytes, field: str, cert: x509.Certificate, chain
     signature's own revision (recommended); without it :func:`finish_external` adds them in a
     revision of their own.
     """
-    return await _off_loop(_prepare_external(pdf, field, cert, chain, stamp, timestamper, evidence,
+    return await off_loop(_prepare_external(pdf, field, cert, chain, stamp, timestamper, evidence,
                                              validation_context))
 
 
 async def finish_external(prepared: PreparedSignature, signature: bytes, timestamper: TimeStamper,
                           validation_context: ValidationContext) -> bytes:
     """Embed the signer's signature (raw P1363 or DER) after checking it; returns the B-LT PDF."""
-    return await _off_loop(_finish_external(prepared, signature, timestamper, validation_context))
+    return await off_loop(_finish_external(prepared, signature, timestamper, validation_context))
 
 
 async def sign_with_key(pdf: bytes, field: str, key: Any, cert: x509.Certificate, chain: list[x509.Certificate],
@@ -393,19 +393,19 @@ async def sign_with_key(pdf: bytes, field: str, key: Any, cert: x509.Certificate
     """Sign with a key the server holds (the organisation or court seal, with a :class:`SealStamp`; the
     no-WebCrypto fallback); the ``evidence`` (normally ``server`` custody) goes into the signed
     ``/Reason``. Returns the B-LT PDF."""
-    return await _off_loop(_sign_with_key(pdf, field, key, cert, chain, stamp, timestamper, validation_context,
+    return await off_loop(_sign_with_key(pdf, field, key, cert, chain, stamp, timestamper, validation_context,
                                           evidence))
 
 
 async def finalize_lta(pdf: bytes, timestamper: TimeStamper, validation_context: ValidationContext) -> bytes:
     """B-LTA: fresh validation data for every signature, then a closing document timestamp."""
-    return await _off_loop(_finalize_lta(pdf, timestamper, validation_context))
+    return await off_loop(_finalize_lta(pdf, timestamper, validation_context))
 
 
 async def renew_archive_timestamp(pdf: bytes, timestamper: TimeStamper,
                                   validation_context: ValidationContext) -> bytes:
     """Add validation data for the last document timestamp and a new one (before its TSA cert expires)."""
-    return await _off_loop(_renew_archive_timestamp(pdf, timestamper, validation_context))
+    return await off_loop(_renew_archive_timestamp(pdf, timestamper, validation_context))
 
 
 def document_digest(prepared_pdf: bytes, byte_range: tuple[int, int, int, int]) -> bytes:
