@@ -212,3 +212,21 @@ async def test_a_room_outside_the_case_system_is_not_recorded(node: Node) -> Non
     m = await node.client()
     assert (await m.call("join", {"token": mediator["token"]}))["ok"]
     assert (await m.call("rec:start", {}))["error"]["code"] == "recording_unavailable"
+
+
+async def test_a_recording_stops_when_its_empty_room_leaves_memory(node: Node) -> None:
+    cast = await _case_at_video_step(node)
+    people, cid = cast.people, cast.case_id
+    await _policy(node, people["mediator"], cid, "joint")
+    inside = await _enter(node, cast, "mediator")
+    m, mi = inside["mediator"]
+    hub = node.app[HUB_KEY]  # type: ignore[index]
+    session = (await m.call("rec:start", {}))["session_id"]
+    assert (await m.call("leave", {}))["ok"]
+    deadline = asyncio.get_running_loop().time() + 3 * hub.settings.reconnect_grace_seconds + 2
+    while mi["room_id"] in hub.rooms and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.2)
+    assert mi["room_id"] not in hub.rooms
+    entries = await _settled_trail(node, people["mediator"], cid)
+    assert ("recording.stopped", "room_closed") in [(e["action"], e["payload"].get("reason")) for e in entries]
+    assert [(s.id, s.state) for s in await _store(node).sessions_of_case(cid)] == [(session, "finished")]
