@@ -15,7 +15,6 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import av
 
@@ -62,12 +61,6 @@ class Cut:
     final: bool = False
 
 
-@dataclass(frozen=True)
-class _Call:
-    work: Callable[[], Any]
-    future: asyncio.Future[Any]
-
-
 _STOP = object()
 
 
@@ -110,13 +103,6 @@ class MuxWorker:
         self._flush()
         self._queue.put_nowait(message)
 
-    async def run(self, work: Callable[[], Any]) -> Any:
-        """Run blocking ``work`` in the writer thread after everything queued before it."""
-        future: asyncio.Future[Any] = self._loop.create_future()
-        self._flush()
-        self._queue.put_nowait(_Call(work, future))
-        return await future
-
     async def stop(self) -> None:
         """Commit every open segment and end the thread."""
         self._flush()
@@ -143,9 +129,6 @@ class MuxWorker:
             self._dispatch(Cut(track_id, final=True))
 
     def _dispatch(self, message: object) -> None:
-        if isinstance(message, _Call):
-            self._call(message)
-            return
         track_id = message.track_id  # type: ignore[attr-defined]
         try:
             self._handle(message)
@@ -181,20 +164,3 @@ class MuxWorker:
     def _committed(self, track_id: str, closed: ClosedSegment | None) -> None:
         if closed is not None:
             self._loop.call_soon_threadsafe(self._on_closed, track_id, closed)
-
-    def _call(self, call: _Call) -> None:
-        try:
-            result = call.work()
-        except BaseException as exc:  # handed to the awaiting coroutine
-            self._loop.call_soon_threadsafe(_settle, call.future, None, exc)
-        else:
-            self._loop.call_soon_threadsafe(_settle, call.future, result, None)
-
-
-def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
-    if future.done():
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        future.set_result(result)
