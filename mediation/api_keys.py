@@ -109,18 +109,20 @@ class ApiKeyService:
     def _name(name: str) -> str:
         name = name.strip()
         if not _NAME.match(name):
-            raise InvalidInput("invalid_name", "a key name is 1-64 letters, digits or . _ - (starting with a "
+            raise InvalidInput("invalid_key_name", "a key name is 1-64 letters, digits or . _ - (starting with a "
                                                "letter or digit)")
         if _ID.match(name):
-            raise InvalidInput("invalid_name", "a key name may not look like a key id (12 hex digits)")
+            raise InvalidInput("invalid_key_name", "a key name may not look like a key id (12 hex digits)")
         return name
 
-    async def create(self, name: str, scopes: Iterable[str], expires_at: datetime | None = None) -> IssuedApiKey:
-        """Make a key for ``name`` (distinct among live keys) with exactly ``scopes``."""
+    async def create(self, name: str, scopes: Iterable[str], expires_in: timedelta | None = None) -> IssuedApiKey:
+        """Make a key for ``name`` (distinct among live keys) with exactly ``scopes``, working for
+        ``expires_in`` from now (``None``: until revoked). The CLI and the admin page both call this."""
         name, chosen = self._name(name), self._scopes(scopes)
         now = self.clock.now()
-        if expires_at is not None and expires_at <= now:
-            raise InvalidInput("invalid_expiry", "the expiry must lie in the future")
+        if expires_in is not None and expires_in <= timedelta(0):
+            raise InvalidInput("invalid_expiry", "the lifetime of a key must be positive")
+        expires_at = now + expires_in if expires_in is not None else None
         key_id = secrets.token_hex(6)
         key = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
         row = ApiKey(id=key_id, name=name, scopes=chosen, key_hash=self._digest(key), created_at=now,

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from .api import accounts as accounts_api
 from .api import agreements as agreements_api
+from .api import api_keys as _api_keys_api  # noqa: F401  (registers /api/admin/api-keys)
 from .api import cases as cases_api
 from .api import directory as directory_api
 from .api import identity as identity_api

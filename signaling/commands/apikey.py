@@ -107,14 +107,13 @@ def _record(info: ApiKeyInfo, now: datetime) -> dict[str, Any]:
 
 def run_create(args: argparse.Namespace) -> int:
     async def create(keys: ApiKeyService) -> int:
-        expires_at = keys.clock.now() + args.expires_in if args.expires_in is not None else None
-        issued = await keys.create(args.name, args.scope, expires_at)
+        issued = await keys.create(args.name, args.scope, args.expires_in)
         if args.json:
             print(json.dumps({**_record(issued.info, keys.clock.now()), "key": issued.key}, ensure_ascii=False))
         else:
             print(issued.key)
             print(f"key {issued.info.id} ({issued.info.name}) with {', '.join(issued.info.scopes)}; expires "
-                  f"{_when(issued.info.expires_at) if expires_at else 'never'}. It is shown only now.",
+                  f"{_when(issued.info.expires_at) if issued.info.expires_at else 'never'}. It is shown only now.",
                   file=sys.stderr)
         return 0
 

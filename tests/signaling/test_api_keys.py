@@ -161,7 +161,7 @@ async def test_each_scope_opens_its_endpoints_and_no_other(server) -> None:
 
 async def test_an_expired_key_is_refused(server) -> None:
     store = server.app[API_KEYS_KEY]
-    short = await store.create("short-lived", {"rooms"}, expires_at=store.clock.now() + timedelta(seconds=1))
+    short = await store.create("short-lived", {"rooms"}, expires_in=timedelta(seconds=1))
     status, _ = await _call(server, short.key, "POST", "/api/rooms", {"case_id": "C-1"})
     assert status == 201
     await asyncio.sleep(max(0.0, (short.info.expires_at - store.clock.now()).total_seconds()) + 0.05)

@@ -108,7 +108,7 @@ def test_refusals_of_the_store_are_clear_errors(tmp_path: Path, capsys: pytest.C
     assert accord(tmp_path, "apikey", "create", "court-system", "--scope", "rooms") == 2
     assert "name_taken" in capsys.readouterr().err
     assert accord(tmp_path, "apikey", "create", "court system", "--scope", "rooms") == 2
-    assert "invalid_name" in capsys.readouterr().err
+    assert "invalid_key_name" in capsys.readouterr().err
 
 
 def test_keys_of_the_old_file_stop_the_server_until_imported(tmp_path: Path,

@@ -3,8 +3,8 @@
 Every endpoint ``/api/openapi.json`` describes must have a row in :data:`ROWS` (a missing or stale
 row fails :func:`test_every_endpoint_has_a_row`); each row is the policy written out, one line:
 who may call it and, for a path naming an object, what kind of object. One server, one world
-(a settled case at court, its agreement and documents, a room, a webhook, a directory entry), then
-every endpoint with every caller: nobody, one person per role with no part in that world
+(a settled case at court, its agreement and documents, a room, a webhook, a directory entry, an API
+key), then every endpoint with every caller: nobody, one person per role with no part in that world
 (another case's party, an agent, a mediator of the same organisation who is not the case's,
 another organisation's administrator, another court's clerk and judge), the platform
 administrator, and an API key for each scope. Expected:
@@ -180,6 +180,9 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/webhooks"): row({"platform_admin", "service"}),
     ("DELETE", "/api/webhooks/{webhook_id}"): row({"platform_admin", "service"}, "webhook"),
     ("GET", "/api/webhooks/{webhook_id}/deliveries"): row({"platform_admin", "service"}, "webhook"),
+    ("GET", "/api/admin/api-keys"): row({"platform_admin"}),
+    ("POST", "/api/admin/api-keys"): row({"platform_admin"}),
+    ("DELETE", "/api/admin/api-keys/{key_id}"): row({"platform_admin"}),
 }
 
 
@@ -221,6 +224,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/rooms"): {"case_id": "MATRIX-1"},
     ("POST", "/api/rooms/{room_id}/invites"): {"role": "party", "side": "applicant", "name": "Mallory"},
     ("POST", "/api/webhooks"): {"url": "https://93.184.216.34/hook", "kinds": ["*"]},
+    ("POST", "/api/admin/api-keys"): {"name": "matrix-new", "scopes": ["rooms"], "expires_in_days": 1},
     ("PUT", "/api/notifications/preferences"): {"by_sms": False, "by_email": False},
     ("PUT", "/api/cases/{case_id}/recording-policy"): {"mode": "joint"},
     # A valid body (the photo is checked after the caller's part in the case): the caller is what is refused.
@@ -280,6 +284,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         seat = await api.call("POST", f"/api/rooms/{room['room_id']}/invites", c["mediator"], expect=201,
                               json={"role": "party", "side": "applicant", "name": "Alice"})
         hook = await api.call("POST", "/api/webhooks", c["admin"], expect=201, json=BODIES[("POST", "/api/webhooks")])
+        spare_key = await app[API_KEYS_KEY].create("matrix-spare", {"rooms"})  # what the revocation row revokes
         org = await api.call("POST", "/api/directory/organisations", c["admin"], expect=201,
                              json=BODIES[("POST", "/api/directory/organisations")] | {"name": "World Org"})
         inbox = await api.call("GET", "/api/notifications", c["alice"], expect=200)
@@ -289,7 +294,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
                   "sha256": "0" * 64, "page": "1", "room_id": room["room_id"], "webhook_id": hook["id"],
                   "notification_id": notification, "organisation_id": org["id"], "mediator_id": c["mediator"].id,
                   "name": "root.crt", "token": "forged-link",
-                  "session_id": "ids_0000000000000000"}
+                  "session_id": "ids_0000000000000000", "key_id": spare_key.info.id}
         yield World(api, values, callers, room["room_id"], seat["seat"])
     finally:
         await client.close()

@@ -2,10 +2,12 @@
 // organisation administrators of an organisation from the directory, court clerks and judges of
 // a court from the court directory, other platform administrators — and list courts; an
 // organisation administrator creates mediators of their own organisation. A new mediator gets
-// their directory profile at once, so parties can be recommended them.
+// their directory profile at once, so parties can be recommended them. Platform administrators also
+// manage the API keys of integrating systems here (api_keys_panel.js).
 
 import * as i18n from "../i18n.js";
 import { api } from "./api.js";
+import { apiKeysCard } from "./api_keys_panel.js";
 import { busy, el, errorText, notify } from "./dom.js";
 import { disputeLabel, loadDisputeTypes } from "./labels.js";
 import { MEDIATOR_CATEGORIES_EN } from "./messages.js";
@@ -157,5 +159,13 @@ export async function renderAdmin({ account, view }) {
   }
   const staff = staffCard(account, organisations, courts, categories.mediator_categories, categories.dispute_types);
   view.append(staff.node);
-  if (account.role === "platform_admin") view.append(courtsCard(courts, staff.addCourt));
+  if (account.role !== "platform_admin") return;
+  view.append(courtsCard(courts, staff.addCourt));
+  const keys = apiKeysCard();
+  view.append(keys.node);
+  try {
+    await keys.load();
+  } catch (error) {
+    keys.node.append(el("p", { class: "notice", dataset: { kind: "error" }, text: errorText(error) }));
+  }
 }

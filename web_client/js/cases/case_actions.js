@@ -3,7 +3,7 @@
 
 import * as i18n from "../i18n.js";
 import { api } from "./api.js";
-import { busy, el, when } from "./dom.js";
+import { busy, copyField, el, when } from "./dom.js";
 import { agreementPanel } from "./agreement_panel.js";
 import { identityPanel } from "./identity_panel.js";
 import { courtPanel } from "./court_panel.js";
@@ -118,16 +118,6 @@ async function enterRoom(c, side) {
   }
 }
 
-async function copyLink(input, button) {
-  try {
-    await navigator.clipboard.writeText(input.value);
-  } catch {
-    input.select(); // clipboard refused (permissions, plain HTTP): the link is selected to copy by hand
-    document.execCommand("copy");
-  }
-  button.textContent = i18n.t("video.copied");
-}
-
 /** The mediator's links for parties who cannot sign in: each opens that named party's own seat. */
 function guestLinks(c, notice) {
   const list = el("ul", { class: "guest-links" });
@@ -139,7 +129,7 @@ function guestLinks(c, notice) {
       const { url } = await api.post(casePath(c, "video/guest-links"), { side: party.side });
       const input = el("input", { readonly: true, value: url, class: "guest-url", "aria-label": make.textContent });
       const copy = button("video.copy", { class: "copy" });
-      copy.addEventListener("click", () => copyLink(input, copy));
+      copy.addEventListener("click", () => copyField(input, copy));
       item.replaceChildren(make, input, copy);
     }));
     list.append(item);

@@ -53,6 +53,17 @@ export function errorText(error) {
   return unmet.length === 0 ? text : `${text} ${unmet.map((u) => `✗ ${u.condition} (${u.basis})`).join("; ")}`;
 }
 
+/** Copy a read-only field's text (a link, a new API key) and say so on `button`. */
+export async function copyField(input, button) {
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    input.select(); // clipboard refused (permissions, plain HTTP): the text is selected to copy by hand
+    document.execCommand("copy");
+  }
+  button.textContent = i18n.t("video.copied");
+}
+
 /** Show `text` in a notice box; `kind` is "info" or "error". */
 export function notify(box, kind, text) {
   box.hidden = false;
