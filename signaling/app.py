@@ -123,7 +123,7 @@ def _static_routes(app: web.Application) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the application; start-up work (schema, keys) runs in ``on_startup``."""
-    prepare_data_dir(settings)
+    prepare_data_dir(settings, tighten=False)  # start-up walks the whole tree once, in a thread
     refuse_legacy_key_file(settings)
     engine = make_engine(settings.effective_database_url)
     store = RoomStore(engine)

@@ -24,11 +24,14 @@ UMASK = 0o077
 _SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
 
-def prepare_data_dir(settings: Settings) -> None:
-    """Create the data directory (0700) and the SQLite file (0600), tightening what is looser."""
+def prepare_data_dir(settings: Settings, *, tighten: bool = True) -> None:
+    """Create the data directory (0700) and the SQLite file (0600), tightening what is looser
+    (``tighten=False``: the caller walks the tree itself later, e.g. the server at start-up, off
+    the event loop)."""
     root = settings.data_dir
     root.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    tighten_tree(root)
+    if tighten:
+        tighten_tree(root)
     database = sqlite_file(settings.effective_database_url)
     if database is not None:
         database.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
