@@ -4,6 +4,7 @@
 // encrypted; the signing page then compares the live camera with it.
 
 import * as i18n from "../i18n.js";
+import { toBase64 } from "../base64.js";
 import { IDENTITY_MESSAGES } from "../identity_messages.js";
 import { api } from "./api.js";
 import { busy, el, notify, when } from "./dom.js";
@@ -13,13 +14,6 @@ i18n.register(IDENTITY_MESSAGES);
 const PARTICIPANT_ROLES = ["party", "agent", "mediator"];
 const STEPS = ["counselling", "video_mediation", "result"];
 const ID_TYPES = ["resident_id", "passport", "hk_macao_permit", "taiwan_permit"];
-
-function toBase64(buffer) {
-  const bytes = new Uint8Array(buffer);
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(text);
-}
 
 /** A camera preview with a "take the portrait" button; resolves the JPEG bytes, or rejects. */
 function portraitTaker(onPhoto, notice) {

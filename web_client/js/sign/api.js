@@ -36,15 +36,7 @@ export function client(token, agreementId) {
   };
 }
 
-export function toBase64(bytes) {
-  let text = "";
-  for (const b of bytes) text += String.fromCharCode(b);
-  return btoa(text);
-}
-
-export function fromBase64(text) {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-}
+export { fromBase64, toBase64 } from "../base64.js";
 
 export function concat(...parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
