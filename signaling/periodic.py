@@ -12,18 +12,21 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 
 
-def run_periodically(app: web.Application, name: str, interval: float, work: Callable[[], Awaitable[object]]) -> None:
-    """Await ``work()`` every ``interval`` seconds from start-up to clean-up; a failure is logged
-    and the next round runs as planned."""
+def run_periodically(app: web.Application, name: str, interval: float, work: Callable[[], Awaitable[object]],
+                     *, at_start: bool = False) -> None:
+    """Await ``work()`` every ``interval`` seconds from start-up to clean-up (``at_start``: also
+    once right away); a failure is logged and the next round runs as planned."""
 
     async def periodic(_: web.Application) -> AsyncIterator[None]:
         async def loop() -> None:
-            while True:
+            if not at_start:
                 await asyncio.sleep(interval)
+            while True:
                 try:
                     await work()
                 except Exception:
                     log.exception("%s failed", name)
+                await asyncio.sleep(interval)
 
         task = asyncio.create_task(loop())
         yield

@@ -26,9 +26,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from .pki import exclusive, PlatformPKI, keys_match, write_private
+from .pki import PlatformPKI, exclusive, keys_match, write_private
+from .seals import RENEW_BEFORE
 
-RENEW_BEFORE = timedelta(days=30)
 
 
 @dataclass(frozen=True)

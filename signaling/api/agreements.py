@@ -26,7 +26,6 @@ import binascii
 import datetime as dt
 import functools
 import io
-import os
 import re
 import tempfile
 from contextlib import contextmanager
@@ -50,6 +49,7 @@ from signing.agreement_pdf import EvidenceAppendix, render_agreement
 from signing.agreement_versions import VersionError, VersionState, VersionStatus
 from signing.case_match import match_to_platform
 from signing.ceremony import CeremonyRefused, RefusalCode, Signer, SigningCeremony, gate_key
+from signing.pki import write_private
 from signing.templates import CLOSING_CLAUSES, TEMPLATES
 from signing.verification import MAX_PDF_BYTES, VerificationError, verify_upload_safely
 
@@ -352,9 +352,7 @@ def _keep_only_preview(directory: Path, pdf: bytes, digest: str) -> Path:
         if not old.name.startswith(digest):
             old.unlink()
     path = directory / f"{digest}.pdf"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the agreement's text, ID numbers in it
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pdf)
+    write_private(path, pdf)  # the agreement's text, ID numbers in it
     return path
 
 

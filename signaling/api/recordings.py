@@ -9,11 +9,8 @@ Access follows the case (:mod:`recordings.access`): whoever may not see the reco
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from datetime import datetime, timedelta
-from typing import AsyncIterator, Literal
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -30,6 +27,7 @@ from recordings.store import RecordingStore, SessionInfo
 from ..config import Settings, ensure_secret
 from ..errors import ApiError
 from ..openapi import api
+from ..periodic import run_periodically
 from ..recording_events import RoomRecording
 from ..recordings_setup import RECORDER_SETTINGS_KEY, RECORDING_ACCESS_KEY as ACCESS_KEY, RECORDING_STORAGE_KEY, \
     RECORDING_STORE_KEY
@@ -38,7 +36,6 @@ from .accounts import Strict, actor_of, domain_errors, services_of
 from .cases import EVERYONE, MEDIATOR, content_disposition
 from .pki import TSA_KEY, platform_timestamper
 
-log = logging.getLogger(__name__)
 TAG = "cases"
 MEDIA_TAG = "recordings"
 #: Who may see a case's recordings (and then only of their own cases).
@@ -55,31 +52,10 @@ def setup_room_recording(app: web.Application, settings: Settings, services: Med
     RoomRecording(hub, services.recording_policy, store, storage, platform_timestamper(settings, app[TSA_KEY]),
                   access.composer, app[RECORDER_SETTINGS_KEY])
     if settings.recording_retention_days > 0:
-        app.cleanup_ctx.append(_retention_sweeper(settings, services, store, storage))
-
-
-def _retention_sweeper(settings: Settings, services: MediationServices, store: RecordingStore,
-                       storage: LocalRecordingStorage):  # type: ignore[no-untyped-def]
-    """Every ``recording_sweep_seconds``, delete (on the record) what passed ``recording_retention_days``."""
-    retention = timedelta(days=settings.recording_retention_days)
-
-    async def sweeper(_: web.Application) -> AsyncIterator[None]:
-        async def loop() -> None:
-            while True:
-                try:
-                    await sweep(store, storage, services.recording_policy, retention=retention,
-                                now=services.cases.clock.now())
-                except Exception:
-                    log.exception("recording retention sweep failed")
-                await asyncio.sleep(settings.recording_sweep_seconds)
-
-        task = asyncio.create_task(loop())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return sweeper
+        retention = timedelta(days=settings.recording_retention_days)
+        run_periodically(app, "recording retention sweep", settings.recording_sweep_seconds,
+                         lambda: sweep(store, storage, services.recording_policy, retention=retention,
+                                       now=services.cases.clock.now()), at_start=True)
 
 
 def install_access(app: web.Application, settings: Settings, services: MediationServices, store: RecordingStore,
