@@ -49,6 +49,11 @@ WEB_CLIENT = Path(__file__).resolve().parent.parent / "web_client"
 VENDOR_FILES = {
     "socket.io.js": WEB_CLIENT / "node_modules/socket.io-client/dist/socket.io.esm.min.js",
 }
+#: pdf.js renders PDFs in the page (the document viewer): its module, worker, character maps and
+#: standard fonts, nothing else of the package.
+PDFJS = WEB_CLIENT / "node_modules/pdfjs-dist"
+PDFJS_PARTS = {"build": "text/javascript", "cmaps": "application/octet-stream",
+               "standard_fonts": "application/octet-stream"}
 ENGINE_KEY = web.AppKey("engine", object)
 
 
@@ -111,7 +116,16 @@ def _static_routes(app: web.Application) -> None:
             raise web.HTTPNotFound(text="front-end dependency missing: run scripts/setup.sh")
         return web.FileResponse(path, headers={"Content-Type": "text/javascript"})
 
+    async def pdfjs(request: web.Request) -> web.FileResponse:
+        part, name = request.match_info["part"], request.match_info["name"]
+        path = PDFJS / part / name
+        if part not in PDFJS_PARTS or "/" in name or name.startswith(".") or not path.is_file():
+            raise web.HTTPNotFound(text="front-end dependency missing: run scripts/setup.sh")
+        return web.FileResponse(path, headers={"Content-Type": PDFJS_PARTS[part],
+                                               "Cache-Control": "public, max-age=86400"})
+
     app.router.add_get("/join", join_page)
+    app.router.add_get("/vendor/pdfjs/{part}/{name}", pdfjs)
     app.router.add_get("/", index)
     app.router.add_get("/vendor/{name}", vendor)
     for sub in ("js", "css", "img"):

@@ -6,8 +6,10 @@ import * as i18n from "../i18n.js";
 import { ApiFailure, api, credentials, signIn, templates } from "./api.js";
 import { AgreementForm, fieldErrors, toPayload } from "./form.js";
 import { MESSAGES } from "./messages.js";
+import { openLinksInViewer } from "../viewer/viewer.js";
 
 i18n.register(MESSAGES);
+openLinksInViewer(document, () => (credentials.apiKey() ? { Authorization: `Bearer ${credentials.apiKey()}` } : {}));
 
 const $ = (id) => document.getElementById(id);
 
@@ -59,6 +61,7 @@ function renderMeta() {
   $("status").dataset.status = status;
   $("locked-hash").textContent = current?.locked_sha256 ?? "—";
   $("effective").textContent = current?.effective_at ? new Date(current.effective_at).toLocaleString() : "—";
+  renderVersions();
   const locked = current && current.status !== "draft";
   $("save").disabled = busy || !current || !editable();
   $("preview").disabled = busy || !current;
@@ -66,6 +69,20 @@ function renderMeta() {
   $("edit").hidden = !locked || editingLocked;
   $("edit").disabled = busy;
   document.body.dataset.dirty = String(dirty);
+}
+
+/** Every locked version's PDF opens in the document viewer (a draft has none yet). */
+function renderVersions() {
+  const box = $("versions");
+  const last = current ? current.version - (current.status === "draft" ? 1 : 0) : 0;
+  box.replaceChildren();
+  for (let version = 1; version <= last; version += 1) {
+    const url = `/api/agreements/${encodeURIComponent(current.agreement_id)}/versions/${version}/pdf`;
+    const link = Object.assign(document.createElement("a"), { href: url, className: "version-link", textContent: `v${version}` });
+    Object.assign(link.dataset, { viewer: "", viewerName: i18n.t("meta.versionName", { version }) });
+    box.append(link, " ");
+  }
+  if (last === 0) box.textContent = "—";
 }
 
 function slotLabel(slot) {

@@ -4,7 +4,7 @@
 
 import * as i18n from "../i18n.js";
 import { api } from "./api.js";
-import { busy, copyField, el, notify, when } from "./dom.js";
+import { busy, cardsOnPhones, copyField, el, notify, when } from "./dom.js";
 import { confirmAction } from "./dialog.js";
 
 const PATH = "/api/admin/api-keys";
@@ -73,6 +73,7 @@ export function apiKeysCard() {
   const load = async () => {
     const listed = await api.get(PATH);
     body.replaceChildren(...listed.keys.map((k) => keyRow(k, revoke)));
+    cardsOnPhones(table);
     empty.hidden = listed.keys.length > 0;
     table.hidden = listed.keys.length === 0;
     if (scopeBoxes.childElementCount === 0) {

@@ -9,9 +9,12 @@ import { renderCase } from "./case_page.js";
 import { renderCaseList } from "./case_list.js";
 import { renderCourtQueue } from "./court_queue.js";
 import { $, busy, errorText, notify } from "./dom.js";
+import { arrowKeysMoveBetweenTabs } from "../tabs.js";
 import { MESSAGES } from "./messages.js";
+import { openLinksInViewer } from "../viewer/viewer.js";
 
 i18n.register(MESSAGES);
+openLinksInViewer(document);
 
 const COURT_ROLES = ["court_clerk", "judge"];
 const PARTY_ROLES = ["party", "agent"];
@@ -40,6 +43,7 @@ async function show() {
   leaveView = null;
   const view = $("view");
   view.replaceChildren();
+  document.body.dataset.state = "loading"; // #page-loading shows until the view is built
   const route = parseRoute();
   document.body.dataset.route = route.name;
   for (const link of document.querySelectorAll("#nav a")) {
@@ -90,6 +94,7 @@ function selectChannel(name) {
   channel = name;
   for (const tab of document.querySelectorAll("[data-channel]")) {
     tab.setAttribute("aria-selected", String(tab.dataset.channel === name));
+    tab.tabIndex = tab.dataset.channel === name ? 0 : -1; // one tab stop; the arrow keys move inside
   }
   showRegistration(false); // only parties (and agents, through the API) register themselves
 }
@@ -97,10 +102,11 @@ function selectChannel(name) {
 for (const tab of document.querySelectorAll("[data-channel]")) {
   tab.addEventListener("click", () => selectChannel(tab.dataset.channel));
 }
+arrowKeysMoveBetweenTabs(document.querySelector(".tabs[role=tablist]"), (tab) => selectChannel(tab.dataset.channel));
 
 // The home page's "sign in as …" links name the channel: /cases.html?channel=court.
 const linkedChannel = new URLSearchParams(window.location.search).get("channel");
-if (document.querySelector(`[data-channel="${CSS.escape(linkedChannel ?? "")}"]`)) selectChannel(linkedChannel);
+selectChannel(document.querySelector(`[data-channel="${CSS.escape(linkedChannel ?? "")}"]`) ? linkedChannel : "party");
 
 $("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();

@@ -155,8 +155,9 @@ function videoPanel(c, account, side, refresh) {
 }
 
 function ratingPanel(c, side, refresh) {
-  const score = el("select", { name: "score" }, [5, 4, 3, 2, 1].map((n) => el("option", { value: n, text: "★".repeat(n) })));
-  const comment = el("input", { name: "comment", maxlength: 1000, placeholder: i18n.t("action.comment") });
+  const score = el("select", { name: "score", "aria-label": i18n.t("action.score") },
+    [5, 4, 3, 2, 1].map((n) => el("option", { value: n, text: "★".repeat(n), "aria-label": i18n.t("action.stars", { n }) })));
+  const comment = el("input", { name: "comment", maxlength: 1000, placeholder: i18n.t("action.comment"), "aria-label": i18n.t("action.comment") });
   const send = button("action.submit", { type: "submit", class: "primary" });
   const form = el("form", { class: "inline" }, score, comment, send);
   const p = panel("rating-panel", "action.rate", form);
@@ -198,6 +199,8 @@ export async function actionPanels({ caseView: c, account, applications, refresh
   if (account.role === "mediator" && c.step === "result") panels.push(failurePanel(c, refresh));
   const [rate] = myActions(c, account, "rate");
   if (rate) panels.push(ratingPanel(c, rate.side, refresh));
+  // Both sides rate at step 6: a party with nothing left to rate there has rated (the panel says so).
+  else if (party && c.step === "evaluation") panels.push(el("p", { class: "notice", id: "rated", role: "status", text: i18n.t("action.rated") }));
   if (party && c.step === "court_docking" && c.outcome === "settled") {
     panels.push(await courtPanel(c, account, applications, refresh));
   }

@@ -2,7 +2,7 @@
 
 import * as i18n from "../i18n.js";
 import { api } from "./api.js";
-import { el, errorText, when } from "./dom.js";
+import { cardsOnPhones, el, errorText, when } from "./dom.js";
 import { disputeLabel, loadDisputeTypes, stepLabel } from "./labels.js";
 
 export async function renderCaseList({ account, view }, headingKey = "list.heading") {
@@ -31,8 +31,8 @@ export async function renderCaseList({ account, view }, headingKey = "list.headi
     el("td", {}, el("span", { class: "step-pill", dataset: { step: c.step }, text: stepLabel(c.step) }),
       c.outcome ? el("span", { class: "outcome", text: i18n.t(`case.outcome.${c.outcome}`) }) : null),
     el("td", { text: when(c.updated_at) })));
-  card.append(el("table", { class: "table", id: "case-list" },
+  card.append(cardsOnPhones(el("table", { class: "table", id: "case-list" },
     el("thead", {}, el("tr", {}, ["list.id", "list.type", "list.parties", "list.step", "list.updated"]
       .map((key) => el("th", { text: i18n.t(key) })))),
-    el("tbody", {}, rows)));
+    el("tbody", {}, rows))));
 }

@@ -54,7 +54,7 @@ function timeline(c) {
 }
 
 function uploadForm(c, refresh) {
-  const file = el("input", { type: "file", name: "document", "data-path": "document" });
+  const file = el("input", { type: "file", name: "document", "data-path": "document", "aria-label": i18n.t("case.uploadFile") });
   const send = el("button", { type: "submit", text: i18n.t("case.upload") });
   const notice = el("p", { class: "notice", role: "status", hidden: true });
   const form = el("form", { class: "inline", id: "upload-form" }, file, send);
@@ -71,13 +71,13 @@ function uploadForm(c, refresh) {
   return [form, notice];
 }
 
-/** One document of the case, opening in a new tab (the server decides whether the browser shows it
- * or downloads it); the list holds only what the reader may open. */
+/** One document of the case, opening in the page's document viewer (a PDF drawn in the page, an
+ * image inline, anything else to download); the list holds only what the reader may open. */
 function documentItem(d) {
   const facts = [i18n.has(`doc.${d.kind}`) ? i18n.t(`doc.${d.kind}`) : d.kind, d.side ? i18n.t(`side.${d.side}`) : null,
     size(d.size), i18n.t("doc.addedBy", { name: d.added_by_name ?? d.added_by, at: when(d.added_at) })];
   return el("li", { dataset: { documentId: d.id, kind: d.kind } },
-    el("a", { class: "document-link", href: d.url, target: "_blank", rel: "noopener", title: i18n.t("doc.open"),
+    el("a", { class: "document-link", href: d.url, target: "_blank", rel: "noopener", title: i18n.t("doc.open"), "data-viewer": true,
       text: d.name }), " ",
     el("span", { class: "hint", text: facts.filter(Boolean).join(" · ") }));
 }

@@ -113,7 +113,7 @@ export function finalState(c, applications, account) {
   }
   const links = [];
   if (c.result?.agreement_pdf_url) {
-    links.push(el("a", { class: "button", id: "open-final-agreement", href: c.result.agreement_pdf_url, target: "_blank",
+    links.push(el("a", { class: "button", id: "open-final-agreement", href: c.result.agreement_pdf_url, target: "_blank", "data-viewer": true,
       rel: "noopener", text: i18n.t("final.openAgreement") }));
   }
   // The ruling is served on the parties and kept by the court that ruled (the server says the same).
@@ -123,7 +123,7 @@ export function finalState(c, applications, account) {
     // A payment order when issued; every other ruling is a 民事裁定书.
     const title = a.kind === "payment_order" && a.ruling === "issued" ? "payment_order" : "judicial_confirmation";
     links.push(el("a", { class: "button primary", dataset: { applicationId: a.id }, id: `open-ruling-${a.id}`,
-      href: `/api/court/applications/${encodeURIComponent(a.id)}/ruling.pdf`, target: "_blank", rel: "noopener",
+      href: `/api/court/applications/${encodeURIComponent(a.id)}/ruling.pdf`, target: "_blank", rel: "noopener", "data-viewer": true,
       text: i18n.t(`final.openRuling.${title}`) }));
   }
   if (["party", "agent", "court_clerk", "judge"].includes(account.role)) {

@@ -105,7 +105,7 @@ function enrolForm(c, account, consent, refresh, notice) {
     el("p", { class: "hint", text: i18n.t("identity.photoHint") }),
     el("label", {}, i18n.t("identity.upload"), file),
     taker.node, chosen,
-    el("label", { class: "consent" }, agree, ` ${text} `,
+    el("label", { class: "check identity-consent" }, agree, ` ${text} `,
       el("span", { class: "hint", text: i18n.t("identity.retention", { days: consent.retention_days }) })),
     el("div", { class: "actions" }, submit));
 }

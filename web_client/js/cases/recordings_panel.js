@@ -16,7 +16,7 @@ function casePath(c, tail) {
 }
 
 function policyForm(c, policy, refresh) {
-  const select = el("select", { name: "recording-mode", id: "recording-mode" },
+  const select = el("select", { name: "recording-mode", id: "recording-mode", "aria-label": i18n.t("recording.mode") },
     MODES.map((mode) => el("option", { value: mode, text: i18n.t(`recording.mode.${mode}`), selected: mode === policy.mode })));
   const save = el("button", { type: "submit", id: "recording-policy-save", text: i18n.t("recording.save") });
   const notice = el("p", { class: "notice", role: "status", hidden: true });
