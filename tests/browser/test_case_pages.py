@@ -97,17 +97,19 @@ async def test_a_case_from_application_to_court_queue(site: Site, browser: Brows
         view = await site.services.cases.view(site.actor("alice"), case_id)
         assert (view.step, view.amount_fen, view.dispute_type) == ("start", 1_200_000, "loan")
         assert [(d.kind, d.name) for d in view.documents] == [("evidence", EVIDENCE)]
-        # The evidence opens from the case page in a new tab, byte for byte as filed.
+        # The evidence opens from the case page in the page's document viewer, byte for byte as filed
+        # (not a real PDF: the viewer says it cannot show it and offers the original).
         link = alice.locator("#documents a.document-link")
         await expect(link).to_have_text(EVIDENCE)
         href = await link.get_attribute("href")
         assert href == view.documents[0].url
-        async with alice.context.expect_page() as tab, alice.context.expect_event(
-                "response", lambda r: r.url.endswith(href)) as response:
+        async with alice.context.expect_event("response", lambda r: r.url.endswith(href)) as response:
             await link.click()
         got = await response.value
         assert (got.status, got.headers["content-type"]) == (200, "application/pdf"), got.url
-        await (await tab.value).close()
+        await expect(alice.locator("#document-viewer")).to_have_attribute("data-state", "failed")
+        await expect(alice.locator("#viewer-original")).to_have_attribute("href", href)
+        await alice.click("#viewer-close")
         assert await (await alice.request.get(got.url)).body() == EVIDENCE_BYTES
 
         # 2. Bob consents in his own browser; Alice's page moves on live, without a reload.

@@ -17,53 +17,21 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import datetime, timezone
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from mediation.accounts import Actor
-from mediation.cases import Application, PartyDetails
 from mediation.demo_data import DEMO_COURTS
 from mediation.next_actions import SIGNERS, Action
 from recordings.store import FINISHED, RecordingStore
 from signaling.api.pki import PKI_KEY
 from signing.verification import async_verify_agreement
 
-from .case_site import (ARTIFACTS, COURT, PASSWORD, REPO, SAME_LOOP, Site, browser, id_number, person, sign_in,  # noqa: F401
-                        site)
+from .case_site import (ARTIFACTS, COURT, PASSWORD, REPO, SAME_LOOP, Site, browser, case_at_the_court_step,  # noqa: F401
+                        case_to_mediation_result, person, sign_in, site)
 
 pytestmark = pytest.mark.browser
-
-
-async def _case_to_mediation_result(site: Site) -> tuple[str, Actor]:
-    """Alice v. Bob through steps 1-4 (services): consent, mediator, counselling, video concluded."""
-    cases = site.services.cases
-    alice, bob = site.actor("alice"), site.actor("bob")
-    view = await cases.apply(alice, Application(
-        "loan", "请求被申请人归还借款 12,000 元", "2025 年 1 月 10 日借款，至今未还。",
-        PartyDetails(alice.name, site.people["alice"].phone or "", id_number(1), "四川省成都市锦江区示例路 1 号"),
-        PartyDetails(bob.name, site.people["bob"].phone or "", id_number(2), "四川省成都市锦江区示例路 2 号"),
-        amount_fen=1_200_000))
-    mediator = site.mediators[0].as_actor()
-    await cases.answer_consent(bob, view.id, True)
-    await cases.choose_mediator(alice, view.id, mediator.id)
-    await cases.answer_assignment(mediator, view.id, True)
-    await cases.open_video(mediator, view.id)
-    await cases.conclude_video(mediator, view.id)
-    return view.id, mediator
-
-
-async def _case_at_the_court_step(site: Site) -> str:
-    """A settled case whose agreement took effect and whose mediator both parties rated."""
-    cases = site.services.cases
-    case_id, mediator = await _case_to_mediation_result(site)
-    agreement_id = await cases.record_agreement(mediator, case_id, None)
-    # What the signing ceremony reports in-process once the parties have signed.
-    await cases.agreement_took_effect(case_id, agreement_id, datetime.now(timezone.utc))
-    await cases.rate(site.actor("alice"), case_id, 5, "")
-    await cases.rate(site.actor("bob"), case_id, 5, "")
-    return case_id
 
 
 async def _open_case(page: Page, site: Site, channel: str, login: str, case_id: str) -> None:
@@ -77,7 +45,7 @@ async def test_judicial_confirmation_through_the_pages(site: Site, browser: Brow
     ARTIFACTS.mkdir(exist_ok=True)
     admin = Actor("root", "platform_admin", "示例平台管理员")
     await site.services.courts.ensure(admin, DEMO_COURTS)
-    case_id = await _case_at_the_court_step(site)
+    case_id = await case_at_the_court_step(site)
     # A recorded session of the case: the application cites it by its manifest's hash.
     recordings = RecordingStore(site.services.db, site.services.cases.clock)
     recorded = await recordings.start_session(case_id, "court-step-room", {"mode": "joint"})
@@ -176,7 +144,7 @@ async def test_judicial_confirmation_through_the_pages(site: Site, browser: Brow
 
 @SAME_LOOP
 async def test_the_mediator_records_a_failure_with_reasons(site: Site, browser: Browser) -> None:
-    case_id, mediator = await _case_to_mediation_result(site)
+    case_id, mediator = await case_to_mediation_result(site)
     context = await person(browser)
     try:
         page = await context.new_page()

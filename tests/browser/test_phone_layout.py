@@ -10,56 +10,15 @@ One browser context per person, reused across both sizes (the viewport changes, 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from mediation.accounts import Actor
-from mediation.cases import Application, PartyDetails
-
-from .case_site import ARTIFACTS, COURT, REPO, SAME_LOOP, Site, browser, id_number, person, sign_in, site  # noqa: F401
+from .case_site import (ARTIFACTS, SAME_LOOP, Site, browser, case_in_counselling, case_to_mediation_result,  # noqa: F401
+                        person, sign_in, site)
+from .page_checks import check_layout
 
 pytestmark = pytest.mark.browser
-SIZES = ((1280, 720), (390, 844))
-AXE = (REPO / "web_client/node_modules/axe-core/axe.min.js").read_text(encoding="utf-8")
-#: axe's verdicts that fail the page; "moderate" and "minor" ones are reported by the tool, not here.
-BLOCKING = ("serious", "critical")
-RUN_AXE = """async (blocking) => {
-  const result = await axe.run(document, { resultTypes: ["violations"] });
-  return result.violations.filter((v) => blocking.includes(v.impact))
-    .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ")) }));
-}"""
-
-
-async def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's serious and critical findings; evaluated over DevTools, so the page's CSP stays on."""
-    if not await page.evaluate("typeof axe !== 'undefined'"):
-        await page.evaluate(AXE)
-    return await page.evaluate(RUN_AXE, list(BLOCKING))
-
-
-async def check_layout(page: Page, name: str, controls: tuple[str, ...], problems: list[str]) -> None:
-    """At both sizes: no overflow, a one-row header, `controls` visible, a screenshot; then axe."""
-    for width, height in SIZES:
-        await page.set_viewport_size({"width": width, "height": height})
-        for selector in controls:
-            try:
-                await expect(page.locator(selector).first).to_be_visible(timeout=5000)
-            except AssertionError:
-                problems.append(f"{name} @{width}: {selector} not visible")
-        scroll, inner = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        if scroll > inner:
-            wide = await page.evaluate("""(inner) => [...document.querySelectorAll('body *')]
-                .filter((e) => e.getBoundingClientRect().right > inner + 1).slice(0, 5)
-                .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${[...e.classList].join('.')} ${Math.round(e.getBoundingClientRect().right)}`)""", inner)
-            problems.append(f"{name} @{width}: scrollWidth {scroll} > innerWidth {inner}: {wide}")
-        header = await page.evaluate("document.querySelector('header.bar')?.getBoundingClientRect().height ?? 0")
-        if header >= 70:
-            problems.append(f"{name} @{width}: the header wraps ({header:.0f} px)")
-        await page.screenshot(path=str(ARTIFACTS / f"layout-{name}-{width}.png"), full_page=True)
-    for violation in await axe_violations(page):
-        problems.append(f"{name}: axe {violation['impact']} {violation['id']} ({violation['help']}) at {violation['nodes']}")
 
 
 async def _open(context: BrowserContext, url: str) -> Page:
@@ -69,26 +28,8 @@ async def _open(context: BrowserContext, url: str) -> Page:
     return page
 
 
-async def _case_in_counselling(site: Site) -> str:
-    """Alice v. Bob with a mediator who accepted: the case page shows every panel of step 3."""
-    cases = site.services.cases
-    alice, bob = site.actor("alice"), site.actor("bob")
-    view = await cases.apply(alice, Application(
-        "loan", "请求被申请人归还借款 12,000 元", "2025 年 1 月 10 日借款，至今未还。",
-        PartyDetails(alice.name, site.people["alice"].phone or "", id_number(1), "四川省成都市锦江区示例路 1 号"),
-        PartyDetails(bob.name, site.people["bob"].phone or "", id_number(2), "四川省成都市锦江区示例路 2 号"),
-        amount_fen=1_200_000))
-    await cases.answer_consent(bob, view.id, True)
-    await cases.choose_mediator(alice, view.id, site.mediators[0].id)
-    await cases.answer_assignment(site.mediators[0].as_actor(), view.id, True)
-    return view.id
-
-
 async def _case_at_evaluation(site: Site) -> str:
-    case_id = await _case_in_counselling(site)
-    mediator = site.mediators[0].as_actor()
-    await site.services.cases.open_video(mediator, case_id)
-    await site.services.cases.conclude_video(mediator, case_id)
+    case_id, mediator = await case_to_mediation_result(site)
     await site.services.cases.record_failure(mediator, case_id, ["双方对还款期限分歧过大"])
     return case_id
 
@@ -96,7 +37,7 @@ async def _case_at_evaluation(site: Site) -> str:
 @SAME_LOOP
 async def test_every_page_fits_a_phone_and_a_desktop_and_passes_axe(site: Site, browser: Browser) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    case_id = await _case_in_counselling(site)
+    case_id = await case_in_counselling(site)
     problems: list[str] = []
     base = site.base_url
 

@@ -392,17 +392,17 @@ async def rate(page: Page, score: int, comment: str) -> None:
 
 
 async def opened(page: Page, link: Locator, text: str) -> bytes:
-    """Click a link that opens a PDF in a new tab; its bytes fetched as that tab did (Chromium's
-    PDF viewer stands between the tab and the body)."""
+    """Click a link that opens a PDF in the page's document viewer; its bytes fetched as the
+    viewer did."""
     await expect(link).to_have_text(text)
     href = await link.get_attribute("href")
     assert href is not None
-    async with page.context.expect_page() as tab, page.context.expect_event(
-            "response", lambda r: r.url.endswith(href)) as response:
+    async with page.context.expect_event("response", lambda r: r.url.endswith(href)) as response:
         await link.click()
     got = await response.value
     assert (got.status, got.headers["content-type"]) == (200, "application/pdf"), got.url
-    await (await tab.value).close()
+    await expect(page.locator("#document-viewer")).to_have_attribute("data-state", "ready", timeout=30_000)
+    await page.click("#viewer-close")
     again = await page.request.get(got.url)
     assert again.ok
     return await again.body()
