@@ -3,7 +3,7 @@ inline), the court's ruling and each locked version of the agreement open in the
 for the people entitled to them, and the viewer says "refused" to anyone else (whom the server
 refuses as well). The page's Content-Security-Policy stays on and records no violation: pdf.js,
 its worker and fonts come from our own server. The agreement editor and the signing page are
-checked at both sizes on the way.
+checked at both sizes on the way, and so is the verification page's report on the ruling.
 
 Screenshots: viewer-evidence-pdf, viewer-evidence-image, viewer-ruling, viewer-agreement-v1,
 viewer-refused (test-artifacts/).
@@ -140,6 +140,21 @@ async def test_evidence_and_the_ruling_open_in_the_page_for_the_parties_only(sit
         await page.goto(f"{site.base_url}/cases.html#case/{case_id}")
         await page.click(f"#open-ruling-{application.id}")
         await expect_pdf_shown(page, await _page_count(page, ruling_url), "ruling")
+        ruling = await (await page.request.get(urljoin(page.url, ruling_url))).body()
+    finally:
+        await context.close()
+
+    # Anyone may check the ruling on the verification page; its report fits the phone too.
+    context = await person(browser)
+    try:
+        page = await context.new_page()
+        await page.goto(f"{site.base_url}/verify.html")
+        await page.set_input_files("#file", files=[{"name": "裁定书.pdf", "mimeType": "application/pdf", "buffer": ruling}])
+        await page.click("#submit")
+        await expect(page.locator("body")).to_have_attribute("data-state", re.compile("^(valid|invalid)$"), timeout=30_000)
+        problems: list[str] = []
+        await check_layout(page, "verify-report", ("#verdict", "#ruling"), problems)
+        assert not problems, "\n".join(problems)
     finally:
         await context.close()
 

@@ -14,8 +14,8 @@ import json
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from .case_site import (ARTIFACTS, SAME_LOOP, Site, browser, case_in_counselling, case_to_mediation_result,  # noqa: F401
-                        person, sign_in, site)
+from .case_site import (ARTIFACTS, COURT, SAME_LOOP, Site, browser, case_at_the_court_step,  # noqa: F401
+                        case_in_counselling, case_to_mediation_result, person, sign_in, site)
 from .page_checks import check_layout
 
 pytestmark = pytest.mark.browser
@@ -86,9 +86,12 @@ async def test_every_page_fits_a_phone_and_a_desktop_and_passes_axe(site: Site, 
     await check_layout(page, "case-mediator", ("#counselling-panel", "#open-video"), problems)
     await context.close()
 
+    settled = await case_at_the_court_step(site)  # the clerk's queue holds an application
+    await site.services.court.apply_confirmation(site.actor("alice"), settled, COURT)
+    await site.services.court.apply_confirmation(site.actor("bob"), settled, None)
     context, page = await signed_in("court", "clerk1")
-    await expect(page.locator("#court-queue")).to_be_visible()
-    await check_layout(page, "court-queue", ("#court-queue",), problems)
+    await expect(page.locator("#court-queue li.application")).to_have_count(1)
+    await check_layout(page, "court-queue", ("#court-queue li.application [data-act]",), problems)
     await context.close()
 
     context, page = await signed_in("admin", "root")
