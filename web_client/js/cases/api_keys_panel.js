@@ -4,7 +4,8 @@
 
 import * as i18n from "../i18n.js";
 import { api } from "./api.js";
-import { busy, cardsOnPhones, copyField, el, notify, when } from "./dom.js";
+import { cardsOnPhones } from "../table_cards.js";
+import { busy, copyField, el, notify, when } from "./dom.js";
 import { confirmAction } from "./dialog.js";
 
 const PATH = "/api/admin/api-keys";

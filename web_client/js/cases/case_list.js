@@ -2,7 +2,8 @@
 
 import * as i18n from "../i18n.js";
 import { api } from "./api.js";
-import { cardsOnPhones, el, errorText, when } from "./dom.js";
+import { cardsOnPhones } from "../table_cards.js";
+import { el, errorText, when } from "./dom.js";
 import { disputeLabel, loadDisputeTypes, stepLabel } from "./labels.js";
 
 export async function renderCaseList({ account, view }, headingKey = "list.heading") {

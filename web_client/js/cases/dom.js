@@ -22,17 +22,6 @@ export function el(tag, attrs = {}, ...children) {
 
 export const $ = (id) => document.getElementById(id);
 
-/** A table of rows that turns into a card per row on a phone (cases.css): each cell carries its
- * column's heading, which the card shows before the value. Returns `table`. */
-export function cardsOnPhones(table) {
-  const headings = [...table.querySelectorAll("thead th")].map((th) => th.textContent);
-  for (const row of table.querySelectorAll("tbody tr")) {
-    [...row.children].forEach((cell, i) => { if (headings[i]) cell.dataset.label = headings[i]; });
-  }
-  table.classList.add("cards-on-phones");
-  return table;
-}
-
 /** A date-time in the reader's locale and time zone. */
 export function when(iso) {
   if (!iso) return "—";

@@ -2,6 +2,7 @@
 
 import * as i18n from "../i18n.js";
 import { MESSAGES } from "./messages.js";
+import { cardsOnPhones } from "../table_cards.js";
 
 i18n.register(MESSAGES);
 
@@ -168,7 +169,13 @@ function renderRecording(report) {
     tr.append(cell(String(s.position)), cell(s.time), cell(s.tsa), yesNo(s.final), yesNo(s.ok));
     return tr;
   }));
+  labelReportTables();
   document.body.dataset.state = report.ok ? "valid" : "invalid";
+}
+
+/** The report's tables with column headings become a card per row on a phone. */
+function labelReportTables() {
+  for (const table of document.querySelectorAll("table.report")) if (table.tHead) cardsOnPhones(table);
 }
 
 function render(report) {
@@ -204,6 +211,7 @@ function render(report) {
     return tr;
   });
   $("timestamps").replaceChildren(...stamps);
+  labelReportTables();
   document.body.dataset.state = report.valid ? "valid" : "invalid";
 }
 
