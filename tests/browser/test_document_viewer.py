@@ -66,13 +66,11 @@ def photo_png() -> bytes:
 
 
 async def signed_in(browser: Browser, site: Site, channel: str, login: str) -> tuple[BrowserContext, Page]:
-    """Signed in (sign_in looks for the name, which a phone's header leaves out), then phone-sized."""
-    context = await person(browser)
+    context = await browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
     await context.add_init_script(RECORD_VIOLATIONS)
     page = await context.new_page()
     page.on("pageerror", lambda exc: pytest.fail(f"page error for {login}: {exc}"))
     await sign_in(page, site, channel, login)
-    await page.set_viewport_size(PHONE)
     return context, page
 
 
