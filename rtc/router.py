@@ -26,6 +26,7 @@ from . import aiortc_hooks
 from .active_speaker import ActiveSpeakerDetector
 from .errors import NoOfferPendingError, SdpError
 from .forwarded_track import ForwardedTrack, ForwardingCounters
+from .ice_policy import IceNetwork
 from .media_tap import MediaTap
 from .participant_peer import ParticipantPeer, PublishedTrack
 
@@ -88,12 +89,14 @@ class MediaRouter:
         self,
         ice_servers: list[RTCIceServer],
         *,
+        network: IceNetwork | None = None,
         policy: Callable[[str, str, str], bool],
         on_offer_needed: Callable[[str], Awaitable[None]],
         on_tracks_changed: Callable[[str], Awaitable[None]] | None = None,
         on_active_speaker: Callable[[str | None], Awaitable[None]] | None = None,
     ) -> None:
         self._ice_servers = list(ice_servers)
+        self._network = network or IceNetwork()  # the default refuses link-local, metadata, loopback
         self._policy = policy
         self._on_offer_needed = on_offer_needed
         self._on_tracks_changed = on_tracks_changed
@@ -282,6 +285,7 @@ class MediaRouter:
         peer = ParticipantPeer(
             seat,
             RTCConfiguration(iceServers=self._ice_servers),
+            network=self._network,
             on_published=lambda track: self._track_published(seat, track),
         )
         aiortc_hooks.own_peer(peer.pc, self._codec_counters)

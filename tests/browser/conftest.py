@@ -26,6 +26,8 @@ import pytest
 from signaling.config import Settings, ensure_secret
 from signaling.tokens import TokenIssuer
 from tests.support.fake_camera import CAMERA_FPS, CAMERA_SECONDS, CAMERA_SIZE, make_fake_camera
+from tests.support.loopback_media import CHROMIUM_ARGS as LOOPBACK_CHROMIUM_ARGS
+from tests.support.loopback_media import ENVIRONMENT as LOOPBACK_MEDIA_ENV
 from tests.support.page_wait import wait_js
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,7 +116,7 @@ def accord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
     api_key = subprocess.run([sys.executable, "-m", "signaling.cli", "--data-dir", str(data_dir), "apikey", "create",
                               "tests", "--scope", "rooms"], cwd=data_dir, env=env, check=True, capture_output=True,
                              text=True, timeout=60).stdout.strip()
-    env.update(ACCORD_LOG_FORMAT="text", ACCORD_LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
+    env.update(ACCORD_LOG_FORMAT="text", ACCORD_LOG_LEVEL="INFO", PYTHONUNBUFFERED="1", **LOOPBACK_MEDIA_ENV)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "signaling.cli", "--data-dir", str(data_dir),
@@ -143,6 +145,7 @@ def chromium_args(camera: Path | None) -> list[str]:
         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--no-first-run", *([f"--use-file-for-fake-video-capture={camera}"] if camera else []),
+        *LOOPBACK_CHROMIUM_ARGS,
     ]
 
 

@@ -18,6 +18,7 @@ from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamT
 from av import VideoFrame
 
 from rtc.router import MediaRouter
+from tests.support.loopback_media import NETWORK as LOOPBACK, loopback_peer
 
 
 class PatternVideoTrack(VideoStreamTrack):
@@ -89,7 +90,7 @@ class TestClient:
         self.seat = seat
         self.rewrite_offer = rewrite_offer
         self.server_descriptions: list[tuple[str, str]] = []  # (type, SDP) the server sent
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc = loopback_peer(RTCPeerConnection(RTCConfiguration(iceServers=[])))
         self.lock = asyncio.Lock()
         self.audio = ToneAudioTrack(loud=loud)
         self.video = PatternVideoTrack()
@@ -158,6 +159,7 @@ class TestRoom:
         self.closing = False
         self.router = MediaRouter(
             [],
+            network=LOOPBACK,
             policy=lambda s, p, k: self.allowed(s, p, k),
             on_offer_needed=self._offer_needed,
             on_tracks_changed=self._tracks_changed,
