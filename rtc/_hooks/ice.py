@@ -131,29 +131,31 @@ def compatibility_problems() -> list[str]:
         if not ok:
             problems.append(what)
 
-    Connection = aioice.Connection
+    def connection(name: str) -> Any:
+        return getattr(aioice.Connection, name, None)
+
     need(aioice.__version__ == PINNED_AIOICE,
          f"aioice {aioice.__version__} installed, rtc/_hooks/ice.py was checked against {PINNED_AIOICE}")
-    need(_params(Connection.get_component_candidates) == ["self", "component", "addresses", "timeout"],
+    need(_params(connection("get_component_candidates")) == ["self", "component", "addresses", "timeout"],
          "aioice Connection.get_component_candidates(component, addresses, timeout) changed")
     need("self.get_component_candidates(component=component, addresses=addresses)"
-         in _source(Connection.gather_candidates),
+         in _source(connection("gather_candidates")),
          "aioice Connection.gather_candidates no longer passes the host addresses to get_component_candidates")
-    need(_params(Connection._add_remote_candidate) == ["self", "remote_candidate", "network_host"],
+    need(_params(connection("_add_remote_candidate")) == ["self", "remote_candidate", "network_host"],
          "aioice Connection._add_remote_candidate(remote_candidate, network_host) changed")
-    adding = _source(Connection.add_remote_candidate)
+    adding = _source(connection("add_remote_candidate"))
     need(adding.count("self._add_remote_candidate(") == 2 and "_pair_remote_candidate" not in adding
          and "_remote_candidates.append" not in adding,
          "aioice Connection.add_remote_candidate no longer goes through _add_remote_candidate for every candidate")
-    need("self._pair_remote_candidate(remote_candidate)" in _source(Connection._add_remote_candidate),
+    need("self._pair_remote_candidate(remote_candidate)" in _source(connection("_add_remote_candidate")),
          "aioice Connection._add_remote_candidate no longer pairs the candidate itself")
-    need(_params(Connection.request_received) == ["self", "message", "addr", "protocol"]
+    need(_params(connection("request_received")) == ["self", "message", "addr", "protocol"]
          and "self.receiver.request_received(message, addr, self)" in _source(aioice.ice.StunProtocol.datagram_received),
          "aioice StunProtocol no longer hands incoming checks to Connection.request_received(message, addr, protocol)")
-    callers = [name for name, member in inspect.getmembers(Connection, inspect.isfunction)
+    callers = [name for name, member in inspect.getmembers(aioice.Connection, inspect.isfunction)
                if "check_incoming(" in _source(member) and name not in ("request_received", "connect", "check_incoming")]
     need(not callers, f"aioice calls check_incoming from {callers}, outside request_received")
-    need("_transport_policy" in _source(Connection.__init__), "aioice Connection lost _transport_policy")
+    need("_transport_policy" in _source(connection("__init__")), "aioice Connection lost _transport_policy")
 
     create_names = inspect.getsource(RTCPeerConnection).count("self.__createDtlsTransport()")
     need(callable(getattr(RTCPeerConnection, "_RTCPeerConnection__createDtlsTransport", None)) and create_names >= 1,
