@@ -18,13 +18,16 @@ from .conftest import BrowserFactory, Participant, RunningServer, expect_flowing
 
 pytestmark = pytest.mark.browser
 
-# Installed in every page: the descriptions Chrome applies, local and remote, in order.
+# Installed in every page: the descriptions Chrome applies, local and remote, in order, and
+# the peer connections that applied them.
 SDP_RECORDER = """(() => {
   const log = (window.__sdpLog = []);
+  const peers = (window.__peers = new Set());
   for (const [name, side] of [["setLocalDescription", "local"], ["setRemoteDescription", "remote"]]) {
     const original = RTCPeerConnection.prototype[name];
     RTCPeerConnection.prototype[name] = async function (description) {
       const result = await original.apply(this, arguments);
+      peers.add(this);
       const applied = side === "local" ? this.localDescription : this.remoteDescription;
       if (applied && description?.type !== "rollback") log.push({ side, type: applied.type, sdp: applied.sdp });
       return result;
@@ -141,6 +144,35 @@ def numbering(sdp: str) -> dict[str, int]:
     for ext_id, uri in re.findall(r"a=extmap:(\d+)(?:/\w+)? (\S+)", sdp):
         numbers.setdefault(uri, int(ext_id))
     return numbers
+
+
+SELECTED_PAIRS = """async () => {
+  const pairs = [];
+  for (const pc of window.__peers) {
+    if (pc.connectionState !== "connected") continue;
+    const stats = await pc.getStats();
+    stats.forEach((report) => {
+      if (report.type === "transport" && report.selectedCandidatePairId) {
+        const pair = stats.get(report.selectedCandidatePairId);
+        const local = stats.get(pair.localCandidateId), remote = stats.get(pair.remoteCandidateId);
+        pairs.push([local.address, remote.address, remote.candidateType]);
+      }
+    });
+  }
+  return pairs;
+}"""
+
+
+def test_media_runs_on_loopback_only(meeting: Meeting, screenshots: list[Participant]) -> None:
+    """The test setting (``ice_addresses = 127.0.0.1``, Chromium allowed loopback): nothing
+    leaves the loopback interface, and the server's one candidate is the loopback address."""
+    meeting.ensure_admitted()
+    for person in meeting.everyone:
+        pairs = person.page.evaluate(SELECTED_PAIRS)
+        assert pairs, f"{person.label} has no connected peer connection"
+        assert all(local == "127.0.0.1" and remote == "127.0.0.1" and kind == "host" for local, remote, kind in pairs), pairs
+        answer = next(e["sdp"] for e in person.page.evaluate("window.__sdpLog") if e["side"] == "remote")
+        assert set(re.findall(r"a=candidate:\S+ \d \S+ \d+ (\S+) \d+ typ", answer)) == {"127.0.0.1"}
 
 
 def test_server_keeps_chromes_own_numbering(meeting: Meeting, screenshots: list[Participant]) -> None:
