@@ -194,12 +194,12 @@ class RoomHub:
             if live and (sid := live.sid_of.get(seat)):
                 await self.sio.emit("rtc:tracks", {"tracks": live.router.track_map(seat)}, to=sid)
 
-        async def active_speaker(seat: str | None) -> None:
+        async def active_speaker(subscribers: list[str], seat: str | None) -> None:
+            """The router names only seats the subscribers hear (``Room.may_forward``)."""
             live = self.rooms.get(room_id)
             if live is None:
                 return
-            sids = [sid for other, sid in list(live.sid_of.items())
-                    if seat is None or other == seat or live.room.may_forward(other, seat, "audio")]
+            sids = [sid for subscriber in subscribers if (sid := live.sid_of.get(subscriber)) is not None]
             if sids:
                 await self.sio.emit("speaker:active", {"seat": seat}, to=sids)
 

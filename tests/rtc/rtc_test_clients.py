@@ -156,6 +156,7 @@ class TestRoom:
         self.offers_sent: dict[str, int] = {}
         self.tracks_changed: dict[str, int] = {}
         self.speakers: list[str | None] = []
+        self.speakers_shown: dict[str, list[str | None]] = {}  # subscriber -> speakers announced to it
         self.closing = False
         self.router = MediaRouter(
             [],
@@ -193,8 +194,10 @@ class TestRoom:
     async def _tracks_changed(self, seat: str) -> None:
         self.tracks_changed[seat] = self.tracks_changed.get(seat, 0) + 1
 
-    async def _active_speaker(self, seat: str | None) -> None:
+    async def _active_speaker(self, subscribers: list[str], seat: str | None) -> None:
         self.speakers.append(seat)
+        for subscriber in subscribers:
+            self.speakers_shown.setdefault(subscriber, []).append(seat)
 
     def frames_from(self, subscriber: str, publisher: str, kind: str) -> int:
         """Frames ``subscriber`` received on the mid the router says carries ``publisher``."""
