@@ -138,14 +138,15 @@ def accord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
 
 # --------------------------------------------------------------------------- browsers
 
-def chromium_args(camera: Path | None) -> list[str]:
-    """``camera``: the y4m the fake camera shows; ``None``: Chromium's own test pattern (no face)."""
+def chromium_args(camera: Path | None, microphone: Path | None = None) -> list[str]:
+    """``camera``: the y4m the fake camera shows; ``None``: Chromium's own test pattern (no face).
+    ``microphone``: the WAV the fake microphone plays; ``None``: Chromium's beep."""
     return [
         "--headless", "--no-sandbox", "--disable-gpu",
         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--no-first-run", *([f"--use-file-for-fake-video-capture={camera}"] if camera else []),
-        *LOOPBACK_CHROMIUM_ARGS,
+        *LOOPBACK_CHROMIUM_ARGS, *([f"--use-file-for-fake-audio-capture={microphone}"] if microphone else []),
     ]
 
 
@@ -170,12 +171,12 @@ class BrowserFactory:
     contexts: list[Any] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
 
-    def launch(self) -> Any:
+    def launch(self, microphone: Path | None = None) -> Any:
         if len(self.contexts) >= MAX_BROWSERS:
             raise RuntimeError(f"at most {MAX_BROWSERS} browsers at once on this machine")
         profile = tempfile.mkdtemp(prefix="accord-chromium-")
         context = self.playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=chromium_args(self.camera),
+            profile, executable_path=CHROMIUM, headless=True, args=chromium_args(self.camera, microphone),
             viewport={"width": 1280, "height": 800},
         )
         self.contexts.append(context)
