@@ -13,6 +13,7 @@ import re
 import aioice
 import pytest
 from aioice import stun
+from aiortc import RTCIceCandidate
 
 from rtc import aiortc_hooks
 from rtc.errors import IceCandidateRefusedError
@@ -121,6 +122,37 @@ async def test_no_packet_ever_reaches_a_refused_candidate_or_answers_its_checks(
         for listener in (refused, allowed):
             assert listener.transport is not None
             listener.transport.close()
+
+
+async def test_a_trickled_refused_candidate_is_dropped_too() -> None:
+    refused = await listen(REFUSED_HOST)
+    router = MediaRouter([], network=GUARDED, policy=lambda *_: True, on_offer_needed=lambda _: asyncio.sleep(0))
+    client = TestClient("alice")
+    try:
+        offer = (await client.create_offer()).replace("a=end-of-candidates\r\n", "")  # more may trickle in
+        await client.accept_answer(await router.accept_offer("alice", offer, reset=True))
+        pc = router._participants["alice"].peer.pc  # noqa: SLF001
+        mid = pc.getTransceivers()[0].mid
+        for host, port in ((REFUSED_HOST, refused.port), ("169.254.169.254", 80)):
+            await pc.addIceCandidate(RTCIceCandidate(
+                component=1, foundation="trickled", ip=host, port=port, priority=2147483647, protocol="udp",
+                type="host", sdpMid=mid,
+            ))
+        connection = server_connection(router, "alice")
+        assert not {REFUSED_HOST, "169.254.169.254"} & {c.host for c in connection.remote_candidates}
+        await pc.addIceCandidate(RTCIceCandidate(
+            component=1, foundation="trickled", ip=ALLOWED_HOST, port=9, priority=1, protocol="udp", type="host",
+            sdpMid=mid,
+        ))
+        assert ALLOWED_HOST in {c.host for c in connection.remote_candidates}  # trickling does reach aioice
+        await wait_for(lambda: client.pc.connectionState == "connected", 15, "the client to connect")
+        await asyncio.sleep(0.5)
+        assert refused.packets == []
+    finally:
+        await router.close()
+        await client.close()
+        assert refused.transport is not None
+        refused.transport.close()
 
 
 async def test_without_the_refusal_the_same_candidate_is_contacted() -> None:
