@@ -59,6 +59,7 @@ import psutil  # noqa: E402
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack  # noqa: E402
 
+from tests.support.loopback_media import ENVIRONMENT as LOOPBACK_ENV, NETWORK as LOOPBACK, loopback_peer  # noqa: E402
 from tests.support.room_state import with_you  # noqa: E402
 
 MAGIC = b"ACRD"
@@ -173,7 +174,7 @@ def serve(conn: multiprocessing.connection.Connection) -> None:
             if sdp is not None:
                 conn.send(("offer", seat, sdp))
 
-        router = MediaRouter([], policy=lambda s, p, k: True, on_offer_needed=offer_needed)
+        router = MediaRouter([], network=LOOPBACK, policy=lambda s, p, k: True, on_offer_needed=offer_needed)
         while True:
             message = await inbox.get()
             command = message[0]
@@ -267,7 +268,7 @@ class Participant:
 
         aiortc_hooks.install()  # subscribers here count encoded frames, they never decode
         self.index = index
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc = loopback_peer(RTCPeerConnection(RTCConfiguration(iceServers=[])))
         aiortc_hooks.own_peer(self.pc, aiortc_hooks.CodecCounters())
         frames, keys, opus = clip
         self.sources = {
@@ -474,6 +475,7 @@ async def run_with_accord(args: argparse.Namespace) -> None:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         server = subprocess.Popen([*base, "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=root,
+                                  env={**os.environ, **LOOPBACK_ENV},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         clip = encode_clip()
         participants = [Participant(i, clip) for i in range(args.participants)]

@@ -35,6 +35,7 @@ import psutil  # noqa: E402
 from aiortc import RTCSessionDescription  # noqa: E402
 
 from bench.forwarding import Participant, emit, encode_clip, measure  # noqa: E402
+from tests.support.loopback_media import NETWORK as LOOPBACK  # noqa: E402
 
 CASE_ID = "bench_case"
 
@@ -82,7 +83,7 @@ def serve(conn: multiprocessing.connection.Connection, data_dir: str, segment_se
             if sdp is not None:
                 conn.send(("offer", seat, sdp))
 
-        router = MediaRouter([], policy=lambda s, p, k: True, on_offer_needed=offer_needed)
+        router = MediaRouter([], network=LOOPBACK, policy=lambda s, p, k: True, on_offer_needed=offer_needed)
         recorder: SessionRecorder | None = None
         rounds = 0
         while True:

@@ -9,7 +9,8 @@ per sender: aiortc used elsewhere in the process (tests, tools) keeps decoding a
 server's re-offers, which aiortc's own ``createOffer`` resets to its defaults.
 
 ``check_compatibility()`` verifies every private name and shape used here; the pin
-``aiortc==1.16.0`` in pyproject.toml exists because of this module.
+``aiortc==1.16.0`` in pyproject.toml exists because of this module. The aioice hooks (where
+ICE gathers, which remote candidates it contacts) live in ``rtc/_hooks/ice.py``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_add
+
+from ._hooks import ice as _ice
+from ._hooks.ice import apply_ice_network  # noqa: F401 - every hook is reached through this module
 
 log = logging.getLogger(__name__)
 
@@ -632,6 +636,7 @@ def check_compatibility() -> None:
     except Exception as exc:  # noqa: BLE001
         problems.append(f"cannot parse and rewrite an SDP with aiortc.sdp: {exc!r}")
 
+    problems.extend(_ice.compatibility_problems())
     if problems:
         raise AiortcCompatibilityError(
             f"aiortc {aiortc.__version__} is incompatible with rtc/aiortc_hooks.py:\n- "

@@ -32,3 +32,9 @@ class NoOfferPendingError(RtcError):
     """An answer arrived but the server has no offer outstanding for that seat."""
 
     code = "no_offer_pending"
+
+
+class IceCandidateRefusedError(RtcError):
+    """Every ICE candidate the client sent is an address the server refuses to contact."""
+
+    code = "ice_candidate_refused"

@@ -28,7 +28,8 @@ from aiortc import (
 
 from . import aiortc_hooks
 from .errors import GlareError, NoOfferPendingError, SdpError
-from .sdp_validation import FORWARDED_CODECS, MediaSection, parse_description
+from .ice_policy import IceNetwork
+from .sdp_validation import FORWARDED_CODECS, MediaSection, check_candidates, parse_description
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,13 @@ class ParticipantPeer:
         seat: str,
         configuration: RTCConfiguration,
         *,
+        network: IceNetwork,
         on_published: Callable[[PublishedTrack], None],
     ) -> None:
         self.seat = seat
         self.pc = RTCPeerConnection(configuration)
+        aiortc_hooks.apply_ice_network(self.pc, network)
+        self._network = network
         self._lock = asyncio.Lock()
         self._sections: list[MediaSection] = []
         self._remote_ufrag: str | None = None
@@ -105,6 +109,7 @@ class ParticipantPeer:
             description = parse_description(
                 text, "offer", established=self._sections, ice_ufrag=self._remote_ufrag
             )
+            check_candidates(description, self._network.candidates)
             self._refuse_renumbering(description, "offer")
             for media in description.media[len(self._sections):]:
                 # Claim each new section with a receive-only transceiver limited to the
@@ -160,6 +165,7 @@ class ParticipantPeer:
             description = parse_description(
                 text, "answer", established=self._offered, ice_ufrag=self._remote_ufrag
             )
+            check_candidates(description, self._network.candidates)
             self._refuse_renumbering(description, "answer")
             try:
                 await self.pc.setRemoteDescription(RTCSessionDescription(sdp=str(text), type="answer"))

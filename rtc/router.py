@@ -26,6 +26,7 @@ from . import aiortc_hooks
 from .active_speaker import ActiveSpeakerDetector
 from .errors import NoOfferPendingError, SdpError
 from .forwarded_track import ForwardedTrack, ForwardingCounters
+from .ice_policy import IceNetwork
 from .media_tap import MediaTap
 from .participant_peer import ParticipantPeer, PublishedTrack
 
@@ -88,12 +89,16 @@ class MediaRouter:
         self,
         ice_servers: list[RTCIceServer],
         *,
+        network: IceNetwork | None = None,
         policy: Callable[[str, str, str], bool],
         on_offer_needed: Callable[[str], Awaitable[None]],
         on_tracks_changed: Callable[[str], Awaitable[None]] | None = None,
-        on_active_speaker: Callable[[str | None], Awaitable[None]] | None = None,
+        on_active_speaker: Callable[[list[str], str | None], Awaitable[None]] | None = None,
     ) -> None:
+        """``on_active_speaker(subscribers, seat)``: these subscribers now see ``seat`` speaking
+        (``None``: nobody), among the seats they hear."""
         self._ice_servers = list(ice_servers)
+        self._network = network or IceNetwork()  # the default refuses link-local, metadata, loopback
         self._policy = policy
         self._on_offer_needed = on_offer_needed
         self._on_tracks_changed = on_tracks_changed
@@ -112,6 +117,7 @@ class MediaRouter:
         self._tap = MediaTap(self.request_keyframe)
         self._speaker = ActiveSpeakerDetector()
         self._speaker_task: asyncio.Task[None] | None = None
+        self._speaker_shown: dict[str, str | None] = {}  # subscriber -> speaker last announced
         self._closed = False
 
     # -- negotiation -------------------------------------------------------------------
@@ -139,6 +145,7 @@ class MediaRouter:
                     await self._retire(participant)
                 participant = _Participant(seat, peer)
                 self._participants[seat] = participant
+                self._speaker_shown.pop(seat, None)  # a new page knows no speaker yet
                 publishers = sorted({p for (p, _kind) in self._published if p != seat})
                 for publisher in publishers:
                     self._add_slot(participant, publisher)
@@ -282,6 +289,7 @@ class MediaRouter:
         peer = ParticipantPeer(
             seat,
             RTCConfiguration(iceServers=self._ice_servers),
+            network=self._network,
             on_published=lambda track: self._track_published(seat, track),
         )
         aiortc_hooks.own_peer(peer.pc, self._codec_counters)
@@ -408,15 +416,33 @@ class MediaRouter:
             self._speaker_task = asyncio.get_running_loop().create_task(self._announce_speakers())
 
     async def _announce_speakers(self) -> None:
+        """Tell each subscriber whose speaker changed, one call per new speaker."""
         assert self._on_active_speaker is not None
         while True:
             await asyncio.sleep(SPEAKER_EVALUATION_INTERVAL)
-            change = self._speaker.evaluate(time.monotonic())
-            if change is not None:
+            audiences = {seat: self._heard_by(participant) for seat, participant in self._participants.items()}
+            shown = self._speaker.speakers(audiences, time.monotonic())
+            changes: dict[str | None, list[str]] = {}
+            for subscriber, speaker in shown.items():
+                if self._speaker_shown.get(subscriber) != speaker:
+                    changes.setdefault(speaker, []).append(subscriber)
+            self._speaker_shown = shown
+            for speaker, subscribers in changes.items():
                 try:
-                    await self._on_active_speaker(change.seat)
+                    await self._on_active_speaker(subscribers, speaker)
                 except Exception:
                     log.exception("on_active_speaker failed")
+
+    @staticmethod
+    def _heard_by(participant: _Participant) -> frozenset[str]:
+        """The seats whose audio reaches this participant now (``refresh`` applied the policy),
+        and its own: people see themselves highlighted when they speak."""
+        heard = {participant.seat}
+        for slot in participant.slots:
+            leg = slot.legs.get("audio")
+            if slot.publisher is not None and leg is not None and not leg.track.paused:
+                heard.add(slot.publisher)
+        return frozenset(heard)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)

@@ -15,7 +15,8 @@ from typing import Literal
 
 from aiortc import sdp
 
-from .errors import SdpError
+from .errors import IceCandidateRefusedError, SdpError
+from .ice_policy import CandidatePolicy
 
 MAX_SDP_CHARS = 65_536
 FORWARDED_CODECS = {"audio": ("audio/opus", 48000), "video": ("video/VP8", 90000)}
@@ -72,6 +73,30 @@ def parse_description(
             f"expected {_describe(established)} first, got {_describe(sections)}"
         )
     return description
+
+
+def check_candidates(description: sdp.SessionDescription, policy: CandidatePolicy) -> None:
+    """Refuse a description whose ICE candidates are all addresses the server will not contact.
+
+    Some refused candidates next to usable ones are normal (a Windows APIPA adapter gives a
+    169.254 host candidate): the ICE hooks drop those silently. When nothing usable is left
+    the connection could never work, and the client is told why. mDNS names (``.local``) are
+    judged by the hooks once resolved; a description without candidates (peer-reflexive
+    discovery only) is left to ICE.
+    """
+    candidates = [c for media in description.media for c in media.ice_candidates]
+    refused = [(c, reason) for c in candidates if (reason := _refusal(c.ip, c.port, policy)) is not None]
+    if candidates and len(refused) == len(candidates):
+        listed = "; ".join(f"{c.ip}:{c.port} ({reason})" for c, reason in refused[:4])
+        raise IceCandidateRefusedError(
+            f"every ICE candidate is an address this server refuses to contact: {listed}"
+        )
+
+
+def _refusal(host: str, port: int, policy: CandidatePolicy) -> str | None:
+    if host.lower().endswith(".local"):
+        return None
+    return policy.refusal(host, port)
 
 
 def _check_media(index: int, media: sdp.MediaDescription, kind: str) -> MediaSection:

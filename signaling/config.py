@@ -16,6 +16,7 @@ from typing import Any
 
 from identity.checks import IdentityPolicy
 from mediation.outbound import OutboundPolicy
+from rtc.ice_policy import CandidatePolicy, IceNetwork, parse_networks as parse_ice_networks
 
 from .client_address import parse_networks
 
@@ -52,6 +53,19 @@ class Settings:
     tls_key: Path | None = None
     tls_self_signed: bool = False
     ice_servers: tuple[IceServer, ...] = ()
+    #: Interfaces (``eth0``) whose addresses ICE gathers host candidates on; with ``ice_addresses``
+    #: empty too, every interface except loopback.
+    ice_interfaces: tuple[str, ...] = ()
+    #: Local addresses ICE gathers on, besides ``ice_interfaces``' (``127.0.0.1`` for loopback only).
+    ice_addresses: tuple[str, ...] = ()
+    #: A 1:1 NAT's public address: advertised instead of the private one in host candidates.
+    ice_public_address: str | None = None
+    #: Whether clients may name loopback addresses as ICE candidates (tests, benches).
+    ice_allow_loopback: bool = False
+    #: Networks the server never sends ICE checks to, besides link-local, metadata and loopback.
+    ice_refused_networks: tuple[str, ...] = ()
+    #: Exceptions to the built-in refusals (the most specific network decides).
+    ice_allowed_networks: tuple[str, ...] = ()
     log_level: str = "INFO"
     log_format: str = "json"
     token_ttl_seconds: int = 4 * 3600
@@ -130,7 +144,8 @@ def _coerce(name: str, raw: Any) -> Any:
         )
     if name in ("data_dir", "tls_cert", "tls_key", "key_passphrase_file"):
         return Path(raw) if raw not in (None, "") else None
-    if name in ("trusted_proxies", "webhook_allowed_hosts", "identity_provider_certificates"):
+    if name in ("trusted_proxies", "webhook_allowed_hosts", "identity_provider_certificates", "ice_interfaces",
+                "ice_addresses", "ice_refused_networks", "ice_allowed_networks"):
         items = raw.split(",") if isinstance(raw, str) else raw  # a TOML list, or "a, b" in the environment
         values = tuple(str(item).strip() for item in items if str(item).strip())
         return tuple(Path(v) for v in values) if name == "identity_provider_certificates" else values
@@ -141,7 +156,9 @@ def _coerce(name: str, raw: Any) -> Any:
     if name in ("reconnect_grace_seconds", "deadline_scan_seconds", "recording_segment_seconds",
                 "recording_stamp_seconds", "recording_sweep_seconds"):
         return float(raw)
-    if name in ("tls_self_signed", "webhook_allow_http"):
+    if name == "ice_public_address":
+        return raw or None
+    if name in ("tls_self_signed", "webhook_allow_http", "ice_allow_loopback"):
         return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
     return raw
 
@@ -188,7 +205,22 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     if settings.identity_retention_days < 1:
         raise ValueError("identity_retention_days must be at least 1")
     OutboundPolicy(settings.webhook_allow_http, settings.webhook_allowed_hosts)  # a bad entry stops start-up
+    ice_network(settings)  # so does a bad ICE address or network
     return settings
+
+
+def ice_network(settings: Settings) -> IceNetwork:
+    """Where the media server's ICE gathers and which remote candidates it contacts."""
+    return IceNetwork(
+        interfaces=settings.ice_interfaces,
+        addresses=settings.ice_addresses,
+        public_address=settings.ice_public_address,
+        candidates=CandidatePolicy(
+            allow_loopback=settings.ice_allow_loopback,
+            refused_networks=parse_ice_networks(settings.ice_refused_networks, "ice_refused_networks"),
+            allowed_networks=parse_ice_networks(settings.ice_allowed_networks, "ice_allowed_networks"),
+        ),
+    )
 
 
 def refuse_passphrase_beside_keys(settings: Settings) -> None:

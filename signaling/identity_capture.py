@@ -33,6 +33,7 @@ from mediation.errors import InvalidInput, NotFound
 from recordings.storage import RecordingStorage
 from recordings.store import RecordingStore
 from rtc.frame_sampler import NoFramesError, PacketBuffer, SampledDecoder, SampledFrame, sample_video
+from rtc.ice_policy import IceNetwork
 from rtc.router import MediaRouter
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,10 @@ class CaptureSession:
 
 class IdentityCapture:
     def __init__(self, ice_servers: list[RTCIceServer], gate: StoredIdentityGate, enrolment: EnrolmentService,
-                 recorder: CheckRecorder, recordings: tuple[RecordingStore, RecordingStorage] | None = None):
+                 recorder: CheckRecorder, recordings: tuple[RecordingStore, RecordingStorage] | None = None,
+                 network: IceNetwork | None = None):
         self.ice_servers = ice_servers
+        self.network = network
         self.recordings = recordings
         self.gate = gate
         self.enrolment = enrolment
@@ -121,7 +124,8 @@ class IdentityCapture:
         async def nothing(_: str) -> None:
             return None
 
-        router = MediaRouter(self.ice_servers, policy=lambda *_: False, on_offer_needed=nothing)
+        router = MediaRouter(self.ice_servers, network=self.network, policy=lambda *_: False,
+                             on_offer_needed=nothing)
         try:
             answer = await router.accept_offer(SEAT, sdp)
         except BaseException:

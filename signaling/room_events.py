@@ -19,11 +19,11 @@ import socketio
 from aiortc import RTCIceServer
 from pydantic import BaseModel, ValidationError
 
-from rtc.errors import GlareError, NoOfferPendingError, SdpError
+from rtc.errors import RtcError
 from rtc.router import MediaRouter
 
 from . import events as ev
-from .config import Settings
+from .config import Settings, ice_network
 from .room import Room, RoomError
 from .room_store import RoomStore
 from .tokens import TokenError, TokenIssuer
@@ -156,7 +156,7 @@ class RoomHub:
                 return await handler(sid, payload)
             except (EventError, RoomError, TokenError) as err:
                 return refuse(err.code, err.message)
-            except (SdpError, GlareError, NoOfferPendingError) as err:
+            except RtcError as err:
                 return refuse(err.code, str(err))
             except Exception:
                 log.exception("event handler failed", extra={"event": name})
@@ -194,16 +194,17 @@ class RoomHub:
             if live and (sid := live.sid_of.get(seat)):
                 await self.sio.emit("rtc:tracks", {"tracks": live.router.track_map(seat)}, to=sid)
 
-        async def active_speaker(seat: str | None) -> None:
+        async def active_speaker(subscribers: list[str], seat: str | None) -> None:
+            """The router names only seats the subscribers hear (``Room.may_forward``)."""
             live = self.rooms.get(room_id)
             if live is None:
                 return
-            sids = [sid for other, sid in list(live.sid_of.items())
-                    if seat is None or other == seat or live.room.may_forward(other, seat, "audio")]
+            sids = [sid for subscriber in subscribers if (sid := live.sid_of.get(subscriber)) is not None]
             if sids:
                 await self.sio.emit("speaker:active", {"seat": seat}, to=sids)
 
-        return MediaRouter(ice, policy=room.may_forward, on_offer_needed=offer_needed,
+        return MediaRouter(ice, network=ice_network(self.settings), policy=room.may_forward,
+                           on_offer_needed=offer_needed,
                            on_tracks_changed=tracks_changed, on_active_speaker=active_speaker)
 
     async def _live(self, room_id: str) -> LiveRoom:

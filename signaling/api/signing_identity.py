@@ -25,7 +25,7 @@ from rtc.errors import RtcError
 from signing.attestation_key import AttestationKeyStore
 
 from ..auth import PUBLIC
-from ..config import Settings
+from ..config import Settings, ice_network
 from ..errors import ApiError
 from ..identity_capture import LIFETIME, CaptureSession, IdentityCapture
 from ..openapi import api
@@ -46,7 +46,7 @@ def setup_signing_identity(app: web.Application, settings: Settings) -> None:
     recorder = CheckRecorder(app[GATE_KEY], AttestationKeyStore(app[PKI_KEY]))
     ice = [RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in settings.ice_servers]
     capture = IdentityCapture(ice, app[GATE_KEY], app[ENROLMENT_KEY], recorder,
-                              (app[RECORDING_STORE_KEY], app[RECORDING_STORAGE_KEY]))
+                              (app[RECORDING_STORE_KEY], app[RECORDING_STORAGE_KEY]), ice_network(settings))
     app[RECORDER_KEY] = recorder
     app[CAPTURE_KEY] = capture
 

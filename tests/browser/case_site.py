@@ -28,11 +28,13 @@ from signaling.api.accounts import SERVICES_KEY
 from signaling.api.directory import DIRECTORY_KEY
 from signaling.app import create_app
 from signaling.config import Settings
+from tests.support.loopback_media import CHROMIUM_ARGS as LOOPBACK_CHROMIUM_ARGS
+from tests.support.loopback_media import SETTINGS as LOOPBACK_MEDIA
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run", *LOOPBACK_CHROMIUM_ARGS]
 PASSWORD = "correct horse battery"
 ORG = "示例锦江区人民调解委员会"
 COURT = "示例成都市锦江区人民法院"
@@ -102,7 +104,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # bound before the app exists, so its room links name the real port
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app = create_app(Settings(data_dir=data_dir, log_level="WARNING", public_url=base_url))
+    app = create_app(Settings(data_dir=data_dir, log_level="WARNING", public_url=base_url, **LOOPBACK_MEDIA))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.SockSite(runner, sock).start()

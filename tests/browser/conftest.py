@@ -26,6 +26,8 @@ import pytest
 from signaling.config import Settings, ensure_secret
 from signaling.tokens import TokenIssuer
 from tests.support.fake_camera import CAMERA_FPS, CAMERA_SECONDS, CAMERA_SIZE, make_fake_camera
+from tests.support.loopback_media import CHROMIUM_ARGS as LOOPBACK_CHROMIUM_ARGS
+from tests.support.loopback_media import ENVIRONMENT as LOOPBACK_MEDIA_ENV
 from tests.support.page_wait import wait_js
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,7 +116,7 @@ def accord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
     api_key = subprocess.run([sys.executable, "-m", "signaling.cli", "--data-dir", str(data_dir), "apikey", "create",
                               "tests", "--scope", "rooms"], cwd=data_dir, env=env, check=True, capture_output=True,
                              text=True, timeout=60).stdout.strip()
-    env.update(ACCORD_LOG_FORMAT="text", ACCORD_LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
+    env.update(ACCORD_LOG_FORMAT="text", ACCORD_LOG_LEVEL="INFO", PYTHONUNBUFFERED="1", **LOOPBACK_MEDIA_ENV)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "signaling.cli", "--data-dir", str(data_dir),
@@ -136,13 +138,15 @@ def accord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
 
 # --------------------------------------------------------------------------- browsers
 
-def chromium_args(camera: Path | None) -> list[str]:
-    """``camera``: the y4m the fake camera shows; ``None``: Chromium's own test pattern (no face)."""
+def chromium_args(camera: Path | None, microphone: Path | None = None) -> list[str]:
+    """``camera``: the y4m the fake camera shows; ``None``: Chromium's own test pattern (no face).
+    ``microphone``: the WAV the fake microphone plays; ``None``: Chromium's beep."""
     return [
         "--headless", "--no-sandbox", "--disable-gpu",
         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--no-first-run", *([f"--use-file-for-fake-video-capture={camera}"] if camera else []),
+        *LOOPBACK_CHROMIUM_ARGS, *([f"--use-file-for-fake-audio-capture={microphone}"] if microphone else []),
     ]
 
 
@@ -167,12 +171,12 @@ class BrowserFactory:
     contexts: list[Any] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
 
-    def launch(self) -> Any:
+    def launch(self, microphone: Path | None = None) -> Any:
         if len(self.contexts) >= MAX_BROWSERS:
             raise RuntimeError(f"at most {MAX_BROWSERS} browsers at once on this machine")
         profile = tempfile.mkdtemp(prefix="accord-chromium-")
         context = self.playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=chromium_args(self.camera),
+            profile, executable_path=CHROMIUM, headless=True, args=chromium_args(self.camera, microphone),
             viewport={"width": 1280, "height": 800},
         )
         self.contexts.append(context)

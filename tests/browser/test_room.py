@@ -14,17 +14,22 @@ from typing import Iterator
 
 import pytest
 
+from tests.support.fake_microphone import make_fake_microphone
+
 from .conftest import BrowserFactory, Participant, RunningServer, expect_flowing, expect_silent
 
 pytestmark = pytest.mark.browser
 
-# Installed in every page: the descriptions Chrome applies, local and remote, in order.
+# Installed in every page: the descriptions Chrome applies, local and remote, in order, and
+# the peer connections that applied them.
 SDP_RECORDER = """(() => {
   const log = (window.__sdpLog = []);
+  const peers = (window.__peers = new Set());
   for (const [name, side] of [["setLocalDescription", "local"], ["setRemoteDescription", "remote"]]) {
     const original = RTCPeerConnection.prototype[name];
     RTCPeerConnection.prototype[name] = async function (description) {
       const result = await original.apply(this, arguments);
+      peers.add(this);
       const applied = side === "local" ? this.localDescription : this.remoteDescription;
       if (applied && description?.type !== "rollback") log.push({ side, type: applied.type, sdp: applied.sdp });
       return result;
@@ -62,8 +67,11 @@ class Meeting:
 
 
 @pytest.fixture(scope="module")
-def meeting(accord_server: RunningServer, browsers: BrowserFactory) -> Iterator[Meeting]:
+def meeting(accord_server: RunningServer, browsers: BrowserFactory, tmp_path_factory: pytest.TempPathFactory,
+            ) -> Iterator[Meeting]:
+    """The applicant's microphone plays a steady tone (the one who speaks), the others' silence."""
     room_id = accord_server.create_room("(2026)京0105民调123号")
+    sounds = tmp_path_factory.mktemp("microphones")
     people = {}
     for label, role, name, side in [
         ("mediator", "mediator", "王调解员", None),
@@ -71,8 +79,10 @@ def meeting(accord_server: RunningServer, browsers: BrowserFactory) -> Iterator[
         ("respondent", "party", "李四", "respondent"),
     ]:
         invite = accord_server.invite(room_id, role, name, side)
-        context = browsers.launch()
+        microphone = make_fake_microphone(sounds / f"{label}.wav", loud=label == "applicant")
+        context = browsers.launch(microphone)
         context.add_init_script(SDP_RECORDER)
+        context.add_init_script(SPEAKER_RECORDER)
         people[label] = Participant(label, context, accord_server.join_url(invite["token"]))
     meeting = Meeting(room_id, **people)
     meeting.mediator.open().join()
@@ -141,6 +151,56 @@ def numbering(sdp: str) -> dict[str, int]:
     for ext_id, uri in re.findall(r"a=extmap:(\d+)(?:/\w+)? (\S+)", sdp):
         numbers.setdefault(uri, int(ext_id))
     return numbers
+
+
+SELECTED_PAIRS = """async () => {
+  const pairs = [];
+  for (const pc of window.__peers) {
+    if (pc.connectionState !== "connected") continue;
+    const stats = await pc.getStats();
+    stats.forEach((report) => {
+      if (report.type === "transport" && report.selectedCandidatePairId) {
+        const pair = stats.get(report.selectedCandidatePairId);
+        const local = stats.get(pair.localCandidateId), remote = stats.get(pair.remoteCandidateId);
+        pairs.push([local.address, remote.address, remote.candidateType]);
+      }
+    });
+  }
+  return pairs;
+}"""
+
+
+def test_media_runs_on_loopback_only(meeting: Meeting, screenshots: list[Participant]) -> None:
+    """The test setting (``ice_addresses = 127.0.0.1``, Chromium allowed loopback): nothing
+    leaves the loopback interface, and the server's one candidate is the loopback address."""
+    meeting.ensure_admitted()
+    for person in meeting.everyone:
+        pairs = person.page.evaluate(SELECTED_PAIRS)
+        assert pairs, f"{person.label} has no connected peer connection"
+        assert all(local == "127.0.0.1" and remote == "127.0.0.1" and kind == "host" for local, remote, kind in pairs), pairs
+        answer = next(e["sdp"] for e in person.page.evaluate("window.__sdpLog") if e["side"] == "remote")
+        assert set(re.findall(r"a=candidate:\S+ \d \S+ \d+ (\S+) \d+ typ", answer)) == {"127.0.0.1"}
+
+
+# Installed in every page: every seat whose tile was ever highlighted as the active speaker.
+SPEAKER_RECORDER = """(() => {
+  const seen = (window.__speakersSeen = new Set());
+  new MutationObserver((records) => {
+    for (const record of records) {
+      if (record.target.classList?.contains("speaking")) seen.add(record.target.dataset.seat);
+    }
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ["class"] });
+})();"""
+
+
+def test_active_speaker_from_chromes_audio_levels(meeting: Meeting, screenshots: list[Participant]) -> None:
+    """The applicant's microphone plays a tone, the others' silence: the server reads the
+    ssrc-audio-level header extension of Chrome's Opus packets (never the audio) and every page
+    highlights the applicant, and nobody else."""
+    meeting.ensure_admitted()
+    for person in meeting.everyone:
+        person.wait_for("window.__speakersSeen.size > 0", timeout=20000)
+        assert person.page.evaluate("[...window.__speakersSeen]") == [meeting.applicant.seat]
 
 
 def test_server_keeps_chromes_own_numbering(meeting: Meeting, screenshots: list[Participant]) -> None:

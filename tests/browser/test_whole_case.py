@@ -47,7 +47,7 @@ from signaling.app import create_app
 from signaling.config import Settings
 from signing.verification import async_verify_agreement
 
-from .case_site import ARTIFACTS, PASSWORD, SAME_LOOP, browser, id_number  # noqa: F401
+from .case_site import ARTIFACTS, LOOPBACK_MEDIA, PASSWORD, SAME_LOOP, browser, id_number  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
@@ -87,7 +87,8 @@ async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app = create_app(Settings(data_dir=data_dir, log_level="WARNING", public_url=base_url, identity_gate="test"))
+    app = create_app(Settings(data_dir=data_dir, log_level="WARNING", public_url=base_url, identity_gate="test",
+                                **LOOPBACK_MEDIA))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.SockSite(runner, sock).start()

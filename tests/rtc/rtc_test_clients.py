@@ -18,6 +18,7 @@ from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamT
 from av import VideoFrame
 
 from rtc.router import MediaRouter
+from tests.support.loopback_media import NETWORK as LOOPBACK, loopback_peer
 
 
 class PatternVideoTrack(VideoStreamTrack):
@@ -89,7 +90,7 @@ class TestClient:
         self.seat = seat
         self.rewrite_offer = rewrite_offer
         self.server_descriptions: list[tuple[str, str]] = []  # (type, SDP) the server sent
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc = loopback_peer(RTCPeerConnection(RTCConfiguration(iceServers=[])))
         self.lock = asyncio.Lock()
         self.audio = ToneAudioTrack(loud=loud)
         self.video = PatternVideoTrack()
@@ -155,9 +156,11 @@ class TestRoom:
         self.offers_sent: dict[str, int] = {}
         self.tracks_changed: dict[str, int] = {}
         self.speakers: list[str | None] = []
+        self.speakers_shown: dict[str, list[str | None]] = {}  # subscriber -> speakers announced to it
         self.closing = False
         self.router = MediaRouter(
             [],
+            network=LOOPBACK,
             policy=lambda s, p, k: self.allowed(s, p, k),
             on_offer_needed=self._offer_needed,
             on_tracks_changed=self._tracks_changed,
@@ -191,8 +194,10 @@ class TestRoom:
     async def _tracks_changed(self, seat: str) -> None:
         self.tracks_changed[seat] = self.tracks_changed.get(seat, 0) + 1
 
-    async def _active_speaker(self, seat: str | None) -> None:
+    async def _active_speaker(self, subscribers: list[str], seat: str | None) -> None:
         self.speakers.append(seat)
+        for subscriber in subscribers:
+            self.speakers_shown.setdefault(subscriber, []).append(seat)
 
     def frames_from(self, subscriber: str, publisher: str, kind: str) -> int:
         """Frames ``subscriber`` received on the mid the router says carries ``publisher``."""

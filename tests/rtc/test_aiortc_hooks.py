@@ -16,6 +16,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 import rtc.router  # noqa: F401 - installs the hooks, as the server does
 from rtc import aiortc_hooks
 from rtc_test_clients import PatternVideoTrack, wait_for
+from tests.support.loopback_media import loopback_peer
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
 H264 = RTCRtpCodecParameters(
@@ -146,7 +147,7 @@ def test_pass_through_encoder_packs_without_opening_a_codec() -> None:
 
 
 async def connected_pair(owned_counters: aiortc_hooks.CodecCounters | None):  # type: ignore[no-untyped-def]
-    sender, receiver = (RTCPeerConnection(RTCConfiguration(iceServers=[])) for _ in range(2))
+    sender, receiver = (loopback_peer(RTCPeerConnection(RTCConfiguration(iceServers=[]))) for _ in range(2))
     if owned_counters is not None:
         aiortc_hooks.own_peer(receiver, owned_counters)
     sender.addTrack(PatternVideoTrack())

@@ -9,6 +9,7 @@ import pytest
 from rtc.errors import GlareError, NoOfferPendingError, SdpError
 from rtc.router import MediaRouter
 from rtc_test_clients import TestClient, TestRoom, wait_for
+from tests.support.loopback_media import NETWORK as LOOPBACK
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -25,7 +26,7 @@ class ManualSignaling:
 
     def __init__(self) -> None:
         self.offer_needed: list[str] = []
-        self.router = MediaRouter([], policy=lambda s, p, k: True, on_offer_needed=self._offer_needed)
+        self.router = MediaRouter([], network=LOOPBACK, policy=lambda s, p, k: True, on_offer_needed=self._offer_needed)
 
     async def _offer_needed(self, seat: str) -> None:
         self.offer_needed.append(seat)

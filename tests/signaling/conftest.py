@@ -15,6 +15,7 @@ from aiohttp import web
 from signaling.app import create_app
 from signaling.auth import API_KEYS_KEY
 from signaling.config import load_settings
+from tests.support.loopback_media import SETTINGS as LOOPBACK_MEDIA
 from tests.support.room_state import with_you
 
 
@@ -44,7 +45,7 @@ class RunningServer:
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     settings = load_settings(data_dir=tmp_path / "data", port=0, reconnect_grace_seconds=2.0,
-                             max_event_bytes=16 * 1024)
+                             max_event_bytes=16 * 1024, **LOOPBACK_MEDIA)
     app = create_app(settings)
     runner = web.AppRunner(app, shutdown_timeout=2)
     await runner.setup()

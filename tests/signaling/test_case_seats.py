@@ -22,6 +22,7 @@ from signaling.app import create_app
 from signaling.auth import API_KEYS_KEY
 from signaling.config import load_settings
 from tests.mediation.helpers import Person, application, make_staff, register_party
+from tests.support.loopback_media import SETTINGS as LOOPBACK_MEDIA
 
 from .conftest import Client
 from .test_rooms_ownership import Caller, OutboxCodes, _call, _login
@@ -43,7 +44,8 @@ class Node:
     clients: list[Client] = field(default_factory=list)
 
     async def start(self) -> "Node":
-        self.app = create_app(load_settings(data_dir=self.data_dir, port=0, reconnect_grace_seconds=2.0))
+        self.app = create_app(load_settings(data_dir=self.data_dir, port=0, reconnect_grace_seconds=2.0,
+                                            **LOOPBACK_MEDIA))
         self.runner = web.AppRunner(self.app, shutdown_timeout=2)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from signaling.config import ensure_secret, load_settings
+from signaling.config import ensure_secret, ice_network, load_settings
 
 
 def test_defaults_are_safe(tmp_path, monkeypatch):
@@ -54,3 +54,31 @@ def test_identity_provider_certificates_from_toml_and_environment(tmp_path, monk
     assert load_settings(cfg).identity_provider_certificates == (Path("/etc/accord/ctid.pem"),)
     monkeypatch.setenv("ACCORD_IDENTITY_PROVIDER_CERTIFICATES", "a.pem, b.pem")
     assert load_settings(cfg).identity_provider_certificates == (Path("a.pem"), Path("b.pem"))
+
+
+def test_ice_network_settings_from_toml_and_environment(tmp_path, monkeypatch):
+    cfg = tmp_path / "accord.toml"
+    cfg.write_text('[server]\nice_interfaces = ["eth0"]\nice_public_address = "203.0.113.7"\n'
+                   'ice_refused_networks = ["10.0.0.0/8"]\nice_allowed_networks = ["10.20.0.0/16"]\n')
+    monkeypatch.setenv("ACCORD_ICE_ADDRESSES", "127.0.0.1, ::1")
+    monkeypatch.setenv("ACCORD_ICE_ALLOW_LOOPBACK", "true")
+    network = ice_network(load_settings(cfg))
+    assert network.interfaces == ("eth0",) and network.addresses == ("127.0.0.1", "::1")
+    assert network.public_address == "203.0.113.7"
+    assert network.candidates.allows("127.0.0.1") and network.candidates.allows("10.20.1.1")
+    assert not network.candidates.allows("10.1.1.1") and not network.candidates.allows("169.254.169.254")
+
+
+def test_the_default_ice_network_refuses_loopback_and_metadata(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    network = ice_network(load_settings())
+    assert not network.restricted and network.public_address is None
+    assert not network.candidates.allows("127.0.0.1") and not network.candidates.allows("169.254.169.254")
+
+
+@pytest.mark.parametrize(("name", "value"), [("ice_refused_networks", "10.0.0.0/40"), ("ice_addresses", "eth0"),
+                                             ("ice_public_address", "mediation.example.org")])
+def test_a_bad_ice_address_stops_start_up(tmp_path, monkeypatch, name, value):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError):
+        load_settings(**{name: value})

@@ -8,10 +8,12 @@ import time
 
 import aiohttp
 import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from signaling.tokens import TokenIssuer
+from tests.support.loopback_media import loopback_peer
 
 
 async def joined_room(server, clients):
@@ -210,3 +212,18 @@ async def test_fuzzed_events_never_break_the_room(server, clients):
         await asyncio.sleep(0.03)
     assert (await m.call("chat:send", {"text": "room alive"}))["ok"]
     await a.wait_for("chat:message", lambda d: d["text"] == "room alive")
+
+
+async def test_an_offer_naming_only_refused_addresses_gets_ice_candidate_refused(server, clients):
+    room, (m, _), _, _ = await joined_room(server, clients)
+    pc = loopback_peer(RTCPeerConnection(RTCConfiguration(iceServers=[])))
+    try:
+        pc.addTransceiver("audio", direction="sendrecv")
+        await pc.setLocalDescription(await pc.createOffer())
+        metadata = pc.localDescription.sdp.replace("127.0.0.1", "169.254.169.254")
+        refused = await m.call("rtc:offer", {"sdp": metadata, "reset": True})
+        assert refused["error"]["code"] == "ice_candidate_refused"
+        assert "169.254.169.254" in refused["error"]["message"]
+        assert (await m.call("rtc:offer", {"sdp": pc.localDescription.sdp, "reset": True}))["ok"]
+    finally:
+        await pc.close()

@@ -31,6 +31,7 @@ from signaling.app import create_app
 from signaling.api.pki import PKI_KEY
 from signaling.auth import API_KEYS_KEY
 from signaling.config import Settings
+from tests.support.loopback_media import SETTINGS as LOOPBACK_MEDIA
 
 from agreement_samples import agreement_dict
 from pades_samples import browser_sign
@@ -338,7 +339,8 @@ async def start_server(data_dir: Path, **settings: Any) -> Server:
     data_dir.mkdir(parents=True, exist_ok=True)
     anchor = provider.write(data_dir / f"identity-provider-{secrets.token_hex(3)}.pem")
     config = Settings(**{"data_dir": data_dir, "identity_gate": "test", "identity_policy": "face",
-                         "log_level": "WARNING", "identity_provider_certificates": (anchor,), **settings})
+                         "log_level": "WARNING", "identity_provider_certificates": (anchor,), **LOOPBACK_MEDIA,
+                         **settings})
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -14,7 +14,7 @@ from typing import Any, AsyncIterator
 
 import numpy as np
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from av import VideoFrame
 from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -28,6 +28,7 @@ from mediation.identity_models import IdentityCheckRow
 from mediation.models import OneTimeCode
 from signing.evidence import SignatureEvidence
 from tests.identity.face_samples import astronaut, grace_hopper, grace_hopper_jpeg, jpeg
+from tests.support.loopback_media import loopback_peer
 
 pytestmark = pytest.mark.timeout(240)
 FIELD = "sig_01_party_applicant"
@@ -80,7 +81,7 @@ async def _live_check(server: Server, token: str, image: np.ndarray,
         assert status == 201, session
     else:
         session = {"session_id": session_id}
-    pc = RTCPeerConnection()
+    pc = loopback_peer(RTCPeerConnection(RTCConfiguration(iceServers=[])))
     try:
         pc.addTransceiver(StillCamera(image), direction="sendonly")
         await pc.setLocalDescription(await pc.createOffer())

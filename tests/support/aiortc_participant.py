@@ -19,6 +19,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AUDIO_PTIME, MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
 
+from .loopback_media import loopback_peer
 from .room_state import with_you
 
 
@@ -121,7 +122,7 @@ class Participant:
             await asyncio.sleep(0.05)
 
     def _new_pc(self) -> RTCPeerConnection:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = loopback_peer(RTCPeerConnection(RTCConfiguration(iceServers=[])))
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
