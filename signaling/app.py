@@ -38,6 +38,7 @@ from .error_pages import not_found_page
 from .errors import error_middleware
 from .openapi import api
 from .recordings_setup import setup_recordings
+from .metrics import setup_metrics
 from .origins import origin_allowed
 from .room_events import RoomHub
 from .room_store import RoomStore
@@ -171,6 +172,7 @@ def create_app(settings: Settings) -> web.Application:
     webhooks_api.setup_webhooks(app, services, outbound=webhooks_api.outbound_policy(settings))
     notifications_api.setup_notifications(app, settings, services)
     directory_api.setup_directory(app, services)
+    setup_metrics(app, hub, settings.metrics_token, settings.metrics_bind)
     datacentre_api.setup_datacentre(app)
     api.install(app, public_url=settings.base_url)
     _static_routes(app)

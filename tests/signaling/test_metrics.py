@@ -1,0 +1,112 @@
+"""``/metrics``: off by default, refused without its bearer token, or served only on its own
+address; what it serves parses with prometheus-client's parser and follows rooms, media, API
+errors and the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from signaling.api.rooms import HUB_KEY
+from signaling.config import load_settings
+
+from .conftest import running_server
+from .test_room_media import start_room, wait_all_receiving
+
+TOKEN = "metrics-token-for-tests-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample by (name, sorted labels), through prometheus-client's own parser."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+async def scrape(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/metrics", headers=headers or {}) as resp:
+        return resp.status, await resp.text()
+
+
+async def test_no_metrics_unless_configured(tmp_path: Path) -> None:
+    async with running_server(tmp_path) as server:
+        status, _ = await scrape(server.url, AUTH)
+        assert status == 404
+
+
+async def test_metrics_need_their_token(tmp_path: Path) -> None:
+    async with running_server(tmp_path, metrics_token=TOKEN) as server:
+        for headers in (None, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},
+                        {"Authorization": f"Bearer {TOKEN}x"}):
+            status, body = await scrape(server.url, headers)
+            assert status == 401 and "accord_" not in body, headers
+        status, body = await scrape(server.url, AUTH)
+        assert status == 200
+        figures = samples(body)
+        assert figures[("accord_rooms_live", ())] == 0
+        # The refusals above were counted by their stable code.
+        assert figures[("accord_api_errors_total", (("code", "metrics_token_required"), ("status", "401")))] == 4
+        async with aiohttp.ClientSession() as http, http.get(f"{server.url}/api/statistics/dashboard") as resp:
+            code = (await resp.json())["error"]["code"]
+        await asyncio.sleep(0.6)  # one lag probe
+        figures = samples((await scrape(server.url, AUTH))[1])
+        assert figures[("accord_api_errors_total", (("code", code), ("status", "401")))] == 1
+        assert figures[("accord_event_loop_lag_distribution_seconds_count", ())] >= 1
+        assert 0 <= figures[("accord_event_loop_lag_seconds", ())] < 5
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_metrics_on_their_own_address_only(tmp_path: Path) -> None:
+    port = _free_port()
+    async with running_server(tmp_path, metrics_bind=f"127.0.0.1:{port}") as server:
+        assert (await scrape(server.url))[0] == 404  # not on the public port
+        status, body = await scrape(f"http://127.0.0.1:{port}")
+        assert status == 200 and ("accord_participants_connected", ()) in samples(body)
+
+
+async def test_rooms_participants_and_forwarding(tmp_path: Path) -> None:
+    async with running_server(tmp_path, metrics_token=TOKEN) as server:
+        room, parts = await start_room(server, n_parties=1)
+        try:
+            await wait_all_receiving(parts)
+            during = samples((await scrape(server.url, AUTH))[1])
+            assert during[("accord_rooms_live", ())] == 1
+            assert during[("accord_participants_connected", ())] == 2
+            assert during[("accord_media_peers", ())] == 2
+            for name in ("accord_media_frames_forwarded_total", "accord_media_bytes_forwarded_total",
+                         "accord_media_packets_received_total"):
+                assert during[(name, ())] > 0, name
+            assert during[("accord_media_bytes_forwarded_total", ())] > during[("accord_media_frames_forwarded_total", ())]
+            await parts[0].sio.call("mod:end", {})
+            for _ in range(50):
+                if room not in server.app[HUB_KEY].rooms:
+                    break
+                await asyncio.sleep(0.1)
+            after = samples((await scrape(server.url, AUTH))[1])
+        finally:
+            for p in parts:
+                await p.close()
+        assert after[("accord_rooms_live", ())] == 0
+        # The ended room's counts stay in the totals: counters never go back.
+        for name in ("accord_media_frames_forwarded_total", "accord_media_bytes_forwarded_total",
+                     "accord_media_keyframe_requests_total"):
+            assert after[(name, ())] >= during[(name, ())], name
+
+
+def test_configuration_is_checked() -> None:
+    with pytest.raises(ValueError, match="16 characters"):
+        load_settings(metrics_token="short")
+    with pytest.raises(ValueError, match="host:port"):
+        load_settings(metrics_bind="9464")
