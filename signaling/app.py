@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 WEB_CLIENT = Path(__file__).resolve().parent.parent / "web_client"
 VENDOR_FILES = {
     "socket.io.js": WEB_CLIENT / "node_modules/socket.io-client/dist/socket.io.esm.min.js",
+    "echarts.js": WEB_CLIENT / "node_modules/echarts/dist/echarts.esm.min.mjs",
 }
 ENGINE_KEY = web.AppKey("engine", object)
 
