@@ -91,6 +91,8 @@ class OperationsMetrics:
                                   ["code", "status"], registry=self.registry)
         self.signatures = Counter("accord_signatures", "Signatures applied (party: a signer's; seal: an organisation's)",
                                   ["kind"], registry=self.registry)
+        for kind in set(SIGNATURE_ROUTES.values()):  # present from the start: rate() sees the first one
+            self.signatures.labels(kind)
         self.verifications = Counter("accord_verifications", "Documents or recording packages verified",
                                      registry=self.registry)
         self.loop_lag = Gauge("accord_event_loop_lag_seconds", "How late the last lag probe woke up",
@@ -171,12 +173,16 @@ def metrics_handler(metrics: OperationsMetrics, token: str | None) -> Any:
     return serve
 
 
+METRICS_KEY = web.AppKey("operations_metrics", OperationsMetrics)
+
+
 def setup_metrics(app: web.Application, hub: RoomHub, token: str | None, bind: str | None) -> OperationsMetrics | None:
     """Serve ``/metrics`` as configured (see the module docstring); nothing at all when neither is
     set. The counting middleware goes first, outside the error middleware, to see final responses."""
     if token is None and bind is None:
         return None
     metrics = OperationsMetrics(hub)
+    app[METRICS_KEY] = metrics
     app.middlewares.insert(0, metrics.middleware())
     handler = metrics_handler(metrics, token)
     runner: web.AppRunner | None = None

@@ -5,6 +5,8 @@ errors and the event loop."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import socket
 from pathlib import Path
 
@@ -110,3 +112,14 @@ def test_configuration_is_checked() -> None:
         load_settings(metrics_token="short")
     with pytest.raises(ValueError, match="host:port"):
         load_settings(metrics_bind="9464")
+
+
+async def test_the_grafana_dashboard_asks_only_for_metrics_we_serve(tmp_path: Path) -> None:
+    board = json.loads((Path(__file__).resolve().parents[2] / "docs/grafana-accord-operations.json").read_text())
+    asked = {name for panel in board["panels"] for target in panel["targets"]
+             for name in re.findall(r"accord_[a-z_]+", target["expr"])}
+    async with running_server(tmp_path, metrics_token=TOKEN) as server:
+        async with aiohttp.ClientSession() as http, http.get(f"{server.url}/api/no-such") as resp:
+            assert resp.status == 404  # an error, so the errors' family has a sample
+        served = {name for name, _ in samples((await scrape(server.url, AUTH))[1])}
+    assert len(asked) >= 10 and asked <= served, asked - served
