@@ -173,16 +173,12 @@ def metrics_handler(metrics: OperationsMetrics, token: str | None) -> Any:
     return serve
 
 
-METRICS_KEY = web.AppKey("operations_metrics", OperationsMetrics)
-
-
 def setup_metrics(app: web.Application, hub: RoomHub, token: str | None, bind: str | None) -> OperationsMetrics | None:
     """Serve ``/metrics`` as configured (see the module docstring); nothing at all when neither is
     set. The counting middleware goes first, outside the error middleware, to see final responses."""
     if token is None and bind is None:
         return None
     metrics = OperationsMetrics(hub)
-    app[METRICS_KEY] = metrics
     app.middlewares.insert(0, metrics.middleware())
     handler = metrics_handler(metrics, token)
     runner: web.AppRunner | None = None
