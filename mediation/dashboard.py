@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
+from time import monotonic as monotonic_clock
 
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +30,10 @@ from .workflow import Outcome, Step
 MEDIATOR_ROWS = 500
 ORGANISATION_ROWS = 500
 CSV_TABLES = ("mediators", "organisations", "types", "steps", "months")
+#: The public summary is asked for by every visit to the home page: computed at most this often
+#: per filter combination, for at most this many combinations.
+PUBLIC_CACHE_SECONDS = 300.0
+PUBLIC_CACHE_ENTRIES = 64
 
 
 @dataclass(frozen=True)
@@ -125,9 +131,11 @@ def _days(seconds: float | None) -> float | None:
 
 
 class DashboardService:
-    def __init__(self, statistics: StatisticsService):
+    def __init__(self, statistics: StatisticsService, monotonic: Callable[[], float] = monotonic_clock):
         self.statistics = statistics
         self.db = statistics.db
+        self._monotonic = monotonic
+        self._public: OrderedDict[Filters, tuple[float, PublicSummary]] = OrderedDict()
 
     async def dashboard(self, actor: Actor, filters: Filters) -> Dashboard:
         """Everything the data centre page draws, for what ``actor`` oversees (Forbidden otherwise)."""
@@ -140,6 +148,19 @@ class DashboardService:
                          await self.organisations(scope, filters) if scope.mediator is None else [], mediators)
 
     async def public_summary(self, filters: Filters) -> PublicSummary:
+        """The published figures, from a short-lived cache (see :data:`PUBLIC_CACHE_SECONDS`)."""
+        now = self._monotonic()
+        cached = self._public.get(filters)
+        if cached is not None and now - cached[0] < PUBLIC_CACHE_SECONDS:
+            return cached[1]
+        summary = await self._compute_public_summary(filters)
+        self._public[filters] = (now, summary)
+        self._public.move_to_end(filters)
+        while len(self._public) > PUBLIC_CACHE_ENTRIES:
+            self._public.popitem(last=False)
+        return summary
+
+    async def _compute_public_summary(self, filters: Filters) -> PublicSummary:
         where = filters.cases()
         async with self.db() as s:
             organisations, mediators = (await s.execute(select(

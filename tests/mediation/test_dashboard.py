@@ -12,16 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediation.accounts import Actor
-from mediation.dashboard import Dashboard, DashboardService, Filters, csv_export
+from mediation.dashboard import PUBLIC_CACHE_SECONDS, Dashboard, DashboardService, Filters, csv_export
 from mediation.errors import Forbidden
+from mediation.models import Case
 from mediation.services import MediationServices
 from mediation.statistics import StatisticsService
 from signing.pki import PlatformPKI
 
+from .doubles import START
 from .test_demo import _demo as demo_world
 from .test_demo import pki  # noqa: F401  (the fixture: one development PKI for the module)
 
@@ -201,3 +203,19 @@ async def test_dashboard_over_the_demo_data(engine: AsyncEngine, board_service: 
     await check_filters_narrow_every_figure(engine, board_service)
     await check_each_caller_sees_their_scope(engine, board_service)
     await check_public_summary_and_csv(engine, board_service)
+
+
+async def test_the_public_summary_is_cached_for_a_while(engine: AsyncEngine, services: MediationServices) -> None:
+    """Every home page visit asks for it: recomputed after PUBLIC_CACHE_SECONDS, not per request."""
+    now = [1000.0]
+    service = DashboardService(StatisticsService(services.db), monotonic=lambda: now[0])
+    assert (await service.public_summary(Filters())).cases.total == 0
+    async with engine.begin() as conn:
+        await conn.execute(insert(Case).values(
+            id="CASE-CACHE", origin="application", dispute_type="loan", claims="c", facts="f", step="start",
+            status="open", created_by="test", created_at=START, updated_at=START, audit_seq=0, audit_head="0" * 64))
+    now[0] += PUBLIC_CACHE_SECONDS - 1
+    assert (await service.public_summary(Filters())).cases.total == 0
+    assert (await service.public_summary(Filters(dispute_type="loan"))).cases.total == 1  # another key
+    now[0] += 2
+    assert (await service.public_summary(Filters())).cases.total == 1
