@@ -181,18 +181,21 @@ class DashboardService:
         return [Month(m, int(n), int(settled), _rate(int(settled), int(n))) for m, n, settled in rows]
 
     async def steps(self, where: Sequence[ColumnElement[bool]]) -> list[StepTime]:
-        """Per step: how long cases stayed, against the limit the step set (its stored deadline)."""
+        """Per step: how long cases stayed, against the limit the step set (its stored deadline).
+        Read from the deadlines' covering index (``kind`` as a range, so it is searched in order);
+        cases are consulted only when there is a condition on them."""
         async with self.db() as s:
             done = Deadline.completed_at.is_not(None)
             spent = _seconds(s, Deadline.completed_at, Deadline.started_at)
             limit = _seconds(s, Deadline.due_at, Deadline.started_at)
             late = (Deadline.overdue_at.is_not(None)) | (done & (Deadline.completed_at > Deadline.due_at))
-            rows = (await s.execute(
-                select(Deadline.kind, func.sum(case((done, 1), else_=0)), func.sum(case((done, 0), else_=1)),
-                       func.avg(case((done, spent), else_=None)), func.avg(case((done, limit), else_=None)),
-                       func.sum(case((late, 1), else_=0)))
-                .select_from(Deadline).join(Case, Case.id == Deadline.case_id)
-                .where(Deadline.kind.startswith("step:"), *where).group_by(Deadline.kind))).all()
+            query = (select(Deadline.kind, func.sum(case((done, 1), else_=0)), func.sum(case((done, 0), else_=1)),
+                            func.avg(case((done, spent), else_=None)), func.avg(case((done, limit), else_=None)),
+                            func.sum(case((late, 1), else_=0)))
+                     .where(Deadline.kind >= "step:", Deadline.kind < "step;").group_by(Deadline.kind))
+            if where:
+                query = query.where(Deadline.case_id.in_(select(Case.id).where(*where)))
+            rows = (await s.execute(query)).all()
         by_step = {kind.removeprefix("step:"): row for kind, *row in rows}
         out = []
         for step in Step:
@@ -206,10 +209,10 @@ class DashboardService:
         chosen, its cases' ratings and complaints. Four grouped queries merged by name. A declined
         case never joins the organisation, so answers follow the mediator's organisation."""
         where = [*scope.cases(), *filters.cases()]
-        answered = [*Scope(court=scope.court).cases(), *replace(filters, organisation=None).cases()]
-        for org in (scope.organisation, filters.organisation):
-            if org is not None:
-                answered.append(Account.organisation == org)
+        answered_cases = [*Scope(court=scope.court).cases(), *replace(filters, organisation=None).cases()]
+        answered = [Account.organisation == org for org in (scope.organisation, filters.organisation) if org is not None]
+        if answered_cases:
+            answered.append(MediatorChoice.case_id.in_(select(Case.id).where(*answered_cases)))
         async with self.db() as s:
             results = (await s.execute(
                 select(Case.organisation, func.count(),
@@ -222,7 +225,6 @@ class DashboardService:
                        func.sum(case((MediatorChoice.status == "accepted", 1), else_=0)),
                        func.sum(case((MediatorChoice.status == "declined", 1), else_=0)))
                 .select_from(MediatorChoice).join(Account, Account.id == MediatorChoice.mediator_id)
-                .join(Case, Case.id == MediatorChoice.case_id)
                 .where(Account.organisation.is_not(None), *answered).group_by(Account.organisation))).all())
             ratings = dict((org, (int(n), mean)) for org, n, mean in (await s.execute(
                 select(Case.organisation, func.count(), func.avg(Rating.score))
