@@ -70,7 +70,7 @@ async def dashboard(request: web.Request, _: None) -> Any:
 
 
 @api.route("GET", "/api/statistics/dashboard.csv", summary="One table of the data centre as CSV",
-           allow=DASHBOARD_ROLES, tag=STATS_TAG, query=ExportQuery, content_type="text/csv")
+           allow=DASHBOARD_ROLES, tag=STATS_TAG, query=ExportQuery)
 @domain_errors
 async def dashboard_csv(request: web.Request, _: None) -> web.Response:
     """``table``: mediators, organisations, types, steps or months; the dashboard's filters apply.
