@@ -32,7 +32,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-sys.path[:0] = [str(Path(__file__).resolve().parent)]
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH.parent), str(BENCH)]  # the project's packages first (bench/signing.py is a script)
 
 import asyncpg  # noqa: E402
 from cases import NOW, PG_DSN, PG_URL, STEPS, bulk_load, emit  # noqa: E402
