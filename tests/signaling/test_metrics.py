@@ -16,6 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from signaling.api.rooms import HUB_KEY
 from signaling.config import load_settings
+from signaling.metrics import SIGNATURE_ROUTES, VERIFICATION_ROUTES
+from signaling.openapi import api as registry
+from tests.signing.pades_samples import blank_pdf
 
 from .conftest import running_server
 from .test_room_media import start_room, wait_all_receiving
@@ -123,3 +126,18 @@ async def test_the_grafana_dashboard_asks_only_for_metrics_we_serve(tmp_path: Pa
             assert resp.status == 404  # an error, so the errors' family has a sample
         served = {name for name, _ in samples((await scrape(server.url, AUTH))[1])}
     assert len(asked) >= 10 and asked <= served, asked - served
+
+
+async def test_verifications_are_counted_and_the_signature_routes_exist(tmp_path: Path) -> None:
+    """The routes the counters watch are the API's own, and a verification served is counted once."""
+    paths = {ep.path for ep in registry.endpoints if ep.method == "POST"}
+    assert set(SIGNATURE_ROUTES) | VERIFICATION_ROUTES <= paths
+    async with running_server(tmp_path, metrics_token=TOKEN) as server:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{server.url}/api/verify", data=blank_pdf(["applicant"]),
+                                 headers={"Content-Type": "application/pdf"}) as resp:
+                assert resp.status == 200, await resp.text()
+                assert (await resp.json())["valid"] is False  # a PDF without signatures: verified, not valid
+        figures = samples((await scrape(server.url, AUTH))[1])
+    assert figures[("accord_verifications_total", ())] == 1
+    assert figures[("accord_signatures_total", (("kind", "party"),))] == 0
