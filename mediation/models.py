@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary, MetaData,
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
                         String, Text, UniqueConstraint)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -293,6 +293,9 @@ class Deadline(Base):
     """A stored time limit: a step's limit or a statutory court limit. Survives restarts."""
 
     __tablename__ = "med_deadlines"
+    #: Covers the data centre's time per step (mediation/dashboard.py): read in step order, no sort.
+    __table_args__ = (Index("ix_med_deadlines_kind_times", "kind", "started_at", "due_at", "completed_at",
+                            "overdue_at", "case_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("med_cases.id"), index=True)

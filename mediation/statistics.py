@@ -3,11 +3,14 @@ settlements; per mediator: cases accepted, success rate, rejection rate, party s
 complaints). Every figure is a grouped SQL aggregate; nothing loops over cases in Python.
 
 Who sees what: platform administrators see the whole platform, an organisation administrator
-their organisation's cases and mediators, court staff the cases of their court.
+their organisation's cases and mediators, court staff the cases of their court, a mediator
+their own cases and figures. :mod:`mediation.dashboard` adds filters, time series and
+per-organisation figures on top of these.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, case, func, select
@@ -24,10 +27,11 @@ DECIDED = (str(Outcome.SETTLED), str(Outcome.FAILED))
 
 @dataclass(frozen=True)
 class Scope:
-    """Which cases the figures cover: everything, one organisation's, or one court's."""
+    """Which cases the figures cover: everything, one organisation's, one court's or one mediator's."""
 
     organisation: str | None = None
     court: str | None = None
+    mediator: str | None = None
 
     @classmethod
     def of(cls, actor: Actor) -> Scope:
@@ -37,6 +41,8 @@ class Scope:
             return cls(organisation=actor.organisation)
         if actor.role in (Role.COURT_CLERK, Role.JUDGE) and actor.court:
             return cls(court=actor.court)
+        if actor.role == Role.MEDIATOR:
+            return cls(mediator=actor.id)
         raise Forbidden("forbidden", "statistics are for administrators and court staff")
 
     def cases(self) -> list[ColumnElement[bool]]:
@@ -45,6 +51,8 @@ class Scope:
             conditions.append(Case.organisation == self.organisation)
         if self.court is not None:
             conditions.append(Case.court == self.court)
+        if self.mediator is not None:
+            conditions.append(Case.mediator_id == self.mediator)
         return conditions
 
 
@@ -105,8 +113,9 @@ class StatisticsService:
     async def cases(self, actor: Actor) -> CaseStatistics:
         return await self.case_statistics(Scope.of(actor))
 
-    async def case_statistics(self, scope: Scope) -> CaseStatistics:
-        where = scope.cases()
+    async def case_statistics(self, scope: Scope, filters: Sequence[ColumnElement[bool]] = ()) -> CaseStatistics:
+        """``filters``: further conditions on :class:`Case` (the dashboard's period, type, organisation)."""
+        where = [*scope.cases(), *filters]
         async with self.db() as s:
             total, open_, decided, settled = (await s.execute(select(
                 func.count(),
@@ -131,12 +140,15 @@ class StatisticsService:
     async def mediators(self, actor: Actor, limit: int = 100, offset: int = 0) -> list[MediatorStatistics]:
         return await self.mediator_statistics(Scope.of(actor), limit, offset)
 
-    async def mediator_statistics(self, scope: Scope, limit: int = 100, offset: int = 0) -> list[MediatorStatistics]:
+    async def mediator_statistics(self, scope: Scope, limit: int = 100, offset: int = 0,
+                                  filters: Sequence[ColumnElement[bool]] = (),
+                                  organisation: str | None = None) -> list[MediatorStatistics]:
         """Per mediator, busiest first. An organisation's scope lists all of its mediators (idle
         ones too) with all their cases (a declined case never joins the organisation, so the
         scope follows the mediator); a court's covers that court's cases and the mediators chosen
-        for them; the platform's every mediator ever chosen."""
-        where = [Case.court == scope.court] if scope.court is not None else []
+        for them; a mediator's their own row; the platform's every mediator ever chosen.
+        ``filters`` narrow the cases counted, ``organisation`` the mediators listed."""
+        where = [*([Case.court == scope.court] if scope.court is not None else []), *filters]
         choices = (select(MediatorChoice.mediator_id.label("mid"),
                           func.sum(case((MediatorChoice.status == "accepted", 1), else_=0)).label("accepted"),
                           func.sum(case((MediatorChoice.status == "declined", 1), else_=0)).label("declined"))
@@ -163,10 +175,14 @@ class StatisticsService:
                  .outerjoin(ratings, ratings.c.mid == Account.id)
                  .outerjoin(complaints, complaints.c.mid == Account.id)
                  .where(Account.role == str(Role.MEDIATOR)))
-        if scope.organisation is not None:
+        if scope.mediator is not None:
+            query = query.where(Account.id == scope.mediator)
+        elif scope.organisation is not None:
             query = query.where(Account.organisation == scope.organisation)
         else:
             query = query.where(choices.c.mid.is_not(None))
+        if organisation is not None:
+            query = query.where(Account.organisation == organisation)
         async with self.db() as s:
             rows = (await s.execute(query.order_by(accepted.desc(), Account.display_name, Account.id)
                                     .limit(limit).offset(offset))).all()

@@ -31,6 +31,7 @@ class ForwardingCounters:
     """Shared by every track of one router."""
 
     frames_forwarded: int = 0
+    bytes_forwarded: int = 0  # payload of the forwarded frames (RTP headers not counted)
     frames_dropped: int = 0
 
 
@@ -125,6 +126,7 @@ class ForwardedTrack(MediaStreamTrack):
                 packet.time_base = self._time_base
                 packet.is_keyframe = source.is_keyframe
                 self._counters.frames_forwarded += 1
+                self._counters.bytes_forwarded += packet.size
                 return packet
             self._ready.clear()
             await self._ready.wait()

@@ -44,6 +44,7 @@ SPEAKER_EVALUATION_INTERVAL = 0.2
 class RouterStats:
     packets_in: int  # RTP packets received from publishers
     frames_forwarded: int  # encoded frames handed to subscribers' senders
+    bytes_forwarded: int  # their payload bytes
     frames_dropped: int  # frames not forwarded: queue overflow, waiting for a keyframe, stale
     keyframe_requests: int  # PLIs sent to publishers
     decoders_created: int  # real codecs opened for this router's peers: 0 when forwarding
@@ -272,6 +273,7 @@ class MediaRouter:
         return RouterStats(
             packets_in=self._packets_in,
             frames_forwarded=self._traffic.frames_forwarded,
+            bytes_forwarded=self._traffic.bytes_forwarded,
             frames_dropped=self._traffic.frames_dropped,
             keyframe_requests=self._keyframe_requests,
             decoders_created=self._codec_counters.decoders_created,

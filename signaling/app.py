@@ -19,6 +19,7 @@ from .api import accounts as accounts_api
 from .api import agreements as agreements_api
 from .api import api_keys as _api_keys_api  # noqa: F401  (registers /api/admin/api-keys)
 from .api import cases as cases_api
+from .api import datacentre as datacentre_api
 from .api import directory as directory_api
 from .api import identity as identity_api
 from .api import notifications as notifications_api
@@ -37,6 +38,7 @@ from .error_pages import not_found_page
 from .errors import error_middleware
 from .openapi import api
 from .recordings_setup import setup_recordings
+from .metrics import setup_metrics
 from .origins import origin_allowed
 from .room_events import RoomHub
 from .room_store import RoomStore
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 WEB_CLIENT = Path(__file__).resolve().parent.parent / "web_client"
 VENDOR_FILES = {
     "socket.io.js": WEB_CLIENT / "node_modules/socket.io-client/dist/socket.io.esm.min.js",
+    "echarts.js": WEB_CLIENT / "node_modules/echarts/dist/echarts.esm.min.mjs",
 }
 #: pdf.js renders PDFs in the page (the document viewer): its module, worker, character maps and
 #: standard fonts, nothing else of the package.
@@ -184,6 +187,8 @@ def create_app(settings: Settings) -> web.Application:
     webhooks_api.setup_webhooks(app, services, outbound=webhooks_api.outbound_policy(settings))
     notifications_api.setup_notifications(app, settings, services)
     directory_api.setup_directory(app, services)
+    setup_metrics(app, hub, settings.metrics_token, settings.metrics_bind)
+    datacentre_api.setup_datacentre(app)
     api.install(app, public_url=settings.base_url)
     _static_routes(app)
 

@@ -114,6 +114,11 @@ def cookie_authenticated(request: web.Request) -> bool:
     return "Authorization" not in request.headers and SESSION_COOKIE in request.cookies
 
 
+#: Paths that check a credential of their own (``/metrics``: the metrics bearer token), which is
+#: neither an API key nor a session: the general check leaves them to it.
+OWN_CREDENTIAL_PATHS = frozenset({"/metrics"})
+
+
 def make_auth_middleware(
     api_keys: ApiKeyService | None, sessions: Callable[[str], Awaitable[Principal | None]] | None
 ) -> Callable[..., Awaitable[web.StreamResponse]]:
@@ -134,6 +139,8 @@ def make_auth_middleware(
     async def auth_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
         principal = ANONYMOUS
         header = request.headers.get("Authorization", "")
+        if request.path in OWN_CREDENTIAL_PATHS:
+            header = ""
         if header:
             scheme, _, value = header.partition(" ")
             if scheme.lower() != "bearer" or not value.strip():

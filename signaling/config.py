@@ -103,6 +103,10 @@ class Settings:
     #: Recordings older than this many days are deleted (audited); 0 keeps them.
     recording_retention_days: int = 0
     recording_sweep_seconds: float = 3600.0
+    #: ``/metrics`` (Prometheus) on the main port for ``Authorization: Bearer <token>`` (16+ characters).
+    metrics_token: str | None = field(default=None, repr=False)
+    #: ``host:port`` of a separate listener serving ``/metrics`` (and nothing else). Neither set: no metrics.
+    metrics_bind: str | None = None
 
     @property
     def scheme(self) -> str:
@@ -206,6 +210,10 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         raise ValueError("identity_retention_days must be at least 1")
     OutboundPolicy(settings.webhook_allow_http, settings.webhook_allowed_hosts)  # a bad entry stops start-up
     ice_network(settings)  # so does a bad ICE address or network
+    if settings.metrics_token is not None and len(settings.metrics_token) < 16:
+        raise ValueError("metrics_token must be at least 16 characters")
+    if settings.metrics_bind is not None:
+        parse_host_port(settings.metrics_bind)
     return settings
 
 
@@ -221,6 +229,14 @@ def ice_network(settings: Settings) -> IceNetwork:
             allowed_networks=parse_ice_networks(settings.ice_allowed_networks, "ice_allowed_networks"),
         ),
     )
+
+
+def parse_host_port(value: str) -> tuple[str, int]:
+    """``"127.0.0.1:9464"`` or ``"[::1]:9464"`` -> (host, port)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not host:port")
+    return host.strip("[]"), int(port)
 
 
 def refuse_passphrase_beside_keys(settings: Settings) -> None:

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -104,15 +105,18 @@ def _wait_healthy(server: RunningServer, timeout: float = 30.0) -> None:
     raise RuntimeError(f"accord serve did not become healthy in {timeout} s; see {server.log_path}")
 
 
-@pytest.fixture(scope="session")
-def accord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """The real server as a subprocess, with SQLite and its secrets in a temporary data dir."""
-    data_dir = tmp_path_factory.mktemp("accord-data")
+def server_env() -> dict[str, str]:
+    """This process's environment without any Accord setting: the server runs on its defaults."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("ACCORD_") and k not in ("DATABASE_URL", "REDIS_URL")}
+
+
+@contextmanager
+def start_accord_server(data_dir: Path, log_name: str = "browser-server.log") -> Iterator[RunningServer]:
+    """``accord serve`` as a subprocess over ``data_dir`` (SQLite and its secrets there), until the block ends."""
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "browser-server.log"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("ACCORD_") and k not in ("DATABASE_URL", "REDIS_URL")}
+    log_path = ARTIFACTS / log_name
+    env = server_env()
     api_key = subprocess.run([sys.executable, "-m", "signaling.cli", "--data-dir", str(data_dir), "apikey", "create",
                               "tests", "--scope", "rooms"], cwd=data_dir, env=env, check=True, capture_output=True,
                              text=True, timeout=60).stdout.strip()
@@ -134,6 +138,13 @@ def accord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def accord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """The real server as a subprocess, with SQLite and its secrets in a temporary data dir."""
+    with start_accord_server(tmp_path_factory.mktemp("accord-data")) as server:
+        yield server
 
 
 # --------------------------------------------------------------------------- browsers

@@ -8,6 +8,7 @@ from typing import Any
 from .conftest import BrowserFactory, Participant, RunningServer
 
 PAGES = ("/", "/cases.html", "/agreement.html", "/sign.html", "/verify.html", "/organisations.html", "/mediators.html",
+         "/datacentre.html",
          "/mediator.html?id=nobody", "/organisation.html?id=nobody", "/no-such-page")
 #: Runs before any page script and outside the policy: records what the policy blocked.
 RECORD_VIOLATIONS = """

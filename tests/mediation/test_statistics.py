@@ -74,7 +74,8 @@ async def test_scope_follows_the_caller(statistics: StatisticsService) -> None:
     assert Scope.of(Actor("x", "platform_admin", "x")) == Scope()
     assert Scope.of(Actor("x", "org_admin", "x", organisation=ORG)) == Scope(organisation=ORG)
     assert Scope.of(Actor("x", "judge", "x", court=COURT)) == Scope(court=COURT)
-    for role in ("party", "agent", "mediator", "service"):
+    assert Scope.of(Actor("m", "mediator", "x")) == Scope(mediator="m")  # their own cases (the data centre)
+    for role in ("party", "agent", "service"):
         with pytest.raises(Forbidden):
             await statistics.cases(Actor("x", role, "x"))
         with pytest.raises(Forbidden):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -42,10 +43,11 @@ class RunningServer:
                 return await resp.json()
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    settings = load_settings(data_dir=tmp_path / "data", port=0, reconnect_grace_seconds=2.0,
-                             max_event_bytes=16 * 1024, **LOOPBACK_MEDIA)
+@asynccontextmanager
+async def running_server(tmp_path: Path, **settings_overrides: Any) -> AsyncIterator[RunningServer]:
+    """The app on a free port of 127.0.0.1, with these settings on top of the tests' defaults."""
+    settings = load_settings(**{"data_dir": tmp_path / "data", "port": 0, "reconnect_grace_seconds": 2.0,
+                                "max_event_bytes": 16 * 1024, **LOOPBACK_MEDIA, **settings_overrides})
     app = create_app(settings)
     runner = web.AppRunner(app, shutdown_timeout=2)
     await runner.setup()
@@ -53,8 +55,16 @@ async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     key = (await app[API_KEYS_KEY].create("tests", {"rooms"})).key
-    yield RunningServer(url=f"http://127.0.0.1:{port}", api_key=key, app=app)
-    await runner.cleanup()
+    try:
+        yield RunningServer(url=f"http://127.0.0.1:{port}", api_key=key, app=app)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    async with running_server(tmp_path) as running:
+        yield running
 
 
 class Client:
