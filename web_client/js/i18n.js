@@ -1,6 +1,9 @@
 // Every string a page shows goes through t(): Chinese by default, English on request.
 // Pages register their message tables; the choice is kept in localStorage (shared by every
-// page of the site) so a reload keeps the language.
+// page of the site) so a reload keeps the language. The table of the server's error codes
+// (error_messages.js) is registered here, first, so that every page has every code.
+
+import { ERROR_MESSAGES } from "./error_messages.js";
 
 const STORAGE_KEY = "accord.lang";
 const LANGUAGES = ["zh", "en"];
@@ -19,6 +22,7 @@ function initialLanguage() {
 }
 
 let current = initialLanguage();
+register(ERROR_MESSAGES);
 
 /** Add a page's messages: `{zh: {...}, en: {...}}`. */
 export function register(messages) {
@@ -71,9 +75,34 @@ export function applyTranslations(root = document) {
   for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
 }
 
-/** The message for a protocol error code; codes without one show the server's own text. */
-export function errorMessage(code, serverMessage) {
+/** The message for an error code, its `{placeholders}` filled from the error's `details`; a code
+ * without one (a newer server) says "that did not work" in the page's words. */
+export function errorMessage(code, serverMessage, details = {}) {
   const key = `error.${code}`;
-  if (has(key)) return t(key);
-  return has("error.generic") ? t("error.generic", { message: serverMessage || code }) : serverMessage || code;
+  if (has(key)) {
+    const fields = Array.isArray(details?.errors) ? fieldProblems(details.errors).join("；") : "";
+    return t(key, { ...details, fields });
+  }
+  if (/^http_\d+$/.test(code ?? "")) return t("error.http", { status: code.slice(5) });
+  return t("error.generic", { message: serverMessage || code });
+}
+
+/** The words for one problem the server's validation found (`{field, type, ctx}`), without the field. */
+export function problemText(problem) {
+  const key = `validation.${problem.type}`;
+  return t(has(key) ? key : "validation.invalid", problem.ctx ?? {});
+}
+
+/** A field's label: `field.<name>` of its last named segment ("respondent.name" → field.name), else the path. */
+export function fieldLabel(path) {
+  const names = String(path ?? "").split(".").filter((part) => part !== "" && !/^\d+$/.test(part));
+  const full = `field.${names.join(".")}`;
+  if (has(full)) return t(full);
+  const last = `field.${names.at(-1)}`;
+  return has(last) ? t(last) : names.join(".");
+}
+
+/** "label: problem" for each problem of an `invalid_body` / `invalid_query` refusal. */
+export function fieldProblems(problems) {
+  return problems.map((p) => t("validation.fieldProblem", { field: fieldLabel(p.field), problem: problemText(p) }));
 }

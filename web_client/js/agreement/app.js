@@ -35,7 +35,7 @@ function showNotice(kind, text) {
 }
 
 function errorMessage(error) {
-  if (error instanceof ApiFailure) return i18n.has(`error.${error.code}`) ? i18n.t(`error.${error.code}`) : error.message;
+  if (error instanceof ApiFailure) return i18n.errorMessage(error.code, error.message, error.details);
   return String(error);
 }
 

@@ -44,11 +44,7 @@ export function yuan(fen) {
 /** The user-facing text for a failed call: a translated code, field problems, or the server's words. */
 export function errorText(error) {
   if (!(error instanceof ApiFailure)) return i18n.t("error.generic", { message: String(error) });
-  if (error.code === "invalid_body" && Array.isArray(error.details.errors)) {
-    const fields = error.details.errors.map((e) => `${e.field}: ${e.problem}`).join("; ");
-    return i18n.t("error.invalid_body", { fields });
-  }
-  const text = i18n.errorMessage(error.code, error.message);
+  const text = i18n.errorMessage(error.code, error.message, error.details);
   const unmet = Array.isArray(error.details.unmet) ? error.details.unmet : [];
   return unmet.length === 0 ? text : `${text} ${unmet.map((u) => `✗ ${u.condition} (${u.basis})`).join("; ")}`;
 }

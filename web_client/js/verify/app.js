@@ -19,6 +19,12 @@ function yesNo(value) {
   return cell(i18n.t(value ? "verify.yes" : "verify.no"), value);
 }
 
+// A value the verifier reports as a fixed word ("FORM_FILLING"), in the page's words when it has them.
+function enumText(prefix, value) {
+  if (value === null || value === undefined) return "—";
+  return i18n.has(`${prefix}.${value}`) ? i18n.t(`${prefix}.${value}`) : String(value);
+}
+
 // A reason in plain words when the page knows its code, always followed by the verifier's details.
 function reasonText(r) {
   const key = `reason.${r.code}`;
@@ -191,7 +197,7 @@ function render(report) {
   const rows = report.signatures.map((s) => {
     const tr = document.createElement("tr");
     tr.append(cell(s.field), cell(signerText(s.signer)), cell(s.signing_time), yesNo(s.intact), yesNo(s.valid),
-      yesNo(s.trusted), cell(s.revocation), cell(s.modification_level), cell(evidenceText(s)), yesNo(s.ok),
+      yesNo(s.trusted), cell(enumText("revocation", s.revocation)), cell(enumText("modification", s.modification_level)), cell(evidenceText(s)), yesNo(s.ok),
       cell(reasonsText(s.reasons)));
     return tr;
   });
@@ -211,7 +217,7 @@ function showError(code, message) {
   $("result").hidden = true;
   const box = $("error");
   box.hidden = false;
-  box.textContent = i18n.has(`error.${code}`) ? `${i18n.t(`error.${code}`)} ${message}` : message;
+  box.textContent = i18n.errorMessage(code, message);
   document.body.dataset.state = "error";
 }
 
