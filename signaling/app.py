@@ -38,6 +38,7 @@ from .errors import error_middleware
 from .openapi import api
 from .recordings_setup import setup_recordings
 from .origins import origin_allowed
+from .room_audit import install_room_audit
 from .room_events import RoomHub
 from .room_store import RoomStore
 from .room_store import metadata as room_metadata
@@ -146,6 +147,7 @@ def create_app(settings: Settings) -> web.Application:
                                max_http_buffer_size=max(settings.max_event_bytes * 4, 1_000_000))
     sio.attach(app)
     hub = RoomHub(sio, store, tokens, settings)
+    install_room_audit(hub, services)
     followers = CaseFollowers(sio, sessions,
                               lambda principal, case_id: cases_api.may_follow_case(services, principal, case_id))
     if settings.redis_url:

@@ -1,6 +1,7 @@
 // Small helpers to build the pages' DOM without innerHTML (every text is set as text).
 
 import * as i18n from "../i18n.js";
+import { formatDateTime } from "../dates.js";
 import { ApiFailure } from "./api.js";
 
 /** `el("div", {class: "x", dataset: {a: 1}, onclick: fn}, child, "text", ...)`. */
@@ -22,11 +23,9 @@ export function el(tag, attrs = {}, ...children) {
 
 export const $ = (id) => document.getElementById(id);
 
-/** A date-time in the reader's locale and time zone. */
+/** A date-time in the reader's locale and time zone (24-hour). */
 export function when(iso) {
-  if (!iso) return "—";
-  return new Date(iso).toLocaleString(document.documentElement.lang === "en" ? "en-GB" : "zh-CN",
-    { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  return formatDateTime(iso) || "—";
 }
 
 /** A file size a person reads: bytes, KB or MB. */

@@ -1,6 +1,7 @@
 // The public verification page: upload a PDF, show the verifier's report.
 
 import * as i18n from "../i18n.js";
+import { formatDateTime } from "../dates.js";
 import { MESSAGES } from "./messages.js";
 
 i18n.register(MESSAGES);
@@ -171,7 +172,7 @@ function renderRecording(report) {
   }));
   $("recording-stamps").replaceChildren(...report.stamps.map((s) => {
     const tr = document.createElement("tr");
-    tr.append(cell(String(s.position)), cell(s.time), cell(s.tsa), yesNo(s.final), yesNo(s.ok));
+    tr.append(cell(String(s.position)), cell(formatDateTime(s.time) || "—"), cell(s.tsa), yesNo(s.final), yesNo(s.ok));
     return tr;
   }));
   document.body.dataset.state = report.ok ? "valid" : "invalid";
@@ -196,7 +197,7 @@ function render(report) {
   $("notes").replaceChildren(...report.notes.map((n) => Object.assign(document.createElement("li"), { textContent: n })));
   const rows = report.signatures.map((s) => {
     const tr = document.createElement("tr");
-    tr.append(cell(s.field), cell(signerText(s.signer)), cell(s.signing_time), yesNo(s.intact), yesNo(s.valid),
+    tr.append(cell(s.field), cell(signerText(s.signer)), cell(formatDateTime(s.signing_time) || "—"), yesNo(s.intact), yesNo(s.valid),
       yesNo(s.trusted), cell(enumText("revocation", s.revocation)), cell(enumText("modification", s.modification_level)), cell(evidenceText(s)), yesNo(s.ok),
       cell(reasonsText(s.reasons)));
     return tr;
