@@ -53,9 +53,10 @@ def test_the_collector_finds_codes_of_every_kind_of_error() -> None:
     found = collect()
     assert not found.unresolved, f"calls whose error code the collector cannot see: {found.unresolved}"
     # One of each way of making a code: ApiError, a MediationError kind, RoomError, TokenError,
-    # a RefusalCode member, an rtc class attribute, an identity input code, a Socket.IO refuse().
+    # a RefusalCode member, an rtc class attribute, an identity input code, a Socket.IO refuse(),
+    # an error event written out as a dict.
     assert {"cross_origin", "missing_court", "not_in_lobby", "token_expired", "out_of_order", "glare",
-            "several_faces", "bad_event", "identity_attempts_exhausted"} <= found.codes
+            "several_faces", "bad_event", "identity_attempts_exhausted", "server_shutdown"} <= found.codes
 
 
 def test_every_server_error_code_has_chinese_and_english_words(shared: dict[str, dict[str, str]]) -> None:

@@ -8,7 +8,8 @@ syntax trees and finds:
   to one of them with a literal code (positional or ``code=``);
 - every class-level ``code = "..."`` of an exception class (``rtc.errors``);
 - the members of an enum a ``code`` parameter is annotated with (``RefusalCode``);
-- the literal first argument of the Socket.IO refusal helpers (``refuse``, ``_refuse``);
+- the literal first argument of the Socket.IO refusal helpers (``refuse``, ``_refuse``), and every
+  error written out by hand as ``{"code": "...", "message": ...}`` (e.g. a Socket.IO ``error`` event);
 - the codes the HTTP layer makes itself (:data:`FRAMEWORK_CODES`).
 
 A call whose code is not a literal must forward an already-coded error (``exc.code``); anything
@@ -124,6 +125,7 @@ def collect() -> Collection:
     for path, tree in modules:
         for name, values in _declared_code_sets(tree):
             out.codes.update(values)
+        out.codes.update(_hand_written_errors(tree))
         for node, owner in _calls(tree):
             callee = _name(node.func)
             if callee == "__init__" and owner is not None:  # super().__init__(code, ...) in an error class
@@ -173,4 +175,16 @@ def _declared_code_sets(tree: ast.Module) -> list[tuple[str, set[str]]]:
         if isinstance(target, ast.Name) and target.id.endswith("ERROR_CODES") and node.value is not None:
             found.append((target.id, {c.value for c in ast.walk(node.value)
                                       if isinstance(c, ast.Constant) and isinstance(c.value, str)}))
+    return found
+
+
+def _hand_written_errors(tree: ast.Module) -> set[str]:
+    """``{"code": "x", "message": ...}`` dict literals: the error shape written out directly."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            keys = {k.value: v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant)}
+            code = keys.get("code")
+            if "message" in keys and isinstance(code, ast.Constant) and isinstance(code.value, str):
+                found.add(code.value)
     return found
