@@ -19,6 +19,15 @@ export class Chat {
     this.allowed = true;
     this.hintKey = "chat.disabled";
     input.maxLength = MAX_LENGTH;
+    // The list scrolls in its panel; while the reader is at the newest message it stays there,
+    // also when the panel changes size (window resized, phone turned, console grew).
+    this.atEnd = true;
+    list.addEventListener("scroll", () => {
+      this.atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
+    });
+    new ResizeObserver(() => {
+      if (this.atEnd) list.scrollTop = list.scrollHeight;
+    }).observe(list);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.send();
@@ -75,6 +84,7 @@ export class Chat {
     item.append(head, body);
     this.list.append(item);
     this.list.scrollTop = this.list.scrollHeight;
+    this.atEnd = true;
   }
 
   async send() {
