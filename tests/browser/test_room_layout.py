@@ -195,12 +195,17 @@ def test_a_removed_person_is_told_so_also_when_reopening_the_link(meeting: Meeti
     shot(respondent, "removed-reopened")
 
 
-def test_a_bad_link_and_a_bad_file_are_explained_from_the_tables(meeting: Meeting, accord_server: RunningServer) -> None:
+def test_a_bad_link_a_missing_file_and_a_bad_file_are_explained_from_the_tables(meeting: Meeting, accord_server: RunningServer) -> None:
     person = meeting.respondent
     person.page.goto(f"{accord_server.base_url}/join#not-a-token")
     person.page.wait_for_selector("#ended:not([hidden])")
     assert_from_tables(person, "#ended-message")
     person.page.goto(f"{accord_server.base_url}/verify.html")
+    # Submitting without a file: our words under the field, not the browser's bubble.
+    person.page.click("#submit")
+    person.page.wait_for_selector("#file + .form-check:not([hidden])")
+    assert person.page.inner_text("#file + .form-check") == "必填"
+    assert person.page.evaluate("document.activeElement.id") == "file"
     person.page.set_input_files("#file", files=[{"name": "letter.pdf", "mimeType": "application/pdf",
                                                   "buffer": "这不是 PDF 文件".encode()}])
     person.page.click("#submit")

@@ -7,6 +7,7 @@ Node itself (``import()`` of each ``*messages.js``), so what is checked is what 
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -106,3 +107,23 @@ def test_pages_register_through_i18n_which_loads_the_shared_table() -> None:
             continue
         text = path.read_text()
         assert "tables[" not in text or path.name == "i18n.js", path  # no second translation mechanism
+
+
+def _moderation_actions() -> set[str]:
+    """The actions ``RoomHub._moderated`` is called with (a literal or ``"a" if x else "b"``)."""
+    tree = ast.parse((REPO / "signaling" / "room_events.py").read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "_moderated":
+            found |= {c.value for c in ast.walk(node.args[2]) if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+    return found
+
+
+def test_the_rooms_audit_entries_have_words_on_the_case_page(tables: dict[str, dict[str, dict[str, str]]]) -> None:
+    """A case's timeline shows ``room.<action>`` entries by ``log.room.<action>``, never the raw action."""
+    actions = _moderation_actions()
+    assert {"admit", "mute", "unmute", "caucus_start", "caucus_end", "remove", "end"} <= actions
+    cases = tables[f"{CLIENT / 'cases' / 'messages.js'}#MESSAGES"]
+    for language in ("zh", "en"):
+        missing = sorted(a for a in actions if f"log.room.{a}" not in cases[language])
+        assert not missing, (language, missing)

@@ -4,6 +4,7 @@
 // (error_messages.js) is registered here, first, so that every page has every code.
 
 import { ERROR_MESSAGES } from "./error_messages.js";
+import "./form_checks.js"; // every page's forms check themselves in the page's words
 
 const STORAGE_KEY = "accord.lang";
 const LANGUAGES = ["zh", "en"];
