@@ -14,9 +14,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from datetime import date
+
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
+from mediation.court import PaymentOrderDeclarations, payment_order_checks
 from signaling.openapi import validation_details
 from tests.support.error_codes import REPO, collect
 
@@ -146,3 +149,17 @@ def test_the_case_timeline_has_words_for_every_audit_action(tables: dict[str, di
     for language in ("zh", "en"):
         missing = sorted(a for a in actions if f"log.{a}" not in cases[language])
         assert not missing, (language, missing)
+
+
+def test_the_statutory_conditions_have_words(tables: dict[str, dict[str, dict[str, str]]]) -> None:
+    """A refused payment order lists its unmet conditions by code; the page words each and its basis."""
+    declarations = PaymentOrderDeclarations(no_other_debt_dispute=False, debtor_reachable_in_china=False,
+                                            no_pre_suit_preservation=False)
+    checks = payment_order_checks(None, date(2026, 1, 1), declarations)
+    assert len({c.code for c in checks}) == len(checks) == 8
+    cases = tables[f"{CLIENT / 'cases' / 'messages.js'}#MESSAGES"]
+    for language in ("zh", "en"):
+        for check in checks:
+            assert f"condition.{check.code}" in cases[language], (language, check.code)
+            for part in check.basis.split(" / "):  # as cases/dom.js basisText makes the key
+                assert "basis." + re.sub(r"[^a-z0-9]+", "_", part, flags=re.I).lower() in cases[language], part

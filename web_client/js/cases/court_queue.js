@@ -5,7 +5,7 @@
 import * as i18n from "../i18n.js";
 import { api } from "./api.js";
 import { confirmAction } from "./dialog.js";
-import { busy, el, errorText, when } from "./dom.js";
+import { basisText, busy, conditionText, el, errorText, when } from "./dom.js";
 import { renderCaseList } from "./case_list.js";
 
 const appPath = (a, rest) => `/api/court/applications/${encodeURIComponent(a.id)}/${rest}`;
@@ -38,7 +38,7 @@ function recordingsList(recordings) {
 function checksList(checks) {
   if (!checks) return null;
   return el("ul", { class: "checks" }, checks.map((c) => el("li", { dataset: { met: String(c.met) } },
-    `${c.met ? "✓" : "✗"} ${c.condition} `, el("span", { class: "hint", text: `(${c.basis})` }))));
+    `${c.met ? "✓" : "✗"} ${conditionText(c)} `, el("span", { class: "hint", text: `(${basisText(c)})` }))));
 }
 
 /** The buttons of one application: the clerk accepts or refuses; the judge rules, with a confirmation

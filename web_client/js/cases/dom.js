@@ -45,7 +45,21 @@ export function errorText(error) {
   if (!(error instanceof ApiFailure)) return i18n.t("error.generic", { message: String(error) });
   const text = i18n.errorMessage(error.code, error.message, error.details);
   const unmet = Array.isArray(error.details.unmet) ? error.details.unmet : [];
-  return unmet.length === 0 ? text : `${text} ${unmet.map((u) => `✗ ${u.condition} (${u.basis})`).join("; ")}`;
+  return unmet.length === 0 ? text : `${text} ${unmet.map((u) => `✗ ${conditionText(u)}（${basisText(u)}）`).join("；")}`;
+}
+
+/** A statutory condition of a payment order in the page's words (applications filed before the
+ * conditions had codes show the server's English). */
+export function conditionText(check) {
+  return check.code && i18n.has(`condition.${check.code}`) ? i18n.t(`condition.${check.code}`) : check.condition;
+}
+
+/** The legal basis of a condition: "CPL art. 225" → 《民事诉讼法》第二百二十五条. */
+export function basisText(check) {
+  return check.basis.split(" / ").map((part) => {
+    const key = `basis.${part.replace(/[^a-z0-9]+/gi, "_").toLowerCase()}`;
+    return i18n.has(key) ? i18n.t(key) : part;
+  }).join("、");
 }
 
 /** Copy a read-only field's text (a link, a new API key) and say so on `button`. */
