@@ -214,3 +214,12 @@ def test_a_bad_link_a_missing_file_and_a_bad_file_are_explained_from_the_tables(
     assert shown in person.page.evaluate(TABLE_TEXTS.replace(
         '(await import("/js/room_messages.js")).MESSAGES', '(await import("/js/verify/messages.js")).MESSAGES')), shown
     assert "%PDF" not in shown and "header" not in shown
+    # A refused body, as the server words it, through the client's one error formatter.
+    worded = person.page.evaluate("""(async () => {
+      const { errorMessage } = await import("/js/i18n.js");
+      const response = await fetch("/api/auth/login", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                         body: JSON.stringify({ channel: "party", login: "", password: "" }) });
+      const { error } = await response.json();
+      return errorMessage(error.code, error.message, error.details);
+    })()""")
+    assert worded == "请检查填写的内容：账号：至少 1 个字符；密码：至少 1 个字符", worded

@@ -94,13 +94,12 @@ export function problemText(problem) {
   return t(has(key) ? key : "validation.invalid", problem.ctx ?? {});
 }
 
-/** A field's label: `field.<name>` of its last named segment ("respondent.name" → field.name), else the path. */
+/** A field's label from its path's named parts ("respondent.id_number" → "被申请人 · 身份证号码");
+ * parts without a `field.<name>` label are left out, a path with none shows as it is. */
 export function fieldLabel(path) {
   const names = String(path ?? "").split(".").filter((part) => part !== "" && !/^\d+$/.test(part));
-  const full = `field.${names.join(".")}`;
-  if (has(full)) return t(full);
-  const last = `field.${names.at(-1)}`;
-  return has(last) ? t(last) : names.join(".");
+  const labels = names.filter((name) => has(`field.${name}`)).map((name) => t(`field.${name}`));
+  return labels.length > 0 ? labels.join(" · ") : names.join(".");
 }
 
 /** "label: problem" for each problem of an `invalid_body` / `invalid_query` refusal. */
