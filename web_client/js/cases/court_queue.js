@@ -30,7 +30,7 @@ function materialsList(materials) {
 function recordingsList(recordings) {
   if (!recordings || recordings.length === 0) return el("span", { class: "hint", text: ` ${i18n.t("material.recordings_none")}` });
   return el("ul", { class: "recordings" }, recordings.map((r) => el("li", { dataset: { session: r.session_id } },
-    i18n.t("material.recording_line", { id: r.session_id, start: r.started_at, end: r.ended_at ?? "—",
+    i18n.t("material.recording_line", { id: r.session_id, start: when(r.started_at), end: when(r.ended_at),
                                          state: i18n.t(`material.recording_state.${r.state}`) }),
     el("code", { class: "sha256", text: ` SHA-256 ${r.manifest_sha256}` }))));
 }

@@ -99,7 +99,7 @@ function renderRuling(ruling) {
     fact("verify.ruling.number", ruling.court_case_number),
     fact("verify.ruling.decision", i18n.t(`verify.ruling.${ruling.kind}.${ruling.decision}`)),
     fact("verify.ruling.judge", ruling.judge),
-    fact("verify.ruling.ruled_at", ruling.ruled_at),
+    fact("verify.ruling.ruled_at", formatDateTime(ruling.ruled_at) || "—"),
     fact("verify.ruling.application", `${ruling.application_id} · ${ruling.case_id}`),
     fact("verify.ruling.agreement", ruling.agreement_id),
     fact("verify.ruling.agreement_sha256", ruling.agreement_sha256),
@@ -135,7 +135,7 @@ function renderAttestations(signatures) {
       cell(a.methods.map((m) => i18n.t(`verify.method.${m}`)).join(" + ") || null),
       cell(a.verdict ? i18n.t(`verify.verdict.${a.verdict}`) + (a.verdict_reason ? ` (${a.verdict_reason})` : "") : null),
       cell(scoresText(a.scores) || null), cell(a.challenges.join(" → ") || null),
-      recordedSessionCell(a.recorded_session), cell(a.checked_at),
+      recordedSessionCell(a.recorded_session), cell(formatDateTime(a.checked_at) || "—"),
       cell(a.sha256), cell(reasonsText(a.reasons)));
     return tr;
   }));
@@ -159,7 +159,7 @@ function renderRecording(report) {
   $("notes").replaceChildren();
   $("recording-facts").replaceChildren(
     fact("verify.recording.session", report.session_id),
-    fact("verify.recording.state", report.state),
+    fact("verify.recording.state", enumText("recordingState", report.state)),
     fact("verify.recording.manifest_sha256", report.manifest_sha256),
     fact("verify.recording.segments", String(report.segments)),
     fact("verify.recording.chain_length", String(report.chain_length)),
