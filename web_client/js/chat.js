@@ -50,7 +50,7 @@ export class Chat {
     for (const message of messages ?? []) this.add(message);
   }
 
-  /** Times and tags in the new language. */
+  /** The hint and the times in the new language. */
   rerender() {
     this.hint.textContent = t(this.hintKey);
     for (const time of this.list.querySelectorAll("time")) time.textContent = formatTime(time.dateTime);
