@@ -163,3 +163,12 @@ def test_the_statutory_conditions_have_words(tables: dict[str, dict[str, dict[st
             assert f"condition.{check.code}" in cases[language], (language, check.code)
             for part in check.basis.split(" / "):  # as cases/dom.js basisText makes the key
                 assert "basis." + re.sub(r"[^a-z0-9]+", "_", part, flags=re.I).lower() in cases[language], part
+
+
+def test_dates_and_times_go_through_the_one_formatter() -> None:
+    """Only web_client/js/dates.js turns a time into text (24-hour, the page's language)."""
+    formatting = re.compile(r"toLocaleDateString|toLocaleTimeString|Intl\.DateTimeFormat|new Date\([^)]*\)\.toLocaleString")
+    offenders = [str(path.relative_to(REPO)) for path in CLIENT.rglob("*.js")
+                 if "node_modules" not in path.parts and path.name != "dates.js" and formatting.search(path.read_text())]
+    assert not offenders, offenders
+    assert "hourCycle: \"h23\"" in (CLIENT / "dates.js").read_text()

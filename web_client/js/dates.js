@@ -30,6 +30,11 @@ export function formatDate(value) {
   return format(value, { year: "numeric", month: "2-digit", day: "2-digit" });
 }
 
+/** A day written out: "2026年12月5日" / "5 December 2026". */
+export function formatLongDate(value) {
+  return format(value, { year: "numeric", month: "long", day: "numeric" });
+}
+
 /** The time of day: "19:03". */
 export function formatTime(value) {
   return format(value, { hour: "2-digit", minute: "2-digit" });
