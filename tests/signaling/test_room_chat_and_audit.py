@@ -10,9 +10,6 @@ from typing import Any
 import pytest
 
 from mediation.audit import verify_chain
-from signaling import room_store
-from signaling.api.rooms import ROOM_STORE_KEY
-from signaling.room_store import RoomOwner, RoomStore
 
 from .conftest import Client, RunningServer
 from .test_case_seats import Node, _call, _case_at_video_step, _invitation, node  # noqa: F401 - the fixture
@@ -66,24 +63,6 @@ async def _rejoin_mediator(clients: Any, server: RunningServer, room_id: str) ->
     """A second mediator seat: sees the whole history, caucuses included."""
     client, _ = await _joined(clients, server, room_id, "mediator", "第二调解员")
     return client
-
-
-async def test_the_kept_chat_is_bounded_per_room(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    store: RoomStore = server.app[ROOM_STORE_KEY]
-    monkeypatch.setattr(room_store, "CHAT_KEPT", 5)
-    owner = RoomOwner(None, "tests", None)
-    busy, quiet = await store.create("B-1", "", owner), await store.create("Q-1", "", owner)
-    await store.add_chat(quiet.room_id, _message("q", 0), None)
-    for n in range(12):
-        await store.add_chat(busy.room_id, _message("b", n), "applicant" if n % 2 else None)
-    kept = await store.chat_history(busy.room_id, mediator=True, side=None)
-    assert [m["text"] for m in kept] == [f"b{n}" for n in range(7, 12)]  # the newest five, oldest first
-    assert [m["text"] for m in await store.chat_history(busy.room_id, mediator=False, side=None)] == ["b8", "b10"]
-    assert [m["text"] for m in await store.chat_history(quiet.room_id, mediator=False, side=None)] == ["q0"]
-
-
-def _message(prefix: str, n: int) -> dict[str, Any]:
-    return {"id": f"m_{prefix}{n}", "seat": "s_1", "name": "张三", "role": "party", "text": f"{prefix}{n}", "ts": 1.0 + n}
 
 
 async def test_mediator_actions_reach_the_log_and_the_case_audit_trail(node: Node, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811

@@ -123,8 +123,7 @@ def collect() -> Collection:
             out.codes.update(classes[info.code_enum].members)
     enums = {info.code_enum for info in classes.values() if info.code_enum}
     for path, tree in modules:
-        for name, values in _declared_code_sets(tree):
-            out.codes.update(values)
+        out.codes.update(_declared_code_sets(tree))
         out.codes.update(_hand_written_errors(tree))
         for node, owner in _calls(tree):
             callee = _name(node.func)
@@ -167,14 +166,14 @@ def _calls(tree: ast.Module) -> list[tuple[ast.Call, str | None]]:
     return found
 
 
-def _declared_code_sets(tree: ast.Module) -> list[tuple[str, set[str]]]:
+def _declared_code_sets(tree: ast.Module) -> set[str]:
     """Module-level ``X_ERROR_CODES = frozenset({...})``: the codes a checked constructor accepts."""
-    found = []
+    found: set[str] = set()
     for node in tree.body:
         target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
-        if isinstance(target, ast.Name) and target.id.endswith("ERROR_CODES") and node.value is not None:
-            found.append((target.id, {c.value for c in ast.walk(node.value)
-                                      if isinstance(c, ast.Constant) and isinstance(c.value, str)}))
+        value = getattr(node, "value", None)
+        if isinstance(target, ast.Name) and target.id.endswith("ERROR_CODES") and value is not None:
+            found |= {c.value for c in ast.walk(value) if isinstance(c, ast.Constant) and isinstance(c.value, str)}
     return found
 
 
