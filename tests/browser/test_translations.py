@@ -29,7 +29,7 @@ def used_keys() -> set[str]:
         keys |= set(re.findall(r'\bt\(\s*"([\w.]+)"', path.read_text()))  # dynamic keys: tests below
     for page in ("room.html",):
         html = (CLIENT / page).read_text()
-        keys |= set(re.findall(r'data-i18n(?:-placeholder|-title)?="([\w.]+)"', html))
+        keys |= set(re.findall(r'data-i18n(?:-placeholder|-title|-label)?="([\w.]+)"', html))
     return keys
 
 

@@ -68,12 +68,14 @@ export function onLanguageChange(listener) {
   listeners.add(listener);
 }
 
-/** Fill every `data-i18n` (text) and `data-i18n-placeholder` / `data-i18n-title` element under `root`. */
+/** Fill every `data-i18n` (text) and `data-i18n-placeholder` / `data-i18n-title` / `data-i18n-label`
+ * (the accessible name, `aria-label`) element under `root`. */
 export function applyTranslations(root = document) {
   document.documentElement.lang = current === "zh" ? "zh-CN" : "en";
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
 }
 
 /** The message for an error code, its `{placeholders}` filled from the error's `details`; a code
