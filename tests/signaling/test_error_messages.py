@@ -20,6 +20,8 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError
 
 from mediation.court import PaymentOrderDeclarations, payment_order_checks
+from mediation.next_actions import Action
+from mediation.workflow import Step
 from signaling.openapi import validation_details
 from tests.support.error_codes import REPO, collect
 
@@ -172,3 +174,14 @@ def test_dates_and_times_go_through_the_one_formatter() -> None:
                  if "node_modules" not in path.parts and path.name != "dates.js" and formatting.search(path.read_text())]
     assert not offenders, offenders
     assert "hourCycle: \"h23\"" in (CLIENT / "dates.js").read_text()
+
+
+def test_the_case_pages_word_every_step_and_next_action(tables: dict[str, dict[str, dict[str, str]]]) -> None:
+    """The fixed codes the case pages show (a case's step, who acts next and how) have words, so
+    no ``video_mediation`` or ``accept_assignment`` reaches the page."""
+    actions = {v for k, v in vars(Action).items() if k.isupper() and isinstance(v, str)}
+    assert {"consent", "rule", "seal"} <= actions
+    cases = tables[f"{CLIENT / 'cases' / 'messages.js'}#MESSAGES"]
+    for language in ("zh", "en"):
+        missing = sorted(({f"step.{s}" for s in Step} | {f"next.{a}" for a in actions}) - set(cases[language]))
+        assert not missing, (language, missing)
