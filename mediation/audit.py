@@ -49,6 +49,17 @@ def append(s: AsyncSession, case: Case, actor: str, action: str, payload: dict[s
     return entry
 
 
+async def record(db: async_sessionmaker[AsyncSession], case_id: str, actor: str, action: str,
+                 payload: dict[str, Any], at: datetime) -> None:
+    """Append one entry on its own, for a change made outside the case's tables (a mediator's
+    action in the video room): locks the case row, so the chain stays a chain."""
+    async with db.begin() as s:
+        case = await s.scalar(select(Case).where(Case.id == case_id).with_for_update())
+        if case is None:
+            raise NotFound("case_not_found", f"no case {case_id}")
+        append(s, case, actor, action, payload, at)
+
+
 @dataclass(frozen=True)
 class AuditVerification:
     """``ok`` or the first entry that does not check out and why."""

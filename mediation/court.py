@@ -58,9 +58,16 @@ class PaymentOrderDeclarations:
 
 @dataclass(frozen=True)
 class ConditionCheck:
+    """One statutory condition: ``code`` is stable (the client words it), ``condition`` and
+    ``basis`` are English for API clients."""
+
+    code: str
     condition: str
     met: bool
     basis: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "condition": self.condition, "met": self.met, "basis": self.basis}
 
 
 @dataclass(frozen=True)
@@ -107,18 +114,20 @@ def payment_order_checks(terms: dict[str, Any] | None, today: date,
     except ValueError:
         is_due = False
     return [
-        ConditionCheck("the agreement contains a monetary obligation", bool(terms), "CPL art. 225"),
-        ConditionCheck("the claim is for money only", bool(terms.get("money_only")), "CPL art. 225"),
-        ConditionCheck("the debt is due", is_due, "interpretation art. 427"),
-        ConditionCheck("the amount is certain", isinstance(terms.get("amount_fen"), int) and terms["amount_fen"] > 0,
-                       "interpretation art. 427"),
-        ConditionCheck("the creditor owes no counter-performance", terms.get("counter_obligation") is False,
-                       "interpretation art. 427"),
-        ConditionCheck("no other debt dispute between the parties", declarations.no_other_debt_dispute, "CPL art. 225"),
-        ConditionCheck("the debtor is in China and can be served", declarations.debtor_reachable_in_china,
-                       "CPL art. 225 / interpretation art. 427"),
-        ConditionCheck("no pre-suit preservation was applied for", declarations.no_pre_suit_preservation,
-                       "interpretation art. 427"),
+        ConditionCheck("monetary_obligation", "the agreement contains a monetary obligation", bool(terms),
+                       "CPL art. 225"),
+        ConditionCheck("money_only", "the claim is for money only", bool(terms.get("money_only")), "CPL art. 225"),
+        ConditionCheck("debt_due", "the debt is due", is_due, "interpretation art. 427"),
+        ConditionCheck("amount_certain", "the amount is certain",
+                       isinstance(terms.get("amount_fen"), int) and terms["amount_fen"] > 0, "interpretation art. 427"),
+        ConditionCheck("no_counter_performance", "the creditor owes no counter-performance",
+                       terms.get("counter_obligation") is False, "interpretation art. 427"),
+        ConditionCheck("no_other_dispute", "no other debt dispute between the parties",
+                       declarations.no_other_debt_dispute, "CPL art. 225"),
+        ConditionCheck("debtor_reachable", "the debtor is in China and can be served",
+                       declarations.debtor_reachable_in_china, "CPL art. 225 / interpretation art. 427"),
+        ConditionCheck("no_preservation", "no pre-suit preservation was applied for",
+                       declarations.no_pre_suit_preservation, "interpretation art. 427"),
     ]
 
 
@@ -232,7 +241,7 @@ class CourtService:
             unmet = [c for c in checks if not c.met]
             if unmet:
                 raise InvalidInput("payment_order_conditions", "the conditions for a payment order are not met",
-                                   {"unmet": [{"condition": c.condition, "basis": c.basis} for c in unmet]})
+                                   {"unmet": [c.as_dict() for c in unmet]})
             existing = await s.scalar(select(CourtApplication.id).where(
                 CourtApplication.case_id == case_id, CourtApplication.kind == PAYMENT_ORDER,
                 CourtApplication.status.in_(("filed", "accepted"))))
@@ -240,7 +249,7 @@ class CourtService:
                 raise WrongState("already_applied", "a payment order application is already pending")
             court_name = await self._court_for(s, ctx, court)
             materials = await self._materials(s, ctx, result)
-            materials["checks"] = [{"condition": c.condition, "met": c.met, "basis": c.basis} for c in checks]
+            materials["checks"] = [c.as_dict() for c in checks]
             app = CourtApplication(id="P-" + secrets.token_hex(5).upper(), case_id=case_id, kind=PAYMENT_ORDER,
                                    court=court_name, status="filed", joined_sides=[acting], materials=materials,
                                    created_at=now, filed_at=now, extended=False)

@@ -1,7 +1,7 @@
 """The app factory: composes rooms, media, signing and cases into one aiohttp application.
 
-Request flow: aiohttp → ``error_middleware`` (one error shape) → ``not_found_page`` (an HTML 404
-for browsers) → ``auth_middleware`` (who is calling) → the endpoint wrapper from
+Request flow: aiohttp → ``error_middleware`` (one error shape) → ``html_error_pages`` (HTML 404 and 500
+pages for browsers) → ``auth_middleware`` (who is calling) → the endpoint wrapper from
 :mod:`signaling.openapi` (role check, body validation) → a handler that calls a domain package. Socket.IO shares the same aiohttp server and is served
 by :class:`signaling.room_events.RoomHub`.
 """
@@ -34,12 +34,13 @@ from .case_follow import CASE_FOLLOWERS_KEY, CaseFollowers, RedisSessionEnds
 from .config import Settings, ensure_secret
 from .data_dir import prepare_data_dir, tighten_tree
 from .database import create_schema, make_engine
-from .error_pages import not_found_page
+from .error_pages import html_error_pages
 from .errors import error_middleware
 from .openapi import api
 from .recordings_setup import setup_recordings
 from .metrics import setup_metrics
 from .origins import origin_allowed
+from .room_audit import install_room_audit
 from .room_events import RoomHub
 from .room_store import RoomStore
 from .room_store import metadata as room_metadata
@@ -152,7 +153,7 @@ def create_app(settings: Settings) -> web.Application:
     sessions = accounts_api.make_session_resolver(services.accounts)
     api_keys = open_api_keys(settings, services.db)
     app = web.Application(
-        middlewares=[error_middleware, _security_headers(settings), not_found_page,
+        middlewares=[error_middleware, _security_headers(settings), html_error_pages,
                      make_auth_middleware(api_keys, sessions=sessions)],
         client_max_size=settings.max_upload_bytes,
     )
@@ -163,6 +164,7 @@ def create_app(settings: Settings) -> web.Application:
                                max_http_buffer_size=max(settings.max_event_bytes * 4, 1_000_000))
     sio.attach(app)
     hub = RoomHub(sio, store, tokens, settings)
+    install_room_audit(hub, services)
     followers = CaseFollowers(sio, sessions,
                               lambda principal, case_id: cases_api.may_follow_case(services, principal, case_id))
     if settings.redis_url:

@@ -90,8 +90,12 @@ class Endpoint:
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """One entry per problem: ``field`` (dotted path), ``type`` (pydantic's stable error type, e.g.
+    ``string_too_short``: the client words it, see web_client/js/error_messages.js), ``ctx`` (its
+    limits, e.g. ``{"min_length": 1}``) and ``problem`` (pydantic's English, for API clients)."""
     return [
-        {"field": ".".join(str(p) for p in err["loc"]), "problem": err["msg"]}
+        {"field": ".".join(str(p) for p in err["loc"]), "type": err["type"], "problem": err["msg"],
+         "ctx": {k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, (int, float, str))}}
         for err in exc.errors(include_url=False)
     ]
 

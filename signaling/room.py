@@ -261,6 +261,9 @@ class Room:
         if not seat.can_publish:
             raise RoomError("forbidden", "observers may not chat unless the mediator allows it")
         group = self.group_of(seat)
+        if group == "waiting":
+            raise RoomError("caucus_waiting", "the mediator is in a private session with the other side; "
+                                              "the chat opens again when it ends")
         recipients = [s.seat for s in self.seats.values() if s.present and self.group_of(s) == group]
         return ("room" if group == "joint" else "caucus"), recipients
 

@@ -24,7 +24,7 @@ from rtc.router import MediaRouter
 
 from . import events as ev
 from .config import Settings, ice_network
-from .room import Room, RoomError
+from .room import Room, RoomError, Seat
 from .room_store import RoomStore
 from .tokens import TokenError, TokenIssuer
 
@@ -85,6 +85,8 @@ class RoomHub:
         self.closing_hooks: list[Callable[[LiveRoom, str], Awaitable[None]]] = []
         #: Called with a live room (its lock held) after each change, once media follows the new rules.
         self.state_hooks: list[Callable[[LiveRoom], Awaitable[None]]] = []
+        #: Called (the room's lock held) after a mediator's action: (room, acting seat, action, details).
+        self.moderation_hooks: list[Callable[[LiveRoom, Seat, str, dict[str, Any]], Awaitable[None]]] = []
         self._register()
 
     def _spawn(self, coro: Awaitable[None]) -> None:
@@ -272,7 +274,7 @@ class RoomHub:
             if live.dropped:  # emptied and dropped while this join awaited the store: seat it in a fresh one
                 return await self.on_join(sid, payload)
             if await self.store.is_removed(claims.room, claims.seat, claims.account_id):
-                raise EventError("forbidden", "you were removed from this room")
+                raise EventError("removed_from_room", "the mediator removed you from this room")
             seat = live.room.join(claims)
             previous = live.sid_of.get(seat.seat)
             if previous is not None and previous != sid:
@@ -283,6 +285,7 @@ class RoomHub:
             self.connections[sid] = Connection(room_id=claims.room, seat=seat.seat)
             log.info("joined", extra={"room": claims.room, "seat": seat.seat, "role": seat.role, "state": seat.state})
             await self.broadcast_state(live)
+            await self._send_chat_history(live, [seat.seat])
             snapshot = live.room.snapshot_for(seat.seat)
         return {"ok": True, "seat": seat.seat, "you": snapshot["you"], "room": snapshot,
                 "ice_servers": [s.to_browser() for s in self.settings.ice_servers]}
@@ -337,25 +340,54 @@ class RoomHub:
         seat = live.room.seats[conn.seat]
         message = {"id": "m_" + secrets.token_urlsafe(8), "seat": seat.seat, "name": seat.name, "role": seat.role,
                    "text": payload.text, "ts": time.time(), "scope": scope}
+        await self.store.add_chat(conn.room_id, message, live.room.caucus_side if scope == "caucus" else None)
         sids = [target_sid for target in recipients if (target_sid := live.sid_of.get(target)) is not None]
         if sids:
             await self.sio.emit("chat:message", message, to=sids)
         return {"ok": True, "id": message["id"]}
 
+    async def _send_chat_history(self, live: LiveRoom, seats: list[str]) -> None:
+        """``chat:history`` to each seat now in the room: what was said before it came (or reloaded)."""
+        for seat_id in seats:
+            seat = live.room.seats.get(seat_id)
+            sid = live.sid_of.get(seat_id)
+            if seat is None or sid is None or not seat.present:
+                continue
+            messages = await self.store.chat_history(live.room.room_id, mediator=seat.role == "mediator",
+                                                     side=seat.side)
+            await self.sio.emit("chat:history", {"messages": messages}, to=sid)
+
     # ------------------------------------------------------------------ moderation
+    async def _moderated(self, live: LiveRoom, actor: str, action: str, details: dict[str, Any]) -> None:
+        """A mediator's action: in the server log, and to the hooks (the case's audit trail)."""
+        seat = live.room.seats[actor]
+        log.info("moderation", extra={"room": live.room.room_id, "case": live.room.case_id, "actor": actor,
+                                      "account": seat.account_id, "action": action, **details})
+        for hook in self.moderation_hooks:
+            try:
+                await hook(live, seat, action, details)
+            except Exception:
+                log.exception("recording a moderation action failed",
+                              extra={"room": live.room.room_id, "action": action})
+
     async def on_admit(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.Admit) -> Ack:
         admitted = live.room.admit(conn.seat, None if payload.all else payload.seat)
         await self.broadcast_state(live)
+        await self._send_chat_history(live, admitted)
+        await self._moderated(live, conn.seat, "admit", {"seats": admitted})
         return {"ok": True, "admitted": admitted}
 
     async def on_mute(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.Mute) -> Ack:
         live.room.set_mute(conn.seat, payload.seat, payload.kind, payload.muted)
         await self.broadcast_state(live)
+        await self._moderated(live, conn.seat, "mute" if payload.muted else "unmute",
+                              {"seat": payload.seat, "kind": payload.kind})
         return {"ok": True}
 
     async def on_permit(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.Permit) -> Ack:
         live.room.permit(conn.seat, payload.seat, payload.publish)
         await self.broadcast_state(live)
+        await self._moderated(live, conn.seat, "permit" if payload.publish else "revoke", {"seat": payload.seat})
         return {"ok": True}
 
     async def on_remove(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.Remove) -> Ack:
@@ -364,10 +396,12 @@ class RoomHub:
         await self.store.record_removal(conn.room_id, removed.seat, removed.account_id, reason)
         await self._drop_seat(live, payload.seat, reason)
         await self.broadcast_state(live)
+        await self._moderated(live, conn.seat, "remove", {"seat": removed.seat, "reason": reason})
         return {"ok": True}
 
     async def on_end(self, sid: str, conn: Connection, live: LiveRoom, _: ev.End) -> Ack:
         live.room.end(conn.seat)
+        await self._moderated(live, conn.seat, "end", {})
         await self.end_room(live)
         return {"ok": True}
 
@@ -389,11 +423,14 @@ class RoomHub:
     async def on_caucus_start(self, sid: str, conn: Connection, live: LiveRoom, payload: ev.CaucusStart) -> Ack:
         live.room.start_caucus(conn.seat, payload.side)
         await self.broadcast_state(live)
+        await self._moderated(live, conn.seat, "caucus_start", {"side": payload.side})
         return {"ok": True}
 
     async def on_caucus_end(self, sid: str, conn: Connection, live: LiveRoom, _: ev.CaucusEnd) -> Ack:
+        side = live.room.caucus_side
         live.room.end_caucus(conn.seat)
         await self.broadcast_state(live)
+        await self._moderated(live, conn.seat, "caucus_end", {"side": side})
         return {"ok": True}
 
     async def _disconnect_later(self, sids: list[str]) -> None:

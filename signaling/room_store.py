@@ -1,11 +1,14 @@
 """Rooms that exist, persisted so invitations stay valid across restarts.
 
 Live state (who is connected, the lobby, the caucus) lives in memory in :class:`signaling.room.Room`;
-only the room's identity, owner, lifecycle and removals are stored. The owner sits in a table of
+only the room's identity, owner, lifecycle, removals and chat are stored. The owner sits in a table of
 its own (``room_owners``) so that databases made before owners were recorded gain it at start-up;
 their rooms have no owner row, and only platform administrators and integrating systems manage
 them. Removals (``room_removals``) are stored because "removed means removed" must hold after a
-restart and on every node, and for a person, not only for one link.
+restart and on every node, and for a person, not only for one link. The chat
+(``room_chat_messages``) is kept so that a reload, a reconnect or another node shows the
+conversation again: the newest :data:`CHAT_KEPT` messages per room, each with the caucus side it
+was said in, so that a caucus's words reach only that side and the mediator (:meth:`RoomStore.chat_history`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, ForeignKey, String, or_, select, update
+from typing import Any
+
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -55,6 +60,27 @@ class RoomRemovalRow(Base):
     account_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     reason: Mapped[str] = mapped_column(String(200))
     removed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+#: Chat messages kept per room (the oldest go first) and the most a history sends back.
+CHAT_KEPT = 500
+CHAT_HISTORY = 200
+
+
+class RoomChatRow(Base):
+    """One chat message. ``side``: the caucus side it was said in (``None``: the joint session)."""
+
+    __tablename__ = "room_chat_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.room_id"), index=True)
+    message_id: Mapped[str] = mapped_column(String(24), unique=True)
+    seat: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    side: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    text: Mapped[str] = mapped_column(String(2000))
+    sent_at: Mapped[float] = mapped_column(Float)
 
 
 @dataclass(frozen=True)
@@ -134,3 +160,32 @@ class RoomStore:
             found = await session.scalar(select(RoomRemovalRow.seat).where(RoomRemovalRow.room_id == room_id, who)
                                          .limit(1))
         return found is not None
+
+    async def add_chat(self, room_id: str, message: dict[str, Any], side: str | None) -> None:
+        """Keep a message (the ``chat:message`` payload) said in the joint session (``side=None``)
+        or in a caucus with ``side``; beyond :data:`CHAT_KEPT` in the room the oldest are deleted."""
+        async with self._sessions.begin() as session:
+            session.add(RoomChatRow(room_id=room_id, message_id=message["id"], seat=message["seat"],
+                                    name=message["name"][:100], role=message["role"], side=side,
+                                    text=message["text"], sent_at=message["ts"]))
+            await session.flush()
+            oldest_kept = await session.scalar(
+                select(RoomChatRow.id).where(RoomChatRow.room_id == room_id)
+                .order_by(RoomChatRow.id.desc()).offset(CHAT_KEPT - 1).limit(1))
+            if oldest_kept is not None:
+                await session.execute(delete(RoomChatRow).where(RoomChatRow.room_id == room_id,
+                                                                RoomChatRow.id < oldest_kept))
+
+    async def chat_history(self, room_id: str, *, mediator: bool, side: str | None) -> list[dict[str, Any]]:
+        """The newest messages a seat may read, oldest first: the joint session's, and a caucus's
+        only for the mediator and the side it was held with (an observer has no side)."""
+        visible = RoomChatRow.side.is_(None)
+        if mediator:
+            visible = RoomChatRow.room_id == room_id
+        elif side is not None:
+            visible = or_(visible, RoomChatRow.side == side)
+        async with self._sessions() as session:
+            rows = (await session.scalars(select(RoomChatRow).where(RoomChatRow.room_id == room_id, visible)
+                                          .order_by(RoomChatRow.id.desc()).limit(CHAT_HISTORY))).all()
+        return [{"id": r.message_id, "seat": r.seat, "name": r.name, "role": r.role, "text": r.text,
+                 "ts": r.sent_at, "scope": "room" if r.side is None else "caucus"} for r in reversed(rows)]

@@ -15,7 +15,7 @@ CLIENT = REPO / "web_client"
 def catalogs() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {"zh": set(), "en": set()}
     key = re.compile(r'^\s+"([\w.]+)":', re.M)
-    for name in ("room_messages.js",):
+    for name in ("room_messages.js", "error_messages.js"):
         body = (CLIENT / "js" / name).read_text()
         zh_start, en_start = body.index("\n  zh: {"), body.index("\n  en: {")
         found["zh"] |= set(key.findall(body[zh_start:en_start]))
@@ -29,7 +29,7 @@ def used_keys() -> set[str]:
         keys |= set(re.findall(r'\bt\(\s*"([\w.]+)"', path.read_text()))  # dynamic keys: tests below
     for page in ("room.html",):
         html = (CLIENT / page).read_text()
-        keys |= set(re.findall(r'data-i18n(?:-placeholder|-title)?="([\w.]+)"', html))
+        keys |= set(re.findall(r'data-i18n(?:-placeholder|-title|-label)?="([\w.]+)"', html))
     return keys
 
 
@@ -47,7 +47,7 @@ def test_both_languages_have_the_same_keys() -> None:
 
 def test_every_key_the_page_uses_is_translated() -> None:
     missing = used_keys() - catalogs()["zh"]
-    assert not missing, f"keys used but not in room_messages.js: {sorted(missing)}"
+    assert not missing, f"keys used but not in room_messages.js or error_messages.js: {sorted(missing)}"
 
 
 def test_every_protocol_error_code_has_a_message() -> None:

@@ -126,7 +126,7 @@ async def test_court_conditions(api: Api, engine: AsyncEngine, clock: ManualCloc
     declarations = {"no_other_debt_dispute": True, "debtor_reachable_in_china": True, "no_pre_suit_preservation": True}
     refused = await _refused(api, engine, cid, "POST", f"/api/cases/{cid}/court/payment-order", alice, 422,
                              "payment_order_conditions", json=declarations)
-    assert [u["condition"] for u in refused["error"]["details"]["unmet"]] == ["the debt is due"]
+    assert [(u["code"], u["condition"]) for u in refused["error"]["details"]["unmet"]] == [("debt_due", "the debt is due")]
     refused = await _refused(api, engine, cid, "POST", f"/api/cases/{cid}/court/payment-order", alice, 422,
                              "payment_order_conditions", json={**declarations, "no_other_debt_dispute": False})
     assert len(refused["error"]["details"]["unmet"]) == 2

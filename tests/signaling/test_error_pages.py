@@ -1,8 +1,15 @@
-"""Unknown URLs: browsers get the friendly HTML page (404, same CSP), API clients the JSON shape."""
+"""Unknown URLs and failures: browsers get friendly HTML pages (404, 500, same CSP), API clients the JSON shape."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from signaling.app import create_app
+from signaling.config import load_settings
 
 from .conftest import RunningServer
 
@@ -40,3 +47,22 @@ async def test_clients_that_do_not_ask_for_html_get_json(server: RunningServer) 
 async def test_the_page_itself_is_not_served_as_a_page(server: RunningServer) -> None:
     async with aiohttp.ClientSession() as http, http.get(f"{server.url}/errors/404.html", headers=BROWSER) as resp:
         assert resp.status == 404  # the 404 page exists only as the answer to an unknown URL
+
+
+async def test_a_failure_is_a_friendly_page_for_a_browser_and_json_for_api_clients(tmp_path: Path) -> None:
+    """A handler that fails: the browser gets the 500 page (translated by its script), an API
+    client the JSON ``internal`` error; neither sees the exception's text."""
+    app = create_app(load_settings(data_dir=tmp_path / "data", port=0))
+
+    async def broken(_: web.Request) -> web.Response:
+        raise RuntimeError("secret detail of the failure")
+
+    app.router.add_get("/broken-page", broken)
+    async with TestClient(TestServer(app)) as client:
+        page = await client.get("/broken-page", headers=BROWSER)
+        body = await page.text()
+        assert page.status == 500 and page.content_type == "text/html"
+        assert 'data-i18n="serverError.title"' in body and "secret detail" not in body
+        api = await client.get("/broken-page", headers={"Accept": "application/json"})
+        assert api.status == 500 and (await api.json())["error"]["code"] == "internal"
+        assert "secret detail" not in await api.text()

@@ -60,7 +60,8 @@ async def test_chat_is_scoped_to_the_caucus(server, clients):
     await a.call("chat:send", {"text": "私下说"})
     msg = await m.wait_for("chat:message", lambda d: d["text"] == "私下说")
     assert msg["scope"] == "caucus"
-    await r.call("chat:send", {"text": "我在等"})
+    refused = await r.call("chat:send", {"text": "我在等"})  # the waiting side's chat is closed, and says why
+    assert refused["ok"] is False and refused["error"]["code"] == "caucus_waiting"
     await m.call("caucus:end", {})
     await a.call("chat:send", {"text": "公开"})
     await r.wait_for("chat:message", lambda d: d["text"] == "公开")
@@ -77,7 +78,7 @@ async def test_remove_disconnects_and_the_token_no_longer_works(server, clients)
                                                          for p in s["participants"]))
     again = await clients()
     ack = await again.call("join", {"token": res["token"]})
-    assert ack["error"]["code"] == "forbidden"
+    assert ack["error"]["code"] == "removed_from_room"
 
 
 async def test_reconnect_keeps_the_seat_and_others_see_reconnecting(server, clients):

@@ -105,6 +105,7 @@ class RoomApp {
 
   rerender() {
     this.renderWho();
+    this.chat?.rerender();
     this.renderToolbar();
     this.renderEnded();
     if (this.snapshot) this.applySnapshot(this.snapshot);
@@ -191,6 +192,7 @@ class RoomApp {
     on("rtc:offer", (offer) => this.peer?.handleServerOffer(offer));
     on("rtc:tracks", ({ tracks }) => this.peer?.setTracks(tracks));
     on("chat:message", (message) => this.chat.add(message));
+    on("chat:history", ({ messages }) => this.chat.addHistory(messages));
     on("rec:changed", (change) => this.recording.changed(change));
     on("speaker:active", ({ seat }) => this.grid.setActiveSpeaker(seat ?? null));
     on("removed", ({ reason }) => this.onRemoved(reason));
@@ -224,7 +226,9 @@ class RoomApp {
         setTimeout(() => this.signaling.connected && !this.joined && !this.finished && this.sendJoin(), RETRY_MS);
         return;
       }
-      this.finish("error.heading", `error.${error.code}`, error.code, { message: error.message });
+      // A removed person reopening the link is told so, not that something failed.
+      const heading = error.code === "removed_from_room" ? "removed.headingByMediator" : "error.heading";
+      this.finish(heading, `error.${error.code}`, error.code, { message: error.message });
       return;
     }
     this.joined = true;
@@ -240,7 +244,8 @@ class RoomApp {
     const keys = { replaced: "removed.replaced", ended: "removed.ended", removed: "removed.byMediator" };
     const key = keys[reason] ?? "removed.byMediator";
     const extra = reason && !(reason in keys) ? { reason } : {};
-    this.finish(reason === "ended" ? "ended.heading" : "removed.heading", key, `removed:${reason || "removed"}`, extra);
+    const heading = reason === "ended" ? "ended.heading" : reason === "replaced" ? "removed.heading" : "removed.headingByMediator";
+    this.finish(heading, key, `removed:${reason || "removed"}`, extra);
   }
 
   // ------------------------------------------------------------------ the room
@@ -271,7 +276,8 @@ class RoomApp {
     this.grid.render(snapshot);
     this.grid.setSelf(this.media.stream());
     this.panel.render(snapshot);
-    this.chat.setAllowed(me.role !== "observer" || me.can_publish);
+    if (me.waiting_for_caucus) this.chat.setAllowed(false, "chat.caucusWaiting");
+    else this.chat.setAllowed(me.role !== "observer" || me.can_publish);
     this.renderToolbar();
     if (this.joined && !this.peer) this.startPeer();
   }
@@ -380,6 +386,7 @@ class RoomApp {
       button.classList.toggle("forced", forced);
       button.disabled = forced || !canPublish || !this.media.tracks[kind];
       button.dataset.state = forced ? "forced" : on ? "on" : "off";
+      button.setAttribute("aria-pressed", String(on));
     }
   }
 

@@ -3,7 +3,7 @@
 // "reconnecting" overlay, and a highlight on whoever is speaking. User-provided text is only
 // ever set through textContent.
 
-import { castLabels } from "./cast.js";
+import { castLabels, muteBadges } from "./cast.js";
 import { t } from "./i18n.js";
 
 function el(tag, className, text) {
@@ -112,12 +112,12 @@ export class VideoGrid {
     const sideClass = person.side ? ` side-${person.side}` : "";
     const badges = [el("span", `badge role-${person.role}${more.length > 0 ? "" : sideClass}`, cast)];
     if (more.length > 0) badges.push(el("span", `badge${sideClass}`, more.join(" ")));
-    if (muted.audio || muted.video) badges.push(el("span", "badge forced", t("tile.mutedByMediator")));
-    else if (person.audio === false) badges.push(el("span", "badge mic-off", t("person.micOff")));
+    badges.push(...muteBadges(person).map(({ kind, key }) => el("span", `badge ${kind}`, t(key))));
     tile.badges.replaceChildren(...badges);
     let overlay = "";
     if (person.state === "reconnecting") overlay = t("tile.reconnecting");
-    else if (person.video === false || muted.video) overlay = t("tile.noVideo");
+    else if (muted.video) overlay = t("tile.videoOffByMediator");
+    else if (person.video === false) overlay = t("tile.noVideo");
     tile.overlay.textContent = overlay;
     tile.root.classList.toggle("has-overlay", overlay !== "");
     tile.root.classList.toggle("reconnecting", person.state === "reconnecting");

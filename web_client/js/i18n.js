@@ -1,6 +1,10 @@
 // Every string a page shows goes through t(): Chinese by default, English on request.
 // Pages register their message tables; the choice is kept in localStorage (shared by every
-// page of the site) so a reload keeps the language.
+// page of the site) so a reload keeps the language. The table of the server's error codes
+// (error_messages.js) is registered here, first, so that every page has every code.
+
+import { ERROR_MESSAGES } from "./error_messages.js";
+import "./form_checks.js"; // every page's forms check themselves in the page's words
 
 const STORAGE_KEY = "accord.lang";
 const LANGUAGES = ["zh", "en"];
@@ -19,6 +23,7 @@ function initialLanguage() {
 }
 
 let current = initialLanguage();
+register(ERROR_MESSAGES);
 
 /** Add a page's messages: `{zh: {...}, en: {...}}`. */
 export function register(messages) {
@@ -63,17 +68,43 @@ export function onLanguageChange(listener) {
   listeners.add(listener);
 }
 
-/** Fill every `data-i18n` (text) and `data-i18n-placeholder` / `data-i18n-title` element under `root`. */
+/** Fill every `data-i18n` (text) and `data-i18n-placeholder` / `data-i18n-title` / `data-i18n-label`
+ * (the accessible name, `aria-label`) element under `root`. */
 export function applyTranslations(root = document) {
   document.documentElement.lang = current === "zh" ? "zh-CN" : "en";
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
 }
 
-/** The message for a protocol error code; codes without one show the server's own text. */
-export function errorMessage(code, serverMessage) {
+/** The message for an error code, its `{placeholders}` filled from the error's `details`; a code
+ * without one (a newer server) says "that did not work" in the page's words. */
+export function errorMessage(code, serverMessage, details = {}) {
   const key = `error.${code}`;
-  if (has(key)) return t(key);
-  return has("error.generic") ? t("error.generic", { message: serverMessage || code }) : serverMessage || code;
+  if (has(key)) {
+    const fields = Array.isArray(details?.errors) ? fieldProblems(details.errors).join("；") : "";
+    return t(key, { ...details, fields });
+  }
+  if (/^http_\d+$/.test(code ?? "")) return t("error.http", { status: code.slice(5) });
+  return t("error.generic", { message: serverMessage || code });
+}
+
+/** The words for one problem the server's validation found (`{field, type, ctx}`), without the field. */
+export function problemText(problem) {
+  const key = `validation.${problem.type}`;
+  return t(has(key) ? key : "validation.invalid", problem.ctx ?? {});
+}
+
+/** A field's label from its path's named parts ("respondent.id_number" → "被申请人 · 身份证号码");
+ * parts without a `field.<name>` label are left out, a path with none shows as it is. */
+export function fieldLabel(path) {
+  const names = String(path ?? "").split(".").filter((part) => part !== "" && !/^\d+$/.test(part));
+  const labels = names.filter((name) => has(`field.${name}`)).map((name) => t(`field.${name}`));
+  return labels.length > 0 ? labels.join(" · ") : names.join(".");
+}
+
+/** "label: problem" for each problem of an `invalid_body` / `invalid_query` refusal. */
+export function fieldProblems(problems) {
+  return problems.map((p) => t("validation.fieldProblem", { field: fieldLabel(p.field), problem: problemText(p) }));
 }

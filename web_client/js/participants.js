@@ -2,7 +2,7 @@
 // let an observer speak, remove, caucus with one side, return to the joint session, end.
 // Buttons carry `data-action` and `data-seat`; one delegated click handler sends the events.
 
-import { castLabels } from "./cast.js";
+import { castLabels, muteBadges } from "./cast.js";
 import { t, errorMessage } from "./i18n.js";
 
 function button(action, label, seat, extra = {}) {
@@ -27,10 +27,12 @@ function personLine(p) {
   meta.textContent = parts.join(" · ");
   const icons = document.createElement("span");
   icons.className = "person-icons";
-  const off = [];
-  if (p.audio === false || p.muted_by_mediator?.audio) off.push(t("person.micOff"));
-  if (p.video === false || p.muted_by_mediator?.video) off.push(t("person.camOff"));
-  icons.textContent = off.join(" · ");
+  icons.append(...muteBadges(p).map(({ kind, key }) => {
+    const badge = document.createElement("span");
+    badge.className = `badge ${kind}`;
+    badge.textContent = t(key);
+    return badge;
+  }));
   return [name, meta, icons];
 }
 
@@ -159,7 +161,7 @@ export class ParticipantPanel {
     try {
       await this.signaling.request(event, payload);
     } catch (error) {
-      this.notify(errorMessage(error.code, error.message), "error");
+      this.notify(errorMessage(error.code, error.message, error.details), "error");
     }
   }
 }

@@ -3,6 +3,7 @@
 // the signatures; after locking, an edit creates a new version and every signature starts over.
 
 import * as i18n from "../i18n.js";
+import { formatDateTime } from "../dates.js";
 import { ApiFailure, api, credentials, signIn, templates } from "./api.js";
 import { AgreementForm, fieldErrors, toPayload } from "./form.js";
 import { MESSAGES } from "./messages.js";
@@ -37,7 +38,7 @@ function showNotice(kind, text) {
 }
 
 function errorMessage(error) {
-  if (error instanceof ApiFailure) return i18n.has(`error.${error.code}`) ? i18n.t(`error.${error.code}`) : error.message;
+  if (error instanceof ApiFailure) return i18n.errorMessage(error.code, error.message, error.details);
   return String(error);
 }
 
@@ -60,7 +61,7 @@ function renderMeta() {
   $("status").textContent = i18n.t(`status.${status}`);
   $("status").dataset.status = status;
   $("locked-hash").textContent = current?.locked_sha256 ?? "—";
-  $("effective").textContent = current?.effective_at ? new Date(current.effective_at).toLocaleString() : "—";
+  $("effective").textContent = current?.effective_at ? formatDateTime(current.effective_at) : "—";
   renderVersions();
   const locked = current && current.status !== "draft";
   $("save").disabled = busy || !current || !editable();
@@ -113,7 +114,7 @@ function renderSigners() {
     const name = Object.assign(document.createElement("span"), { className: "signer-name", textContent: slotLabel(slot) });
     const badge = Object.assign(document.createElement("span"), { className: "badge" });
     badge.textContent = slot.signed_at
-      ? `${i18n.t("signers.signed", { time: new Date(slot.signed_at).toLocaleString() })} ${i18n.t(`signers.custody.${slot.key_custody}`)}`
+      ? `${i18n.t("signers.signed", { time: formatDateTime(slot.signed_at) })} ${i18n.t(`signers.custody.${slot.key_custody}`)}`
       : i18n.t("signers.pending");
     head.append(name, badge);
     item.append(head);

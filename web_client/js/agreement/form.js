@@ -76,16 +76,13 @@ export function toPayload(data) {
 
 /** API validation errors → `{path, message}` with paths like `parties.0.id_number`. */
 export function fieldErrors(details) {
-  return (details?.errors ?? []).map(({ field, problem }) => {
-    let path = field.replace(/^data\.?/, "");
-    let message = problem.replace(/^Value error, /, "");
+  return (details?.errors ?? []).map((found) => {
+    let path = found.field.replace(/^data\.?/, "");
     // Model-level checks name the field at the start of their message: "id_number: check digit ...".
-    const named = message.match(/^([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+)*): (.*)$/s);
-    if (named) {
-      path = [path, named[1].replace(/\[(\d+)\]/g, ".$1")].filter(Boolean).join(".");
-      message = named[2];
-    }
-    return { path, message };
+    const named = found.problem.replace(/^Value error, /, "").match(/^([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+)*): (.*)$/s);
+    if (named) path = [path, named[1].replace(/\[(\d+)\]/g, ".$1")].filter(Boolean).join(".");
+    // Pydantic's problems have a type the tables word; the model's own checks only say "not valid".
+    return { path, message: found.type ? i18n.problemText(found) : i18n.t("validation.invalid") };
   });
 }
 

@@ -37,12 +37,12 @@ function readForm(form) {
 function showFieldErrors(form, error) {
   for (const small of form.querySelectorAll(".field-error")) small.hidden = true;
   const problems = error instanceof ApiFailure && Array.isArray(error.details.errors) ? error.details.errors : [];
-  for (const { field: path, problem } of problems) {
-    const target = form.querySelector(`[data-path="${path}"]`);
+  for (const problem of problems) {
+    const target = form.querySelector(`[data-path="${problem.field}"]`);
     const small = target?.closest(".field")?.querySelector(".field-error");
     if (small) {
       small.hidden = false;
-      small.textContent = problem;
+      small.textContent = i18n.problemText(problem);
     }
   }
   const target = error instanceof ApiFailure ? form.querySelector(`[data-path="${error.details.field}"]`) : null;

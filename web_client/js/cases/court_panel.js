@@ -4,18 +4,13 @@
 // the documents to open.
 
 import * as i18n from "../i18n.js";
+import { formatLongDate } from "../dates.js";
 import { api } from "./api.js";
 import { busy, el } from "./dom.js";
 import { myActions } from "./next_actions.js";
 
 const DECLARATIONS = ["no_other_debt_dispute", "debtor_reachable_in_china", "no_pre_suit_preservation"];
 const casePath = (c, rest) => `/api/cases/${encodeURIComponent(c.id)}/${rest}`;
-
-/** A day in the reader's language: 2026年3月2日 / 2 March 2026. */
-function day(iso) {
-  return new Date(iso).toLocaleDateString(i18n.language() === "en" ? "en-GB" : "zh-CN",
-    { year: "numeric", month: "long", day: "numeric" });
-}
 
 /** The court choice: the case's own court when it has one (a delegating court), else the directory's list. */
 async function courtChoice(c) {
@@ -96,7 +91,7 @@ export async function courtPanel(c, account, applications, refresh) {
 }
 
 function rulingText(a) {
-  const params = { date: day(a.ruled_at), court: a.court };
+  const params = { date: formatLongDate(a.ruled_at), court: a.court };
   return i18n.t(`final.${a.kind}.${a.ruling}`, params);
 }
 

@@ -5,7 +5,7 @@
 import * as i18n from "../i18n.js";
 import { api } from "./api.js";
 import { confirmAction } from "./dialog.js";
-import { busy, el, errorText, when } from "./dom.js";
+import { basisText, busy, conditionText, el, errorText, when } from "./dom.js";
 import { renderCaseList } from "./case_list.js";
 
 const appPath = (a, rest) => `/api/court/applications/${encodeURIComponent(a.id)}/${rest}`;
@@ -30,7 +30,7 @@ function materialsList(materials) {
 function recordingsList(recordings) {
   if (!recordings || recordings.length === 0) return el("span", { class: "hint", text: ` ${i18n.t("material.recordings_none")}` });
   return el("ul", { class: "recordings" }, recordings.map((r) => el("li", { dataset: { session: r.session_id } },
-    i18n.t("material.recording_line", { id: r.session_id, start: r.started_at, end: r.ended_at ?? "—",
+    i18n.t("material.recording_line", { id: r.session_id, start: when(r.started_at), end: when(r.ended_at),
                                          state: i18n.t(`material.recording_state.${r.state}`) }),
     el("code", { class: "sha256", text: ` SHA-256 ${r.manifest_sha256}` }))));
 }
@@ -38,7 +38,7 @@ function recordingsList(recordings) {
 function checksList(checks) {
   if (!checks) return null;
   return el("ul", { class: "checks" }, checks.map((c) => el("li", { dataset: { met: String(c.met) } },
-    `${c.met ? "✓" : "✗"} ${c.condition} `, el("span", { class: "hint", text: `(${c.basis})` }))));
+    `${c.met ? "✓" : "✗"} ${conditionText(c)} `, el("span", { class: "hint", text: `(${basisText(c)})` }))));
 }
 
 /** The buttons of one application: the clerk accepts or refuses; the judge rules, with a confirmation

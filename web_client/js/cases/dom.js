@@ -1,6 +1,7 @@
 // Small helpers to build the pages' DOM without innerHTML (every text is set as text).
 
 import * as i18n from "../i18n.js";
+import { formatDateTime } from "../dates.js";
 import { ApiFailure } from "./api.js";
 
 /** `el("div", {class: "x", dataset: {a: 1}, onclick: fn}, child, "text", ...)`. */
@@ -22,11 +23,9 @@ export function el(tag, attrs = {}, ...children) {
 
 export const $ = (id) => document.getElementById(id);
 
-/** A date-time in the reader's locale and time zone. */
+/** A date-time in the reader's locale and time zone (24-hour). */
 export function when(iso) {
-  if (!iso) return "—";
-  return new Date(iso).toLocaleString(document.documentElement.lang === "en" ? "en-GB" : "zh-CN",
-    { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  return formatDateTime(iso) || "—";
 }
 
 /** A file size a person reads: bytes, KB or MB. */
@@ -44,13 +43,23 @@ export function yuan(fen) {
 /** The user-facing text for a failed call: a translated code, field problems, or the server's words. */
 export function errorText(error) {
   if (!(error instanceof ApiFailure)) return i18n.t("error.generic", { message: String(error) });
-  if (error.code === "invalid_body" && Array.isArray(error.details.errors)) {
-    const fields = error.details.errors.map((e) => `${e.field}: ${e.problem}`).join("; ");
-    return i18n.t("error.invalid_body", { fields });
-  }
-  const text = i18n.errorMessage(error.code, error.message);
+  const text = i18n.errorMessage(error.code, error.message, error.details);
   const unmet = Array.isArray(error.details.unmet) ? error.details.unmet : [];
-  return unmet.length === 0 ? text : `${text} ${unmet.map((u) => `✗ ${u.condition} (${u.basis})`).join("; ")}`;
+  return unmet.length === 0 ? text : `${text} ${unmet.map((u) => `✗ ${conditionText(u)}（${basisText(u)}）`).join("；")}`;
+}
+
+/** A statutory condition of a payment order in the page's words (applications filed before the
+ * conditions had codes show the server's English). */
+export function conditionText(check) {
+  return check.code && i18n.has(`condition.${check.code}`) ? i18n.t(`condition.${check.code}`) : check.condition;
+}
+
+/** The legal basis of a condition: "CPL art. 225" → 《民事诉讼法》第二百二十五条. */
+export function basisText(check) {
+  return check.basis.split(" / ").map((part) => {
+    const key = `basis.${part.replace(/[^a-z0-9]+/gi, "_").toLowerCase()}`;
+    return i18n.has(key) ? i18n.t(key) : part;
+  }).join("、");
 }
 
 /** Copy a read-only field's text (a link, a new API key) and say so on `button`. */

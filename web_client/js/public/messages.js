@@ -85,6 +85,8 @@ export const PUBLIC_MESSAGES = {
     "notFound.title": "页面不存在",
     "notFound.text": "您要找的页面不存在或已移动。请检查网址，或从下面的入口继续。",
     "notFound.home": "返回首页",
+    "serverError.title": "服务器暂时出了问题",
+    "serverError.text": "这不是您的操作造成的。请稍后刷新页面重试；如果问题持续，请联系调解组织。",
   },
   en: {
     "public.navOrganisations": "Organisations",
@@ -170,6 +172,8 @@ export const PUBLIC_MESSAGES = {
     "notFound.title": "Page not found",
     "notFound.text": "The page you asked for does not exist or has moved. Check the address or continue from here.",
     "notFound.home": "Back to the home page",
+    "serverError.title": "Something went wrong on our side",
+    "serverError.text": "This was not caused by anything you did. Reload the page in a moment; if it keeps happening, contact the mediation organisation.",
   },
 };
 

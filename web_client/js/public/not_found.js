@@ -1,4 +1,4 @@
-// The 404 page: translated like every other page.
+// The error pages (404 and 500): translated like every other page.
 
 import { startPage } from "./common.js";
 

@@ -5,6 +5,7 @@ import { ApiFailure, agreementFromLocation, client, concat, fromBase64, toBase64
 import { DerError } from "./der.js";
 import { identityCheck } from "./identity.js";
 import * as i18n from "../i18n.js";
+import { formatDateTime } from "../dates.js";
 import { signingKey, sign, spki } from "./keystore.js";
 import { MESSAGES } from "./messages.js";
 import { MismatchError, checkPrepared } from "./wysiwys.js";
@@ -54,14 +55,14 @@ function renderSession() {
   for (const slot of session.slots) {
     const item = document.createElement("li");
     item.dataset.signed = slot.signed_at ? "yes" : "no";
-    const when = slot.signed_at ? `${i18n.t("sign.signed")} ${new Date(slot.signed_at).toLocaleString()}` : i18n.t("sign.pending");
+    const when = slot.signed_at ? `${i18n.t("sign.signed")} ${formatDateTime(slot.signed_at)}` : i18n.t("sign.pending");
     item.textContent = `${slotLabel(slot)} — ${when}`;
     if (session.you && slot.field_name === session.you.field_name) item.classList.add("you");
     list.append(item);
   }
   $("effective").hidden = !session.effective_at;
   if (session.effective_at) {
-    $("effective").textContent = i18n.t("sign.effective", { time: new Date(session.effective_at).toLocaleString() });
+    $("effective").textContent = i18n.t("sign.effective", { time: formatDateTime(session.effective_at) });
   }
   const blocked = session.blocked;
   const signButton = $("sign");

@@ -1,6 +1,7 @@
 // The public verification page: upload a PDF, show the verifier's report.
 
 import * as i18n from "../i18n.js";
+import { formatDateTime } from "../dates.js";
 import { MESSAGES } from "./messages.js";
 import { cardsOnPhones } from "../table_cards.js";
 
@@ -18,6 +19,12 @@ function cell(text, flag) {
 
 function yesNo(value) {
   return cell(i18n.t(value ? "verify.yes" : "verify.no"), value);
+}
+
+// A value the verifier reports as a fixed word ("FORM_FILLING"), in the page's words when it has them.
+function enumText(prefix, value) {
+  if (value === null || value === undefined) return "—";
+  return i18n.has(`${prefix}.${value}`) ? i18n.t(`${prefix}.${value}`) : String(value);
 }
 
 // A reason in plain words when the page knows its code, always followed by the verifier's details.
@@ -93,7 +100,7 @@ function renderRuling(ruling) {
     fact("verify.ruling.number", ruling.court_case_number),
     fact("verify.ruling.decision", i18n.t(`verify.ruling.${ruling.kind}.${ruling.decision}`)),
     fact("verify.ruling.judge", ruling.judge),
-    fact("verify.ruling.ruled_at", ruling.ruled_at),
+    fact("verify.ruling.ruled_at", formatDateTime(ruling.ruled_at) || "—"),
     fact("verify.ruling.application", `${ruling.application_id} · ${ruling.case_id}`),
     fact("verify.ruling.agreement", ruling.agreement_id),
     fact("verify.ruling.agreement_sha256", ruling.agreement_sha256),
@@ -129,7 +136,7 @@ function renderAttestations(signatures) {
       cell(a.methods.map((m) => i18n.t(`verify.method.${m}`)).join(" + ") || null),
       cell(a.verdict ? i18n.t(`verify.verdict.${a.verdict}`) + (a.verdict_reason ? ` (${a.verdict_reason})` : "") : null),
       cell(scoresText(a.scores) || null), cell(a.challenges.join(" → ") || null),
-      recordedSessionCell(a.recorded_session), cell(a.checked_at),
+      recordedSessionCell(a.recorded_session), cell(formatDateTime(a.checked_at) || "—"),
       cell(a.sha256), cell(reasonsText(a.reasons)));
     return tr;
   }));
@@ -153,7 +160,7 @@ function renderRecording(report) {
   $("notes").replaceChildren();
   $("recording-facts").replaceChildren(
     fact("verify.recording.session", report.session_id),
-    fact("verify.recording.state", report.state),
+    fact("verify.recording.state", enumText("recordingState", report.state)),
     fact("verify.recording.manifest_sha256", report.manifest_sha256),
     fact("verify.recording.segments", String(report.segments)),
     fact("verify.recording.chain_length", String(report.chain_length)),
@@ -166,7 +173,7 @@ function renderRecording(report) {
   }));
   $("recording-stamps").replaceChildren(...report.stamps.map((s) => {
     const tr = document.createElement("tr");
-    tr.append(cell(String(s.position)), cell(s.time), cell(s.tsa), yesNo(s.final), yesNo(s.ok));
+    tr.append(cell(String(s.position)), cell(formatDateTime(s.time) || "—"), cell(s.tsa), yesNo(s.final), yesNo(s.ok));
     return tr;
   }));
   labelReportTables();
@@ -197,8 +204,8 @@ function render(report) {
   $("notes").replaceChildren(...report.notes.map((n) => Object.assign(document.createElement("li"), { textContent: n })));
   const rows = report.signatures.map((s) => {
     const tr = document.createElement("tr");
-    tr.append(cell(s.field), cell(signerText(s.signer)), cell(s.signing_time), yesNo(s.intact), yesNo(s.valid),
-      yesNo(s.trusted), cell(s.revocation), cell(s.modification_level), cell(evidenceText(s)), yesNo(s.ok),
+    tr.append(cell(s.field), cell(signerText(s.signer)), cell(formatDateTime(s.signing_time) || "—"), yesNo(s.intact), yesNo(s.valid),
+      yesNo(s.trusted), cell(enumText("revocation", s.revocation)), cell(enumText("modification", s.modification_level)), cell(evidenceText(s)), yesNo(s.ok),
       cell(reasonsText(s.reasons)));
     return tr;
   });
@@ -219,7 +226,7 @@ function showError(code, message) {
   $("result").hidden = true;
   const box = $("error");
   box.hidden = false;
-  box.textContent = i18n.has(`error.${code}`) ? `${i18n.t(`error.${code}`)} ${message}` : message;
+  box.textContent = i18n.errorMessage(code, message);
   document.body.dataset.state = "error";
 }
 
