@@ -31,6 +31,10 @@ CONGESTION_LOSS = 0.2  # fraction lost in a receiver report that counts as "cann
 CONGESTION_REMB_RATIO = 0.5  # REMB below this share of what the leg sends
 CONGESTION_TICKS = 2  # consecutive bad evaluations before video is paused
 BACKOFF_FIRST, BACKOFF_MAX = 2.0, 30.0  # seconds without video after a pause
+# A receiver report whose highest sequence number is this far behind what was sent: the
+# subscriber is not receiving (its reports go on, its counters stand still).
+REPORT_LAG_LIMIT = 300
+KEYFRAME_RETRY_INTERVAL = 0.5  # seconds between keyframe requests while a leg waits for one
 
 
 class PacketLeg:
@@ -53,6 +57,7 @@ class PacketLeg:
         self.active = False
         self.source: Any = None  # the ingress stream currently fed in (for upstream NACKs)
         self._waiting = True
+        self._keyframe_asked_at = clock()
         self._history: list[bytes | None] | None = [None] * HISTORY if self.video else None
         self._mid_element = b""
         self._abs_head: bytes | None = None
@@ -76,6 +81,7 @@ class PacketLeg:
         self.remb: int | None = None
         self._remb_at = 0.0
         self._loss = 0.0
+        self._report_lag = 0
         self._bad_ticks = 0
         self._paused_until = 0.0
         self._backoff = BACKOFF_FIRST
@@ -109,6 +115,7 @@ class PacketLeg:
     def restart(self) -> None:
         """What follows comes from a new run (source switch, resume): start at a keyframe."""
         self._waiting = True
+        self._keyframe_asked_at = self._clock()  # the caller asks now; retries wait a while
 
     @property
     def video_paused(self) -> bool:
@@ -132,7 +139,13 @@ class PacketLeg:
         if not self.active or self.params is None:
             return
         if self._waiting:
-            if not keyframe or (self._paused_until and self._still_paused()):
+            if self._paused_until and self._still_paused():
+                return
+            if not keyframe:
+                now = self._clock()
+                if now - self._keyframe_asked_at >= KEYFRAME_RETRY_INTERVAL:
+                    self._keyframe_asked_at = now  # lost or merged requests: ask again
+                    self._on_keyframe_request()
                 return
             self._begin(seq, ts, picture_id, tl0, source)
         elif (seq - self._in_start) & 0xFFFF >= 0x8000:
@@ -202,6 +215,7 @@ class PacketLeg:
             for report in packet.reports:
                 if report.ssrc == self._ssrc:
                     self._loss = report.fraction_lost / 256
+                    self._report_lag = (self._last_seq - report.highest_sequence) & 0xFFFF
 
     def answer_nack(self, lost: list[int]) -> None:
         """Resend what the history has; ask the publisher for the rest (same run only)."""
@@ -246,6 +260,7 @@ class PacketLeg:
         struggling = (
             failures > 0
             or self._loss >= CONGESTION_LOSS
+            or REPORT_LAG_LIMIT <= self._report_lag < 0x8000
             or (remb_fresh and self.remb is not None and self.remb < CONGESTION_REMB_RATIO * rate)
         )
         self._bad_ticks = self._bad_ticks + 1 if struggling else 0
@@ -257,6 +272,7 @@ class PacketLeg:
             self._backoff = min(self._backoff * 2, BACKOFF_MAX)
             self._bad_ticks = 0
             self._loss = 0.0
+            self._report_lag = 0
             self.remb = None
             self._calm_since = now
             self._waiting = True

@@ -129,6 +129,7 @@ class PacketPlane:
         self._transports: dict[RTCDtlsTransport, dict[int, tuple[IngressStream, int | None]]] = {}
         self._nack_due: set[IngressStream] = set()
         self.packets_in = 0
+        self.losses_nacked = 0  # sequence numbers found missing from publishers and NACKed
 
     # -- registration ------------------------------------------------------------------------
 
@@ -260,6 +261,7 @@ class PacketPlane:
 
     def _send_nacks(self) -> None:
         for stream in self._nack_due:
+            self.losses_nacked += len(stream.nack_pending)
             stream.nack(stream.nack_pending)
             stream.nack_pending = []
         self._nack_due.clear()

@@ -52,6 +52,7 @@ class RouterStats:
     packets_forwarded: int  # RTP packets sent to subscribers by the packet path
     packets_retransmitted: int  # NACKs answered from a leg's history
     upstream_nacks: int  # sequence numbers a subscriber asked for that only the publisher had
+    losses_nacked: int  # sequence numbers missing from publishers that the server NACKed
     video_pauses: int  # times a subscriber's video was paused because it could not keep up
     keyframe_requests: int  # PLIs sent to publishers
     decoders_created: int  # real codecs opened for this router's peers: 0 when forwarding
@@ -297,6 +298,7 @@ class MediaRouter:
             packets_forwarded=sum(leg.packets for leg in legs),
             packets_retransmitted=sum(leg.retransmitted for leg in legs),
             upstream_nacks=sum(leg.upstream_nacks for leg in legs),
+            losses_nacked=self._plane.losses_nacked if self._plane is not None else 0,
             video_pauses=sum(leg.video_pauses for leg in legs),
             keyframe_requests=self._keyframe_requests,
             decoders_created=self._codec_counters.decoders_created,
