@@ -209,8 +209,8 @@ class PacketLeg:
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
             except ValueError:
                 return
-            if self._ssrc in ssrcs:
-                self.remb, self._remb_at = bitrate, self._clock()
+            if self._ssrc in ssrcs:  # one estimate for all the subscriber's streams: a share each
+                self.remb, self._remb_at = bitrate // len(ssrcs), self._clock()
         elif kind in ("RtcpRrPacket", "RtcpSrPacket"):
             for report in packet.reports:
                 if report.ssrc == self._ssrc:

@@ -141,7 +141,9 @@ class PacketPlane:
         if transport not in self._transports:
             ssrcs: dict[int, tuple[IngressStream, int | None]] = {}
             self._transports[transport] = ssrcs
-            hooks.intercept_rtp(transport, lambda data, arrival: self._take(transport, ssrcs, data))
+            take = lambda data, arrival: self._take(transport, ssrcs, data)  # noqa: E731
+            hooks.intercept_rtp(transport, take)
+            hooks.intercept_datagrams(transport, take)
 
         def started(params: hooks.ReceiverParameters) -> None:
             stream.params = params

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiortc
+import pylibsrtp
 from aiortc import clock
 from aioice import ice
 from aiortc import RTCRtpReceiver, RTCRtpSender
@@ -77,6 +78,32 @@ def intercept_rtp(transport: RTCDtlsTransport, take: Callable[[bytes, int], bool
             await original(data, arrival_time_ms=arrival_time_ms)
 
     transport._handle_rtp_data = handle  # type: ignore[method-assign]
+
+
+def intercept_datagrams(transport: RTCDtlsTransport, take: Callable[[bytes, int], bool]) -> None:
+    """Unprotect and ``take`` SRTP packets as the socket delivers them, skipping aioice's queue.
+
+    aioice puts every datagram on an asyncio queue that the DTLS transport's task awaits:
+    a task wake-up and five coroutine frames per packet. Here SRTP (not SRTCP, not DTLS, not
+    STUN) is handled in the datagram callback itself; everything else, and everything before
+    the DTLS handshake has produced SRTP keys, still takes aioice's queue.
+    """
+    connection = transport.transport._connection
+    queue_it = connection.data_received
+
+    def data_received(data: bytes, component: int) -> None:
+        srtp = transport._rx_srtp
+        if srtp is None or not 127 < data[0] < 192 or len(data) < 12 or 191 < data[1] < 224:
+            queue_it(data, component)  # not SRTP, or SRTCP (payload types 192-223)
+            return
+        try:
+            plain = srtp.unprotect(data)
+        except pylibsrtp.Error:
+            return  # what aiortc does too (it logs at debug level)
+        if not take(plain, 0):
+            asyncio.ensure_future(transport._handle_rtp_data(plain, arrival_time_ms=clock.current_ms()))
+
+    connection.data_received = data_received
 
 
 def route_unknown(transport: RTCDtlsTransport, data: bytes) -> Any | None:
@@ -272,6 +299,13 @@ def check_compatibility() -> None:
             problems.append(what)
 
     recv_next = getattr(RTCDtlsTransport, "_recv_next", None)
+    need("_rx_srtp" in _names(recv_next) and "is_rtcp" in _names(recv_next),
+         "RTCDtlsTransport._recv_next no longer unprotects with self._rx_srtp after is_rtcp()")
+    need(_params(getattr(ice.Connection, "data_received", None)) == ["self", "data", "component"]
+         and "_queue" in _names(ice.Connection.data_received),
+         "aioice Connection.data_received(self, data, component) no longer queues datagrams")
+    need("data_received" in _names(getattr(ice.StunProtocol, "datagram_received", None)),
+         "aioice StunProtocol.datagram_received no longer hands data to receiver.data_received")
     need("_handle_rtp_data" in _names(recv_next) and "unprotect" in _names(recv_next),
          "RTCDtlsTransport._recv_next no longer unprotects SRTP and calls self._handle_rtp_data")
     need(_params(getattr(RTCDtlsTransport, "_handle_rtp_data", None)) == ["self", "data", "arrival_time_ms"],
