@@ -35,6 +35,7 @@ from .participant_peer import ParticipantPeer, PublishedTrack
 aiortc_hooks.check_compatibility()
 packet_path.check_compatibility()
 aiortc_hooks.install()
+packet_path.install()
 
 log = logging.getLogger(__name__)
 

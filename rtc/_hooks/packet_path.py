@@ -106,6 +106,24 @@ def intercept_datagrams(transport: RTCDtlsTransport, take: Callable[[bytes, int]
     connection.data_received = data_received
 
 
+_stun_datagram_received = ice.StunProtocol.datagram_received
+
+
+def _demultiplexed_datagram_received(protocol: ice.StunProtocol, data: bytes, addr: tuple[Any, ...]) -> None:
+    """RFC 7983: a first byte of 128-191 is RTP or RTCP, never STUN. aioice tries to parse every
+    datagram as STUN first and hands it on when that raises; this skips the attempt (and the
+    exception) for media, and does exactly what aioice would do with it."""
+    if data and 127 < data[0] < 192:
+        protocol.receiver.data_received(data, protocol.local_candidate.component)
+        return
+    _stun_datagram_received(protocol, data, addr)
+
+
+def install() -> None:
+    """Process-wide and behaviour-preserving (idempotent): the RFC 7983 demultiplexing above."""
+    ice.StunProtocol.datagram_received = _demultiplexed_datagram_received  # type: ignore[method-assign]
+
+
 def route_unknown(transport: RTCDtlsTransport, data: bytes) -> Any | None:
     """The receiver aiortc routes this packet to (learning its SSRC like aiortc does)."""
     try:
@@ -304,7 +322,8 @@ def check_compatibility() -> None:
     need(_params(getattr(ice.Connection, "data_received", None)) == ["self", "data", "component"]
          and "_queue" in _names(ice.Connection.data_received),
          "aioice Connection.data_received(self, data, component) no longer queues datagrams")
-    need("data_received" in _names(getattr(ice.StunProtocol, "datagram_received", None)),
+    need("data_received" in _names(_stun_datagram_received) and "parse_message" in _names(_stun_datagram_received)
+         and "local_candidate" in _names(_stun_datagram_received),
          "aioice StunProtocol.datagram_received no longer hands data to receiver.data_received")
     need("_handle_rtp_data" in _names(recv_next) and "unprotect" in _names(recv_next),
          "RTCDtlsTransport._recv_next no longer unprotects SRTP and calls self._handle_rtp_data")
