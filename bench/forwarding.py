@@ -209,6 +209,10 @@ def serve(conn: multiprocessing.connection.Connection, packet_path: bool) -> Non
     """The server process: a MediaRouter driven by messages on ``conn``."""
     from rtc.router import MediaRouter  # checks aiortc before the probe wraps it
 
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="server %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("rtc.packet_leg").setLevel(logging.INFO)  # congestion pauses, with their reason
     probe = ServerProbe()
     probe.install()
     if packet_path:

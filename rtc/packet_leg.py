@@ -16,6 +16,7 @@ would only add delay and memory.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -26,8 +27,13 @@ from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_N
 from ._hooks.packet_path import ABS_SEND_TIME_URI, AUDIO_LEVEL_URI, MID_URI, DirectSender, SenderParameters
 from .rtp_bytes import HEADER, UINT16, element, extension_block, header_length, rewrite_vp8_ids
 
+log = logging.getLogger(__name__)
+
 HISTORY = 512  # video packets kept per leg for retransmission (~0.5 MB at most)
-CONGESTION_LOSS = 0.2  # fraction lost in a receiver report that counts as "cannot keep up"
+# Fraction lost in a receiver report that counts as "cannot keep up". Retransmissions answer
+# ordinary loss (aiortc receivers do not count a recovered packet as received, Chrome does),
+# so only a subscriber that misses half of what it is sent is judged by loss alone.
+CONGESTION_LOSS = 0.5
 CONGESTION_REMB_RATIO = 0.5  # REMB below this share of what the leg sends
 CONGESTION_TICKS = 2  # consecutive bad evaluations before video is paused
 BACKOFF_FIRST, BACKOFF_MAX = 2.0, 30.0  # seconds without video after a pause
@@ -267,6 +273,11 @@ class PacketLeg:
         if not struggling and now - self._calm_since > 3 * BACKOFF_MAX:
             self._backoff = BACKOFF_FIRST
         if self._bad_ticks >= CONGESTION_TICKS or failures > 10:
+            log.info(
+                "subscriber cannot keep up (sending %d kbps; REMB share %s, loss %.0f %%, report lag %d, "
+                "send failures %d): no video for %.0f s",
+                rate // 1000, self.remb, 100 * self._loss, self._report_lag, failures, self._backoff,
+            )
             self.video_pauses += 1
             self._paused_until = now + self._backoff
             self._backoff = min(self._backoff * 2, BACKOFF_MAX)

@@ -146,7 +146,7 @@ def test_a_subscriber_that_reports_heavy_loss_loses_video_for_a_while() -> None:
             seq += 1
         clock.now += 1.0
         leg.handle_rtcp(RtcpRrPacket(ssrc=1, reports=[RtcpReceiverInfo(
-            ssrc=0xAAAA, fraction_lost=128, packets_lost=0, highest_sequence=0, jitter=0, lsr=0, dlsr=0)]))
+            ssrc=0xAAAA, fraction_lost=160, packets_lost=0, highest_sequence=leg._last_seq, jitter=0, lsr=0, dlsr=0)]))
         leg.evaluate(clock.now)
 
     one_second()

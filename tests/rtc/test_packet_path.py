@@ -105,7 +105,7 @@ async def test_ten_percent_loss_from_a_publisher_is_recovered_per_leg(room: Test
         arrivals = frames_between(record_of(room, subscriber, "alice", "video"), start, end)
         # aiortc sends 30 fps; a stalled decoder (waiting for a keyframe) shows up as a gap
         assert len(arrivals) >= 0.8 * 30 * (end - start), f"{subscriber} decoded only {len(arrivals)} frames"
-        assert longest_gap(arrivals, start, end) < 0.6, f"{subscriber}'s video from alice stalled"
+        assert longest_gap(arrivals, start, end) < 1.0, f"{subscriber}'s video from alice stalled"
     assert stats.decoders_created == 0 and stats.encoders_created == 0
 
 
@@ -124,7 +124,7 @@ async def test_a_subscribers_losses_are_answered_from_its_legs_history(room: Tes
     assert stats.packets_retransmitted > 0, "bob's NACKs were not answered by the server"
     arrivals = frames_between(record_of(room, "bob", "alice", "video"), start, end)
     assert len(arrivals) >= 0.8 * 30 * (end - start), f"bob decoded only {len(arrivals)} frames"
-    assert longest_gap(arrivals, start, end) < 0.6
+    assert longest_gap(arrivals, start, end) < 1.0
     assert stats.video_pauses == 0, "10 % loss is not a subscriber that cannot keep up"
 
 
@@ -135,14 +135,14 @@ async def test_a_slow_subscriber_loses_video_not_audio_without_slowing_the_other
     await wait_for(lambda: room.frames_from("alice", "bob", "video") >= 15, 20, "alice to see bob")
     tracemalloc.start()
     try:
-        lose_incoming_rtp(room.clients["carol"], 0.6, seed=3)  # a link far below the stream's rate
+        lose_incoming_rtp(room.clients["carol"], 0.75, seed=3)  # a link far below the stream's rate
         await asyncio.sleep(4.0)
         early = tracemalloc.take_snapshot()
-        sent_before = sent_to(room, "carol")
+        sent_before, bob_before = sent_to(room, "carol"), sent_to(room, "bob")
         start = time.monotonic()
         await asyncio.sleep(8.0)
         end = time.monotonic()
-        sent_after = sent_to(room, "carol")
+        sent_after, bob_after = sent_to(room, "carol"), sent_to(room, "bob")
         late = tracemalloc.take_snapshot()
     finally:
         tracemalloc.stop()
@@ -151,12 +151,13 @@ async def test_a_slow_subscriber_loses_video_not_audio_without_slowing_the_other
     assert stats.video_pauses >= 1, "the server kept sending video carol cannot take"
     # what the server sent carol: audio on as before (2 publishers x 50 packets/s), video paused
     assert sent_after["audio"] - sent_before["audio"] > 0.9 * 2 * 50 * (end - start), "carol's audio stopped"
-    # (video: 2 publishers x 30 frames/s, at least a packet each; paused, it is far less)
-    assert sent_after["video"] - sent_before["video"] < 0.5 * 2 * 30 * (end - start), "carol's video went on"
+    # bob receives streams of the same size (alice's and carol's): carol gets far less video
+    carol_video, bob_video = sent_after["video"] - sent_before["video"], bob_after["video"] - bob_before["video"]
+    assert carol_video < 0.5 * bob_video, f"carol's video went on ({carol_video} packets, bob {bob_video})"
     for subscriber, publisher in (("alice", "bob"), ("bob", "alice"), ("alice", "carol"), ("bob", "carol")):
         arrivals = frames_between(record_of(room, subscriber, publisher, "video"), start, end)
         assert len(arrivals) >= 0.8 * 30 * (end - start), f"{subscriber} got {len(arrivals)} frames of {publisher}"
-        assert longest_gap(arrivals, start, end) < 0.6
+        assert longest_gap(arrivals, start, end) < 1.0
 
     # The server's own state for the room does not grow: packet histories are fixed rings,
     # nothing is queued per subscriber.
@@ -168,3 +169,39 @@ async def test_a_slow_subscriber_loses_video_not_audio_without_slowing_the_other
         for slot in participant.slots:
             leg = slot.legs["video"].packets
             assert leg is None or len(leg._history or []) in (0, HISTORY)  # noqa: SLF001
+
+
+async def test_publishers_get_receiver_reports_and_a_remb_their_subscribers_can_take(room: TestRoom) -> None:
+    from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpRrPacket, unpack_remb_fci
+
+    from rtc.packet_plane import MAX_REMB, MIN_REMB
+
+    await room.join("alice")
+    await room.join("bob")
+    await wait_for(lambda: room.frames_from("bob", "alice", "video") >= 10, 20, "bob to see alice")
+    video = next(t.sender for t in room.clients["alice"].pc.getTransceivers() if t.kind == "video")
+    handle = video._handle_rtcp_packet
+    rembs: list[int] = []
+    reports: list[int] = []
+
+    async def observed(packet) -> None:  # type: ignore[no-untyped-def]
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            if video._ssrc in ssrcs:
+                rembs.append(bitrate)
+        elif isinstance(packet, RtcpRrPacket):
+            reports.extend(r.highest_sequence for r in packet.reports if r.ssrc == video._ssrc)
+        await handle(packet)
+
+    video._handle_rtcp_packet = observed
+    await wait_for(lambda: len(rembs) >= 3 and len(reports) >= 3, 10, "three reports and REMBs from the server")
+    assert all(MIN_REMB <= bitrate <= MAX_REMB for bitrate in rembs)
+    assert reports == sorted(reports) and reports[-1] > reports[0], "the reports' sequence numbers stand still"
+    # bob's receiver estimates what he can take (a small stream: far below the cap); alice
+    # is then told that, not the cap
+    leg = next(slot.legs["video"].packets for slot in room.router._participants["bob"].slots)  # noqa: SLF001
+    assert leg is not None
+    await wait_for(lambda: leg.remb is not None, 15, "bob's REMB to reach the server")
+    told = len(rembs)
+    await wait_for(lambda: len(rembs) > told, 5, "the next REMB to alice")
+    assert rembs[-1] < MAX_REMB
