@@ -34,7 +34,10 @@ HISTORY = 512  # video packets kept per leg for retransmission (~0.5 MB at most)
 # ordinary loss (aiortc receivers do not count a recovered packet as received, Chrome does),
 # so only a subscriber that misses half of what it is sent is judged by loss alone.
 CONGESTION_LOSS = 0.5
-CONGESTION_REMB_RATIO = 0.5  # REMB below this share of what the leg sends
+# REMB below this share of what the leg sends. Delay-based estimates dip well under the
+# received rate on a merely busy receiver (aiortc's under CPU load: ~0.45), so only a
+# subscriber that says it can take a quarter of what it gets is judged by REMB.
+CONGESTION_REMB_RATIO = 0.25
 CONGESTION_TICKS = 2  # consecutive bad evaluations before video is paused
 BACKOFF_FIRST, BACKOFF_MAX = 2.0, 30.0  # seconds without video after a pause
 # A receiver report whose highest sequence number is this far behind what was sent: the
