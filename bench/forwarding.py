@@ -7,10 +7,10 @@ forwarding leg in Python (``limit.*``: SRTP unprotect + header rewrite + protect
 1,100-byte packets, with pylibsrtp, as the server does) and the packet path's ratio to it.
 
 All participants are aiortc peers in this process; the server is another process:
-- ``--server accord`` (default): the real ``accord serve`` on a free loopback port, with a
+- ``--server accord``: the real ``accord serve`` on a free loopback port, with a
   throw-away data dir and API key; participants join a room over Socket.IO exactly as
   docs/protocol.md says (one mediator, the rest parties, all admitted).
-- ``--server router``: a bare ``MediaRouter`` process driven over a multiprocessing pipe,
+- ``--server router`` (default): a bare ``MediaRouter`` process driven over a multiprocessing pipe,
   instrumented to measure latency inside the server (below).
 Everything runs on loopback and stops by itself after ``--warmup`` + ``--seconds``.
 

@@ -162,9 +162,8 @@ class PacketPlane:
         for ssrc in [s for s, (owner, _) in ssrcs.items() if owner is stream]:
             del ssrcs[ssrc]
         stream.legs = []
-
-    def forget_transport(self, transport: RTCDtlsTransport) -> None:
-        self._transports.pop(transport, None)
+        if not any(other.receiver.transport is receiver.transport for other in self._streams.values()):
+            self._transports.pop(receiver.transport, None)  # the peer is gone: keep nothing of it
 
     def stream(self, receiver: RTCRtpReceiver) -> IngressStream | None:
         return self._streams.get(receiver)

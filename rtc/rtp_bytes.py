@@ -23,11 +23,6 @@ def header_length(data: bytes) -> int:
     return position
 
 
-def payload_end(data: bytes) -> int:
-    """Where the payload ends (RFC 3550 padding removed)."""
-    return len(data) - data[-1] if data[0] & 0x20 else len(data)
-
-
 def find_extension(data: bytes, extension_id: int) -> bytes | None:
     """The value of a one-byte-form header extension element, if present."""
     if not data[0] & 0x10:

@@ -55,7 +55,6 @@ class SenderParameters:
     clock_rate: int
     extension_ids: dict[str, int]
     mid: str | None
-    rtcp_ssrc: int
 
 
 @dataclass
@@ -164,7 +163,6 @@ def on_sender_start(sender: RTCRtpSender, started: Callable[[SenderParameters], 
             clock_rate=codec.clockRate,
             extension_ids={e.uri: e.id for e in parameters.headerExtensions},
             mid=parameters.muxId,
-            rtcp_ssrc=sender._ssrc,
         ))
 
     sender.send = send_and_report  # type: ignore[method-assign]

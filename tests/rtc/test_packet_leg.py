@@ -53,7 +53,7 @@ def make_leg(kind: str = "video", rtx: bool = True) -> tuple[PacketLeg, FakeSend
     leg.configure(SenderParameters(ssrc=0xAAAA, rtx_ssrc=0xBBBB, payload_type=97,
                                    rtx_payload_type=98 if rtx else None,
                                    clock_rate=90000 if kind == "video" else 48000,
-                                   extension_ids={MID_URI: 1, ABS_SEND_TIME_URI: 3}, mid="4", rtcp_ssrc=0xAAAA))
+                                   extension_ids={MID_URI: 1, ABS_SEND_TIME_URI: 3}, mid="4"))
     return leg, sender, clock, requests
 
 
