@@ -29,7 +29,7 @@ from .rtp_bytes import HEADER, UINT16, element, extension_block, header_length, 
 
 log = logging.getLogger(__name__)
 
-HISTORY = 512  # video packets kept per leg for retransmission (~0.5 MB at most)
+HISTORY = 256  # video packets kept per leg for retransmission: ~1 s at 2.5 Mbps, ~300 KB
 # Fraction lost in a receiver report that counts as "cannot keep up". Retransmissions answer
 # ordinary loss (aiortc receivers do not count a recovered packet as received, Chrome does),
 # so only a subscriber that misses half of what it is sent is judged by loss alone.
