@@ -1,5 +1,5 @@
-"""aiortc/aioice private internals, by concern (see ``rtc/aiortc_hooks.py`` for the codec side).
+"""aiortc/aioice private internals, one module per concern (the codec side is ``rtc/aiortc_hooks.py``).
 
-Every module here checks at import time-independent ``check_compatibility()`` what it relies on;
-``rtc.router`` calls them before installing anything.
+Each module has a ``check_compatibility()`` that names every internal it relies on which
+changed shape; ``rtc.router`` runs them at import, before installing anything.
 """
