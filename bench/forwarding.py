@@ -1,10 +1,16 @@
 """Forwarding benchmark: N participants each publishing pre-encoded 640x480 30 fps VP8 + Opus.
 
+``--server router`` (default) measures both data planes of ``MediaRouter`` one after the
+other in one run — ``frame.*`` (reassembled frames through aiortc's packetiser) and
+``packet.*`` (RTP rewritten and sent per packet) — then this machine's own limit for one
+forwarding leg in Python (``limit.*``: SRTP unprotect + header rewrite + protect + sendto on
+1,100-byte packets, with pylibsrtp, as the server does) and the packet path's ratio to it.
+
 All participants are aiortc peers in this process; the server is another process:
-- ``--server accord`` (default): the real ``accord serve`` on a free loopback port, with a
+- ``--server accord``: the real ``accord serve`` on a free loopback port, with a
   throw-away data dir and API key; participants join a room over Socket.IO exactly as
   docs/protocol.md says (one mediator, the rest parties, all admitted).
-- ``--server router``: a bare ``MediaRouter`` process driven over a multiprocessing pipe,
+- ``--server router`` (default): a bare ``MediaRouter`` process driven over a multiprocessing pipe,
   instrumented to measure latency inside the server (below).
 Everything runs on loopback and stops by itself after ``--warmup`` + ``--seconds``.
 
@@ -68,10 +74,17 @@ FPS = 30
 WIDTH, HEIGHT = 640, 480
 
 
+PREFIX = {"path": ""}  # "frame." / "packet." while that data plane is measured
+RESULTS: dict[str, float] = {}
+
+
 def emit(metric: str, value: float | None, unit: str) -> None:
     """One JSON line; ``None`` when nothing was measured (JSON has no NaN)."""
     shown = None if value is None or math.isnan(value) else round(value, 3)
-    print(json.dumps({"metric": metric, "value": shown, "unit": unit}), flush=True)
+    name = PREFIX["path"] + metric
+    if shown is not None:
+        RESULTS[name] = shown
+    print(json.dumps({"metric": name, "value": shown, "unit": unit}), flush=True)
 
 
 def read_trailer(data: bytes) -> tuple[int, float] | None:
@@ -101,6 +114,42 @@ class ServerProbe:
         self.sent: set[tuple[int, int]] = set()  # (subscriber transport, frame serial)
         self.queue_delays: list[float] = []
         self.recording = False
+
+    def install_packet_path(self) -> None:
+        """Arrival where the packet plane takes a decrypted packet; departure per leg."""
+        from rtc._hooks.packet_path import DirectSender
+        from rtc.packet_plane import PacketPlane
+
+        probe = self
+        take, send, send_rtcp = PacketPlane._take, DirectSender.send, DirectSender.send_rtcp
+
+        def taking(plane: Any, transport: Any, ssrcs: Any, data: bytes) -> bool:
+            if len(data) > 12 and data[1] & 0x80:
+                found = read_trailer(data)
+                if found is not None:
+                    route = ssrcs.get(int.from_bytes(data[8:12], "big"))
+                    probe.arrivals[found[0]] = (time.monotonic(), route[0].kind if route else "video")
+            return take(plane, transport, ssrcs, data)
+
+        def sending(sender: Any, data: bytes) -> bool:
+            if probe.recording:
+                found = read_trailer(data)
+                if found is not None and (id(sender), found[0]) not in probe.sent:
+                    probe.sent.add((id(sender), found[0]))
+                    arrival = probe.arrivals.get(found[0])
+                    if arrival is not None:
+                        probe.latencies[arrival[1]].append((time.monotonic() - arrival[0]) * 1000)
+            return send(sender, data)
+
+        def sending_rtcp(sender: Any, data: bytes) -> bool:
+            if probe.recording:
+                key = (data[1], data[0] & 0x1F)
+                probe.feedback[key] = probe.feedback.get(key, 0) + 1
+            return send_rtcp(sender, data)
+
+        PacketPlane._take = taking  # type: ignore[method-assign]
+        DirectSender.send = sending  # type: ignore[method-assign]
+        DirectSender.send_rtcp = sending_rtcp  # type: ignore[method-assign]
 
     def install(self) -> None:
         from aiortc import RTCRtpReceiver
@@ -157,12 +206,18 @@ class ServerProbe:
         ice.Connection.recvfrom = dequeued  # type: ignore[method-assign]
 
 
-def serve(conn: multiprocessing.connection.Connection) -> None:
+def serve(conn: multiprocessing.connection.Connection, packet_path: bool) -> None:
     """The server process: a MediaRouter driven by messages on ``conn``."""
     from rtc.router import MediaRouter  # checks aiortc before the probe wraps it
 
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="server %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("rtc.packet_leg").setLevel(logging.INFO)  # congestion pauses, with their reason
     probe = ServerProbe()
     probe.install()
+    if packet_path:
+        probe.install_packet_path()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -174,7 +229,8 @@ def serve(conn: multiprocessing.connection.Connection) -> None:
             if sdp is not None:
                 conn.send(("offer", seat, sdp))
 
-        router = MediaRouter([], network=LOOPBACK, policy=lambda s, p, k: True, on_offer_needed=offer_needed)
+        router = MediaRouter([], network=LOOPBACK, policy=lambda s, p, k: True, on_offer_needed=offer_needed,
+                             packet_path=packet_path)
         while True:
             message = await inbox.get()
             command = message[0]
@@ -373,10 +429,10 @@ def report(participants: list[Participant], window: Window) -> None:
 # -- with a bare MediaRouter process ----------------------------------------------------
 
 
-async def run_with_router_process(args: argparse.Namespace) -> None:
+async def run_with_router_process(args: argparse.Namespace, packet_path: bool) -> None:
     context = multiprocessing.get_context("spawn")
     conn, theirs = context.Pipe()
-    process = context.Process(target=serve, args=(theirs,), name="accord-bench-server", daemon=True)
+    process = context.Process(target=serve, args=(theirs, packet_path), name="accord-bench-server", daemon=True)
     process.start()
     theirs.close()  # so that the server exiting shows up here as end-of-file
     loop = asyncio.get_running_loop()
@@ -450,6 +506,61 @@ async def run_with_router_process(args: argparse.Namespace) -> None:
     emit("server_sent_pli", feedback.get((206, 1), 0), "rtcp packets")
     emit("decoders_created", stats["decoders_created"], "codecs")
     emit("encoders_created", stats["encoders_created"], "codecs")
+    emit("packets_retransmitted_by_server", stats["packets_retransmitted"], "packets")
+    emit("subscriber_video_pauses", stats["video_pauses"], "pauses")
+
+
+# -- this machine's limit ------------------------------------------------------------------
+
+
+def forwarding_limit(seconds: float = 2.0, size: int = 1100) -> tuple[float, float]:
+    """Packets per CPU-second one Python forwarding leg can do: (with sendto, without).
+
+    Each packet is SRTP-unprotected, gets a new SSRC/sequence number/timestamp, is protected
+    with another session and sent to a loopback socket — the packet path's minimum work.
+    """
+    from pylibsrtp import Policy, Session
+
+    from rtc.rtp_bytes import HEADER
+
+    inbound_key, outbound_key = os.urandom(30), os.urandom(30)
+    publisher = Session(Policy(key=inbound_key, ssrc_type=Policy.SSRC_ANY_OUTBOUND))
+    batch = [publisher.protect(HEADER.pack(0x80, 96, seq, seq * 3000, 0x1234) + os.urandom(size - 12))
+             for seq in range(1000)]
+    context = multiprocessing.get_context("spawn")
+    conn, theirs = context.Pipe()
+    drainer = context.Process(target=drain, args=(theirs,), daemon=True)  # a real receiver
+    drainer.start()
+    address = ("127.0.0.1", conn.recv())
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    results = []
+    for send in (True, False):
+        policy = Policy(key=outbound_key, ssrc_type=Policy.SSRC_ANY_OUTBOUND)
+        policy.allow_repeat_tx = True
+        subscriber = Session(policy)
+        count, seq, start = 0, 0, time.process_time()
+        while time.process_time() - start < seconds:
+            inbound = Session(Policy(key=inbound_key, ssrc_type=Policy.SSRC_ANY_INBOUND))  # replay window
+            for protected in batch:
+                data = inbound.unprotect(protected)
+                seq = (seq + 1) & 0xFFFF
+                packet = subscriber.protect(HEADER.pack(0x80, 96, seq, seq * 3000, 0x5678) + data[12:])
+                if send:
+                    out.sendto(packet, address)
+            count += len(batch)
+        results.append(count / (time.process_time() - start))
+    out.close()
+    drainer.terminate()
+    return results[0], results[1]
+
+
+def drain(conn: multiprocessing.connection.Connection) -> None:
+    """Receive and discard datagrams (another process: its CPU is not the forwarder's)."""
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    conn.send(sink.getsockname()[1])
+    while True:
+        sink.recv(2048)
 
 
 # -- with the real server ----------------------------------------------------------------
@@ -559,14 +670,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--participants", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--warmup", type=float, default=3)
-    parser.add_argument("--server", choices=("accord", "router"), default="accord",
+    parser.add_argument("--server", choices=("accord", "router"), default="router",
                         help="accord: the real server over Socket.IO; router: a bare MediaRouter "
                              "process over a pipe, instrumented for server-side latency")
+    parser.add_argument("--paths", default="frame,packet",
+                        help="router mode: the data planes to measure, in order (frame, packet)")
     args = parser.parse_args(argv)
     if args.participants < 2:
         parser.error("--participants must be at least 2")
-    run = run_with_accord if args.server == "accord" else run_with_router_process
-    asyncio.run(asyncio.wait_for(run(args), args.seconds + args.warmup + 90))
+    if args.server == "accord":
+        asyncio.run(asyncio.wait_for(run_with_accord(args), args.seconds + args.warmup + 90))
+        return
+    for path in args.paths.split(","):
+        PREFIX["path"] = f"{path}."
+        asyncio.run(asyncio.wait_for(run_with_router_process(args, path == "packet"),
+                                     args.seconds + args.warmup + 90))
+    PREFIX["path"] = "limit."
+    with_socket, without_socket = forwarding_limit()
+    emit("single_leg_srtp_rewrite_sendto", with_socket, "packets/cpu-s")
+    emit("single_leg_srtp_rewrite_no_socket", without_socket, "packets/cpu-s")
+    PREFIX["path"] = ""
+    for path in args.paths.split(","):
+        rate = RESULTS.get(f"{path}.forwarded_packets_per_server_cpu_second")
+        cpu = RESULTS.get(f"{path}.server_cpu")
+        if rate is not None:
+            emit(f"{path}_path_share_of_single_leg_limit", rate / with_socket, "ratio")
+        if cpu:
+            emit(f"{path}_path_{args.participants}_person_640x480_rooms_per_core", 100 / cpu, "rooms")
 
 
 if __name__ == "__main__":

@@ -15,9 +15,16 @@ from .forwarded_track import ForwardedTrack
 
 
 class MediaTap:
-    def __init__(self, request_keyframe: Callable[[str], None]) -> None:
+    def __init__(
+        self, request_keyframe: Callable[[str], None], on_subscriptions_changed: Callable[[], None] | None = None
+    ) -> None:
         self._request_keyframe = request_keyframe
+        self._on_subscriptions_changed = on_subscriptions_changed or (lambda: None)
         self._subscriptions: dict[tuple[str, str], set[ForwardedTrack]] = {}
+
+    def wants(self, seat: str, kind: str) -> bool:
+        """Whether anyone consumes this seat's frames (the packet path then makes them)."""
+        return bool(self._subscriptions.get((seat, kind)))
 
     def publish(self, seat: str, kind: str, packet: av.Packet) -> None:
         for track in self._subscriptions.get((seat, kind), ()):
@@ -41,6 +48,7 @@ class MediaTap:
         track.resume()
         key = (publisher_seat, kind)
         self._subscriptions.setdefault(key, set()).add(track)
+        self._on_subscriptions_changed()
         if kind == "video":
             self._request_keyframe(publisher_seat)
         try:
@@ -55,6 +63,7 @@ class MediaTap:
             subscribers.discard(track)
             if not subscribers:
                 self._subscriptions.pop(key, None)
+                self._on_subscriptions_changed()
             track.stop()
 
     def close(self) -> None:

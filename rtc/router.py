@@ -23,21 +23,27 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtp import RtpPacket
 
 from . import aiortc_hooks
+from ._hooks import packet_path
 from .active_speaker import ActiveSpeakerDetector
 from .errors import NoOfferPendingError, SdpError
 from .forwarded_track import ForwardedTrack, ForwardingCounters
 from .ice_policy import IceNetwork
 from .media_tap import MediaTap
+from .packet_leg import PacketLeg
+from .packet_plane import PacketPlane
 from .participant_peer import ParticipantPeer, PublishedTrack
 
 aiortc_hooks.check_compatibility()
+packet_path.check_compatibility()
 aiortc_hooks.install()
+packet_path.install()
 
 log = logging.getLogger(__name__)
 
 KINDS = ("audio", "video")
 KEYFRAME_REQUEST_INTERVAL = 0.2  # seconds; many subscribers asking at once make one PLI
 SPEAKER_EVALUATION_INTERVAL = 0.2
+FEEDBACK_INTERVAL = 1.0  # seconds between receiver reports / REMB to publishers
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,11 @@ class RouterStats:
     frames_forwarded: int  # encoded frames handed to subscribers' senders
     bytes_forwarded: int  # their payload bytes
     frames_dropped: int  # frames not forwarded: queue overflow, waiting for a keyframe, stale
+    packets_forwarded: int  # RTP packets sent to subscribers by the packet path
+    packets_retransmitted: int  # NACKs answered from a leg's history
+    upstream_nacks: int  # sequence numbers a subscriber asked for that only the publisher had
+    losses_nacked: int  # sequence numbers missing from publishers that the server NACKed
+    video_pauses: int  # times a subscriber's video was paused because it could not keep up
     keyframe_requests: int  # PLIs sent to publishers
     decoders_created: int  # real codecs opened for this router's peers: 0 when forwarding
     encoders_created: int
@@ -56,8 +67,9 @@ class RouterStats:
 class _Leg:
     """One send transceiver in a subscriber's peer, created when the next offer is made."""
 
-    track: ForwardedTrack
+    track: ForwardedTrack  # the frame path's feed; on the packet path it only parks the sender
     transceiver: RTCRtpTransceiver | None = None
+    packets: PacketLeg | None = None  # the packet path's state for this leg
 
     @property
     def mid(self) -> str | None:
@@ -95,9 +107,12 @@ class MediaRouter:
         on_offer_needed: Callable[[str], Awaitable[None]],
         on_tracks_changed: Callable[[str], Awaitable[None]] | None = None,
         on_active_speaker: Callable[[list[str], str | None], Awaitable[None]] | None = None,
+        packet_path: bool = True,
     ) -> None:
         """``on_active_speaker(subscribers, seat)``: these subscribers now see ``seat`` speaking
-        (``None``: nobody), among the seats they hear."""
+        (``None``: nobody), among the seats they hear. ``packet_path=False`` forwards reassembled
+        frames through aiortc's packetiser (the earlier data plane, kept for comparison in
+        bench/forwarding.py)."""
         self._ice_servers = list(ice_servers)
         self._network = network or IceNetwork()  # the default refuses link-local, metadata, loopback
         self._policy = policy
@@ -115,10 +130,13 @@ class MediaRouter:
         self._deferred_keyframes: set[str] = set()
         self._pending_notifications: set[tuple[str, str]] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._tap = MediaTap(self.request_keyframe)
+        self._tap = MediaTap(self.request_keyframe, on_subscriptions_changed=self._rebuild_fanout)
         self._speaker = ActiveSpeakerDetector()
         self._speaker_task: asyncio.Task[None] | None = None
         self._speaker_shown: dict[str, str | None] = {}  # subscriber -> speaker last announced
+        self._plane = PacketPlane(self._audio_level) if packet_path else None
+        self._feedback_task: asyncio.Task[None] | None = None
+        self._retired_legs: list[PacketLeg] = []
         self._closed = False
 
     # -- negotiation -------------------------------------------------------------------
@@ -168,6 +186,8 @@ class MediaRouter:
                             leg.transceiver.sender,
                             on_keyframe_request=lambda slot=slot: self._slot_needs_keyframe(slot),
                         )
+                        if self._plane is not None:
+                            leg.packets = self._packet_leg(leg.transceiver, slot)
 
         return await participant.peer.make_offer(add_pending_transceivers)
 
@@ -206,12 +226,18 @@ class MediaRouter:
                         and (slot.publisher, kind) in self._published
                         and self._allowed(participant.seat, slot.publisher, kind)
                     )
-                    if forward and leg.track.paused:
+                    if leg.packets is not None:
+                        if leg.packets.set_active(forward):
+                            keyframes_needed.add(slot.publisher)  # type: ignore[arg-type]
+                    elif self._plane is not None:
+                        continue  # not negotiated yet
+                    elif forward and leg.track.paused:
                         leg.track.resume()
                         if kind == "video":
                             keyframes_needed.add(slot.publisher)  # type: ignore[arg-type]
                     elif not forward and not leg.track.paused:
                         leg.track.pause()
+        self._rebuild_fanout()
         for publisher in keyframes_needed:
             self.request_keyframe(publisher)
 
@@ -240,7 +266,9 @@ class MediaRouter:
         """Close the seat's peer; its slots in other peers go idle, ready for reuse."""
         participant = self._participants.pop(seat, None)
         for kind in KINDS:
-            self._published.pop((seat, kind), None)
+            published = self._published.pop((seat, kind), None)
+            if published is not None and self._plane is not None:
+                self._plane.remove_stream(published.receiver)
         self._speaker.forget(seat)
         self._seat_locks.pop(seat, None)
         self._last_keyframe_request.pop(seat, None)
@@ -257,8 +285,9 @@ class MediaRouter:
     async def close(self) -> None:
         """Close every peer connection (graceful shutdown)."""
         self._closed = True
-        if self._speaker_task is not None:
-            self._speaker_task.cancel()
+        for task in (self._speaker_task, self._feedback_task):
+            if task is not None:
+                task.cancel()
         self._tap.close()
         participants = list(self._participants.values())
         self._participants.clear()
@@ -270,11 +299,17 @@ class MediaRouter:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def stats(self) -> RouterStats:
+        legs = self._retired_legs + [leg for leg in self._packet_legs()]
         return RouterStats(
-            packets_in=self._packets_in,
-            frames_forwarded=self._traffic.frames_forwarded,
-            bytes_forwarded=self._traffic.bytes_forwarded,
+            packets_in=self._packets_in + (self._plane.packets_in if self._plane is not None else 0),
+            frames_forwarded=self._traffic.frames_forwarded + sum(leg.frames for leg in legs),
+            bytes_forwarded=self._traffic.bytes_forwarded + sum(leg.octets for leg in legs),
             frames_dropped=self._traffic.frames_dropped,
+            packets_forwarded=sum(leg.packets for leg in legs),
+            packets_retransmitted=sum(leg.retransmitted for leg in legs),
+            upstream_nacks=sum(leg.upstream_nacks for leg in legs),
+            losses_nacked=self._plane.losses_nacked if self._plane is not None else 0,
+            video_pauses=sum(leg.video_pauses for leg in legs),
             keyframe_requests=self._keyframe_requests,
             decoders_created=self._codec_counters.decoders_created,
             encoders_created=self._codec_counters.encoders_created,
@@ -302,10 +337,16 @@ class MediaRouter:
         aiortc_hooks.route_receiver(
             published.receiver, published.kind, on_rtp=self._rtp_observer(seat, published.kind)
         )
+        if self._plane is not None:
+            self._plane.add_stream(seat, published.kind, published.receiver)
         key = (seat, published.kind)
         if key in self._published:
-            for track in self._legs_fed_by(seat, published.kind):
-                track.switch_source()
+            for leg in self._legs_fed_by(seat, published.kind):
+                leg.track.switch_source()
+                if leg.packets is not None:
+                    leg.packets.restart()
+            if self._plane is not None:
+                self._plane.remove_stream(self._published[key].receiver)
             self._tap.source_changed(seat, published.kind)
         self._published[key] = published
         self._spawn(self._pump(seat, published))
@@ -321,6 +362,9 @@ class MediaRouter:
             idle.publisher = publisher
             for leg in idle.legs.values():
                 leg.track.switch_source()
+                if leg.packets is not None:
+                    leg.packets.restart()
+            self._rebuild_fanout()
             if idle.materialized:
                 self._notify("tracks", participant.seat)
             return
@@ -339,9 +383,9 @@ class MediaRouter:
         if slot.publisher is not None:
             self.request_keyframe(slot.publisher)
 
-    def _legs_fed_by(self, seat: str, kind: str) -> list[ForwardedTrack]:
+    def _legs_fed_by(self, seat: str, kind: str) -> list[_Leg]:
         return [
-            slot.legs[kind].track
+            slot.legs[kind]
             for participant in self._participants.values()
             if participant.seat != seat
             for slot in participant.slots
@@ -358,14 +402,17 @@ class MediaRouter:
                     continue  # a decoded frame: the hook failed, and decoders_created shows it
                 if self._published.get((seat, kind)) is not published:
                     continue  # a newer track of this kind (re-offer, screen share) replaced it
-                for track in self._legs_fed_by(seat, kind):
-                    track.push(packet)
+                if self._plane is None:
+                    for leg in self._legs_fed_by(seat, kind):
+                        leg.track.push(packet)
                 self._tap.publish(seat, kind, packet)
         except MediaStreamError:
             pass
         finally:
             if self._published.get((seat, kind)) is published:
                 del self._published[(seat, kind)]
+                if self._plane is not None:
+                    self._plane.remove_stream(published.receiver)
                 if kind == "audio":
                     self._speaker.forget(seat)
                 self.refresh()
@@ -392,7 +439,11 @@ class MediaRouter:
         self.request_keyframe(publisher_seat)
 
     async def _send_keyframe_request(self, published: PublishedTrack) -> None:
-        self._keyframe_requests += await aiortc_hooks.request_keyframe(published.receiver)
+        stream = self._plane.stream(published.receiver) if self._plane is not None else None
+        if stream is not None:
+            self._keyframe_requests += stream.picture_loss()
+        else:
+            self._keyframe_requests += await aiortc_hooks.request_keyframe(published.receiver)
 
     def _offer_if_slots_pending(self, participant: _Participant) -> None:
         if any(not slot.materialized for slot in participant.slots):
@@ -416,6 +467,8 @@ class MediaRouter:
     def _start_speaker_detection(self) -> None:
         if self._on_active_speaker is not None and self._speaker_task is None:
             self._speaker_task = asyncio.get_running_loop().create_task(self._announce_speakers())
+        if self._plane is not None and self._feedback_task is None:
+            self._feedback_task = asyncio.get_running_loop().create_task(self._send_feedback())
 
     async def _announce_speakers(self) -> None:
         """Tell each subscriber whose speaker changed, one call per new speaker."""
@@ -442,7 +495,9 @@ class MediaRouter:
         heard = {participant.seat}
         for slot in participant.slots:
             leg = slot.legs.get("audio")
-            if slot.publisher is not None and leg is not None and not leg.track.paused:
+            if slot.publisher is None or leg is None:
+                continue
+            if leg.packets.active if leg.packets is not None else not leg.track.paused:
                 heard.add(slot.publisher)
         return frozenset(heard)
 
@@ -460,4 +515,66 @@ class MediaRouter:
         for slot in participant.slots:
             for leg in slot.legs.values():
                 leg.track.stop()
+                if leg.packets is not None:
+                    leg.packets.set_active(False)
+                    self._retired_legs.append(leg.packets)
+                    leg.packets = None
+        self._retired_legs = self._retired_legs[-64:]  # counters only; bounded
         await participant.peer.close()
+
+    # -- the packet path -----------------------------------------------------------------
+
+    def _packet_leg(self, transceiver: RTCRtpTransceiver, slot: _Slot) -> PacketLeg:
+        sender = transceiver.sender
+        leg = PacketLeg(
+            transceiver.kind,
+            packet_path.DirectSender(lambda: sender.transport),
+            on_keyframe_request=lambda: self._slot_needs_keyframe(slot),
+        )
+        packet_path.on_sender_start(sender, leg.configure)
+        packet_path.intercept_sender_rtcp(sender, leg.handle_rtcp)
+        return leg
+
+    def _packet_legs(self) -> list[PacketLeg]:
+        return [
+            leg.packets
+            for participant in self._participants.values()
+            for slot in participant.slots
+            for leg in slot.legs.values()
+            if leg.packets is not None
+        ]
+
+    def _rebuild_fanout(self) -> None:
+        """Which legs each published stream feeds, and whether a tap needs its frames."""
+        if self._plane is None:
+            return
+        for (seat, kind), published in self._published.items():
+            stream = self._plane.stream(published.receiver)
+            if stream is None:
+                continue
+            stream.legs = [
+                leg.packets
+                for leg in self._legs_fed_by(seat, kind)
+                if leg.packets is not None and leg.packets.active
+            ]
+            stream.frames_wanted = self._tap.wants(seat, kind)
+
+    def _audio_level(self, seat: str, level: int) -> None:
+        self._speaker.observe(seat, level, time.monotonic())
+
+    async def _send_feedback(self) -> None:
+        """Receiver reports and REMB to publishers, congestion checks, sender reports."""
+        assert self._plane is not None
+        while True:
+            await asyncio.sleep(FEEDBACK_INTERVAL)
+            now = time.monotonic()
+            try:
+                self._plane.tick(now, self.request_keyframe)
+                for participant in self._participants.values():
+                    for slot in participant.slots:
+                        for leg in slot.legs.values():
+                            report = leg.packets.sender_report(now) if leg.packets is not None else None
+                            if report is not None and leg.transceiver is not None:
+                                packet_path.set_sender_report(leg.transceiver.sender, *report)
+            except Exception:
+                log.exception("media feedback failed")

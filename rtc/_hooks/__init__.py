@@ -1,1 +1,6 @@
-"""The parts of ``rtc.aiortc_hooks`` split out by concern; import them through that module."""
+"""aiortc/aioice private internals, one module per concern, reached through ``rtc.aiortc_hooks``
+(the codec side lives there).
+
+Each module has a check that names every internal it relies on which changed shape; they run at
+import, before anything is installed.
+"""
