@@ -144,7 +144,25 @@ class OneTimeCodeEvidence(_Record):
     attempts: int = 1
 
 
-_Evidence = FaceMatchEvidence | LivenessEvidence | OneTimeCodeEvidence | RecordedSessionEvidence
+class ProviderEvidence(_Record):
+    """An external real-name provider's verdict, accepted only signed by a certificate the
+    deployment trusts (:mod:`identity.provider`): who vouched, the signed bytes by hash, what it said."""
+
+    passed: bool
+    reason: str | None = None
+    provider: str
+    #: What the provider checked, as the gate counts it (``face``, ``liveness``, ``otp``, ``provider:<name>``).
+    method: str
+    certificate_sha256: str
+    verdict_sha256: str
+    score: float | None = None
+    frames_sha256: str | None = None
+
+
+_Evidence = FaceMatchEvidence | LivenessEvidence | OneTimeCodeEvidence | RecordedSessionEvidence | ProviderEvidence
+#: Sections added to format /1 after records were signed: left out when absent, so that the
+#: canonical bytes of older records (which have no such key) stay the same.
+_LATER_SECTIONS = ("provider",)
 
 
 class Attestation(_Record):
@@ -163,18 +181,23 @@ class Attestation(_Record):
     liveness: LivenessEvidence | None = None
     one_time_code: OneTimeCodeEvidence | None = None
     recorded_session: RecordedSessionEvidence | None = None
+    provider: ProviderEvidence | None = None
     software: dict[str, str] = Field(default_factory=dict)
 
     def canonical_json(self) -> bytes:
         """Sorted keys, no spaces, UTF-8: the same record always gives the same bytes."""
-        return canonical_json(self.model_dump(mode="json")).encode("utf-8")
+        data = self.model_dump(mode="json")
+        for name in _LATER_SECTIONS:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return canonical_json(data).encode("utf-8")
 
 
 def make_attestation(subject: AttestationSubject, started_at: dt.datetime, checked_at: dt.datetime, *,
                      face_match: FaceMatchEvidence | None = None, liveness: LivenessEvidence | None = None,
                      one_time_code: OneTimeCodeEvidence | None = None,
                      recorded_session: RecordedSessionEvidence | None = None,
-                     attestation_id: str | None = None) -> Attestation:
+                     provider: ProviderEvidence | None = None, attestation_id: str | None = None) -> Attestation:
     """The record of one check from the evidence of the methods that ran (at least one). A
     recorded-session comparison counts in the verdict only when it is ``required``."""
     for moment in (started_at, checked_at):
@@ -183,7 +206,7 @@ def make_attestation(subject: AttestationSubject, started_at: dt.datetime, check
     if liveness is not None and liveness.reason == "pending":
         raise ValueError("a liveness check still waiting for answers cannot be attested: judge it at its end")
     sections: list[tuple[str, _Evidence | None]] = [("face_match", face_match), ("liveness", liveness),
-                                                    ("one_time_code", one_time_code)]
+                                                    ("one_time_code", one_time_code), ("provider", provider)]
     present = [(name, evidence) for name, evidence in sections if evidence is not None]
     if not present:
         raise ValueError("an attestation needs the evidence of at least one method")
@@ -199,7 +222,7 @@ def make_attestation(subject: AttestationSubject, started_at: dt.datetime, check
         verdict="passed" if failed is None else "failed",
         reason=None if failed is None else f"{failed[0]}:{failed[1].reason or 'failed'}",
         face_match=face_match, liveness=liveness, one_time_code=one_time_code, recorded_session=recorded_session,
-        software=_software())
+        provider=provider, software=_software())
 
 
 def _software() -> dict[str, str]:

@@ -23,7 +23,7 @@ from mediation.clock import Clock
 from mediation.identity_models import IdentityCheckRow
 from mediation.models import Case
 
-from .gate import CLOCK_TOLERANCE, DEFAULT_WINDOW, GateSubject, IdentityCheck, IdentityCheckRejected
+from .gate import CLOCK_TOLERANCE, DEFAULT_WINDOW, CitedAttestation, GateSubject, IdentityCheck, IdentityCheckRejected
 
 #: ``session``: the live face against the seat's face in the case's recorded session
 #: (:mod:`identity.recorded_session`); optional, never in the default, where it is reported only.
@@ -180,13 +180,12 @@ class StoredIdentityGate:
             method = self.policy.label
         else:
             return None
-        cited = next((r for r in used if r.attestation_sha256), None)
         face = passes.get("face")
         return IdentityCheck(signer_key=subject.signer_key, method=method,
                              checked_at=max(r.checked_at for r in used),
                              score=face.score if face is not None and method != SIMULATED else used[0].score,
                              frames_sha256=face.frames_sha256 if face is not None else None,
-                             attestation_sha256=cited.attestation_sha256 if cited else None)
+                             attestations=tuple(_cited(r) for r in used if r.attestation_sha256))
 
     async def status(self, subject: GateSubject) -> GateStatus:
         now = self.clock.now()
@@ -212,6 +211,13 @@ class StoredIdentityGate:
         if count >= MAX_FAILURES:
             wait = int((oldest + FAILURE_WINDOW - now).total_seconds()) + 1 if oldest else int(FAILURE_WINDOW.total_seconds())
             raise AttemptsExhausted(max(wait, 1))
+
+
+def _cited(row: IdentityCheckRow) -> CitedAttestation:
+    """A passed check as the signature it allows cites it (``note``: see :class:`CheckRecorder`)."""
+    note = (row.details or {}).get("note")
+    return CitedAttestation(method=row.method, sha256=row.attestation_sha256 or "", checked_at=row.checked_at,
+                            score=row.score, threshold=row.threshold, note=note if isinstance(note, str) else None)
 
 
 class AttemptsExhausted(IdentityCheckRejected):

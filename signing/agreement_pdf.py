@@ -62,6 +62,17 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AttestationEntry(_Frozen):
+    """One signed identity attestation (:mod:`identity.attestation`) that allowed a signature."""
+
+    method: Annotated[str, Field(min_length=1, max_length=64)]
+    sha256: SHA256_HEX
+    checked_at: dt.datetime
+    score: float | None = None
+    threshold: float | None = None
+    note: Annotated[str, Field(max_length=200)] | None = None
+
+
 class IdentityEvidence(_Frozen):
     """One signer's identity check as reported by the identity service (not computed here)."""
 
@@ -70,8 +81,10 @@ class IdentityEvidence(_Frozen):
     checked_at: dt.datetime
     score: float | None = Field(default=None, ge=0, le=1)
     frames_sha256: SHA256_HEX | None = None
-    #: The signed attestation of the check (:mod:`identity.attestation`), by hash.
+    #: Records stored before every attestation was cited: the one (face check's) attestation.
     attestation_sha256: SHA256_HEX | None = None
+    #: Every signed attestation of the checks that allowed the signature, in the policy's order.
+    attestations: list[AttestationEntry] = Field(default_factory=list, max_length=8)
 
 
 class RecordingHash(_Frozen):

@@ -54,7 +54,7 @@ from pyhanko_certvalidator import ValidationContext
 from identity.gate import GateSubject, IdentityCheck, IdentityGate
 
 from .agreement import ROLE_LABELS, SIDE_LABELS, SignerRole, SignerSlot
-from .agreement_pdf import IdentityEvidence
+from .agreement_pdf import AttestationEntry, IdentityEvidence
 from .agreement_versions import (AgreementStore, PreparationClaim, SignatureRecord, VersionError, VersionState,
                                  VersionStatus)
 from .binding import SignerBinding
@@ -158,7 +158,9 @@ def _stamp_role(slot: SignerSlot) -> str:
 def _evidence(check: IdentityCheck) -> IdentityEvidence:
     return IdentityEvidence(signer_key=check.signer_key, method=check.method, checked_at=check.checked_at,
                             score=check.score, frames_sha256=check.frames_sha256,
-                            attestation_sha256=check.attestation_sha256)
+                            attestations=[AttestationEntry(method=a.method, sha256=a.sha256, checked_at=a.checked_at,
+                                                           score=a.score, threshold=a.threshold, note=a.note)
+                                          for a in check.attestations])
 
 
 def _cert_sha256(cert: x509.Certificate) -> str:

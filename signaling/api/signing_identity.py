@@ -31,12 +31,12 @@ from ..identity_capture import LIFETIME, CaptureSession, IdentityCapture
 from ..openapi import api
 from ..recordings_setup import RECORDING_STORAGE_KEY, RECORDING_STORE_KEY
 from .accounts import Strict, domain_errors, services_of
-from .agreements import AGREEMENT_SETTINGS_KEY, GATE_KEY, current_version, signer_context, slot_subject
+from .agreements import (AGREEMENT_SETTINGS_KEY, GATE_KEY, RECORDER_KEY, current_version, signer_context,
+                         slot_subject)
 from .identity import ENROLMENT_KEY
 from .pki import PKI_KEY
 
 CAPTURE_KEY = web.AppKey("identity_capture", IdentityCapture)
-RECORDER_KEY = web.AppKey("identity_recorder", CheckRecorder)
 TAG = "identity"
 
 

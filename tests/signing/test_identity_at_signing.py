@@ -136,19 +136,21 @@ async def test_the_enrolled_person_passes_face_and_code_and_the_signature_cites_
     assert status == 200, body
     state = await server.store.current(agreement_id)
     evidence = state.signatures[0].identity
-    assert evidence is not None and evidence.method == "face+otp" and evidence.attestation_sha256
+    assert evidence is not None and evidence.method == "face+otp"
     async with server.services.db() as s:
         rows = (await s.scalars(select(IdentityCheckRow).where(IdentityCheckRow.agreement_id == agreement_id)
                                 .order_by(IdentityCheckRow.id))).all()
     assert [(r.method, r.passed) for r in rows] == [("face", True), ("otp", True)]
     face = rows[0]
     assert face.attestation and attestation_sha256(face.attestation) == face.attestation_sha256
-    assert evidence.attestation_sha256 == face.attestation_sha256
+    # every check that allowed the signature is cited: the face check's and the code's attestations
+    assert [(a.method, a.sha256) for a in evidence.attestations] == [(r.method, r.attestation_sha256) for r in rows]
     assert face.participant_id == c.zhang.actor.id and face.case_id == case_id
     status, pdf = await server.call("GET", "/api/sign/document.pdf", token=token)
     signature = PdfFileReader(io.BytesIO(pdf)).embedded_regular_signatures[0]
     stated = SignatureEvidence.parse(signature.sig_object["/Reason"])
-    assert stated is not None and f"attestation-sha256={face.attestation_sha256}" in (stated.identity_check or "")
+    assert stated is not None and f"attestation-sha256={face.attestation_sha256},{rows[1].attestation_sha256}" \
+        in (stated.identity_check or "")
 
 
 async def test_another_face_is_no_match_and_an_empty_picture_no_face(server: Server) -> None:
