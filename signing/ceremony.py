@@ -55,6 +55,7 @@ from identity.gate import GateSubject, IdentityCheck, IdentityGate
 
 from .agreement import ROLE_LABELS, SIDE_LABELS, SignerRole, SignerSlot
 from .agreement_pdf import AttestationEntry, IdentityEvidence
+from .identity_print import identity_lines
 from .agreement_versions import (AgreementStore, PreparationClaim, SignatureRecord, VersionError, VersionState,
                                  VersionStatus)
 from .binding import SignerBinding
@@ -320,7 +321,8 @@ class SigningCeremony:
             pdf = await self.store.read_pdf(state)
             vc = await asyncio.to_thread(self.pki.validation_context)
             stamp = StampText(slot.name, _stamp_role(slot), signed_at=self.clock())
-            evidence = SignatureEvidence(KeyCustody.BROWSER, check.reference())
+            evidence = SignatureEvidence(KeyCustody.BROWSER, check.reference(),
+                                         printed_identity=tuple(identity_lines(_evidence(check))))
             try:
                 prepared = await prepare_external(pdf, field_name, enrollment.certificate, self.pki.chain, stamp,
                                                   self.timestamper, evidence=evidence, validation_context=vc)
@@ -457,6 +459,7 @@ class SigningCeremony:
             vc = await asyncio.to_thread(self.pki.validation_context)
         stamp = SealStamp(slot.name, MEDIATION_SEAL_CAPTION) if slot.role is SignerRole.ORGANISATION \
             else StampText(slot.name, _stamp_role(slot), signed_at=self.clock())
-        evidence = SignatureEvidence(KeyCustody.SERVER, check.reference() if check else None)
+        evidence = SignatureEvidence(KeyCustody.SERVER, check.reference() if check else None,
+                                     printed_identity=tuple(identity_lines(_evidence(check))) if check else ())
         return await sign_with_key(pdf, slot.field_name, key, cert, chain or self.pki.chain, stamp, self.timestamper,
                                    vc, evidence=evidence)

@@ -55,6 +55,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .evidence import KeyCustody, SignatureEvidence
 from .fonts import cjk_stamp_font
+from .identity_print import fill_identity_field
 from .pki import asn1_certificate
 from .seal_image import SealImage
 
@@ -223,6 +224,15 @@ def _stamp_signer(signature_meta: signers.PdfSignatureMetadata, signer: signers.
     return signers.PdfSigner(signature_meta, signer=signer, timestamper=timestamper, stamp_style=stamp.style())
 
 
+def _writer_with_identity(pdf: bytes, field: str, evidence: SignatureEvidence) -> IncrementalPdfFileWriter:
+    """The signature's revision, with the signer's identity checks printed in the appendix box
+    (when the evidence has lines and the document has the box): the signature then covers them."""
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    if evidence.printed_identity:
+        fill_identity_field(writer, field, list(evidence.printed_identity))
+    return writer
+
+
 def _byte_range(pdf: bytes, reserved_start: int, reserved_end: int) -> tuple[int, int, int, int]:
     return (0, reserved_start, reserved_end, len(pdf) - reserved_end)
 
@@ -238,7 +248,7 @@ async def _prepare_external(pdf: bytes, field: str, cert: x509.Certificate, chai
     placeholder = signers.ExternalSigner(asn1_cert, registry, signature_value=_PLACEHOLDER_SIGNATURE,
                                          embed_roots=False)
     pdf_signer = _stamp_signer(_metadata(field, evidence, validation_context), placeholder, stamp, timestamper)
-    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    writer = _writer_with_identity(pdf, field, evidence)
     prep, tbs, output = await pdf_signer.async_digest_doc_for_signing(
         writer, existing_fields_only=True, appearance_text_params=stamp.params())
     signed_attrs = await placeholder.signed_attrs(prep.document_digest, _MD, use_pades=True)
@@ -330,7 +340,7 @@ async def _sign_with_key(pdf: bytes, field: str, key: Any, cert: x509.Certificat
                                   cert_registry=_registry(chain), embed_roots=False)
     await _check_certificate(cert, chain, validation_context)
     pdf_signer = _stamp_signer(_metadata(field, evidence, validation_context), signer, stamp, timestamper)
-    out = await pdf_signer.async_sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)), existing_fields_only=True,
+    out = await pdf_signer.async_sign_pdf(_writer_with_identity(pdf, field, evidence), existing_fields_only=True,
                                           appearance_text_params=stamp.params())
     return out.getvalue()
 
