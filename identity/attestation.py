@@ -151,10 +151,11 @@ class ProviderEvidence(_Record):
     passed: bool
     reason: str | None = None
     provider: str
-    #: What the provider checked, as the gate counts it (``face``, ``liveness``, ``otp``, ``provider:<name>``).
+    #: What the provider checked (``face``, ``liveness``, ``otp``, ``provider:<name>``).
     method: str
-    certificate_sha256: str
-    verdict_sha256: str
+    #: ``None`` when the answer was refused before a certificate or signed bytes could be trusted.
+    certificate_sha256: str | None = None
+    verdict_sha256: str | None = None
     score: float | None = None
     frames_sha256: str | None = None
 

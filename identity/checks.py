@@ -27,7 +27,8 @@ from .gate import CLOCK_TOLERANCE, DEFAULT_WINDOW, CitedAttestation, GateSubject
 
 #: ``session``: the live face against the seat's face in the case's recorded session
 #: (:mod:`identity.recorded_session`); optional, never in the default, where it is reported only.
-METHODS = ("face", "liveness", "otp", "session")
+#: ``provider``: the configured real-name provider's signed verdict (:mod:`identity.provider_client`).
+METHODS = ("face", "liveness", "otp", "session", "provider")
 #: The method of a simulated check (``identity_gate = "test"``, never in production).
 SIMULATED = "test"
 MAX_FAILURES = 5

@@ -169,6 +169,14 @@ def decode_image(image_bytes: bytes) -> np.ndarray:
     return image
 
 
+def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
+    """A BGR frame as JPEG (what a real-name provider is sent: one live frame, never kept here)."""
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("the frame could not be encoded as JPEG")
+    return encoded.tobytes()
+
+
 def reference_face(image_bytes: bytes) -> ReferenceFace:
     """The enrolled face of a reference photo: exactly one face of at least :data:`MIN_FACE_PX`.
     Raises :class:`IdentityInputError` with the reason as ``code``."""

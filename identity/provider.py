@@ -144,6 +144,8 @@ class ProviderVerdict(BaseModel):
     reason: str | None = Field(default=None, max_length=40)
     score: float | None = Field(default=None, ge=0, le=1)
     frames_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    #: The request's nonce, when this server asked (:mod:`identity.provider_client`).
+    nonce: str | None = Field(default=None, max_length=64)
 
 
 @dataclass(frozen=True)

@@ -102,11 +102,12 @@ class CheckRecorder:
                                   code=OneTimeCodeEvidence(passed=refusal is None, reason=refusal))
 
     async def provider(self, target: CheckTarget, checked_at: dt.datetime, evidence: ProviderEvidence, *,
-                       recorded_by: str, extra: dict[str, object] | None = None) -> RecordedCheck:
-        """An external provider's authenticated verdict (made at ``checked_at``, as it states),
-        counted as the method it checked; ``extra`` keeps the signed envelope with the row."""
-        return await self._record(target, evidence.method, checked_at, provider=evidence, recorded_by=recorded_by,
-                                  extra=extra, checked_at=checked_at)
+                       recorded_by: str, method: str | None = None,
+                       extra: dict[str, object] | None = None) -> RecordedCheck:
+        """An external provider's verdict (made at ``checked_at``, as it states), counted as
+        ``method`` (default: the method it checked); ``extra`` keeps the signed envelope with the row."""
+        return await self._record(target, method or evidence.method, checked_at, provider=evidence,
+                                  recorded_by=recorded_by, extra=extra, checked_at=checked_at)
 
 
 def _note(liveness: LivenessEvidence | None, code: OneTimeCodeEvidence | None,

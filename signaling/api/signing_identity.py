@@ -18,9 +18,11 @@ from pydantic import BaseModel, Field
 
 from identity.checks import AttemptsExhausted, StoredIdentityGate
 from identity.gate import IdentityCheckRejected
+from identity.provider_client import HttpIdentityProvider
 from identity.recorder import CheckRecorder, CheckTarget
 from identity.worker import shutdown as stop_workers
 from mediation.errors import InvalidInput
+from mediation.outbound import OutboundPolicy
 from rtc.errors import RtcError
 from signing.attestation_key import AttestationKeyStore
 
@@ -31,12 +33,14 @@ from ..identity_capture import LIFETIME, CaptureSession, IdentityCapture
 from ..openapi import api
 from ..recordings_setup import RECORDING_STORAGE_KEY, RECORDING_STORE_KEY
 from .accounts import Strict, domain_errors, services_of
-from .agreements import (AGREEMENT_SETTINGS_KEY, GATE_KEY, RECORDER_KEY, current_version, signer_context,
-                         slot_subject)
+from .agreements import (AGREEMENT_SETTINGS_KEY, GATE_KEY, PROVIDER_ANCHORS_KEY, RECORDER_KEY, current_version,
+                         signer_context, slot_subject)
 from .identity import ENROLMENT_KEY
 from .pki import PKI_KEY
 
 CAPTURE_KEY = web.AppKey("identity_capture", IdentityCapture)
+#: The configured real-name provider (``identity_provider_url``), when there is one.
+PROVIDER_CLIENT_KEY = web.AppKey("identity_provider_client", HttpIdentityProvider)
 TAG = "identity"
 
 
@@ -45,13 +49,22 @@ def setup_signing_identity(app: web.Application, settings: Settings) -> None:
     recordings and :func:`.identity.setup_identity`."""
     recorder = CheckRecorder(app[GATE_KEY], AttestationKeyStore(app[PKI_KEY]))
     ice = [RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in settings.ice_servers]
+    provider = None
+    if settings.identity_provider_url:
+        provider = HttpIdentityProvider(settings.identity_provider_url, settings.identity_provider_name,
+                                        app[PROVIDER_ANCHORS_KEY],
+                                        OutboundPolicy(settings.webhook_allow_http, settings.webhook_allowed_hosts),
+                                        app[GATE_KEY].clock)
+        app[PROVIDER_CLIENT_KEY] = provider
     capture = IdentityCapture(ice, app[GATE_KEY], app[ENROLMENT_KEY], recorder,
-                              (app[RECORDING_STORE_KEY], app[RECORDING_STORAGE_KEY]))
+                              (app[RECORDING_STORE_KEY], app[RECORDING_STORAGE_KEY]), provider)
     app[RECORDER_KEY] = recorder
     app[CAPTURE_KEY] = capture
 
     async def close(_: web.Application) -> None:
         await capture.close()
+        if provider is not None:
+            await provider.close()
 
     async def stop(_: web.Application) -> None:
         await asyncio.to_thread(stop_workers)
