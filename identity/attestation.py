@@ -22,16 +22,12 @@ from typing import Literal, Sequence
 
 import cv2
 from asn1crypto import cms
-from asn1crypto import keys as asn1_keys
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pyhanko.sign import signers
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation.generic_cms import async_validate_cms_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from identity.face_match import FaceMatchResult
 from identity.liveness import LivenessResult
@@ -39,6 +35,7 @@ from identity.recorded_session import RecordedComparison, RecordedTrack
 from mediation.audit import canonical_json
 from signing import oids
 from signing.attestation_key import AttestationKey
+from signing.pades import key_signer
 from signing.pki import asn1_certificate
 
 FORMAT = "accord-identity-attestation/1"
@@ -249,12 +246,7 @@ async def sign_attestation(attestation: Attestation, signer: AttestationKey) -> 
     """Sign the record with the platform's identity-attestation key (one ECDSA signature; the
     CMS signing-time attribute says when — self-reported: the agreement's time-stamped signature
     that cites the blob is what proves it existed by then)."""
-    key_der = signer.key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption())
-    cms_signer = signers.SimpleSigner(
-        signing_cert=asn1_certificate(signer.cert), signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
-        cert_registry=SimpleCertificateStore.from_certs([asn1_certificate(c) for c in signer.chain]),
-        embed_roots=False)
+    cms_signer = key_signer(signer.key, signer.cert, list(signer.chain))
     content = cms.ContentInfo({"content_type": "data", "content": attestation.canonical_json()})
     signed = await cms_signer.async_sign_general_data(
         content, "sha256", detached=False,

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediation import audit
 from mediation.clock import Clock
+from mediation.errors import Throttled
 from mediation.identity_models import IdentityCheckRow
 from mediation.models import Case
 
@@ -200,7 +201,8 @@ class StoredIdentityGate:
 
     async def ensure_attempts_left(self, subject: GateSubject) -> None:
         """Refuse a new attempt after :data:`MAX_FAILURES` failed checks of this slot within
-        :data:`FAILURE_WINDOW` (``identity_attempts_exhausted``; ``retry_after`` in seconds)."""
+        :data:`FAILURE_WINDOW`: the project's :class:`~mediation.errors.Throttled`
+        (``identity_attempts_exhausted``, ``details["retry_after"]`` in seconds)."""
         now = self.clock.now()
         since = now - FAILURE_WINDOW
         async with self.db() as s:
@@ -211,7 +213,9 @@ class StoredIdentityGate:
                        IdentityCheckRow.passed.is_(False), IdentityCheckRow.checked_at >= since))).one()
         if count >= MAX_FAILURES:
             wait = int((oldest + FAILURE_WINDOW - now).total_seconds()) + 1 if oldest else int(FAILURE_WINDOW.total_seconds())
-            raise AttemptsExhausted(max(wait, 1))
+            raise Throttled("identity_attempts_exhausted",
+                            f"too many failed identity checks for this signature: try again in {max(wait, 1)} s",
+                            {"retry_after": max(wait, 1)})
 
 
 def _cited(row: IdentityCheckRow) -> CitedAttestation:
@@ -219,10 +223,3 @@ def _cited(row: IdentityCheckRow) -> CitedAttestation:
     note = (row.details or {}).get("note")
     return CitedAttestation(method=row.method, sha256=row.attestation_sha256 or "", checked_at=row.checked_at,
                             score=row.score, threshold=row.threshold, note=note if isinstance(note, str) else None)
-
-
-class AttemptsExhausted(IdentityCheckRejected):
-    def __init__(self, retry_after: int):
-        super().__init__("identity_attempts_exhausted",
-                         f"too many failed identity checks for this signature: try again in {retry_after} s")
-        self.retry_after = retry_after

@@ -175,7 +175,7 @@ class IdentityCapture:
         assert subject.case_id is not None and subject.participant_id is not None
         reference = await self.enrolment.reference(subject.case_id, subject.participant_id)
         result: FaceMatchResult = await match_in_worker(reference.photo, [f.image for f in frames])
-        compared = await self._recorded_session(subject.case_id, subject.participant_id, frames) if result.passed \
+        compared = await self._recorded_session(subject.case_id, subject.participant_id, result) if result.passed \
             else None
         recorded = await self.recorder.face(session.target, session.started_at, result, compared)
         session.passed, session.reason, session.score = recorded.passed, recorded.reason, result.score
@@ -197,8 +197,9 @@ class IdentityCapture:
         return recorded.passed
 
     async def _recorded_session(self, case_id: str, participant_id: str,
-                                frames: list[SampledFrame]) -> RecordedSessionEvidence | None:
-        """The live frames against the participant's seat in the case's recorded session, if any.
+                                live: FaceMatchResult) -> RecordedSessionEvidence | None:
+        """The live faces (the face check's embeddings) against the participant's seat in the
+        case's recorded session, if any.
         Unless the policy requires it (``session``), a comparison that cannot run is logged and
         left out rather than failing the face check."""
         if self.recordings is None:
@@ -209,7 +210,7 @@ class IdentityCapture:
             track = await recorded_track(store, storage, case_id, participant_id)
             if track is None:
                 return None
-            result = await recorded_in_worker([f.image for f in frames], track.segments)
+            result = await recorded_in_worker(live.embeddings, track.segments)
         except Exception:
             if required:
                 raise

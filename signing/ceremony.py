@@ -156,6 +156,11 @@ def _stamp_role(slot: SignerSlot) -> str:
     return f"{SIDE_LABELS[slot.side]}（{role}）" if slot.side else role
 
 
+def slot_subject(state: VersionState, slot: SignerSlot) -> GateSubject:
+    """Whom the identity gate is asked about for ``slot`` of this version (its case and participant)."""
+    return GateSubject(state.agreement_id, state.case_id, slot.signer_key, slot.participant_id)
+
+
 def _evidence(check: IdentityCheck) -> IdentityEvidence:
     return IdentityEvidence(signer_key=check.signer_key, method=check.method, checked_at=check.checked_at,
                             score=check.score, frames_sha256=check.frames_sha256,
@@ -234,8 +239,7 @@ class SigningCeremony:
                                   f"{nxt.name} ({nxt.field_name}) signs before you; please wait for your turn")
 
     async def _identity(self, state: VersionState, slot: SignerSlot) -> IdentityCheck:
-        check = await self.gate.check(GateSubject(state.agreement_id, state.case_id, slot.signer_key,
-                                                  slot.participant_id))
+        check = await self.gate.check(slot_subject(state, slot))
         if check is None:
             raise CeremonyRefused(RefusalCode.IDENTITY_CHECK_REQUIRED,
                                   "a passed identity check within the last few minutes is required to sign")

@@ -177,6 +177,15 @@ def _registry(chain: list[x509.Certificate]) -> SimpleCertificateStore:
     return SimpleCertificateStore.from_certs([asn1_certificate(c) for c in chain])
 
 
+def key_signer(key: Any, cert: x509.Certificate, chain: list[x509.Certificate]) -> signers.SimpleSigner:
+    """pyHanko's CMS signer for a key held here (seals, identity attestations), embedding ``chain``
+    but no root."""
+    key_der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return signers.SimpleSigner(signing_cert=asn1_certificate(cert), signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
+                                cert_registry=_registry(chain), embed_roots=False)
+
+
 def _metadata(field_name: str, evidence: SignatureEvidence,
               validation_context: ValidationContext | None) -> signers.PdfSignatureMetadata:
     """PAdES with the evidence as ``/Reason``; with a validation context the DSS goes into the
@@ -333,11 +342,7 @@ async def _sign_with_key(pdf: bytes, field: str, key: Any, cert: x509.Certificat
                          stamp: Stamp, timestamper: TimeStamper, validation_context: ValidationContext,
                          evidence: SignatureEvidence) -> bytes:
     _check_field(pdf, field)
-    key_der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    signer = signers.SimpleSigner(signing_cert=asn1_certificate(cert),
-                                  signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
-                                  cert_registry=_registry(chain), embed_roots=False)
+    signer = key_signer(key, cert, chain)
     await _check_certificate(cert, chain, validation_context)
     pdf_signer = _stamp_signer(_metadata(field, evidence, validation_context), signer, stamp, timestamper)
     out = await pdf_signer.async_sign_pdf(_writer_with_identity(pdf, field, evidence), existing_fields_only=True,

@@ -39,7 +39,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from identity.checks import SIMULATED, CheckOutcome, IdentityPolicy, StoredIdentityGate
 from identity.attestation_review import review_attestations
-from identity.gate import GateSubject, IdentityCheckRejected
+from identity.gate import IdentityCheckRejected
 from identity.provider import accept_verdict, load_anchors
 from identity.recorder import CheckRecorder, CheckTarget
 from mediation.agreement_drafting import IdentityChanged, keep_case_identities, masked
@@ -49,7 +49,7 @@ from signing.agreement import AgreementData, DisputeType, SignerRole, SignerSlot
 from signing.agreement_pdf import EvidenceAppendix, render_agreement
 from signing.agreement_versions import VersionError, VersionState, VersionStatus
 from signing.case_match import match_to_platform
-from signing.ceremony import CeremonyRefused, RefusalCode, Signer, SigningCeremony, gate_key
+from signing.ceremony import CeremonyRefused, RefusalCode, Signer, SigningCeremony, gate_key, slot_subject
 from signing.pki import write_private
 from signing.templates import CLOSING_CLAUSES, TEMPLATES
 from signing.verification import MAX_PDF_BYTES, VerificationError, verify_upload_safely
@@ -482,10 +482,6 @@ class SignedVerdictIn(_In):
     payload: Annotated[str, Field(min_length=1, max_length=32 * 1024)]
     signature: Annotated[str, Field(max_length=4096)] | None = None
     certificate: Annotated[str, Field(max_length=16 * 1024)] | None = None
-
-
-def slot_subject(state: VersionState, slot: SignerSlot) -> GateSubject:
-    return GateSubject(state.agreement_id, state.case_id, slot.signer_key, slot.participant_id)
 
 
 @api.route("POST", "/api/agreements/{agreement_id}/identity-checks", summary="Record an identity provider's check",

@@ -16,8 +16,7 @@ from aiohttp import web
 from aiortc import RTCIceServer
 from pydantic import BaseModel, Field
 
-from identity.checks import AttemptsExhausted, StoredIdentityGate
-from identity.gate import IdentityCheckRejected
+from identity.checks import StoredIdentityGate
 from identity.provider_client import HttpIdentityProvider
 from identity.recorder import CheckRecorder, CheckTarget
 from identity.worker import shutdown as stop_workers
@@ -157,13 +156,6 @@ def _gate(request: web.Request) -> StoredIdentityGate:
     return request.app[GATE_KEY]
 
 
-def _rejected(exc: IdentityCheckRejected) -> ApiError:
-    if isinstance(exc, AttemptsExhausted):
-        return ApiError(429, exc.code, exc.message, {"retry_after": exc.retry_after},
-                        {"Retry-After": str(exc.retry_after)})
-    return ApiError(422, exc.code, exc.message)
-
-
 @api.route("GET", "/api/sign/identity", summary="Your identity checks for a signature field: required, passed",
            allow=PUBLIC, tag=TAG, response=StandingOut)
 async def identity_standing(request: web.Request, _: None) -> StandingOut:
@@ -184,10 +176,7 @@ async def open_session(request: web.Request, body: SlotRef) -> SessionOut:
     video and stores the verdict. Refused before enrolment (``not_enrolled``) and after too many
     failed attempts (``identity_attempts_exhausted``, 429)."""
     target = await _target(request, body.field_name, body.agreement_id)
-    try:
-        session = await request.app[CAPTURE_KEY].open(target)
-    except IdentityCheckRejected as exc:
-        raise _rejected(exc) from None
+    session = await request.app[CAPTURE_KEY].open(target)
     return _session_out(session)
 
 
@@ -222,10 +211,7 @@ async def send_code(request: web.Request, body: SlotRef) -> CodeSentOut:
     target = await _target(request, body.field_name, body.agreement_id)
     if target.subject.participant_id is None:
         raise InvalidInput("no_phone", "this signature is not bound to an account with a phone")
-    try:
-        await _gate(request).ensure_attempts_left(target.subject)
-    except IdentityCheckRejected as exc:
-        raise _rejected(exc) from None
+    await _gate(request).ensure_attempts_left(target.subject)
     accounts = services_of(request).accounts
     sent = await accounts.send_code(await accounts.phone_of(target.subject.participant_id))
     return CodeSentOut(phone=sent.phone[:3] + "****" + sent.phone[-4:], expires_at=sent.expires_at)
@@ -241,10 +227,7 @@ async def verify_code(request: web.Request, body: CodeIn) -> CodeResultOut:
     if target.subject.participant_id is None:
         raise InvalidInput("no_phone", "this signature is not bound to an account with a phone")
     gate = _gate(request)
-    try:
-        await gate.ensure_attempts_left(target.subject)
-    except IdentityCheckRejected as exc:
-        raise _rejected(exc) from None
+    await gate.ensure_attempts_left(target.subject)
     started = gate.clock.now()
     refusal = await services_of(request).accounts.confirm_code(target.subject.participant_id, body.code.strip())
     recorded = await request.app[RECORDER_KEY].one_time_code(target, started, refusal)

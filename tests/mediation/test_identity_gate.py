@@ -6,10 +6,11 @@ import datetime as dt
 
 import pytest
 
-from identity.checks import MAX_FAILURES, AttemptsExhausted, CheckOutcome, IdentityPolicy, StoredIdentityGate
+from identity.checks import MAX_FAILURES, CheckOutcome, IdentityPolicy, StoredIdentityGate
 from identity.gate import GateSubject, IdentityCheck, IdentityCheckRejected, reference_attestations, reference_time
 from mediation.audit import read_trail
 from mediation.clock import ManualClock
+from mediation.errors import Throttled
 from mediation.identity_models import IdentityCheckRow
 from mediation.services import MediationServices
 
@@ -131,9 +132,10 @@ async def test_failed_attempts_are_limited_per_slot_and_audited(services: Mediat
         await gate.ensure_attempts_left(subject)
         await gate.record(_outcome(subject, clock.now(), passed=False))
         clock.advance(dt.timedelta(seconds=30))
-    with pytest.raises(AttemptsExhausted) as exhausted:
+    with pytest.raises(Throttled) as exhausted:
         await gate.ensure_attempts_left(subject)
-    assert exhausted.value.code == "identity_attempts_exhausted" and 0 < exhausted.value.retry_after <= 15 * 60
+    assert exhausted.value.code == "identity_attempts_exhausted"
+    assert 0 < exhausted.value.details["retry_after"] <= 15 * 60
     clock.advance(dt.timedelta(minutes=15))
     await gate.ensure_attempts_left(subject)
     trail = await read_trail(services.db, cases.case_id)
