@@ -40,6 +40,8 @@ async def test_each_signature_shows_its_valid_attestation(server: Server) -> Non
     agreement_id, pdf = await server.fully_signed(attested=True)
     report = await _verify(server, pdf)
     assert report["valid"] is True, report["reasons"]
+    state = await server.store.current(agreement_id)
+    assert report["platform"]["case_id"] == state.case_id  # each attestation is also checked against the case
     signatures = _by_field(report)
     assert signatures["sig_05_organisation"]["attestations"] == []  # the seal is no person's check
     async with server.services.db() as s:
