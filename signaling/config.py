@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from identity.checks import IdentityPolicy
-from mediation.outbound import OutboundPolicy
+from mediation.outbound import OutboundPolicy, OutboundRefused
 
 from .client_address import parse_networks
 
@@ -201,7 +201,12 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         raise ValueError("identity_retention_days must be at least 1")
     outbound = OutboundPolicy(settings.webhook_allow_http, settings.webhook_allowed_hosts)  # a bad entry stops start-up
     if settings.identity_provider_url:
-        outbound.check_url(settings.identity_provider_url)  # an internal address not allow-listed stops start-up
+        try:
+            outbound.check_url(settings.identity_provider_url)
+        except OutboundRefused:  # an internal address not allow-listed stops start-up
+            raise ValueError(f"identity_provider_url {settings.identity_provider_url!r} is refused by the outbound "
+                             "policy (https only unless webhook_allow_http; internal addresses only when listed in "
+                             "webhook_allowed_hosts)") from None
     return settings
 
 

@@ -54,3 +54,18 @@ def test_identity_provider_certificates_from_toml_and_environment(tmp_path, monk
     assert load_settings(cfg).identity_provider_certificates == (Path("/etc/accord/ctid.pem"),)
     monkeypatch.setenv("ACCORD_IDENTITY_PROVIDER_CERTIFICATES", "a.pem, b.pem")
     assert load_settings(cfg).identity_provider_certificates == (Path("a.pem"), Path("b.pem"))
+
+
+def test_the_provider_method_needs_a_provider_whose_address_the_outbound_policy_allows():
+    with pytest.raises(ValueError, match="identity_provider_url"):
+        load_settings(identity_policy="face+provider")
+    anchors = (Path("/etc/accord/ctid.pem"),)
+    with pytest.raises(ValueError, match="identity_provider_name"):
+        load_settings(identity_policy="face+provider", identity_provider_url="https://realname.example.cn/verify",
+                      identity_provider_certificates=anchors, identity_provider_name="CTID!")
+    with pytest.raises(ValueError, match="outbound policy"):  # loopback, not allow-listed: refused at start-up
+        load_settings(identity_policy="face+provider", identity_provider_url="https://127.0.0.1/verify",
+                      identity_provider_certificates=anchors)
+    settings = load_settings(identity_policy="face+provider", identity_provider_url="https://127.0.0.1/verify",
+                             identity_provider_certificates=anchors, webhook_allowed_hosts=("127.0.0.1",))
+    assert settings.identity_provider_url == "https://127.0.0.1/verify"
