@@ -85,9 +85,9 @@ def frame_costs(rounds: int) -> None:
     emit("identity_landmarks_640x480_cpu_ms_median", cpu, "ms")
 
 
-async def recorded_session_latency(live: list[np.ndarray], rounds: int) -> None:
+async def recorded_session_latency(live: tuple[np.ndarray, ...], rounds: int) -> None:
     """The recorded-session comparison: 4 segments of 4 s of 640x480 VP8 (30 fps), 8 frames decoded
-    from them and compared with the live frames, in the worker pool."""
+    from them, embedded and compared with the face check's live embeddings, in the worker pool."""
     with tempfile.TemporaryDirectory() as folder:
         paths = [(str(Path(folder) / f"{i}.webm"), 120) for i in range(4)]
         for path, count in paths:
@@ -115,7 +115,7 @@ async def worker_latency(rounds: int) -> None:
             times.append(time.perf_counter() - start)
             assert result.passed and result.frames_used == 10
         emit("identity_match_in_worker_10_frames_s_median", statistics.median(times), "s")
-        await recorded_session_latency(frames, rounds)
+        await recorded_session_latency(result.embeddings, rounds)
     finally:
         worker.shutdown()
 

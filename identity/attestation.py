@@ -22,16 +22,12 @@ from typing import Literal, Sequence
 
 import cv2
 from asn1crypto import cms
-from asn1crypto import keys as asn1_keys
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pyhanko.sign import signers
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation.generic_cms import async_validate_cms_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from identity.face_match import FaceMatchResult
 from identity.liveness import LivenessResult
@@ -39,6 +35,7 @@ from identity.recorded_session import RecordedComparison, RecordedTrack
 from mediation.audit import canonical_json
 from signing import oids
 from signing.attestation_key import AttestationKey
+from signing.pades import key_signer
 from signing.pki import asn1_certificate
 
 FORMAT = "accord-identity-attestation/1"
@@ -144,7 +141,26 @@ class OneTimeCodeEvidence(_Record):
     attempts: int = 1
 
 
-_Evidence = FaceMatchEvidence | LivenessEvidence | OneTimeCodeEvidence | RecordedSessionEvidence
+class ProviderEvidence(_Record):
+    """An external real-name provider's verdict, accepted only signed by a certificate the
+    deployment trusts (:mod:`identity.provider`): who vouched, the signed bytes by hash, what it said."""
+
+    passed: bool
+    reason: str | None = None
+    provider: str
+    #: What the provider checked (``face``, ``liveness``, ``otp``, ``provider:<name>``).
+    method: str
+    #: ``None`` when the answer was refused before a certificate or signed bytes could be trusted.
+    certificate_sha256: str | None = None
+    verdict_sha256: str | None = None
+    score: float | None = None
+    frames_sha256: str | None = None
+
+
+_Evidence = FaceMatchEvidence | LivenessEvidence | OneTimeCodeEvidence | RecordedSessionEvidence | ProviderEvidence
+#: Sections added to format /1 after records were signed: left out when absent, so that the
+#: canonical bytes of older records (which have no such key) stay the same.
+_LATER_SECTIONS = ("provider",)
 
 
 class Attestation(_Record):
@@ -163,18 +179,23 @@ class Attestation(_Record):
     liveness: LivenessEvidence | None = None
     one_time_code: OneTimeCodeEvidence | None = None
     recorded_session: RecordedSessionEvidence | None = None
+    provider: ProviderEvidence | None = None
     software: dict[str, str] = Field(default_factory=dict)
 
     def canonical_json(self) -> bytes:
         """Sorted keys, no spaces, UTF-8: the same record always gives the same bytes."""
-        return canonical_json(self.model_dump(mode="json")).encode("utf-8")
+        data = self.model_dump(mode="json")
+        for name in _LATER_SECTIONS:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return canonical_json(data).encode("utf-8")
 
 
 def make_attestation(subject: AttestationSubject, started_at: dt.datetime, checked_at: dt.datetime, *,
                      face_match: FaceMatchEvidence | None = None, liveness: LivenessEvidence | None = None,
                      one_time_code: OneTimeCodeEvidence | None = None,
                      recorded_session: RecordedSessionEvidence | None = None,
-                     attestation_id: str | None = None) -> Attestation:
+                     provider: ProviderEvidence | None = None, attestation_id: str | None = None) -> Attestation:
     """The record of one check from the evidence of the methods that ran (at least one). A
     recorded-session comparison counts in the verdict only when it is ``required``."""
     for moment in (started_at, checked_at):
@@ -183,7 +204,7 @@ def make_attestation(subject: AttestationSubject, started_at: dt.datetime, check
     if liveness is not None and liveness.reason == "pending":
         raise ValueError("a liveness check still waiting for answers cannot be attested: judge it at its end")
     sections: list[tuple[str, _Evidence | None]] = [("face_match", face_match), ("liveness", liveness),
-                                                    ("one_time_code", one_time_code)]
+                                                    ("one_time_code", one_time_code), ("provider", provider)]
     present = [(name, evidence) for name, evidence in sections if evidence is not None]
     if not present:
         raise ValueError("an attestation needs the evidence of at least one method")
@@ -199,7 +220,7 @@ def make_attestation(subject: AttestationSubject, started_at: dt.datetime, check
         verdict="passed" if failed is None else "failed",
         reason=None if failed is None else f"{failed[0]}:{failed[1].reason or 'failed'}",
         face_match=face_match, liveness=liveness, one_time_code=one_time_code, recorded_session=recorded_session,
-        software=_software())
+        provider=provider, software=_software())
 
 
 def _software() -> dict[str, str]:
@@ -225,12 +246,7 @@ async def sign_attestation(attestation: Attestation, signer: AttestationKey) -> 
     """Sign the record with the platform's identity-attestation key (one ECDSA signature; the
     CMS signing-time attribute says when — self-reported: the agreement's time-stamped signature
     that cites the blob is what proves it existed by then)."""
-    key_der = signer.key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption())
-    cms_signer = signers.SimpleSigner(
-        signing_cert=asn1_certificate(signer.cert), signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
-        cert_registry=SimpleCertificateStore.from_certs([asn1_certificate(c) for c in signer.chain]),
-        embed_roots=False)
+    cms_signer = key_signer(signer.key, signer.cert, list(signer.chain))
     content = cms.ContentInfo({"content_type": "data", "content": attestation.canonical_json()})
     signed = await cms_signer.async_sign_general_data(
         content, "sha256", detached=False,

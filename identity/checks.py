@@ -20,14 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediation import audit
 from mediation.clock import Clock
+from mediation.errors import Throttled
 from mediation.identity_models import IdentityCheckRow
 from mediation.models import Case
 
-from .gate import CLOCK_TOLERANCE, DEFAULT_WINDOW, GateSubject, IdentityCheck, IdentityCheckRejected
+from .gate import CLOCK_TOLERANCE, DEFAULT_WINDOW, CitedAttestation, GateSubject, IdentityCheck, IdentityCheckRejected
 
 #: ``session``: the live face against the seat's face in the case's recorded session
 #: (:mod:`identity.recorded_session`); optional, never in the default, where it is reported only.
-METHODS = ("face", "liveness", "otp", "session")
+#: ``provider``: the configured real-name provider's signed verdict (:mod:`identity.provider_client`).
+METHODS = ("face", "liveness", "otp", "session", "provider")
 #: The method of a simulated check (``identity_gate = "test"``, never in production).
 SIMULATED = "test"
 MAX_FAILURES = 5
@@ -180,13 +182,12 @@ class StoredIdentityGate:
             method = self.policy.label
         else:
             return None
-        cited = next((r for r in used if r.attestation_sha256), None)
         face = passes.get("face")
         return IdentityCheck(signer_key=subject.signer_key, method=method,
                              checked_at=max(r.checked_at for r in used),
                              score=face.score if face is not None and method != SIMULATED else used[0].score,
                              frames_sha256=face.frames_sha256 if face is not None else None,
-                             attestation_sha256=cited.attestation_sha256 if cited else None)
+                             attestations=tuple(_cited(r) for r in used if r.attestation_sha256))
 
     async def status(self, subject: GateSubject) -> GateStatus:
         now = self.clock.now()
@@ -200,7 +201,8 @@ class StoredIdentityGate:
 
     async def ensure_attempts_left(self, subject: GateSubject) -> None:
         """Refuse a new attempt after :data:`MAX_FAILURES` failed checks of this slot within
-        :data:`FAILURE_WINDOW` (``identity_attempts_exhausted``; ``retry_after`` in seconds)."""
+        :data:`FAILURE_WINDOW`: the project's :class:`~mediation.errors.Throttled`
+        (``identity_attempts_exhausted``, ``details["retry_after"]`` in seconds)."""
         now = self.clock.now()
         since = now - FAILURE_WINDOW
         async with self.db() as s:
@@ -211,11 +213,13 @@ class StoredIdentityGate:
                        IdentityCheckRow.passed.is_(False), IdentityCheckRow.checked_at >= since))).one()
         if count >= MAX_FAILURES:
             wait = int((oldest + FAILURE_WINDOW - now).total_seconds()) + 1 if oldest else int(FAILURE_WINDOW.total_seconds())
-            raise AttemptsExhausted(max(wait, 1))
+            raise Throttled("identity_attempts_exhausted",
+                            f"too many failed identity checks for this signature: try again in {max(wait, 1)} s",
+                            {"retry_after": max(wait, 1)})
 
 
-class AttemptsExhausted(IdentityCheckRejected):
-    def __init__(self, retry_after: int):
-        super().__init__("identity_attempts_exhausted",
-                         f"too many failed identity checks for this signature: try again in {retry_after} s")
-        self.retry_after = retry_after
+def _cited(row: IdentityCheckRow) -> CitedAttestation:
+    """A passed check as the signature it allows cites it (``note``: see :class:`CheckRecorder`)."""
+    note = (row.details or {}).get("note")
+    return CitedAttestation(method=row.method, sha256=row.attestation_sha256 or "", checked_at=row.checked_at,
+                            score=row.score, threshold=row.threshold, note=note if isinstance(note, str) else None)

@@ -85,6 +85,15 @@ class Reference:
     photo: bytes
 
 
+@dataclass(frozen=True)
+class EnrolledPerson:
+    """Who the participant enrolled as, for a real-name provider: name, ID type and number (clear)."""
+
+    name: str
+    id_type: str
+    id_number: str
+
+
 def normalise_id(id_type: str, raw: str) -> str:
     """GB 11643 for the resident identity card (the project's one validator); a plain shape check otherwise."""
     if id_type not in ID_TYPES:
@@ -208,15 +217,28 @@ class EnrolmentService:
             self.cases.record(s, ctx, actor, "identity.reference_deleted", {"account": actor.id, "why": "withdrawn"},
                               now)
 
-    async def reference(self, case_id: str, account_id: str) -> Reference:
-        """The decrypted photo for the face comparison (the caller already checked who asks)."""
+    async def _enrolled(self, case_id: str, account_id: str) -> IdentityEnrolment:
         async with self.db() as s:
             row = await s.scalar(select(IdentityEnrolment).where(IdentityEnrolment.case_id == case_id,
                                                                  IdentityEnrolment.account_id == account_id))
         if row is None or row.reference_enc is None:
             raise InvalidInput("not_enrolled", "enrol first: your ID and a reference photo on your case page")
-        photo = self.biometric.open(row.reference_enc, context=f"{_PHOTO_CONTEXT}:{case_id}:{account_id}")
+        return row
+
+    async def ensure_enrolled(self, case_id: str, account_id: str) -> None:
+        """``not_enrolled`` unless a reference photo is kept (nothing is decrypted)."""
+        await self._enrolled(case_id, account_id)
+
+    async def reference(self, case_id: str, account_id: str) -> Reference:
+        """The decrypted photo for the face comparison (the caller already checked who asks)."""
+        row = await self._enrolled(case_id, account_id)
+        photo = self.biometric.open(row.reference_enc or b"", context=f"{_PHOTO_CONTEXT}:{case_id}:{account_id}")
         return Reference(case_id, account_id, photo)
+
+    async def person(self, case_id: str, account_id: str) -> EnrolledPerson:
+        """The enrolled name and ID (decrypted) for an external real-name provider's check."""
+        row = await self._enrolled(case_id, account_id)
+        return EnrolledPerson(row.name, row.id_type, self.cipher.decrypt(row.id_number_enc, context=_ID_CONTEXT))
 
     async def sweep(self) -> int:
         """Delete every reference photo past its retention period; one audit entry per deletion."""

@@ -103,6 +103,9 @@ class FaceMatchResult:
     frames_used: int
     frames_sha256: str
     model_sha256: dict[str, str]
+    #: The usable live frames' embeddings (biometric: in memory only, never stored or attested),
+    #: reused by the recorded-session comparison instead of embedding the frames again.
+    embeddings: tuple[np.ndarray, ...] = field(default=(), repr=False, compare=False)
 
 
 def detect_faces(image: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> list[DetectedFace]:
@@ -169,6 +172,14 @@ def decode_image(image_bytes: bytes) -> np.ndarray:
     return image
 
 
+def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
+    """A BGR frame as JPEG (what a real-name provider is sent: one live frame, never kept here)."""
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("the frame could not be encoded as JPEG")
+    return encoded.tobytes()
+
+
 def reference_face(image_bytes: bytes) -> ReferenceFace:
     """The enrolled face of a reference photo: exactly one face of at least :data:`MIN_FACE_PX`.
     Raises :class:`IdentityInputError` with the reason as ``code``."""
@@ -197,21 +208,22 @@ def match_frames(reference: ReferenceFace, frames: Sequence[np.ndarray]) -> Face
     digest = frames_digest(examined)
     if not examined:
         return _result(False, None, "no_frames", 0, digest)
-    scores: list[float] = []
+    embeddings: list[np.ndarray] = []
     refusals: Counter[str] = Counter()
     for frame in examined:
         found = single_face(detect_faces(frame, FRAME_DETECT_MAX_SIDE))
         if isinstance(found, str):
             refusals[found] += 1
             continue
-        scores.append(float(np.dot(reference.embedding, embed(frame, found))))
+        embeddings.append(embed(frame, found))
+    scores = [float(np.dot(reference.embedding, vector)) for vector in embeddings]
     score = round(statistics.median(scores), 4) if scores else None
     if refusals["several_faces"]:
-        return _result(False, score, "several_faces", len(scores), digest)
+        return _result(False, score, "several_faces", len(scores), digest, embeddings)
     if len(scores) < math.ceil(len(examined) / 2):
-        return _result(False, score, refusals.most_common(1)[0][0], len(scores), digest)
+        return _result(False, score, refusals.most_common(1)[0][0], len(scores), digest, embeddings)
     passed = score is not None and score >= MATCH_THRESHOLD
-    return _result(passed, score, None if passed else "no_match", len(scores), digest)
+    return _result(passed, score, None if passed else "no_match", len(scores), digest, embeddings)
 
 
 def spread(items: list[_T], limit: int) -> list[_T]:
@@ -239,9 +251,10 @@ def frames_digest(frames: Sequence[np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def _result(passed: bool, score: float | None, reason: str | None, used: int, digest: str) -> FaceMatchResult:
+def _result(passed: bool, score: float | None, reason: str | None, used: int, digest: str,
+            embeddings: Sequence[np.ndarray] = ()) -> FaceMatchResult:
     return FaceMatchResult(passed=passed, score=score, threshold=MATCH_THRESHOLD, reason=reason, frames_used=used,
-                           frames_sha256=digest, model_sha256=dict(MODEL_SHA256))
+                           frames_sha256=digest, model_sha256=dict(MODEL_SHA256), embeddings=tuple(embeddings))
 
 
 def _check_frame(image: np.ndarray) -> None:

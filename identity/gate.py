@@ -40,32 +40,52 @@ class GateSubject:
 
 
 @dataclass(frozen=True)
+class CitedAttestation:
+    """One stored check that allowed a signature, by the hash of its signed attestation, with
+    what the agreement's evidence appendix prints about it (the attestation itself says more)."""
+
+    method: str
+    sha256: str
+    checked_at: dt.datetime
+    score: float | None = None
+    threshold: float | None = None
+    #: A short note of what was judged, e.g. the liveness prompts or the provider's name.
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class IdentityCheck:
     """What allowed a signature: the method(s) passed, when, and the evidence by hash
-    (``frames_sha256`` of the frames compared, ``attestation_sha256`` of the signed attestation)."""
+    (``frames_sha256`` of the frames compared; ``attestations``: every signed attestation of the
+    checks that allowed it, face, liveness, code and provider alike)."""
 
     signer_key: str
     method: str
     checked_at: dt.datetime
     score: float | None = None
     frames_sha256: str | None = None
-    attestation_sha256: str | None = None
+    attestations: tuple[CitedAttestation, ...] = ()
 
     def __post_init__(self) -> None:
         if self.checked_at.tzinfo is None:
             raise ValueError("checked_at must be timezone-aware")
 
+    @property
+    def attestation_hashes(self) -> list[str]:
+        """The cited attestations' SHA-256, each once, in the order of the checks."""
+        return list(dict.fromkeys(a.sha256 for a in self.attestations))
+
     def reference(self) -> str:
         """A one-line reference to this check's evidence, for the signature that it allowed:
-        ``face+otp 2026-11-29T15:56:52Z score=0.970 frames-sha256=<hex> attestation-sha256=<hex>``
-        (method and UTC time always)."""
+        ``face+otp 2026-11-29T15:56:52Z score=0.970 frames-sha256=<hex> attestation-sha256=<hex>,<hex>``
+        (method and UTC time always; every attestation that allowed it, comma-separated)."""
         parts = [self.method, self.checked_at.astimezone(dt.UTC).strftime(_REFERENCE_TIME)]
         if self.score is not None:
             parts.append(f"score={self.score:.3f}")
         if self.frames_sha256:
             parts.append(f"frames-sha256={self.frames_sha256}")
-        if self.attestation_sha256:
-            parts.append(f"attestation-sha256={self.attestation_sha256}")
+        if self.attestations:
+            parts.append(f"attestation-sha256={','.join(self.attestation_hashes)}")
         return " ".join(parts)
 
 
@@ -82,12 +102,12 @@ def reference_time(reference: str | None) -> dt.datetime | None:
         return None
 
 
-def reference_attestation(reference: str | None) -> str | None:
-    """The attestation hash a reference cites, if any."""
+def reference_attestations(reference: str | None) -> list[str]:
+    """The attestation hashes a reference cites (none, one, or one per check that allowed it)."""
     for part in (reference or "").split()[2:]:
         if part.startswith("attestation-sha256="):
-            return part.split("=", 1)[1]
-    return None
+            return [h for h in part.split("=", 1)[1].split(",") if h]
+    return []
 
 
 class IdentityGate(Protocol):

@@ -31,7 +31,9 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .attestation import ProviderEvidence
 from .gate import IdentityCheckRejected
 
 #: A verdict is a small JSON object; an envelope is a few kB.
@@ -127,3 +129,61 @@ def authenticate_verdict(payload_b64: str | None, signature_b64: str | None, cer
     return AuthenticatedVerdict(payload, cert.subject.rfc4514_string(),
                                 hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest(),
                                 signature_b64 or "")
+
+
+class ProviderVerdict(BaseModel):
+    """What an identity provider signs: one check of one signer slot of one agreement."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agreement_id: str = Field(min_length=1, max_length=32)
+    signer_key: str = Field(min_length=1, max_length=64)
+    method: str = Field(min_length=1, max_length=64, pattern=r"^(face|liveness|otp|provider:[a-z0-9_-]{1,40})$")
+    checked_at: dt.datetime
+    passed: bool = True
+    reason: str | None = Field(default=None, max_length=40)
+    score: float | None = Field(default=None, ge=0, le=1)
+    frames_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    #: The request's nonce, when this server asked (:mod:`identity.provider_client`).
+    nonce: str | None = Field(default=None, max_length=64)
+
+
+@dataclass(frozen=True)
+class AcceptedVerdict:
+    """A verdict that is authenticated, well formed and for the agreement asked about."""
+
+    signed: AuthenticatedVerdict
+    verdict: ProviderVerdict
+
+    def evidence(self) -> ProviderEvidence:
+        """The attestation's ``provider`` section (the signed bytes by hash)."""
+        v = self.verdict
+        return ProviderEvidence(passed=v.passed, reason=None if v.passed else v.reason or "failed",
+                                provider=self.signed.provider, method=v.method,
+                                certificate_sha256=self.signed.certificate_sha256,
+                                verdict_sha256=hashlib.sha256(self.signed.payload).hexdigest(), score=v.score,
+                                frames_sha256=v.frames_sha256)
+
+    def envelope(self) -> dict[str, object]:
+        """What the check row keeps as evidence: the signed bytes, the signature, who signed."""
+        return {"provider": self.signed.provider, "provider_certificate_sha256": self.signed.certificate_sha256,
+                "signed_verdict": base64.b64encode(self.signed.payload).decode(),
+                "signature": self.signed.signature_b64}
+
+
+def accept_verdict(payload_b64: str | None, signature_b64: str | None, certificate_pem: str | None,
+                   anchors: Sequence[x509.Certificate], now: dt.datetime, agreement_id: str) -> AcceptedVerdict:
+    """:func:`authenticate_verdict`, then the verdict's schema and its agreement (a verdict signed
+    for one agreement cannot be replayed for another)."""
+    signed = authenticate_verdict(payload_b64, signature_b64, certificate_pem, anchors, now)
+    try:
+        verdict = ProviderVerdict.model_validate_json(signed.payload)
+    except ValidationError as exc:
+        raise ProviderVerdictRejected("verdict_malformed", f"the signed verdict does not match the schema: {exc}") \
+            from None
+    if verdict.checked_at.tzinfo is None:
+        raise ProviderVerdictRejected("verdict_malformed", "checked_at needs a time zone")
+    if verdict.agreement_id != agreement_id:
+        raise ProviderVerdictRejected("verdict_other_agreement",
+                                      f"the signed verdict is for agreement {verdict.agreement_id}")
+    return AcceptedVerdict(signed, verdict)

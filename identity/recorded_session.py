@@ -36,8 +36,8 @@ from recordings.store import RECORDING, RecordingStore
 MAX_SEGMENTS = 4
 #: Recorded frames decoded and compared at most, spread over those segments.
 MAX_RECORDED_FRAMES = 8
-#: Live frames embedded at most (the signing check's frames, evenly spaced).
-MAX_LIVE_FRAMES = 8
+#: Live faces compared at most (the face check's embeddings, evenly spaced).
+MAX_LIVE_FACES = 12
 
 
 @dataclass(frozen=True)
@@ -110,9 +110,10 @@ def decode_segments(segments: Sequence[tuple[str, int]], max_frames: int = MAX_R
     return frames[:max_frames]
 
 
-def compare_recorded(live_frames: Sequence[np.ndarray], segments: Sequence[tuple[str, int]]) -> RecordedComparison:
-    """Decode the recorded frames and compare them with the live frames (synchronous: run it in
-    :mod:`identity.worker`)."""
+def compare_recorded(live_faces: Sequence[np.ndarray], segments: Sequence[tuple[str, int]]) -> RecordedComparison:
+    """Decode the recorded frames and compare their faces with the live faces — the embeddings the
+    face check already computed (:attr:`~identity.face_match.FaceMatchResult.embeddings`; from
+    frames: :func:`face_embeddings`). Synchronous: run it in :mod:`identity.worker`."""
     try:
         recorded = decode_segments(segments)
     except (av.error.FFmpegError, IndexError):
@@ -120,8 +121,8 @@ def compare_recorded(live_frames: Sequence[np.ndarray], segments: Sequence[tuple
     digest = frames_digest(recorded)
     if not recorded:
         return RecordedComparison("undecodable", None, None, MATCH_THRESHOLD, 0, 0, digest)
-    live = _embeddings(spread(list(live_frames), MAX_LIVE_FRAMES))
-    mine = _embeddings(recorded)
+    live = spread(list(live_faces), MAX_LIVE_FACES)
+    mine = face_embeddings(recorded)
     if not live or not mine:
         return RecordedComparison("no_face", None, None, MATCH_THRESHOLD, len(mine), len(recorded), digest)
     live_matrix = np.stack(live)
@@ -131,7 +132,8 @@ def compare_recorded(live_frames: Sequence[np.ndarray], segments: Sequence[tuple
     return RecordedComparison(verdict, score, best, MATCH_THRESHOLD, len(mine), len(recorded), digest)
 
 
-def _embeddings(frames: Sequence[np.ndarray]) -> list[np.ndarray]:
+def face_embeddings(frames: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The embedding of each frame that shows one face of the minimum size."""
     found = []
     for frame in frames:
         face = single_face(detect_faces(frame, FRAME_DETECT_MAX_SIDE))

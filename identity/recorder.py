@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from signing.attestation_key import AttestationKeyStore
 
 from .attestation import (AttestationSubject, FaceMatchEvidence, LivenessEvidence, OneTimeCodeEvidence,
-                          RecordedSessionEvidence, make_attestation, sign_attestation)
+                          ProviderEvidence, RecordedSessionEvidence, make_attestation, sign_attestation)
 from .checks import CheckOutcome, StoredIdentityGate
 from .face_match import FaceMatchResult
 from .gate import GateSubject
@@ -41,26 +41,31 @@ class CheckRecorder:
     async def _record(self, target: CheckTarget, method: str, started_at: dt.datetime, *,
                       face: FaceMatchResult | None = None, liveness: LivenessEvidence | None = None,
                       code: OneTimeCodeEvidence | None = None,
-                      recorded_session: RecordedSessionEvidence | None = None) -> RecordedCheck:
+                      recorded_session: RecordedSessionEvidence | None = None,
+                      provider: ProviderEvidence | None = None, recorded_by: str = "identity",
+                      extra: dict[str, object] | None = None, checked_at: dt.datetime | None = None) -> RecordedCheck:
         subject = target.subject
         if subject.case_id is None or subject.participant_id is None:
             raise ValueError("identity checks are made for a case participant")
-        checked_at = self.gate.clock.now()
+        checked_at = checked_at or self.gate.clock.now()
         record = make_attestation(
             AttestationSubject(case_id=subject.case_id, participant_id=subject.participant_id,
                                agreement_id=subject.agreement_id, agreement_version=target.agreement_version,
                                slot=target.field_name),
             started_at, checked_at, face_match=FaceMatchEvidence.of(face) if face else None, liveness=liveness,
-            one_time_code=code, recorded_session=recorded_session)
+            one_time_code=code, recorded_session=recorded_session, provider=provider)
         key = await asyncio.to_thread(self.keys.current)  # file and key work on first use
         signed = await sign_attestation(record, key)
         passed = record.verdict == "passed"
         reason = record.reason.split(":", 1)[1] if record.reason else None
+        score = face.score if face else provider.score if provider else None
+        frames = face.frames_sha256 if face else provider.frames_sha256 if provider else None
         check_id = await self.gate.record(CheckOutcome(
-            subject=subject, method=method, passed=passed, checked_at=checked_at, recorded_by="identity",
-            reason=None if passed else reason or "failed", score=face.score if face else None,
-            threshold=face.threshold if face else None, frames_sha256=face.frames_sha256 if face else None,
+            subject=subject, method=method, passed=passed, checked_at=checked_at, recorded_by=recorded_by,
+            reason=None if passed else reason or "failed", score=score,
+            threshold=face.threshold if face else None, frames_sha256=frames,
             details={"attestation_id": record.attestation_id, "frames_used": face.frames_used if face else None,
+                     "note": _note(liveness, code, provider), **(extra or {}),
                      **({"recorded_session": recorded_session.verdict} if recorded_session else {})},
             attestation=signed.blob, attestation_sha256=signed.sha256))
         if self.session_required and face is not None and face.passed:
@@ -95,3 +100,24 @@ class CheckRecorder:
     async def one_time_code(self, target: CheckTarget, started_at: dt.datetime, refusal: str | None) -> RecordedCheck:
         return await self._record(target, "otp", started_at,
                                   code=OneTimeCodeEvidence(passed=refusal is None, reason=refusal))
+
+    async def provider(self, target: CheckTarget, checked_at: dt.datetime, evidence: ProviderEvidence, *,
+                       recorded_by: str, method: str | None = None,
+                       extra: dict[str, object] | None = None) -> RecordedCheck:
+        """An external provider's verdict (made at ``checked_at``, as it states), counted as
+        ``method`` (default: the method it checked); ``extra`` keeps the signed envelope with the row."""
+        return await self._record(target, method or evidence.method, checked_at, provider=evidence,
+                                  recorded_by=recorded_by, extra=extra, checked_at=checked_at)
+
+
+def _note(liveness: LivenessEvidence | None, code: OneTimeCodeEvidence | None,
+          provider: ProviderEvidence | None) -> str | None:
+    """What the evidence appendix prints beside a passed check's scores: the prompts answered,
+    the code's channel, the provider's name."""
+    if liveness is not None:
+        return "→".join(c.kind for c in liveness.challenges)[:200]
+    if code is not None:
+        return code.channel
+    if provider is not None:
+        return provider.provider[:200]
+    return None

@@ -20,7 +20,7 @@ import numpy as np
 
 from identity.face_match import FaceMatchResult, ReferenceFace, match_frames, reference_face, sample_frames, spread
 from identity.liveness import TimedLandmarks, landmark_track
-from identity.recorded_session import MAX_LIVE_FRAMES, RecordedComparison, compare_recorded
+from identity.recorded_session import MAX_LIVE_FACES, RecordedComparison, compare_recorded
 
 #: Worker processes (each holds the models, ~40 MB); one per core, at most 2.
 DEFAULT_WORKERS = max(1, min(2, os.cpu_count() or 1))
@@ -91,9 +91,9 @@ async def landmarks_in_worker(frames: Sequence[np.ndarray], times: Sequence[floa
     return await _run(landmark_track, list(frames), list(times))
 
 
-async def recorded_in_worker(live_frames: Sequence[np.ndarray],
+async def recorded_in_worker(live_faces: Sequence[np.ndarray],
                              segments: Sequence[tuple[str, int]]) -> RecordedComparison:
     """:func:`~identity.recorded_session.compare_recorded` in a worker process: decodes a few
-    recorded segments and compares their faces with the live frames (at most
-    :data:`~identity.recorded_session.MAX_LIVE_FRAMES` of them are sent)."""
-    return await _run(compare_recorded, spread(list(live_frames), MAX_LIVE_FRAMES), list(segments))
+    recorded segments and compares their faces with the live faces (the face check's embeddings,
+    at most :data:`~identity.recorded_session.MAX_LIVE_FACES` of them; nothing is embedded again)."""
+    return await _run(compare_recorded, spread(list(live_faces), MAX_LIVE_FACES), list(segments))

@@ -210,7 +210,7 @@ def _attestation_blobs(archive: zipfile.ZipFile) -> dict[str, bytes]:
 
 
 def _review_attestations(report: AgreementReport, blobs: dict[str, bytes],
-                         trust_roots: Sequence[x509.Certificate]) -> None:
+                         trust_roots: Sequence[x509.Certificate], case_id: str | None) -> None:
     import asyncio
 
     from identity.attestation_review import review_attestations  # loads OpenCV: only for a signed agreement
@@ -218,12 +218,12 @@ def _review_attestations(report: AgreementReport, blobs: dict[str, bytes],
     async def fetch(hashes: set[str]) -> dict[str, bytes]:
         return {h: blobs[h] for h in hashes if h in blobs}
 
-    asyncio.run(review_attestations(report, fetch, trust_roots, required=True))
+    asyncio.run(review_attestations(report, fetch, trust_roots, required=True, case_id=case_id))
 
 
 def _document(archive: zipfile.ZipFile, entry: Any, kind: str,
               verify_pdf: Callable[[bytes], AgreementReport],
-              trust_roots: Sequence[x509.Certificate] = ()) -> PackageDocument:
+              trust_roots: Sequence[x509.Certificate] = (), case_id: str | None = None) -> PackageDocument:
     path, stated = str(entry.get("path")), entry.get("sha256")
     document = PackageDocument(path, kind, stated, None)
     try:
@@ -243,7 +243,7 @@ def _document(archive: zipfile.ZipFile, entry: Any, kind: str,
         document.reasons.append(Reason("document_unverifiable", f"the {kind} {path} cannot be verified: {exc}"))
         return document
     if kind == "agreement":
-        _review_attestations(document.report, _attestation_blobs(archive), trust_roots)
+        _review_attestations(document.report, _attestation_blobs(archive), trust_roots, case_id)
     if document.report.document_kind != kind:
         document.reasons.append(Reason("document_kind_mismatch", f"{path} is listed as the {kind} but is "
                                                                  f"a {document.report.document_kind}"))
@@ -345,7 +345,7 @@ def check_package(data: bytes, verify_pdf: Callable[[bytes], AgreementReport],
     reasons += audit_reasons
     reasons += _check_recordings(archive, case.get("recordings"), links)
     agreement = case.get("agreement")
-    agreements = [_document(archive, agreement, "agreement", verify_pdf, trust_roots)] \
+    agreements = [_document(archive, agreement, "agreement", verify_pdf, trust_roots, case_id)] \
         if isinstance(agreement, dict) and agreement.get("path") else []
     rulings = [_document(archive, entry, "ruling", verify_pdf) for entry in case.get("rulings") or []
                if isinstance(entry, dict)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from identity.checks import IdentityPolicy
-from mediation.outbound import OutboundPolicy
+from mediation.outbound import OutboundPolicy, OutboundRefused
 from rtc.ice_policy import CandidatePolicy, IceNetwork, parse_networks as parse_ice_networks
 
 from .client_address import parse_networks
@@ -81,8 +82,9 @@ class Settings:
     key_passphrase_file: Path | None = None
     tsa_url: str | None = None
     identity_gate: str = "face"
-    #: The checks a signer passes before signing: a '+'-joined choice of face, liveness, otp and
-    #: session (the recorded-session comparison: reported by default, required only when named).
+    #: The checks a signer passes before signing: a '+'-joined choice of face, liveness, otp,
+    #: session (the recorded-session comparison: reported by default, required only when named) and
+    #: provider (the real-name provider at ``identity_provider_url``).
     identity_policy: str = "face+liveness+otp"
     #: Days an enrolled reference photo is kept before the sweep deletes it.
     identity_retention_days: int = 90
@@ -90,6 +92,11 @@ class Settings:
     #: anchor: the provider signs with it or with a certificate it issued directly). Empty: no
     #: provider verdict is accepted.
     identity_provider_certificates: tuple[Path, ...] = ()
+    #: The real-name provider this server asks (name, ID number, a live frame → a signed verdict)
+    #: when the policy names ``provider``: its URL (through the webhooks' outbound policy) and the
+    #: name its verdicts state (``provider:<name>``).
+    identity_provider_url: str | None = None
+    identity_provider_name: str = "realname"
     environment: str = "development"
     deadline_scan_seconds: float = 60.0
     #: Length of a recording segment: what a crash can lose at most, and the granularity of the chain.
@@ -205,10 +212,22 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     parse_networks(settings.trusted_proxies)  # a typo in a proxy address fails here, not per request
     if settings.environment == "production" and settings.identity_gate == "test":
         raise ValueError("identity_gate = 'test' is refused in production")
-    IdentityPolicy.parse(settings.identity_policy)  # a typo in the policy fails here, not at signing time
+    policy = IdentityPolicy.parse(settings.identity_policy)  # a typo in the policy fails here, not at signing time
+    if "provider" in policy.methods and not (settings.identity_provider_url and settings.identity_provider_certificates):
+        raise ValueError("identity_policy names provider: set identity_provider_url and the provider's certificate "
+                         "in identity_provider_certificates")
+    if not re.fullmatch(r"[a-z0-9_-]{1,40}", settings.identity_provider_name):
+        raise ValueError("identity_provider_name: 1-40 of a-z, 0-9, '_' and '-'")
     if settings.identity_retention_days < 1:
         raise ValueError("identity_retention_days must be at least 1")
-    OutboundPolicy(settings.webhook_allow_http, settings.webhook_allowed_hosts)  # a bad entry stops start-up
+    outbound = OutboundPolicy(settings.webhook_allow_http, settings.webhook_allowed_hosts)  # a bad entry stops start-up
+    if settings.identity_provider_url:
+        try:
+            outbound.check_url(settings.identity_provider_url)
+        except OutboundRefused:  # an internal address not allow-listed stops start-up
+            raise ValueError(f"identity_provider_url {settings.identity_provider_url!r} is refused by the outbound "
+                             "policy (https only unless webhook_allow_http; internal addresses only when listed in "
+                             "webhook_allowed_hosts)") from None
     ice_network(settings)  # so does a bad ICE address or network
     if settings.metrics_token is not None and len(settings.metrics_token) < 16:
         raise ValueError("metrics_token must be at least 16 characters")

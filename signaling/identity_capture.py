@@ -24,8 +24,9 @@ from aiortc import RTCIceServer
 from identity.attestation import LivenessEvidence, RecordedSessionEvidence
 from identity.checks import StoredIdentityGate
 from identity.enrolment import EnrolmentService
-from identity.face_match import FaceMatchResult
+from identity.face_match import FaceMatchResult, jpeg_bytes
 from identity.liveness import Challenge, LivenessResult, TimedLandmarks, judge_liveness, make_challenges
+from identity.provider_client import HttpIdentityProvider, ProviderRequest
 from identity.recorder import CheckRecorder, CheckTarget
 from identity.recorded_session import recorded_track
 from identity.worker import MAX_LANDMARK_BATCH, landmarks_in_worker, match_in_worker, recorded_in_worker
@@ -59,7 +60,8 @@ class CaptureSession:
     target: CheckTarget
     opened_at: float
     started_at: dt.datetime
-    #: Which checks this session runs: ``face`` and/or ``liveness``.
+    #: Which checks this session runs: ``face``, ``provider`` (a live frame sent to the real-name
+    #: provider) and/or ``liveness``.
     methods: tuple[str, ...] = ("face",)
     #: ``waiting`` (for the offer or the video), ``checking`` (face), ``liveness`` (prompts), ``done``.
     state: str = "waiting"
@@ -77,9 +79,10 @@ class CaptureSession:
 class IdentityCapture:
     def __init__(self, ice_servers: list[RTCIceServer], gate: StoredIdentityGate, enrolment: EnrolmentService,
                  recorder: CheckRecorder, recordings: tuple[RecordingStore, RecordingStorage] | None = None,
-                 network: IceNetwork | None = None):
+                 network: IceNetwork | None = None, provider: HttpIdentityProvider | None = None):
         self.ice_servers = ice_servers
         self.network = network
+        self.provider = provider
         self.recordings = recordings
         self.gate = gate
         self.enrolment = enrolment
@@ -95,12 +98,15 @@ class IdentityCapture:
         if subject.case_id is None or subject.participant_id is None:
             raise InvalidInput("not_enrolled", "this signature is not bound to a case participant who can enrol")
         await self.gate.ensure_attempts_left(subject)
-        await self.enrolment.reference(subject.case_id, subject.participant_id)  # not_enrolled, before any video
+        await self.enrolment.ensure_enrolled(subject.case_id, subject.participant_id)  # before any video
         slot = (subject.agreement_id, subject.signer_key)
         previous = self._by_slot.pop(slot, None)
         if previous is not None:
             await self._close(self._sessions.pop(previous))
-        methods = tuple(m for m in self.gate.policy.methods if m in ("face", "liveness"))
+        methods = tuple(m for m in self.gate.policy.methods if m in ("face", "provider", "liveness"))
+        if "provider" in methods and self.provider is None:
+            raise InvalidInput("provider_not_configured", "this server's identity policy names a real-name provider "
+                                                          "but none is configured")
         if not methods:
             raise InvalidInput("no_camera_check", "this server's identity policy has no camera check")
         session = CaptureSession(secrets.token_urlsafe(16), target, time.monotonic(), self.gate.clock.now(),
@@ -136,12 +142,16 @@ class IdentityCapture:
         return answer
 
     async def _check(self, session: CaptureSession) -> None:
-        """Face first (a few seconds), then the liveness prompts on the same connection; a failed
-        face check ends the session (its failure already voids older passes)."""
+        """Face first (a few seconds of frames), then the real-name provider on one of those frames,
+        then the liveness prompts on the same connection; a failed check ends the session (its
+        failure already voids older passes)."""
         try:
             passed = True
+            frames = await self._sample(session) if {"face", "provider"} & set(session.methods) else []
             if "face" in session.methods:
-                passed = await self._face(session)
+                passed = await self._face(session, frames)
+            if passed and "provider" in session.methods:
+                passed = await self._provider(session, frames)
             if passed and "liveness" in session.methods:
                 await self._liveness(session)
         except Exception as exc:  # the page must learn that it ended, whatever went wrong
@@ -152,10 +162,8 @@ class IdentityCapture:
             session.state = "done"
             await self._close(session)
 
-    async def _face(self, session: CaptureSession) -> bool:
+    async def _sample(self, session: CaptureSession) -> list[SampledFrame]:
         assert session.router is not None
-        subject = session.target.subject
-        assert subject.case_id is not None and subject.participant_id is not None
         try:
             frames = await sample_video(session.router.subscribe_encoded(SEAT, "video"),
                                         seconds=CAPTURE_SECONDS, wait_for_first=WAIT_FOR_VIDEO,
@@ -163,17 +171,38 @@ class IdentityCapture:
         except NoFramesError:
             frames = []
         session.state = "checking"
+        return frames
+
+    async def _face(self, session: CaptureSession, frames: list[SampledFrame]) -> bool:
+        subject = session.target.subject
+        assert subject.case_id is not None and subject.participant_id is not None
         reference = await self.enrolment.reference(subject.case_id, subject.participant_id)
         result: FaceMatchResult = await match_in_worker(reference.photo, [f.image for f in frames])
-        compared = await self._recorded_session(subject.case_id, subject.participant_id, frames) if result.passed \
+        compared = await self._recorded_session(subject.case_id, subject.participant_id, result) if result.passed \
             else None
         recorded = await self.recorder.face(session.target, session.started_at, result, compared)
         session.passed, session.reason, session.score = recorded.passed, recorded.reason, result.score
         return recorded.passed
 
+    async def _provider(self, session: CaptureSession, frames: list[SampledFrame]) -> bool:
+        """The middle live frame, with the enrolled name and ID, to the real-name provider."""
+        assert self.provider is not None
+        subject = session.target.subject
+        assert subject.case_id is not None and subject.participant_id is not None
+        if not frames:
+            session.passed, session.reason = False, "no_frames"
+            return False
+        photo = await asyncio.to_thread(jpeg_bytes, frames[len(frames) // 2].image)
+        person = await self.enrolment.person(subject.case_id, subject.participant_id)
+        recorded = await self.provider.check(self.recorder, session.target, ProviderRequest(
+            subject.agreement_id, subject.signer_key, person, photo))
+        session.passed, session.reason = recorded.passed, recorded.reason
+        return recorded.passed
+
     async def _recorded_session(self, case_id: str, participant_id: str,
-                                frames: list[SampledFrame]) -> RecordedSessionEvidence | None:
-        """The live frames against the participant's seat in the case's recorded session, if any.
+                                live: FaceMatchResult) -> RecordedSessionEvidence | None:
+        """The live faces (the face check's embeddings) against the participant's seat in the
+        case's recorded session, if any.
         Unless the policy requires it (``session``), a comparison that cannot run is logged and
         left out rather than failing the face check."""
         if self.recordings is None:
@@ -184,7 +213,7 @@ class IdentityCapture:
             track = await recorded_track(store, storage, case_id, participant_id)
             if track is None:
                 return None
-            result = await recorded_in_worker([f.image for f in frames], track.segments)
+            result = await recorded_in_worker(live.embeddings, track.segments)
         except Exception:
             if required:
                 raise

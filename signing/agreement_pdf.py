@@ -48,6 +48,7 @@ from .agreement import (
     signer_order,
 )
 from .binding import EXPECTED_FIELDS_KEY, SIGNER_SLOTS_KEY, SignerTable, SlotEntry, SlotOrganisation
+from .identity_print import add_identity_field, field_lock
 from .templates import clauses_for, template_for
 
 CJK_FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
@@ -62,6 +63,17 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AttestationEntry(_Frozen):
+    """One signed identity attestation (:mod:`identity.attestation`) that allowed a signature."""
+
+    method: Annotated[str, Field(min_length=1, max_length=64)]
+    sha256: SHA256_HEX
+    checked_at: dt.datetime
+    score: float | None = None
+    threshold: float | None = None
+    note: Annotated[str, Field(max_length=200)] | None = None
+
+
 class IdentityEvidence(_Frozen):
     """One signer's identity check as reported by the identity service (not computed here)."""
 
@@ -70,8 +82,10 @@ class IdentityEvidence(_Frozen):
     checked_at: dt.datetime
     score: float | None = Field(default=None, ge=0, le=1)
     frames_sha256: SHA256_HEX | None = None
-    #: The signed attestation of the check (:mod:`identity.attestation`), by hash.
+    #: Records stored before every attestation was cited: the one (face check's) attestation.
     attestation_sha256: SHA256_HEX | None = None
+    #: Every signed attestation of the checks that allowed the signature, in the policy's order.
+    attestations: list[AttestationEntry] = Field(default_factory=list, max_length=8)
 
 
 class RecordingHash(_Frozen):
@@ -167,6 +181,24 @@ class SignatureBox(Flowable):
                                     (round(ax), round(ay), round(ax + self.BOX_W), round(ay + self.BOX_H))))
 
 
+class IdentityBox(SignatureBox):
+    """The appendix's empty box where a signer's identity checks are printed when they sign
+    (:mod:`signing.identity_print`); remembers where it landed like a signature box."""
+
+    HEIGHT = 38 * mm
+    BOX_H = 30 * mm
+
+    def draw(self) -> None:
+        c = self.canv
+        c.setFont(_font(), 9)
+        c.drawString(0, self.HEIGHT - 11, self.label)
+        c.setStrokeColor(colors.lightgrey)
+        c.rect(0, 2, self.width, self.BOX_H)
+        ax, ay = c.absolutePosition(0, 2)
+        self.placed.append(FieldBox(self.field_name, c.getPageNumber() - 1,
+                                    (round(ax), round(ay), round(ax + self.width), round(ay + self.BOX_H))))
+
+
 def _slot_who(slot: SignerSlot) -> str:
     side = f"{SIDE_LABELS[slot.side]} " if slot.side else ""
     return f"{side}{ROLE_LABELS[slot.role]}：{slot.name}"
@@ -194,7 +226,7 @@ def _party_lines(party: Party) -> list[str]:
 
 
 def _story(agreement: AgreementData, evidence: EvidenceAppendix, slots: list[SignerSlot], agreement_id: str,
-           version: int, placed: list[FieldBox]) -> list[Flowable]:
+           version: int, placed: list[FieldBox], identity_boxes: list[FieldBox]) -> list[Flowable]:
     s = _styles()
     template = template_for(agreement.dispute_type)
     clauses = clauses_for(agreement)
@@ -241,14 +273,19 @@ def _story(agreement: AgreementData, evidence: EvidenceAppendix, slots: list[Sig
         _p("本协议须由下列签名域全部签署方为完整（按顺序）：", s["h"]),
     ]
     story += [_p(f"{slot.index}. {slot.field_name} — {_slot_who(slot)}", s["small"]) for slot in slots]
-    story += _appendix(evidence, slots, agreement_id, version, s)
+    story += _appendix(evidence, slots, agreement_id, version, s, identity_boxes)
     story += [PageBreak(), _p("签署页", s["title"])]
     story += [SignatureBox(slot.field_name, _slot_label(slot), placed) for slot in slots]
     return story
 
 
+def _people(slots: list[SignerSlot]) -> list[SignerSlot]:
+    """The slots a person signs (identity checked); the organisation's seal is no person's."""
+    return [slot for slot in slots if slot.role is not SignerRole.ORGANISATION]
+
+
 def _appendix(evidence: EvidenceAppendix, slots: list[SignerSlot], agreement_id: str, version: int,
-              s: dict[str, ParagraphStyle]) -> list[Flowable]:
+              s: dict[str, ParagraphStyle], identity_boxes: list[FieldBox]) -> list[Flowable]:
     names = {slot.signer_key: slot.name for slot in slots}
     out: list[Flowable] = [PageBreak(), _p("附件：证据摘要", s["title"]),
                            _p(f"协议编号：{agreement_id}    版本：v{version}", s["body"]),
@@ -265,8 +302,9 @@ def _appendix(evidence: EvidenceAppendix, slots: list[SignerSlot], agreement_id:
                                    ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
                                    ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         out.append(table)
-    else:
-        out.append(_p("无（签署时的身份核验记录于各签名的证据中）。", s["body"]))
+    out.append(_p("各签署人签署时通过的身份核验（方式、时间、结果、分值与阈值）在其签署时填入下框，并由其签名覆盖；"
+                  "每项核验的记录由平台身份核验证书签名，按 SHA-256 引用（见案件材料包 attestations/）。", s["small"]))
+    out += [IdentityBox(slot.field_name, _slot_label(slot), identity_boxes) for slot in _people(slots)]
     out.append(_p("（二）调解录像清单", s["h"]))
     out += [_p(f"{r.name}{_span(r.started_at, r.ended_at)}：清单 SHA-256 {r.sha256}", s["small"])
             for r in evidence.recordings] or [_p("无。", s["body"])]
@@ -329,18 +367,24 @@ def render_agreement(agreement: AgreementData, evidence: EvidenceAppendix, *, ag
     slots pass theirs)."""
     slots = signer_order(agreement) if slots is None else slots
     placed: list[FieldBox] = []
+    identity_boxes: list[FieldBox] = []
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm,
                             bottomMargin=20 * mm, title=f"调解协议书 {agreement.case_number}",
                             author=agreement.organisation.name, subject=f"{agreement_id} v{version}",
                             creator="Accord", pageCompression=1, initialFontName=_font())
     footer = _footer(agreement.case_number, agreement_id, version)
-    doc.build(_story(agreement, evidence, slots, agreement_id, version, placed),
+    doc.build(_story(agreement, evidence, slots, agreement_id, version, placed, identity_boxes),
               onFirstPage=footer, onLaterPages=footer)
     writer = copy_into_new_writer(PdfFileReader(io.BytesIO(buf.getvalue())))
     write_signer_catalog(writer, signer_table(agreement, slots, agreement_id=agreement_id, version=version))
-    for fb in placed:
-        append_signature_field(writer, SigFieldSpec(fb.field_name, on_page=fb.page, box=fb.box))
+    people = {slot.field_name for slot in _people(slots)}
+    for fb in identity_boxes:
+        add_identity_field(writer, fb.field_name, fb.page, fb.box)
+    for fb in placed:  # a person's signature locks their identity box once signed
+        append_signature_field(writer, SigFieldSpec(fb.field_name, on_page=fb.page, box=fb.box,
+                                                    field_mdp_spec=field_lock(fb.field_name)
+                                                    if fb.field_name in people else None))
     out = io.BytesIO()
     writer.write(out)
     pdf = out.getvalue()

@@ -59,6 +59,8 @@ class CaseMatch:
     file_sha256: str
     agreement_id: str | None = None
     version: int | None = None
+    #: The case the agreement was drafted for (its identity attestations must name it).
+    case_id: str | None = None
     case_number: str | None = None
     version_status: str | None = None
     #: Is this the agreement's current version (``False``: edited after lock, superseded).
@@ -132,7 +134,7 @@ async def match_to_platform(pdf: bytes, lookup: RevisionLookup, *,
     state, current_version, revision_hashes = found.state, found.current_version, found.revision_sha256
     match.found = True
     match.agreement_id, match.version = state.agreement_id, state.version
-    match.case_number = state.data.case_number
+    match.case_id, match.case_number = state.case_id, state.data.case_number
     match.version_status = state.status.value
     match.current, match.current_version = state.version == current_version, current_version
     match.stored_revisions = len(revision_hashes)

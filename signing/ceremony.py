@@ -54,7 +54,8 @@ from pyhanko_certvalidator import ValidationContext
 from identity.gate import GateSubject, IdentityCheck, IdentityGate
 
 from .agreement import ROLE_LABELS, SIDE_LABELS, SignerRole, SignerSlot
-from .agreement_pdf import IdentityEvidence
+from .agreement_pdf import AttestationEntry, IdentityEvidence
+from .identity_print import identity_lines
 from .agreement_versions import (AgreementStore, PreparationClaim, SignatureRecord, VersionError, VersionState,
                                  VersionStatus)
 from .binding import SignerBinding
@@ -155,10 +156,17 @@ def _stamp_role(slot: SignerSlot) -> str:
     return f"{SIDE_LABELS[slot.side]}（{role}）" if slot.side else role
 
 
+def slot_subject(state: VersionState, slot: SignerSlot) -> GateSubject:
+    """Whom the identity gate is asked about for ``slot`` of this version (its case and participant)."""
+    return GateSubject(state.agreement_id, state.case_id, slot.signer_key, slot.participant_id)
+
+
 def _evidence(check: IdentityCheck) -> IdentityEvidence:
     return IdentityEvidence(signer_key=check.signer_key, method=check.method, checked_at=check.checked_at,
                             score=check.score, frames_sha256=check.frames_sha256,
-                            attestation_sha256=check.attestation_sha256)
+                            attestations=[AttestationEntry(method=a.method, sha256=a.sha256, checked_at=a.checked_at,
+                                                           score=a.score, threshold=a.threshold, note=a.note)
+                                          for a in check.attestations])
 
 
 def _cert_sha256(cert: x509.Certificate) -> str:
@@ -231,8 +239,7 @@ class SigningCeremony:
                                   f"{nxt.name} ({nxt.field_name}) signs before you; please wait for your turn")
 
     async def _identity(self, state: VersionState, slot: SignerSlot) -> IdentityCheck:
-        check = await self.gate.check(GateSubject(state.agreement_id, state.case_id, slot.signer_key,
-                                                  slot.participant_id))
+        check = await self.gate.check(slot_subject(state, slot))
         if check is None:
             raise CeremonyRefused(RefusalCode.IDENTITY_CHECK_REQUIRED,
                                   "a passed identity check within the last few minutes is required to sign")
@@ -318,7 +325,8 @@ class SigningCeremony:
             pdf = await self.store.read_pdf(state)
             vc = await asyncio.to_thread(self.pki.validation_context)
             stamp = StampText(slot.name, _stamp_role(slot), signed_at=self.clock())
-            evidence = SignatureEvidence(KeyCustody.BROWSER, check.reference())
+            evidence = SignatureEvidence(KeyCustody.BROWSER, check.reference(),
+                                         printed_identity=tuple(identity_lines(_evidence(check))))
             try:
                 prepared = await prepare_external(pdf, field_name, enrollment.certificate, self.pki.chain, stamp,
                                                   self.timestamper, evidence=evidence, validation_context=vc)
@@ -455,6 +463,7 @@ class SigningCeremony:
             vc = await asyncio.to_thread(self.pki.validation_context)
         stamp = SealStamp(slot.name, MEDIATION_SEAL_CAPTION) if slot.role is SignerRole.ORGANISATION \
             else StampText(slot.name, _stamp_role(slot), signed_at=self.clock())
-        evidence = SignatureEvidence(KeyCustody.SERVER, check.reference() if check else None)
+        evidence = SignatureEvidence(KeyCustody.SERVER, check.reference() if check else None,
+                                     printed_identity=tuple(identity_lines(_evidence(check))) if check else ())
         return await sign_with_key(pdf, slot.field_name, key, cert, chain or self.pki.chain, stamp, self.timestamper,
                                    vc, evidence=evidence)

@@ -6,7 +6,7 @@ verifier reads it back from every signature.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -31,6 +31,9 @@ class SignatureEvidence:
 
     key_custody: KeyCustody
     identity_check: str | None = None
+    #: Not part of ``/Reason``: the lines the same revision prints in the signer's identity box of
+    #: the evidence appendix (:mod:`signing.identity_print`), covered by the signature.
+    printed_identity: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if self.identity_check is not None and (";" in self.identity_check or not self.identity_check.strip()):

@@ -55,6 +55,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .evidence import KeyCustody, SignatureEvidence
 from .fonts import cjk_stamp_font
+from .identity_print import fill_identity_field
 from .pki import asn1_certificate
 from .seal_image import SealImage
 
@@ -176,6 +177,15 @@ def _registry(chain: list[x509.Certificate]) -> SimpleCertificateStore:
     return SimpleCertificateStore.from_certs([asn1_certificate(c) for c in chain])
 
 
+def key_signer(key: Any, cert: x509.Certificate, chain: list[x509.Certificate]) -> signers.SimpleSigner:
+    """pyHanko's CMS signer for a key held here (seals, identity attestations), embedding ``chain``
+    but no root."""
+    key_der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return signers.SimpleSigner(signing_cert=asn1_certificate(cert), signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
+                                cert_registry=_registry(chain), embed_roots=False)
+
+
 def _metadata(field_name: str, evidence: SignatureEvidence,
               validation_context: ValidationContext | None) -> signers.PdfSignatureMetadata:
     """PAdES with the evidence as ``/Reason``; with a validation context the DSS goes into the
@@ -223,6 +233,15 @@ def _stamp_signer(signature_meta: signers.PdfSignatureMetadata, signer: signers.
     return signers.PdfSigner(signature_meta, signer=signer, timestamper=timestamper, stamp_style=stamp.style())
 
 
+def _writer_with_identity(pdf: bytes, field: str, evidence: SignatureEvidence) -> IncrementalPdfFileWriter:
+    """The signature's revision, with the signer's identity checks printed in the appendix box
+    (when the evidence has lines and the document has the box): the signature then covers them."""
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    if evidence.printed_identity:
+        fill_identity_field(writer, field, list(evidence.printed_identity))
+    return writer
+
+
 def _byte_range(pdf: bytes, reserved_start: int, reserved_end: int) -> tuple[int, int, int, int]:
     return (0, reserved_start, reserved_end, len(pdf) - reserved_end)
 
@@ -238,7 +257,7 @@ async def _prepare_external(pdf: bytes, field: str, cert: x509.Certificate, chai
     placeholder = signers.ExternalSigner(asn1_cert, registry, signature_value=_PLACEHOLDER_SIGNATURE,
                                          embed_roots=False)
     pdf_signer = _stamp_signer(_metadata(field, evidence, validation_context), placeholder, stamp, timestamper)
-    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    writer = _writer_with_identity(pdf, field, evidence)
     prep, tbs, output = await pdf_signer.async_digest_doc_for_signing(
         writer, existing_fields_only=True, appearance_text_params=stamp.params())
     signed_attrs = await placeholder.signed_attrs(prep.document_digest, _MD, use_pades=True)
@@ -323,14 +342,10 @@ async def _sign_with_key(pdf: bytes, field: str, key: Any, cert: x509.Certificat
                          stamp: Stamp, timestamper: TimeStamper, validation_context: ValidationContext,
                          evidence: SignatureEvidence) -> bytes:
     _check_field(pdf, field)
-    key_der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    signer = signers.SimpleSigner(signing_cert=asn1_certificate(cert),
-                                  signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
-                                  cert_registry=_registry(chain), embed_roots=False)
+    signer = key_signer(key, cert, chain)
     await _check_certificate(cert, chain, validation_context)
     pdf_signer = _stamp_signer(_metadata(field, evidence, validation_context), signer, stamp, timestamper)
-    out = await pdf_signer.async_sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)), existing_fields_only=True,
+    out = await pdf_signer.async_sign_pdf(_writer_with_identity(pdf, field, evidence), existing_fields_only=True,
                                           appearance_text_params=stamp.params())
     return out.getvalue()
 

@@ -89,9 +89,10 @@ class SignatureReport:
     #: The agreement field the signer's certificate was issued for (event certificates), or
     #: whose seal it is (seal certificates); ``None`` if it states neither.
     binding: dict[str, Any] | None = None
-    #: The identity attestation the signature cites, checked by whoever holds it (the platform's
-    #: database, a case package: :mod:`identity.attestation_review`); ``None`` if not checked.
-    attestation: AttestationSummary | None = None
+    #: The identity attestations the signature cites (one per check that allowed it), checked by
+    #: whoever holds them (the platform's database, a case package: :mod:`identity.attestation_review`);
+    #: empty if none is cited or they were not checked.
+    attestations: list[AttestationSummary] = field(default_factory=list)
 
 
 @dataclass

@@ -39,8 +39,9 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from identity.checks import SIMULATED, CheckOutcome, IdentityPolicy, StoredIdentityGate
 from identity.attestation_review import review_attestations
-from identity.gate import GateSubject, IdentityCheckRejected
-from identity.provider import authenticate_verdict, load_anchors
+from identity.gate import IdentityCheckRejected
+from identity.provider import accept_verdict, load_anchors
+from identity.recorder import CheckRecorder, CheckTarget
 from mediation.agreement_drafting import IdentityChanged, keep_case_identities, masked
 from mediation.agreement_store import SqlAgreementStore, pending_json_agreements
 from mediation.services import MediationServices
@@ -48,7 +49,7 @@ from signing.agreement import AgreementData, DisputeType, SignerRole, SignerSlot
 from signing.agreement_pdf import EvidenceAppendix, render_agreement
 from signing.agreement_versions import VersionError, VersionState, VersionStatus
 from signing.case_match import match_to_platform
-from signing.ceremony import CeremonyRefused, RefusalCode, Signer, SigningCeremony, gate_key
+from signing.ceremony import CeremonyRefused, RefusalCode, Signer, SigningCeremony, gate_key, slot_subject
 from signing.pki import write_private
 from signing.templates import CLOSING_CLAUSES, TEMPLATES
 from signing.verification import MAX_PDF_BYTES, VerificationError, verify_upload_safely
@@ -69,6 +70,8 @@ CEREMONY_KEY = web.AppKey("signing_ceremony", SigningCeremony)
 GATE_KEY = web.AppKey("identity_gate", StoredIdentityGate)
 #: Certificates trusted to sign identity providers' verdicts (``identity_provider_certificates``).
 PROVIDER_ANCHORS_KEY = web.AppKey("identity_provider_anchors", list)
+#: Signs and stores every identity check (set by :func:`.signing_identity.setup_signing_identity`).
+RECORDER_KEY = web.AppKey("identity_recorder", CheckRecorder)
 SIGNING_TOKENS_KEY = web.AppKey("signing_tokens", TokenIssuer)
 AGREEMENT_SETTINGS_KEY = web.AppKey("agreement_settings", Settings)
 
@@ -472,19 +475,6 @@ async def seal_agreement(request: web.Request, body: VersionRef) -> AgreementOut
     return _agreement_out(state)
 
 
-class ProviderVerdict(_In):
-    """What an identity provider signs: one check of one signer slot of one agreement."""
-
-    agreement_id: Annotated[str, Field(min_length=1, max_length=32)]
-    signer_key: Annotated[str, Field(min_length=1, max_length=64)]
-    method: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^(face|liveness|otp|provider:[a-z0-9_-]{1,40})$")]
-    checked_at: dt.datetime
-    passed: bool = True
-    reason: Annotated[str, Field(max_length=40)] | None = None
-    score: float | None = Field(default=None, ge=0, le=1)
-    frames_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
-
-
 class SignedVerdictIn(_In):
     """A :class:`ProviderVerdict`'s JSON bytes as signed (base64), the signature (base64) and the
     provider's certificate (PEM): :mod:`identity.provider`."""
@@ -492,10 +482,6 @@ class SignedVerdictIn(_In):
     payload: Annotated[str, Field(min_length=1, max_length=32 * 1024)]
     signature: Annotated[str, Field(max_length=4096)] | None = None
     certificate: Annotated[str, Field(max_length=16 * 1024)] | None = None
-
-
-def slot_subject(state: VersionState, slot: SignerSlot) -> GateSubject:
-    return GateSubject(state.agreement_id, state.case_id, slot.signer_key, slot.participant_id)
 
 
 @api.route("POST", "/api/agreements/{agreement_id}/identity-checks", summary="Record an identity provider's check",
@@ -510,32 +496,25 @@ async def record_identity_check(request: web.Request, body: SignedVerdictIn) -> 
     state = await current_version(request, agreement_id)
     gate = request.app[GATE_KEY]
     try:
-        signed = authenticate_verdict(body.payload, body.signature, body.certificate,
-                                      request.app[PROVIDER_ANCHORS_KEY], gate.clock.now())
+        accepted = accept_verdict(body.payload, body.signature, body.certificate, request.app[PROVIDER_ANCHORS_KEY],
+                                  gate.clock.now(), agreement_id)
     except IdentityCheckRejected as exc:
         raise ApiError(422, exc.code, exc.message) from None
-    try:
-        verdict = ProviderVerdict.model_validate_json(signed.payload)
-    except ValueError as exc:
-        raise ApiError(422, "verdict_malformed", f"the signed verdict does not match the schema: {exc}") from None
-    if verdict.agreement_id != agreement_id:
-        raise ApiError(422, "verdict_other_agreement", f"the signed verdict is for agreement {verdict.agreement_id}")
+    verdict = accepted.verdict
     slot = next((s for s in state.slots if s.signer_key == verdict.signer_key), None)
     if slot is None:
         raise ApiError(404, "unknown_signer", f"the agreement has no signer {verdict.signer_key!r}")
-    if verdict.checked_at.tzinfo is None:
-        raise ApiError(422, "invalid_body", "checked_at needs a time zone")
+    subject = slot_subject(state, slot)
+    if subject.case_id is None or subject.participant_id is None:
+        raise ApiError(422, "not_a_case_participant", "identity checks are made for a case participant: this "
+                                                      "agreement's slot names none")
     try:
-        check_id = await gate.record(CheckOutcome(
-            subject=slot_subject(state, slot), method=verdict.method, passed=verdict.passed,
-            checked_at=verdict.checked_at,
-            recorded_by=principal_of(request).subject, reason=verdict.reason, score=verdict.score,
-            frames_sha256=verdict.frames_sha256,
-            details={"provider": signed.provider, "provider_certificate_sha256": signed.certificate_sha256,
-                     "signed_verdict": base64.b64encode(signed.payload).decode(),
-                     "signature": signed.signature_b64}))
+        recorded = await request.app[RECORDER_KEY].provider(
+            CheckTarget(subject, state.version, slot.field_name), verdict.checked_at, accepted.evidence(),
+            recorded_by=principal_of(request).subject, extra=accepted.envelope())
     except IdentityCheckRejected as exc:
         raise ApiError(422, exc.code, exc.message) from None
+    check_id = recorded.check_id
     return {"recorded": True, "check_id": check_id}
 
 
@@ -940,9 +919,9 @@ async def _upload_reader(request: web.Request) -> Callable[[int], Awaitable[byte
 async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
     """Every signature, the document timestamps, the expected fields and the verdict. The check runs
     in a child process with time and memory limits: a malformed or hostile file cannot hurt the server.
-    Each signature citing an identity attestation gets ``attestation`` (status ``valid``, ``missing``,
-    ``invalid`` or ``mismatched``, reason codes, methods, verdict, scores and thresholds, challenges,
-    time), checked here against the blob stored with the case. ``platform`` matches the file to its agreement and case here (ids, statuses and hashes only), by
+    Each signature citing identity attestations gets ``attestations``, one per check that allowed it
+    (status ``valid``, ``missing``, ``invalid`` or ``mismatched``, reason codes, methods, verdict,
+    scores and thresholds, challenges, time), checked here against the blobs stored with the case. ``platform`` matches the file to its agreement and case here (ids, statuses and hashes only), by
     the revision hashes the child computed. The body is streamed to a private temporary file: a
     PDF may be at most ``min(max_upload_bytes, 20 MiB)``, a recording package zip (recognised by its
     first bytes) at most ``max_package_bytes``; ``x-max-body-bytes`` is the larger plus a form envelope."""
@@ -970,5 +949,5 @@ async def verify_upload(request: web.Request, _: None) -> dict[str, Any]:
     # The attestations cited by the signatures, from the database (never in the sandboxed child):
     # an agreement of this platform must find each of them here.
     await review_attestations(verified.report, request.app[GATE_KEY].attestations, roots,
-                              required=verified.report.platform.found)
+                              required=verified.report.platform.found, case_id=verified.report.platform.case_id)
     return verified.report.to_dict()

@@ -16,11 +16,12 @@ from aiohttp import web
 from aiortc import RTCIceServer
 from pydantic import BaseModel, Field
 
-from identity.checks import AttemptsExhausted, StoredIdentityGate
-from identity.gate import IdentityCheckRejected
+from identity.checks import StoredIdentityGate
+from identity.provider_client import HttpIdentityProvider
 from identity.recorder import CheckRecorder, CheckTarget
 from identity.worker import shutdown as stop_workers
 from mediation.errors import InvalidInput
+from mediation.outbound import OutboundPolicy
 from rtc.errors import RtcError
 from signing.attestation_key import AttestationKeyStore
 
@@ -31,12 +32,14 @@ from ..identity_capture import LIFETIME, CaptureSession, IdentityCapture
 from ..openapi import api
 from ..recordings_setup import RECORDING_STORAGE_KEY, RECORDING_STORE_KEY
 from .accounts import Strict, domain_errors, services_of
-from .agreements import AGREEMENT_SETTINGS_KEY, GATE_KEY, current_version, signer_context, slot_subject
+from .agreements import (AGREEMENT_SETTINGS_KEY, GATE_KEY, PROVIDER_ANCHORS_KEY, RECORDER_KEY, current_version,
+                         signer_context, slot_subject)
 from .identity import ENROLMENT_KEY
 from .pki import PKI_KEY
 
 CAPTURE_KEY = web.AppKey("identity_capture", IdentityCapture)
-RECORDER_KEY = web.AppKey("identity_recorder", CheckRecorder)
+#: The configured real-name provider (``identity_provider_url``), when there is one.
+PROVIDER_CLIENT_KEY = web.AppKey("identity_provider_client", HttpIdentityProvider)
 TAG = "identity"
 
 
@@ -45,13 +48,23 @@ def setup_signing_identity(app: web.Application, settings: Settings) -> None:
     recordings and :func:`.identity.setup_identity`."""
     recorder = CheckRecorder(app[GATE_KEY], AttestationKeyStore(app[PKI_KEY]))
     ice = [RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in settings.ice_servers]
+    provider = None
+    if settings.identity_provider_url:
+        provider = HttpIdentityProvider(settings.identity_provider_url, settings.identity_provider_name,
+                                        app[PROVIDER_ANCHORS_KEY],
+                                        OutboundPolicy(settings.webhook_allow_http, settings.webhook_allowed_hosts),
+                                        app[GATE_KEY].clock)
+        app[PROVIDER_CLIENT_KEY] = provider
     capture = IdentityCapture(ice, app[GATE_KEY], app[ENROLMENT_KEY], recorder,
-                              (app[RECORDING_STORE_KEY], app[RECORDING_STORAGE_KEY]), ice_network(settings))
+                              (app[RECORDING_STORE_KEY], app[RECORDING_STORAGE_KEY]), ice_network(settings),
+                              provider)
     app[RECORDER_KEY] = recorder
     app[CAPTURE_KEY] = capture
 
     async def close(_: web.Application) -> None:
         await capture.close()
+        if provider is not None:
+            await provider.close()
 
     async def stop(_: web.Application) -> None:
         await asyncio.to_thread(stop_workers)
@@ -144,13 +157,6 @@ def _gate(request: web.Request) -> StoredIdentityGate:
     return request.app[GATE_KEY]
 
 
-def _rejected(exc: IdentityCheckRejected) -> ApiError:
-    if isinstance(exc, AttemptsExhausted):
-        return ApiError(429, exc.code, exc.message, {"retry_after": exc.retry_after},
-                        {"Retry-After": str(exc.retry_after)})
-    return ApiError(422, exc.code, exc.message)
-
-
 @api.route("GET", "/api/sign/identity", summary="Your identity checks for a signature field: required, passed",
            allow=PUBLIC, tag=TAG, response=StandingOut)
 async def identity_standing(request: web.Request, _: None) -> StandingOut:
@@ -171,10 +177,7 @@ async def open_session(request: web.Request, body: SlotRef) -> SessionOut:
     video and stores the verdict. Refused before enrolment (``not_enrolled``) and after too many
     failed attempts (``identity_attempts_exhausted``, 429)."""
     target = await _target(request, body.field_name, body.agreement_id)
-    try:
-        session = await request.app[CAPTURE_KEY].open(target)
-    except IdentityCheckRejected as exc:
-        raise _rejected(exc) from None
+    session = await request.app[CAPTURE_KEY].open(target)
     return _session_out(session)
 
 
@@ -209,10 +212,7 @@ async def send_code(request: web.Request, body: SlotRef) -> CodeSentOut:
     target = await _target(request, body.field_name, body.agreement_id)
     if target.subject.participant_id is None:
         raise InvalidInput("no_phone", "this signature is not bound to an account with a phone")
-    try:
-        await _gate(request).ensure_attempts_left(target.subject)
-    except IdentityCheckRejected as exc:
-        raise _rejected(exc) from None
+    await _gate(request).ensure_attempts_left(target.subject)
     accounts = services_of(request).accounts
     sent = await accounts.send_code(await accounts.phone_of(target.subject.participant_id))
     return CodeSentOut(phone=sent.phone[:3] + "****" + sent.phone[-4:], expires_at=sent.expires_at)
@@ -228,10 +228,7 @@ async def verify_code(request: web.Request, body: CodeIn) -> CodeResultOut:
     if target.subject.participant_id is None:
         raise InvalidInput("no_phone", "this signature is not bound to an account with a phone")
     gate = _gate(request)
-    try:
-        await gate.ensure_attempts_left(target.subject)
-    except IdentityCheckRejected as exc:
-        raise _rejected(exc) from None
+    await gate.ensure_attempts_left(target.subject)
     started = gate.clock.now()
     refusal = await services_of(request).accounts.confirm_code(target.subject.participant_id, body.code.strip())
     recorded = await request.app[RECORDER_KEY].one_time_code(target, started, refusal)

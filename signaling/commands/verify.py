@@ -88,8 +88,8 @@ def _print_human(report: AgreementReport, indent: str = "") -> None:
               f"{', ' + s.signer.side if s.signer.side else ''}) case {s.signer.case_number or '-'}, "
               f"signed {s.signing_time or '?'}, revocation {s.revocation}, modifications {s.modification_level}")
         print(f"{indent}        key custody {s.key_custody or 'not stated'}; identity check {s.identity_check or '-'}")
-        if s.attestation is not None:
-            _print_attestation(s.attestation, indent + "        ")
+        for attestation in s.attestations:
+            _print_attestation(attestation, indent + "        ")
         for reason in s.reasons:
             print(f"{indent}        ! {reason.code}: {reason.message}")
     for t in report.document_timestamps:

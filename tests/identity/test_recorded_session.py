@@ -17,8 +17,7 @@ from identity.face_match import FaceMatchResult
 from identity.gate import GateSubject
 from identity.recorder import CheckRecorder, CheckTarget
 from identity.recorded_session import (MAX_RECORDED_FRAMES, RecordedComparison, RecordedTrack, compare_recorded,
-                                       decode_segments,
-                                       recorded_track)
+                                       decode_segments, face_embeddings, recorded_track)
 from mediation.services import MediationServices
 from recordings.storage import LocalRecordingStorage
 from recordings.store import FINISHED, ClosedSegment, Participant, RecordingStore
@@ -63,13 +62,13 @@ async def test_the_recorded_face_is_compared_with_the_live_one(services: Mediati
     assert found is not None and found.seat == "s_alice" and len(found.segment_sha256) == 2
 
     try:
-        same = await worker.recorded_in_worker([grace_hopper()] * 3, found.segments)
+        same = await worker.recorded_in_worker(face_embeddings([grace_hopper()] * 3), found.segments)
     finally:
         worker.shutdown()
     assert same.verdict == "match" and same.score is not None and same.score >= same.threshold
     assert 0 < same.frames_used <= same.frames_decoded == MAX_RECORDED_FRAMES  # 4 from each segment
 
-    other = compare_recorded([astronaut()] * 2, found.segments)
+    other = compare_recorded(face_embeddings([astronaut()] * 2), found.segments)
     assert other.verdict == "no_match" and other.score is not None and other.score < other.threshold
     assert other.frames_sha256 == same.frames_sha256  # the same recorded frames were decoded
 
@@ -115,7 +114,7 @@ def test_frames_are_spread_over_each_segment(tmp_path: Path) -> None:
 def test_an_unreadable_segment_is_reported_not_raised(tmp_path: Path) -> None:
     broken = tmp_path / "broken.webm"
     broken.write_bytes(b"\x1a\x45\xdf\xa3not a webm")
-    assert compare_recorded([grace_hopper()], [(str(broken), 10)]).verdict == "undecodable"
+    assert compare_recorded(face_embeddings([grace_hopper()]), [(str(broken), 10)]).verdict == "undecodable"
 
 
 @pytest.fixture(scope="module")

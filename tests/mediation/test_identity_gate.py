@@ -6,10 +6,11 @@ import datetime as dt
 
 import pytest
 
-from identity.checks import MAX_FAILURES, AttemptsExhausted, CheckOutcome, IdentityPolicy, StoredIdentityGate
-from identity.gate import GateSubject, IdentityCheck, IdentityCheckRejected, reference_attestation, reference_time
+from identity.checks import MAX_FAILURES, CheckOutcome, IdentityPolicy, StoredIdentityGate
+from identity.gate import GateSubject, IdentityCheck, IdentityCheckRejected, reference_attestations, reference_time
 from mediation.audit import read_trail
 from mediation.clock import ManualClock
+from mediation.errors import Throttled
 from mediation.identity_models import IdentityCheckRow
 from mediation.services import MediationServices
 
@@ -47,7 +48,7 @@ async def test_a_fresh_pass_allows_and_is_cited_by_its_attestation(services: Med
     await gate.record(_outcome(subject, clock.now() - dt.timedelta(seconds=5)))
     check = await gate.check(subject)
     assert check is not None and check.method == "face" and check.score == pytest.approx(0.71)
-    assert reference_attestation(check.reference()) == "ab" * 32
+    assert reference_attestations(check.reference()) == ["ab" * 32]
     assert reference_time(check.reference()) == (clock.now() - dt.timedelta(seconds=5)).replace(microsecond=0)
     clock.advance(dt.timedelta(minutes=6))  # outside the window
     assert await gate.check(subject) is None
@@ -61,9 +62,12 @@ async def test_every_method_of_the_policy_is_required(services: MediationService
     assert await gate.check(subject) is None
     assert (await gate.status(subject)).passed == ("face",)
     clock.advance(dt.timedelta(seconds=20))
-    await gate.record(_outcome(subject, clock.now(), method="otp", attestation=None))
+    await gate.record(_outcome(subject, clock.now(), method="otp", attestation="ef" * 32))
     check = await gate.check(subject)
-    assert check is not None and check.method == "face+otp" and check.attestation_sha256 == "ab" * 32
+    # Every check that allowed the signature is cited, in the policy's order.
+    assert check is not None and check.method == "face+otp"
+    assert [(a.method, a.sha256) for a in check.attestations] == [("face", "ab" * 32), ("otp", "ef" * 32)]
+    assert reference_attestations(check.reference()) == ["ab" * 32, "ef" * 32]
 
 
 async def test_a_newer_failure_voids_an_older_pass(services: MediationServices, clock: ManualClock,
@@ -128,9 +132,10 @@ async def test_failed_attempts_are_limited_per_slot_and_audited(services: Mediat
         await gate.ensure_attempts_left(subject)
         await gate.record(_outcome(subject, clock.now(), passed=False))
         clock.advance(dt.timedelta(seconds=30))
-    with pytest.raises(AttemptsExhausted) as exhausted:
+    with pytest.raises(Throttled) as exhausted:
         await gate.ensure_attempts_left(subject)
-    assert exhausted.value.code == "identity_attempts_exhausted" and 0 < exhausted.value.retry_after <= 15 * 60
+    assert exhausted.value.code == "identity_attempts_exhausted"
+    assert 0 < exhausted.value.details["retry_after"] <= 15 * 60
     clock.advance(dt.timedelta(minutes=15))
     await gate.ensure_attempts_left(subject)
     trail = await read_trail(services.db, cases.case_id)

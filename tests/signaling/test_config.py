@@ -82,3 +82,17 @@ def test_a_bad_ice_address_stops_start_up(tmp_path, monkeypatch, name, value):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError):
         load_settings(**{name: value})
+
+def test_the_provider_method_needs_a_provider_whose_address_the_outbound_policy_allows():
+    with pytest.raises(ValueError, match="identity_provider_url"):
+        load_settings(identity_policy="face+provider")
+    anchors = (Path("/etc/accord/ctid.pem"),)
+    with pytest.raises(ValueError, match="identity_provider_name"):
+        load_settings(identity_policy="face+provider", identity_provider_url="https://realname.example.cn/verify",
+                      identity_provider_certificates=anchors, identity_provider_name="CTID!")
+    with pytest.raises(ValueError, match="outbound policy"):  # loopback, not allow-listed: refused at start-up
+        load_settings(identity_policy="face+provider", identity_provider_url="https://127.0.0.1/verify",
+                      identity_provider_certificates=anchors)
+    settings = load_settings(identity_policy="face+provider", identity_provider_url="https://127.0.0.1/verify",
+                             identity_provider_certificates=anchors, webhook_allowed_hosts=("127.0.0.1",))
+    assert settings.identity_provider_url == "https://127.0.0.1/verify"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from io import BytesIO
@@ -216,3 +217,15 @@ def provider_seal(provider: Platform, name: str, credit_code: str,
 
 def provider_crls(provider: Platform) -> list[bytes]:
     return [provider.pki.published_file("signing-ca.crl"), provider.pki.published_file("root.crl")]
+
+
+def pdfsig(pdf: Path, root_pem: Path, work: Path) -> str:
+    """Poppler's ``pdfsig`` output for ``pdf``, trusting ``root_pem`` (a fresh NSS database under
+    ``work``; NSS trust flags are SSL,email,object-signing: document signers need the email flag)."""
+    nss = work / "nss"
+    nss.mkdir()
+    subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True, capture_output=True)
+    subprocess.run(["certutil", "-A", "-d", f"sql:{nss}", "-n", "accord-root", "-t", "C,C,C", "-i", str(root_pem)],
+                   check=True, capture_output=True)
+    return subprocess.run(["pdfsig", "-nssdir", f"sql:{nss}", str(pdf)], capture_output=True, text=True,
+                          timeout=120).stdout

@@ -74,7 +74,7 @@ async def test_package_attestations_good_tampered_and_missing(server: Server, tm
     (agreement,) = report.documents
     signatures = {s.field: s for s in agreement.report.signatures}
     for name in PEOPLE:
-        assert signatures[name].attestation.status == "valid", signatures[name].attestation
+        assert [a.status for a in signatures[name].attestations] == ["valid"], signatures[name].attestations
     code, out = await _cli(tmp_path, "good.zip", package, root_pem, capsys)
     assert code == 0, out
     for entry in index:
@@ -89,11 +89,11 @@ async def test_package_attestations_good_tampered_and_missing(server: Server, tm
     altered[tampered_entry["path"]] = bytes(blob)
     report = await asyncio.to_thread(check, zip_package(altered, header))
     assert not report.valid and report.reasons == []  # the manifest matches: only the attestation tells
-    by_hash = {s.attestation.sha256: s for s in report.documents[0].report.signatures if s.attestation}
+    by_hash = {s.attestations[0].sha256: s for s in report.documents[0].report.signatures if s.attestations}
     bad = by_hash[tampered_entry["sha256"]]
-    assert bad.attestation.status == "invalid" and [r.code for r in bad.reasons] == ["attestation_invalid"]
-    assert bad.attestation.reasons[0].code in ("attestation_bad_signature", "attestation_malformed")
-    assert all(s.attestation.status == "valid" for h, s in by_hash.items() if h != tampered_entry["sha256"])
+    assert bad.attestations[0].status == "invalid" and [r.code for r in bad.reasons] == ["attestation_invalid"]
+    assert bad.attestations[0].reasons[0].code in ("attestation_bad_signature", "attestation_malformed")
+    assert all(s.attestations[0].status == "valid" for h, s in by_hash.items() if h != tampered_entry["sha256"])
     code, out = await _cli(tmp_path, "tampered.zip", zip_package(altered, header), root_pem, capsys)
     assert code == 1 and f"identity attestation {tampered_entry['sha256']}: INVALID" in out
     assert "! attestation_invalid:" in out
@@ -102,8 +102,8 @@ async def test_package_attestations_good_tampered_and_missing(server: Server, tm
     lacking = {k: v for k, v in members.items() if k != missing_entry["path"]}
     report = await asyncio.to_thread(check, zip_package(lacking, header))
     assert not report.valid and report.reasons == []
-    by_hash = {s.attestation.sha256: s for s in report.documents[0].report.signatures if s.attestation}
+    by_hash = {s.attestations[0].sha256: s for s in report.documents[0].report.signatures if s.attestations}
     gone = by_hash[missing_entry["sha256"]]
-    assert gone.attestation.status == "missing" and [r.code for r in gone.reasons] == ["attestation_missing"]
+    assert gone.attestations[0].status == "missing" and [r.code for r in gone.reasons] == ["attestation_missing"]
     code, out = await _cli(tmp_path, "missing.zip", zip_package(lacking, header), root_pem, capsys)
     assert code == 1 and f"identity attestation {missing_entry['sha256']}: MISSING" in out

@@ -40,13 +40,15 @@ async def test_each_signature_shows_its_valid_attestation(server: Server) -> Non
     agreement_id, pdf = await server.fully_signed(attested=True)
     report = await _verify(server, pdf)
     assert report["valid"] is True, report["reasons"]
+    state = await server.store.current(agreement_id)
+    assert report["platform"]["case_id"] == state.case_id  # each attestation is also checked against the case
     signatures = _by_field(report)
-    assert signatures["sig_05_organisation"]["attestation"] is None  # the seal is no person's check
+    assert signatures["sig_05_organisation"]["attestations"] == []  # the seal is no person's check
     async with server.services.db() as s:
         stored = set((await s.scalars(select(IdentityCheckRow.attestation_sha256)
                                       .where(IdentityCheckRow.agreement_id == agreement_id))).all())
     for name in PEOPLE:
-        summary = signatures[name]["attestation"]
+        (summary,) = signatures[name]["attestations"]
         assert summary["status"] == "valid" and summary["reasons"] == [], summary
         assert summary["sha256"] in signatures[name]["identity_check"] and summary["sha256"] in stored
         assert summary["methods"] == ["face_match"] and summary["verdict"] == "passed"
@@ -63,7 +65,7 @@ def test_every_attestation_code_and_status_is_translated() -> None:
             assert f'"reason.{code}":' in table, code
         for status in ("valid", "missing", "invalid", "mismatched"):
             assert f'"verify.attestation.{status}":' in table
-        for method in ("face_match", "liveness", "one_time_code"):
+        for method in ("face_match", "liveness", "one_time_code", "recorded_session", "provider"):
             assert f'"verify.method.{method}":' in table
 
 
@@ -90,15 +92,15 @@ async def test_missing_tampered_and_mismatched_attestations_are_reported(server:
     report = await _verify(server, pdf)
     assert report["valid"] is False
     signatures = _by_field(report)
-    mismatched = signatures[FIELDS[0]]["attestation"]
+    (mismatched,) = signatures[FIELDS[0]]["attestations"]
     assert mismatched["status"] == "mismatched"
     assert [r["code"] for r in mismatched["reasons"]] == ["attestation_other_field"]
     assert mismatched["verdict"] == "passed"  # a genuine record, shown as such
-    missing = signatures[FIELDS[1]]["attestation"]
+    (missing,) = signatures[FIELDS[1]]["attestations"]
     assert missing["status"] == "missing" and missing["reasons"][0]["code"] == "attestation_missing"
-    invalid = signatures[FIELDS[2]]["attestation"]
+    (invalid,) = signatures[FIELDS[2]]["attestations"]
     assert invalid["status"] == "invalid" and invalid["reasons"][0]["code"].startswith("attestation_")
-    assert signatures[FIELDS[3]]["attestation"]["status"] == "valid"
+    assert [a["status"] for a in signatures[FIELDS[3]]["attestations"]] == ["valid"]
     codes = {name: {r["code"] for r in signatures[name]["reasons"]} for name in FIELDS}
     assert codes[FIELDS[0]] == {"attestation_mismatched"} and codes[FIELDS[1]] == {"attestation_missing"}
     assert codes[FIELDS[2]] == {"attestation_invalid"} and codes[FIELDS[3]] == set()

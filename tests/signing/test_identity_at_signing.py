@@ -27,7 +27,9 @@ from identity.enrolment import CONSENT_VERSION
 from mediation.identity_models import IdentityCheckRow
 from mediation.models import OneTimeCode
 from signing.evidence import SignatureEvidence
-from tests.identity.face_samples import astronaut, grace_hopper, grace_hopper_jpeg, jpeg
+from provider_keys import ProviderKey
+from test_provider_outbound import TestProvider
+from tests.identity.face_samples import astronaut, decode, grace_hopper, grace_hopper_jpeg, jpeg
 from tests.support.loopback_media import loopback_peer
 
 pytestmark = pytest.mark.timeout(240)
@@ -137,19 +139,21 @@ async def test_the_enrolled_person_passes_face_and_code_and_the_signature_cites_
     assert status == 200, body
     state = await server.store.current(agreement_id)
     evidence = state.signatures[0].identity
-    assert evidence is not None and evidence.method == "face+otp" and evidence.attestation_sha256
+    assert evidence is not None and evidence.method == "face+otp"
     async with server.services.db() as s:
         rows = (await s.scalars(select(IdentityCheckRow).where(IdentityCheckRow.agreement_id == agreement_id)
                                 .order_by(IdentityCheckRow.id))).all()
     assert [(r.method, r.passed) for r in rows] == [("face", True), ("otp", True)]
     face = rows[0]
     assert face.attestation and attestation_sha256(face.attestation) == face.attestation_sha256
-    assert evidence.attestation_sha256 == face.attestation_sha256
+    # every check that allowed the signature is cited: the face check's and the code's attestations
+    assert [(a.method, a.sha256) for a in evidence.attestations] == [(r.method, r.attestation_sha256) for r in rows]
     assert face.participant_id == c.zhang.actor.id and face.case_id == case_id
     status, pdf = await server.call("GET", "/api/sign/document.pdf", token=token)
     signature = PdfFileReader(io.BytesIO(pdf)).embedded_regular_signatures[0]
     stated = SignatureEvidence.parse(signature.sig_object["/Reason"])
-    assert stated is not None and f"attestation-sha256={face.attestation_sha256}" in (stated.identity_check or "")
+    assert stated is not None and f"attestation-sha256={face.attestation_sha256},{rows[1].attestation_sha256}" \
+        in (stated.identity_check or "")
 
 
 async def test_another_face_is_no_match_and_an_empty_picture_no_face(server: Server) -> None:
@@ -202,6 +206,36 @@ async def test_a_still_picture_passes_the_face_but_cannot_answer_the_liveness_pr
         assert standing["passed"] == []  # the failed liveness check voids the face pass before it
     finally:
         await server.close()
+
+
+async def test_the_live_frame_goes_to_the_real_name_provider_and_the_signature_cites_both_checks(
+        tmp_path: Path) -> None:
+    """Policy face+provider: after the face match the server sends the enrolled name and ID number
+    with a live frame to the configured provider (a local test server) and records its signed verdict."""
+    provider = TestProvider(ProviderKey.make("CTID 测试平台"))
+    await provider.start()
+    server = await start_server(tmp_path, identity_gate="face", identity_policy="face+provider",
+                                identity_provider_url=provider.url, identity_provider_name="ctid",
+                                identity_provider_certificates=(provider.key.write(tmp_path / "ctid.pem"),),
+                                webhook_allow_http=True, webhook_allowed_hosts=("127.0.0.1",))
+    try:
+        c = await server.cast()
+        case_id, agreement_id, tokens = await _agreement(server)
+        zhang_id = agreement_dict()["parties"][0]["id_number"]
+        status, enrolled = await _enrol(server, c.zhang, case_id, grace_hopper_jpeg(), zhang_id)
+        assert status == 200, enrolled
+        verdict = await _live_check(server, tokens[FIELD], grace_hopper())
+        assert verdict["passed"] is True, verdict
+        (asked,) = provider.got
+        assert asked["id_number"] == zhang_id and asked["name"] == c.zhang.actor.name
+        assert decode(base64.b64decode(asked["photo"])).shape == grace_hopper().shape  # one live frame
+        status, body = await server.sign_as(tokens[FIELD], FIELD, ec.generate_private_key(ec.SECP256R1()))
+        assert status == 200, body
+        state = await server.store.current(agreement_id)
+        assert [a.method for a in state.signatures[0].identity.attestations] == ["face", "provider"]
+    finally:
+        await server.close()
+        await provider.stop()
 
 
 async def test_enrolment_over_http_owner_checks_and_bad_input(server: Server) -> None:

@@ -117,7 +117,7 @@ async def test_the_enrolled_person_on_camera_passes_and_signs(server: Server, gr
     state = await server.store.current(agreement_id)
     (signature,) = state.signatures
     assert signature.field_name == FIELDS[0] and signature.identity is not None
-    assert signature.identity.method == "face" and signature.identity.attestation_sha256
+    assert signature.identity.method == "face" and [a.method for a in signature.identity.attestations] == ["face"]
 
 
 async def test_another_enrolled_face_is_not_the_person_on_camera(server: Server, grace_camera: Path,

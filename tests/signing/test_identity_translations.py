@@ -12,12 +12,16 @@ from identity.liveness import CHALLENGE_KINDS
 
 REPO = Path(__file__).resolve().parents[2]
 MESSAGES = REPO / "web_client" / "js" / "identity_messages.js"
-SOURCES = ["identity/enrolment.py", "identity/checks.py", "signaling/api/identity.py",
+SOURCES = ["identity/enrolment.py", "identity/checks.py", "identity/provider_client.py", "signaling/api/identity.py",
            "signaling/api/signing_identity.py", "signaling/identity_capture.py"]
 #: Why a check failed (the session's and the code's ``reason``).
 REASONS = {"no_face", "several_faces", "face_too_small", "no_match", "no_frames", "static", "planar", "too_slow",
            "out_of_order", "wrong_code", "no_code", "check_failed",
-           "undecodable"}
+           "undecodable",
+           # a real-name provider's answer refused (identity.provider, identity.provider_client)
+           "provider_unavailable", "verdict_signature_invalid", "verdict_unsigned", "verdict_replayed",
+           "verdict_other_signer", "verdict_malformed", "provider_untrusted", "provider_certificate_expired",
+           "provider_certificate_invalid"}
 
 
 def catalog(language: str) -> set[str]:
@@ -31,7 +35,7 @@ def refusal_codes() -> set[str]:
     codes: set[str] = set()
     for source in SOURCES:
         text = (REPO / source).read_text()
-        codes |= set(re.findall(r'(?:InvalidInput|Forbidden|NotFound|IdentityCheckRejected|ApiError)\(\s*(?:\d+,\s*)?"([a-z_]+)"', text))
+        codes |= set(re.findall(r'(?:InvalidInput|Forbidden|NotFound|Throttled|IdentityCheckRejected|ApiError)\(\s*(?:\d+,\s*)?"([a-z_]+)"', text))
     return codes
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -16,9 +17,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
 from agreement_server import Server, start_server
+from identity.attestation import verify_attestation
 from identity.provider import ProviderVerdictRejected, authenticate_verdict
 from mediation.identity_models import IdentityCheckRow
 from provider_keys import ProviderKey
+from signaling.api.pki import PKI_KEY
 
 
 @pytest.fixture
@@ -85,10 +88,18 @@ async def test_only_signed_verdicts_from_a_trusted_provider_are_recorded(server:
     assert row.passed and row.method == "face" and row.score == 0.99
     assert "CTID" in row.details["provider"] and json.loads(base64.b64decode(row.details["signed_verdict"])) \
         ["agreement_id"] == agreement_id
+    # ... with the platform's signed attestation of it, naming the provider and the signed bytes by hash.
+    checked = await verify_attestation(row.attestation, [server.app[PKI_KEY].root_cert])
+    assert checked.valid and checked.sha256 == row.attestation_sha256 and checked.attestation.methods == ["provider"]
+    provider = checked.attestation.provider
+    assert provider.method == "face" and "CTID" in provider.provider and provider.score == 0.99
+    assert provider.verdict_sha256 == hashlib.sha256(base64.b64decode(row.details["signed_verdict"])).hexdigest()
     # ... and the gate lets the signer sign on it.
     status, body = await server.sign_as(tokens["sig_01_party_applicant"], "sig_01_party_applicant",
                                         ec.generate_private_key(ec.SECP256R1()))
     assert status == 200, body
+    state = await server.store.current(agreement_id)
+    assert [a.sha256 for a in state.signatures[0].identity.attestations] == [row.attestation_sha256]
 
 
 def test_a_server_without_provider_certificates_trusts_no_verdict() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import AsyncIterator
@@ -16,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from playwright.async_api import BrowserContext, Page, async_playwright
 
 from agreement_server import Server, start_server
+from pades_samples import pdfsig
 from signing.verification import async_verify_agreement
 
 pytestmark = pytest.mark.browser
@@ -64,16 +64,6 @@ async def _sign_in_browser(browser: BrowserContext, server: Server, agreement_id
     return page
 
 
-def _pdfsig(pdf: Path, root_pem: Path, work: Path) -> str:
-    nss = work / "nss"
-    nss.mkdir()
-    subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True, capture_output=True)
-    subprocess.run(["certutil", "-A", "-d", f"sql:{nss}", "-n", "accord-root", "-t", "C,C,C", "-i", str(root_pem)],
-                   check=True, capture_output=True)
-    return subprocess.run(["pdfsig", "-nssdir", f"sql:{nss}", str(pdf)], capture_output=True, text=True,
-                          timeout=120).stdout
-
-
 async def test_two_parties_and_the_mediator_sign_in_chromium(server: Server, browser: BrowserContext,
                                                              tmp_path: Path) -> None:
     agreement_id, tokens = await server.locked_agreement(agent_signs=False)
@@ -109,7 +99,7 @@ async def test_two_parties_and_the_mediator_sign_in_chromium(server: Server, bro
     pdf_path, root_pem = tmp_path / "final.pdf", tmp_path / "root.pem"
     pdf_path.write_bytes(final)
     root_pem.write_bytes(pki.root_cert.public_bytes(Encoding.PEM))
-    out = _pdfsig(pdf_path, root_pem, tmp_path)
+    out = pdfsig(pdf_path, root_pem, tmp_path)
     assert out.count("Signature Validation: Signature is Valid.") == 4, out
     assert out.count("Certificate Validation: Certificate is Trusted.") == 4, out
 

@@ -52,9 +52,11 @@ export function identityCheck({ api, onPassed }) {
       i18n.t("check.required", { steps: methods(standing.required) }),
       standing.passed.length ? i18n.t("check.passedList", { steps: methods(standing.passed) }) : "",
     ].filter(Boolean).join(" ");
-    $("check-start").hidden = !(left.includes("face") || left.includes("liveness"));
+    // The camera check covers the face match, the real-name provider (sent a live frame) and liveness.
+    const cameraLeft = ["face", "provider", "liveness"].some((m) => left.includes(m));
+    $("check-start").hidden = !cameraLeft;
     $("check-start").disabled = running;
-    const codeTurn = left.includes("otp") && !left.includes("face") && !left.includes("liveness");
+    const codeTurn = left.includes("otp") && !cameraLeft;
     $("code-box").hidden = !codeTurn;
   }
 

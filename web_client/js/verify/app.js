@@ -125,12 +125,12 @@ function recordedSessionCell(compared) {
   return cell(text, compared.verdict === "match");
 }
 
-// The identity attestation each signature cites, as the platform found and checked it.
+// Every identity attestation each signature cites (one per check that allowed it: face, liveness,
+// code, provider), as the platform found and checked it.
 function renderAttestations(signatures) {
-  const cited = signatures.filter((s) => s.attestation);
+  const cited = signatures.flatMap((s) => (s.attestations || []).map((a) => [s, a]));
   $("attestations-section").hidden = cited.length === 0;
-  $("attestations").replaceChildren(...cited.map((s) => {
-    const a = s.attestation;
+  $("attestations").replaceChildren(...cited.map(([s, a]) => {
     const tr = document.createElement("tr");
     tr.append(cell(s.field), cell(i18n.t(`verify.attestation.${a.status}`), a.status === "valid"),
       cell(a.methods.map((m) => i18n.t(`verify.method.${m}`)).join(" + ") || null),
