@@ -21,8 +21,8 @@ from .clock import Clock
 from .errors import Forbidden, InvalidInput, NotFound
 from .pii import PiiCipher
 
-#: The largest draft kept, as UTF-8 JSON: the form's text fields at their limits fit several times over.
-MAX_DRAFT_BYTES = 64 * 1024
+#: The largest draft kept, as UTF-8 JSON (under the API's 64 KiB body limit): the form fits with room to spare.
+MAX_DRAFT_BYTES = 48 * 1024
 _CONTEXT = "application.draft"
 
 

@@ -17,7 +17,7 @@ PATH = "/api/me/application-draft"
 
 class DraftIn(Strict):
     data: dict[str, Any] = Field(description="the form's fields as the applicant left them (not checked until "
-                                             "filed; at most 64 KiB as JSON)")
+                                             "filed; at most 48 KiB as JSON)")
 
 
 @api.route("GET", PATH, summary="Your saved application (404 when there is none)", allow=PARTIES, tag=TAG)
