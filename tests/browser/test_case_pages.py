@@ -39,9 +39,8 @@ async def _fill_application(page: Page, alice: AccountInfo) -> None:
     await page.fill('[data-path="amount"]', "12000.00")
     await page.fill('[data-path="claims"]', "请求被申请人归还借款 12,000 元")
     await page.fill('[data-path="facts"]', "2025 年 1 月 10 日申请人借给被申请人 12,000 元，约定三个月内归还，至今未还。")
-    await expect(page.locator('[data-path="applicant.name"]')).to_have_value(alice.display_name)
-    await page.fill('[data-path="applicant.id_number"]', id_number(1))
-    await page.fill('[data-path="applicant.address"]', "四川省成都市锦江区示例路 1 号")
+    await expect(page.locator("#applicant-identity")).to_contain_text(alice.display_name)  # from the account
+    await page.fill('[data-path="applicant_address"]', "四川省成都市锦江区示例路 1 号")
     await page.fill('[data-path="respondent.name"]', "示例当事人乙")
     await page.fill('[data-path="respondent.phone"]', "17000000002")
     await page.fill('[data-path="respondent.id_number"]', id_number(2))
@@ -88,6 +87,7 @@ async def test_a_case_from_application_to_court_queue(site: Site, browser: Brows
         await _fill_application(alice, site.people["alice"])
         await alice.screenshot(path=str(ARTIFACTS / "case-application.png"), full_page=True)
         await alice.click("#submit-application")
+        await alice.click("#open-case")  # from the confirmation page
         await expect(alice.locator("#timeline")).to_be_visible()
         case_id = alice.url.split("#case/")[1]
         await expect(alice.locator(".live")).to_have_attribute("data-status", "on")  # following case:event

@@ -9,7 +9,7 @@ import { disputeLabel, loadDisputeTypes, stepLabel } from "./labels.js";
 
 function caseLine(c) {
   const parties = Object.entries(c.parties).map(([side, name]) => `${i18n.t(`side.${side}`)} ${name}`).join(" / ");
-  return [el("a", { href: `#case/${c.case_id}`, class: "case-link", text: c.case_number ?? c.case_id }),
+  return [el("a", { href: `#case/${c.case_id}`, class: "desk-link", text: c.case_number ?? c.case_id }),
     el("span", { class: "hint", text: ` ${disputeLabel(c.dispute_type ?? "")} · ${parties}` })];
 }
 
