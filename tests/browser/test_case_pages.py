@@ -249,8 +249,7 @@ async def test_a_party_registers_with_a_texted_code_and_an_ended_session_asks_to
         # The session ends elsewhere (logout on another device): the next call sends the page to sign-in.
         (session,) = [c["value"] for c in await context.cookies() if c["name"] == "accord_session"]
         await site.services.accounts.logout(session)
-        await page.click('#nav a[data-route="apply"]')
-        await page.click('#nav a[data-route="cases"]')  # GET /api/cases answers 401
+        await page.click('#nav a[data-route="apply"]')  # GET /api/me/application-draft answers 401
         await expect(page.locator("#auth-error")).to_contain_text("登录已过期")
         await expect(page.locator("#login-form")).to_be_visible()
     finally:
@@ -266,11 +265,13 @@ def _catalog(body: str) -> dict[str, set[str]]:
 def test_every_case_page_string_exists_in_both_languages() -> None:
     catalog = _catalog((CLIENT / "js/cases/messages.js").read_text())
     identity = _catalog((CLIENT / "js/identity_messages.js").read_text())  # the enrolment panel's own
+    application = _catalog((CLIENT / "js/cases/application_messages.js").read_text())  # application, desk, sessions
     assert catalog["zh"] == catalog["en"], catalog["zh"] ^ catalog["en"]
+    assert application["zh"] == application["en"], application["zh"] ^ application["en"]
     used = set(re.findall(r'data-i18n="([\w.]+)"', (CLIENT / "cases.html").read_text()))
     for path in (CLIENT / "js/cases").glob("*.js"):
         used |= set(re.findall(r'\bt\(\s*"([\w.:]+)"', path.read_text()))
         used |= set(re.findall(r'(?:button|panel)\([^)]*?"([a-z]+\.[\w.]+)"', path.read_text()))
     assert used, "the scan found the keys"
-    missing = used - catalog["zh"] - identity["zh"]
+    missing = used - catalog["zh"] - identity["zh"] - application["zh"]
     assert not missing, sorted(missing)
