@@ -118,3 +118,23 @@ async def test_the_draft_is_stored_encrypted(api: Api) -> None:
     async with api.services.db() as s:
         stored = (await s.scalars(select(ApplicationDraft.data_enc))).one()
     assert id_number(42).encode() not in stored
+
+
+async def test_a_company_respondent_is_a_legal_person_in_the_agreement_draft(api: Api) -> None:
+    c = await cast_of_characters(api)
+    alice, mediator = c["alice"], c["mediator"]
+    contact = await api.register("contact", 31)
+    code = credit_code(4)
+    cid = (await api.call("POST", "/api/cases", alice, expect=201, json=body({
+        "kind": "company", "name": "Example Trading Co.", "phone": contact.phone, "id_number": code,
+        "representative": "Wang Wu", "address": "9 Renmin Road"})))["id"]
+    await api.call("POST", f"/api/cases/{cid}/consent", contact, json={"consent": True}, expect=200)
+    await api.call("POST", f"/api/cases/{cid}/mediator", alice, json={"mediator_id": mediator.id}, expect=200)
+    await api.call("POST", f"/api/cases/{cid}/assignment", mediator, json={"accept": True}, expect=200)
+    await api.call("POST", f"/api/cases/{cid}/video", mediator, json={}, expect=200)
+    await api.call("POST", f"/api/cases/{cid}/video/conclude", mediator, json={}, expect=200)
+    drafted = await api.call("POST", f"/api/cases/{cid}/agreement", mediator, json={}, expect=201)
+    company = (await api.services.agreements.current(drafted["agreement_id"])).data.parties[1]
+    assert (company.name, company.id_type.value, company.id_number) == ("Example Trading Co.", "credit_code", code)
+    assert company.legal_person and company.representative == "Wang Wu"
+    assert drafted["case"]["amount_fen"] == 1_860_000
