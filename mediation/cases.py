@@ -478,9 +478,10 @@ class CaseService:
             row = await s.get(Account, account)
         if row is None or row.id_number_enc is None or row.phone is None:
             raise InvalidInput("applicant_unregistered", "the applying account has no verified phone and ID number")
+        address = app.applicant.address if app.applicant is not None else \
+            clean_text(app.applicant_address, "applicant_address", MAX_SHORT)
         registered = PartyDetails(row.display_name, row.phone,
-                                  self.cipher.decrypt(row.id_number_enc, context="account.id_number"),
-                                  app.applicant.address if app.applicant is not None else app.applicant_address)
+                                  self.cipher.decrypt(row.id_number_enc, context="account.id_number"), address)
         given = app.applicant
         if given is not None and (given.kind != "person" or given.id_number is None or
                                   normalise_phone(given.phone) != registered.phone or

@@ -64,7 +64,7 @@ class MediatorDesk:
             # responsible_account_id lists accounts comma-separated: narrowed in SQL, matched exactly below.
             deadlines = (await s.execute(select(Deadline, Case).join(Case, Case.id == Deadline.case_id).where(
                 Deadline.completed_at.is_(None), Deadline.due_at <= now,
-                Deadline.responsible_account_id.contains(actor.id)).order_by(Deadline.due_at))).all()
+                Deadline.responsible_account_id.contains(actor.id, autoescape=True)).order_by(Deadline.due_at))).all()
             deadlines = [(d, c) for d, c in deadlines if actor.id in (d.responsible_account_id or "").split(",")]
             case_ids = {c.id for _, c in choices} | {c.id for _, c in deadlines}
             parties = (await s.scalars(select(CaseParty).where(CaseParty.case_id.in_(case_ids)))).all()

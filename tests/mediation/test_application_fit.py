@@ -138,3 +138,10 @@ async def test_a_company_respondent_is_a_legal_person_in_the_agreement_draft(api
     assert (company.name, company.id_type.value, company.id_number) == ("Example Trading Co.", "credit_code", code)
     assert company.legal_person and company.representative == "Wang Wu"
     assert drafted["case"]["amount_fen"] == 1_860_000
+
+
+async def test_an_online_applicant_gives_an_address(api: Api) -> None:
+    alice = (await cast_of_characters(api))["alice"]
+    respondent = {"name": "Bob", "phone": "13911113333", "address": "x"}
+    error = (await api.call("POST", "/api/cases", alice, json=body(respondent, applicant_address=" "), expect=422))["error"]
+    assert (error["code"], error["details"]["field"]) == ("missing_field", "applicant_address")
