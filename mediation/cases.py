@@ -405,6 +405,11 @@ class CaseService:
             return None
         return self.cipher.decrypt(party.id_number_enc, context="party.id_number")
 
+    def masked_id_number(self, party: CaseParty) -> str | None:
+        """What others may see of it (:func:`mask_id_number`), ``None`` while unknown."""
+        number = self.party_id_number(party)
+        return None if number is None else mask_id_number(number)
+
     async def _create(self, actor: Actor, app: Application, origin: str, court: str | None,
                       applicant_account: str | None) -> CaseView:
         dispute_type = clean_text(app.dispute_type, "dispute_type", 40)
@@ -962,10 +967,8 @@ class CaseService:
         self.record(s, ctx, actor, "litigation.package", {"evidence": len(docs)}, now)
 
     def party_material(self, p: CaseParty) -> dict[str, Any]:
-        number = self.party_id_number(p)
         return {"side": p.side, "kind": p.kind, "name": p.name, "representative": p.representative,
-                "id_number": None if number is None else mask_id_number(number), "address": p.address,
-                "phone": p.phone}
+                "id_number": self.masked_id_number(p), "address": p.address, "phone": p.phone}
 
     async def litigation_package(self, actor: Actor, case_id: str) -> dict[str, Any]:
         async with self.db() as s:
@@ -1093,9 +1096,8 @@ class CaseService:
     async def _view(self, s: AsyncSession, ctx: CaseContext) -> CaseView:
         case = ctx.case
         result = await s.get(CaseResult, case.id)
-        parties = [PartyView(p.side, p.name, material["id_number"], p.consent, p.account_id is not None, p.kind,
-                             p.representative)
-                   for p in sorted(ctx.parties.values(), key=lambda p: p.side) for material in [self.party_material(p)]]
+        parties = [PartyView(p.side, p.name, self.masked_id_number(p), p.consent, p.account_id is not None, p.kind,
+                             p.representative) for p in sorted(ctx.parties.values(), key=lambda p: p.side)]
         pdf_url = None
         if result is not None and result.agreement_id is not None and self._reads_final_agreement(ctx.relation) \
                 and await self.agreements.current_status(s, result.agreement_id) is VersionStatus.COMPLETED:
