@@ -122,12 +122,12 @@ class EnrolmentService:
             raise Forbidden("not_a_participant", "only the case's parties, their agents and its mediator enrol")
 
     def _check_against_case(self, ctx: CaseContext, actor: Actor, id_type: str, number: str) -> None:
-        """A party enrols as the person the case names: same resident ID number."""
+        """A party enrols as the person the case names: same resident ID number (where the case knows it)."""
         if actor.role != "party" or id_type != "resident_id":
             return
-        own = [p for p in ctx.parties.values() if p.account_id == actor.id or
-               (p.account_id is None and actor.phone is not None and p.phone == actor.phone)]
-        if own and all(self.cipher.decrypt(p.id_number_enc, context="party.id_number") != number for p in own):
+        own = [p for p in ctx.parties.values() if p.kind == "person" and (p.account_id == actor.id or
+               (p.account_id is None and actor.phone is not None and p.phone == actor.phone))]
+        if own and all(self.cases.party_id_number(p) not in (None, number) for p in own):
             raise InvalidInput("id_number_mismatch", "the ID number differs from the one this case names for you")
 
     async def enrol(self, actor: Actor, case_id: str, request: EnrolmentRequest) -> EnrolmentStatus:

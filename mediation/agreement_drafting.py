@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signing.agreement import (Agent, AgreementData, DisputeType, Mediator, MonetaryObligation, Organisation, Party,
-                               Performance, Side)
+from signing.agreement import (Agent, AgreementData, DisputeType, IdType, Mediator, MonetaryObligation, Organisation,
+                               Party, Performance, Side)
 
 from .directory_models import Organisation as DirectoryOrganisation
 from .models import Account, AgentLink, Case, CaseParty
@@ -68,8 +68,13 @@ async def draft_from_case(s: AsyncSession, cipher: PiiCipher, case: Case, partie
     drafted: list[Party] = []
     for side in (Side.APPLICANT, Side.RESPONDENT):
         p = parties[side.value]
+        # Both parties consented before a mediator was chosen: a number unknown at filing came from the account then.
+        assert p.id_number_enc is not None
+        company = p.kind == "company"
         drafted.append(Party(key=side.value, side=side, name=p.name,
+                             id_type=IdType.CREDIT_CODE if company else IdType.RESIDENT_ID,
                              id_number=cipher.decrypt(p.id_number_enc, context="party.id_number"),
+                             legal_person=company, representative=p.representative if company else None,
                              address=p.address, contact=p.phone, participant_id=p.account_id,
                              agent=await _agent_of(s, cipher, p.account_id)))
     mediator_row = await s.get(Account, case.mediator_id) if case.mediator_id else None

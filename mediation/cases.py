@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,7 +33,7 @@ from .deadlines import DeadlineView, Responsible, complete_deadlines, deadlines_
 from .errors import Forbidden, InvalidInput, MediationError, NotFound, WrongState
 from .events import CaseEvents
 from .files import FileStore, clean_file_name
-from .id_numbers import validate_id_number
+from .id_numbers import validate_credit_code, validate_id_number
 from .next_actions import NextAction, for_case as who_acts_next
 from .models import (Account, AgentLink, Case, CaseDocument, CaseParty, CaseResult, Complaint, CounsellingMessage,
                      CourtApplication, LitigationPackage, MediatorChoice, Rating, StoredFile)
@@ -55,12 +55,21 @@ def other_side(side: str) -> str:
     return "respondent" if side == "applicant" else "applicant"
 
 
+PARTY_KINDS = ("person", "company")
+
+
 @dataclass(frozen=True)
 class PartyDetails:
+    """A party as an application names it. ``id_number`` is a person's resident ID number (``None``:
+    the applicant does not know it; the respondent's own account supplies it when they answer) or a
+    company's unified social credit code; a company also names its legal ``representative``."""
+
     name: str
     phone: str
-    id_number: str
+    id_number: str | None
     address: str
+    kind: str = "person"
+    representative: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,11 +77,12 @@ class Application:
     dispute_type: str
     claims: str
     facts: str
-    applicant: PartyDetails
+    applicant: PartyDetails | None  # ``None``: the applicant applying online is who their account says
     respondent: PartyDetails
     amount_fen: int | None = None
     court: str | None = None
     on_behalf_of: str | None = None  # an agent applying names the party account they represent
+    applicant_address: str = ""  # where the applicant lives, when their details come from their account
 
 
 @dataclass(frozen=True)
@@ -114,9 +124,11 @@ class CaseContext:
 class PartyView:
     side: str
     name: str
-    id_number: str  # masked
+    id_number: str | None  # masked; ``None`` while the number is unknown
     consent: str
     registered: bool
+    kind: str = "person"  # "person" | "company"
+    representative: str | None = None
 
 
 @dataclass(frozen=True)
@@ -356,11 +368,47 @@ class CaseService:
     # --- step 1: start --------------------------------------------------------------------
     def _party_row(self, case_id: str, side: str, details: PartyDetails, account_id: str | None,
                    consent: str, now: datetime) -> CaseParty:
-        return CaseParty(case_id=case_id, side=side, name=clean_text(details.name, f"{side}.name", 100),
-                         phone=normalise_phone(details.phone),
-                         id_number_enc=self.cipher.encrypt(validate_id_number(details.id_number), context="party.id_number"),
+        if details.kind not in PARTY_KINDS:
+            raise InvalidInput("invalid_party_kind", "a party is a person or a company", {"field": f"{side}.kind"})
+        representative = None
+        if details.kind == "company":
+            if details.id_number is None:
+                raise InvalidInput("missing_field", "a company is named by its unified social credit code",
+                                   {"field": f"{side}.id_number"})
+            number: str | None = self._checked(validate_credit_code, details.id_number, f"{side}.id_number")
+            representative = clean_text(details.representative or "", f"{side}.representative", 100)
+        elif details.id_number is None:
+            if side != "respondent":
+                raise InvalidInput("missing_field", "the applicant's ID number is required",
+                                   {"field": f"{side}.id_number"})
+            number = None
+        else:
+            number = self._checked(validate_id_number, details.id_number, f"{side}.id_number")
+        return CaseParty(case_id=case_id, side=side, kind=details.kind, representative=representative,
+                         name=clean_text(details.name, f"{side}.name", 100), phone=normalise_phone(details.phone),
+                         id_number_enc=None if number is None else self.cipher.encrypt(number, context="party.id_number"),
                          address=clean_text(details.address, f"{side}.address", MAX_SHORT), account_id=account_id,
                          consent=consent, consent_at=now if consent == "given" else None)
+
+    @staticmethod
+    def _checked(validate: Callable[[str], str], raw: str, field_name: str) -> str:
+        """``validate(raw)``, its refusal naming the form field it concerns."""
+        try:
+            return validate(raw)
+        except InvalidInput as refused:
+            refused.details.setdefault("field", field_name)
+            raise
+
+    def party_id_number(self, party: CaseParty) -> str | None:
+        """The party's ID number or credit code in clear, ``None`` while unknown."""
+        if party.id_number_enc is None:
+            return None
+        return self.cipher.decrypt(party.id_number_enc, context="party.id_number")
+
+    def masked_id_number(self, party: CaseParty) -> str | None:
+        """What others may see of it (:func:`mask_id_number`), ``None`` while unknown."""
+        number = self.party_id_number(party)
+        return None if number is None else mask_id_number(number)
 
     async def _create(self, actor: Actor, app: Application, origin: str, court: str | None,
                       applicant_account: str | None) -> CaseView:
@@ -377,6 +425,7 @@ class CaseService:
         now = self.clock.now()
         case_id = "CASE-" + secrets.token_hex(5).upper()
         applicant_consent = "given" if origin == "application" else "pending"
+        assert app.applicant is not None  # filled from the account for online applications
         applicant = self._party_row(case_id, "applicant", app.applicant, applicant_account, applicant_consent, now)
         respondent = self._party_row(case_id, "respondent", app.respondent, None, "pending", now)
         if applicant.phone == respondent.phone:
@@ -432,12 +481,20 @@ class CaseService:
             raise Forbidden("forbidden", "only parties and agents apply; courts delegate")
         async with self.db() as s:
             row = await s.get(Account, account)
-        if row is None or row.id_number_enc is None or row.phone != normalise_phone(app.applicant.phone) or \
-                self.cipher.decrypt(row.id_number_enc, context="account.id_number") != \
-                validate_id_number(app.applicant.id_number):
+        if row is None or row.id_number_enc is None or row.phone is None:
+            raise InvalidInput("applicant_unregistered", "the applying account has no verified phone and ID number")
+        address = app.applicant.address if app.applicant is not None else \
+            clean_text(app.applicant_address, "applicant_address", MAX_SHORT)
+        registered = PartyDetails(row.display_name, row.phone,
+                                  self.cipher.decrypt(row.id_number_enc, context="account.id_number"), address)
+        given = app.applicant
+        if given is not None and (given.kind != "person" or given.id_number is None or
+                                  normalise_phone(given.phone) != registered.phone or
+                                  validate_id_number(given.id_number) != registered.id_number):
             raise InvalidInput("applicant_mismatch", "the applicant's phone and ID number must be those of the "
                                                      "account applying (or of the party the agent represents)")
-        return await self._create(actor, app, "application", app.court, account)
+        return await self._create(actor, replace(app, applicant=given or registered), "application", app.court,
+                                  account)
 
     async def delegate(self, actor: Actor, app: Application) -> CaseView:
         """A court (its clerk, or its case system through the API) delegates a case to mediation."""
@@ -446,6 +503,8 @@ class CaseService:
             raise Forbidden("forbidden", "only a court delegates a case")
         if not court:
             raise InvalidInput("missing_court", "a delegated case names its court")
+        if app.applicant is None:
+            raise InvalidInput("missing_field", "a delegated case names its applicant", {"field": "applicant"})
         return await self._create(actor, app, "court_delegation", clean_text(court, "court", 100), None)
 
     async def add_document(self, actor: Actor, case_id: str, data: bytes, file_name: str, media_type: str,
@@ -495,10 +554,15 @@ class CaseService:
             account_id = actor.id if actor.role == Role.PARTY else \
                 self._represents(await self._represented(s, actor), party)
             account = await s.get(Account, account_id) if account_id is not None else None
-            if account is None or account.id_number_enc is None or \
-                    self.cipher.decrypt(account.id_number_enc, context="account.id_number") != \
-                    self.cipher.decrypt(party.id_number_enc, context="party.id_number"):
+            own_number = None if account is None or account.id_number_enc is None else \
+                self.cipher.decrypt(account.id_number_enc, context="account.id_number")
+            named = self.party_id_number(party)
+            # A company answers through the person at the phone the case names (no personal number to
+            # match); a person whose number the applicant did not know is identified by their account.
+            if own_number is None or (party.kind == "person" and named not in (None, own_number)):
                 raise Forbidden("identity_mismatch", f"your ID number is not the one the case names for the {acting}")
+            if party.kind == "person" and named is None:
+                party.id_number_enc = self.cipher.encrypt(own_number, context="party.id_number")
             party.account_id = account.id
             party.consent = "given" if consent else "refused"
             party.consent_at = now
@@ -600,21 +664,28 @@ class CaseService:
     # --- step 4: video mediation ------------------------------------------------------------
     async def open_video(self, actor: Actor, case_id: str) -> CaseView:
         """The mediator ends counselling and opens the case's room."""
-        if self.rooms is None:
-            raise WrongState("rooms_unavailable", "this server has no video room service configured")
         async with self.db() as s:
             ctx = await self.load_context(s, actor, case_id)
         self._require_mediator(ctx)
+        await self.open_room(actor, ctx)
+        return await self.view(actor, case_id)
+
+    async def open_room(self, actor: Actor, ctx: CaseContext) -> None:
+        """End counselling and open the case's room for its mediator: when the mediator says so, or
+        (``actor`` the schedule) when a participant arrives at a scheduled session's time."""
+        if self.rooms is None:
+            raise WrongState("rooms_unavailable", "this server has no video room service configured")
         require_step(Step(ctx.case.step), Step.COUNSELLING)
-        room_id = await self.rooms.create_room(case_id, actor.id, ctx.case.organisation)
+        assert ctx.case.mediator_id is not None  # counselling starts when the mediator accepts
+        room_id = await self.rooms.create_room(ctx.case.id, ctx.case.mediator_id, ctx.case.organisation)
         now = self.clock.now()
         async with self.db.begin() as s:
-            ctx = await self.load_context(s, actor, case_id, lock=True)
+            ctx = await self.load_context(s, actor, ctx.case.id, lock=True)
+            require_step(Step(ctx.case.step), Step.COUNSELLING)  # not opened meanwhile by someone else
             ctx.case.room_id = room_id
             await self.enter_step(s, ctx, Step.VIDEO_MEDIATION, now)
             self.record(s, ctx, actor, "step.entered", {"step": str(Step.VIDEO_MEDIATION), "room_id": room_id}, now)
-        await self.publish(case_id, "video.opened", room_id=room_id)
-        return await self.view(actor, case_id)
+        await self.publish(ctx.case.id, "video.opened", room_id=room_id)
 
     async def may_run_room(self, actor: Actor, case_id: str) -> bool:
         """May ``actor`` manage the case's video room (read it, invite anyone into it, end it)? The
@@ -896,8 +967,8 @@ class CaseService:
         self.record(s, ctx, actor, "litigation.package", {"evidence": len(docs)}, now)
 
     def party_material(self, p: CaseParty) -> dict[str, Any]:
-        return {"side": p.side, "name": p.name, "id_number": mask_id_number(
-            self.cipher.decrypt(p.id_number_enc, context="party.id_number")), "address": p.address, "phone": p.phone}
+        return {"side": p.side, "kind": p.kind, "name": p.name, "representative": p.representative,
+                "id_number": self.masked_id_number(p), "address": p.address, "phone": p.phone}
 
     async def litigation_package(self, actor: Actor, case_id: str) -> dict[str, Any]:
         async with self.db() as s:
@@ -1025,8 +1096,8 @@ class CaseService:
     async def _view(self, s: AsyncSession, ctx: CaseContext) -> CaseView:
         case = ctx.case
         result = await s.get(CaseResult, case.id)
-        parties = [PartyView(p.side, p.name, mask_id_number(self.cipher.decrypt(p.id_number_enc, context="party.id_number")),
-                             p.consent, p.account_id is not None) for p in sorted(ctx.parties.values(), key=lambda p: p.side)]
+        parties = [PartyView(p.side, p.name, self.masked_id_number(p), p.consent, p.account_id is not None, p.kind,
+                             p.representative) for p in sorted(ctx.parties.values(), key=lambda p: p.side)]
         pdf_url = None
         if result is not None and result.agreement_id is not None and self._reads_final_agreement(ctx.relation) \
                 and await self.agreements.current_status(s, result.agreement_id) is VersionStatus.COMPLETED:

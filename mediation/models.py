@@ -166,9 +166,14 @@ class CaseParty(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("med_cases.id"), index=True)
     side: Mapped[str] = mapped_column(String(12))  # "applicant" | "respondent"
+    kind: Mapped[str] = mapped_column(String(10), default="person")  # "person" | "company"
     name: Mapped[str] = mapped_column(String(100))
+    #: A company's legal representative (法定代表人), as the applicant names them.
+    representative: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(20), index=True)
-    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    #: A person's ID number or a company's credit code; ``None`` for a person whose number the
+    #: applicant did not know, until that person answers with their registered account.
+    id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     address: Mapped[str] = mapped_column(String(200))
     account_id: Mapped[str | None] = mapped_column(ForeignKey("med_accounts.id"), index=True)
     consent: Mapped[str] = mapped_column(String(10))  # "pending" | "given" | "refused"

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .accounts import AccountService
+from .application_drafts import ApplicationDrafts
 from .agreement_store import SqlAgreementStore
 from .clock import Clock
 from .cases import CaseService
@@ -17,10 +18,12 @@ from .courts import CourtDirectory
 from .deadlines import DeadlineMonitor
 from .events import CaseEventHub
 from .files import FileStore
+from .mediator_desk import MediatorDesk
 from .pii import PiiCipher
 from .recording_policy import RecordingPolicyService
 from .rooms import RoomScheduler
 from .sms import SmsGateway
+from .video_sessions import VideoSessions
 from .workflow import WorkflowPolicy
 
 
@@ -35,6 +38,9 @@ class MediationServices:
     courts: CourtDirectory
     deadlines: DeadlineMonitor
     recording_policy: RecordingPolicyService
+    drafts: ApplicationDrafts
+    sessions: VideoSessions
+    desk: MediatorDesk
 
 
 def build_services(engine: AsyncEngine, *, data_dir: Path, pii_key: bytes, code_key: bytes, clock: Clock,
@@ -49,8 +55,11 @@ def build_services(engine: AsyncEngine, *, data_dir: Path, pii_key: bytes, code_
     files = FileStore(data_dir / "case-files", max_upload_bytes)
     agreements = SqlAgreementStore(db, files, clock, cipher)
     cases = CaseService(db, clock, events, cipher, files, rooms, sms, agreements, policy)
+    sessions = VideoSessions(cases)
     return MediationServices(db=db, events=events, accounts=AccountService(db, clock, sms, cipher, files, code_key),
                              agreements=agreements, cases=cases, court=CourtService(cases, sign_ruling),
                              courts=CourtDirectory(db, clock),
                              deadlines=DeadlineMonitor(db, clock, events),
-                             recording_policy=RecordingPolicyService(cases))
+                             recording_policy=RecordingPolicyService(cases),
+                             drafts=ApplicationDrafts(db, clock, cipher), sessions=sessions,
+                             desk=MediatorDesk(sessions))

@@ -67,10 +67,12 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Accord-Signature"
 EVENT_ID_HEADER = "Accord-Event-Id"
 ALL_KINDS = "*"
-#: The case events the domain publishes (``mediation.cases``, ``mediation.court``, ``mediation.deadlines``).
+#: The case events the domain publishes (``mediation.cases``, ``mediation.court``, ``mediation.deadlines``,
+#: ``mediation.video_sessions``).
 EVENT_KINDS = frozenset({
     "case.created", "document.added", "consent", "mediator.chosen", "mediator.answered", "message",
-    "video.opened", "step", "agreement.recorded", "agreement.effective", "mediation.failed", "rated",
+    "video.opened", "video.scheduled", "video.cancelled", "step", "agreement.recorded", "agreement.effective",
+    "mediation.failed", "rated",
     "complaint.filed", "court.application", "court.ruling", "deadline.overdue",
 })
 MAX_URL = 500

@@ -21,12 +21,14 @@ from .api import api_keys as _api_keys_api  # noqa: F401  (registers /api/admin/
 from .api import cases as cases_api
 from .api import datacentre as datacentre_api
 from .api import directory as directory_api
+from .api import drafts as _drafts_api  # noqa: F401  (registers /api/me/application-draft)
 from .api import identity as identity_api
 from .api import notifications as notifications_api
 from .api import pki as pki_api
 from .api import recordings as recordings_api
 from .api import rooms as rooms_api
 from .api import signing_identity as signing_identity_api
+from .api import video_sessions as _video_sessions_api  # noqa: F401  (registers sessions and /api/me/desk)
 from .api import system as _system_api  # noqa: F401  (registers /healthz and /api/openapi.json)
 from .api import webhooks as webhooks_api
 from .auth import API_KEYS_KEY, make_auth_middleware, open_api_keys, refuse_legacy_key_file

@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mediation.amounts import parse_amount_fen
 from mediation.audit import read_trail, verify_chain
 from mediation.cases import Application, PartyDetails, PaymentTerms
 from mediation.clock import Clock, SystemClock
@@ -153,32 +154,37 @@ Side = Literal["applicant", "respondent"]
 
 # --- bodies -----------------------------------------------------------------------------------
 class PartyIn(Strict):
-    name: str = Field(min_length=1, max_length=100)
-    phone: str = Field(min_length=6, max_length=16)
-    id_number: str = Field(min_length=18, max_length=18)
+    kind: Literal["person", "company"] = "person"
+    name: str = Field(min_length=1, max_length=100, description="a person's name or a company's registered name")
+    phone: str = Field(min_length=6, max_length=16, description="a company's: the phone of the person who answers for it")
+    id_number: str | None = Field(default=None, min_length=1, max_length=32,
+                                  description="a person's resident ID number (a respondent's may be left out when "
+                                              "unknown), or a company's unified social credit code")
     address: str = Field(min_length=1, max_length=200)
+    representative: str | None = Field(default=None, max_length=100, description="a company's legal representative")
 
     def domain(self) -> PartyDetails:
-        return PartyDetails(self.name, self.phone, self.id_number, self.address)
+        return PartyDetails(self.name, self.phone, self.id_number, self.address, self.kind, self.representative)
 
 
 class CaseApplication(Strict):
     dispute_type: str = Field(min_length=1, max_length=40)
     claims: str = Field(min_length=1, max_length=5000)
     facts: str = Field(min_length=1, max_length=5000)
-    amount: str | None = Field(default=None, pattern=r"^\d{1,13}(\.\d{1,2})?$", description="yuan, e.g. 12000.50")
-    applicant: PartyIn
+    amount: str | None = Field(default=None, max_length=40,
+                               description="yuan as people write it: 18600, 18,600.50, ¥18600.00, 1.86万")
+    applicant: PartyIn | None = Field(default=None, description="required for delegations; an online applicant's "
+                                                                "name, phone and ID number come from their account")
+    applicant_address: str = Field(default="", max_length=200, description="an online applicant's address")
     respondent: PartyIn
     court: str | None = Field(default=None, max_length=100)
     on_behalf_of: str | None = Field(default=None, max_length=32)
 
     def domain(self) -> Application:
-        amount_fen = None
-        if self.amount is not None:
-            whole, _, cents = self.amount.partition(".")
-            amount_fen = int(whole) * 100 + int((cents + "00")[:2])
-        return Application(self.dispute_type, self.claims, self.facts, self.applicant.domain(),
-                           self.respondent.domain(), amount_fen, self.court, self.on_behalf_of)
+        amount_fen = None if self.amount in (None, "") else parse_amount_fen(self.amount)
+        return Application(self.dispute_type, self.claims, self.facts,
+                           None if self.applicant is None else self.applicant.domain(), self.respondent.domain(),
+                           amount_fen, self.court, self.on_behalf_of, self.applicant_address)
 
 
 class ConsentIn(Strict):
@@ -477,11 +483,14 @@ async def video_invitation(request: web.Request, _: None) -> VideoInvitation:
     """Only the caller's own seat: a party on their side, an agent on the represented party's side,
     the case's mediator, a clerk or judge of the case's court as an observer. The seat is the same
     on every call (the newest connection takes it over) and the name comes from the case. Query
-    ``side`` only for an agent who represents both sides."""
+    ``side`` only for an agent who represents both sides. At a scheduled session's time a case still
+    in counselling has its room opened first (the schedule opens it for the mediator)."""
     side = request.query.get("side")
     if side not in (None, "applicant", "respondent"):
         raise ApiError(422, "invalid_side", "side is applicant or respondent")
-    return VideoInvitation.of(await services_of(request).cases.invitation(actor_of(request), _case_id(request), side))
+    services, actor = services_of(request), actor_of(request)
+    await services.sessions.open_if_due(actor, _case_id(request))
+    return VideoInvitation.of(await services.cases.invitation(actor, _case_id(request), side))
 
 
 @api.route("POST", "/api/cases/{case_id}/video/guest-links",

@@ -39,9 +39,8 @@ async def _fill_application(page: Page, alice: AccountInfo) -> None:
     await page.fill('[data-path="amount"]', "12000.00")
     await page.fill('[data-path="claims"]', "请求被申请人归还借款 12,000 元")
     await page.fill('[data-path="facts"]', "2025 年 1 月 10 日申请人借给被申请人 12,000 元，约定三个月内归还，至今未还。")
-    await expect(page.locator('[data-path="applicant.name"]')).to_have_value(alice.display_name)
-    await page.fill('[data-path="applicant.id_number"]', id_number(1))
-    await page.fill('[data-path="applicant.address"]', "四川省成都市锦江区示例路 1 号")
+    await expect(page.locator("#applicant-identity")).to_contain_text(alice.display_name)  # from the account
+    await page.fill('[data-path="applicant_address"]', "四川省成都市锦江区示例路 1 号")
     await page.fill('[data-path="respondent.name"]', "示例当事人乙")
     await page.fill('[data-path="respondent.phone"]', "17000000002")
     await page.fill('[data-path="respondent.id_number"]', id_number(2))
@@ -88,6 +87,7 @@ async def test_a_case_from_application_to_court_queue(site: Site, browser: Brows
         await _fill_application(alice, site.people["alice"])
         await alice.screenshot(path=str(ARTIFACTS / "case-application.png"), full_page=True)
         await alice.click("#submit-application")
+        await alice.click("#open-case")  # from the confirmation page
         await expect(alice.locator("#timeline")).to_be_visible()
         case_id = alice.url.split("#case/")[1]
         await expect(alice.locator(".live")).to_have_attribute("data-status", "on")  # following case:event
@@ -251,8 +251,7 @@ async def test_a_party_registers_with_a_texted_code_and_an_ended_session_asks_to
         # The session ends elsewhere (logout on another device): the next call sends the page to sign-in.
         (session,) = [c["value"] for c in await context.cookies() if c["name"] == "accord_session"]
         await site.services.accounts.logout(session)
-        await page.click('#nav a[data-route="apply"]')
-        await page.click('#nav a[data-route="cases"]')  # GET /api/cases answers 401
+        await page.click('#nav a[data-route="apply"]')  # GET /api/me/application-draft answers 401
         await expect(page.locator("#auth-error")).to_contain_text("登录已过期")
         await expect(page.locator("#login-form")).to_be_visible()
     finally:
@@ -268,11 +267,13 @@ def _catalog(body: str) -> dict[str, set[str]]:
 def test_every_case_page_string_exists_in_both_languages() -> None:
     catalog = _catalog((CLIENT / "js/cases/messages.js").read_text())
     identity = _catalog((CLIENT / "js/identity_messages.js").read_text())  # the enrolment panel's own
+    application = _catalog((CLIENT / "js/cases/application_messages.js").read_text())  # application, desk, sessions
     assert catalog["zh"] == catalog["en"], catalog["zh"] ^ catalog["en"]
+    assert application["zh"] == application["en"], application["zh"] ^ application["en"]
     used = set(re.findall(r'data-i18n="([\w.]+)"', (CLIENT / "cases.html").read_text()))
     for path in (CLIENT / "js/cases").glob("*.js"):
         used |= set(re.findall(r'\bt\(\s*"([\w.:]+)"', path.read_text()))
         used |= set(re.findall(r'(?:button|panel)\([^)]*?"([a-z]+\.[\w.]+)"', path.read_text()))
     assert used, "the scan found the keys"
-    missing = used - catalog["zh"] - identity["zh"]
+    missing = used - catalog["zh"] - identity["zh"] - application["zh"]
     assert not missing, sorted(missing)

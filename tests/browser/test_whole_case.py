@@ -204,13 +204,15 @@ async def test_one_case_through_every_step_in_the_pages(deployment: Deployment, 
         await form.locator('[data-path="amount"]').fill("12000")
         await form.locator('[data-path="claims"]').fill("请求被申请人归还借款 12,000 元")
         await form.locator('[data-path="facts"]').fill("2025 年 1 月 10 日被申请人借款 12,000 元，约定半年归还，至今未还。")
-        await form.locator('[data-path="applicant.id_number"]').fill(APPLICANT["id"])
-        await form.locator('[data-path="applicant.address"]').fill("四川省成都市武侯区示例路 1 号")
+        await expect(form.locator("#applicant-identity")).to_contain_text(APPLICANT["name"])  # from the registration
+        await form.locator('[data-path="applicant_address"]').fill("四川省成都市武侯区示例路 1 号")
         await form.locator('[data-path="respondent.name"]').fill(RESPONDENT["name"])
         await form.locator('[data-path="respondent.phone"]').fill(RESPONDENT["phone"])
         await form.locator('[data-path="respondent.id_number"]').fill(RESPONDENT["id"])
         await form.locator('[data-path="respondent.address"]').fill("四川省成都市武侯区示例路 2 号")
         await page.click("#submit-application")
+        await expect(page.locator("#confirmation")).to_contain_text("申请已提交")
+        await page.click("#open-case")
         await expect(page.locator("#timeline")).to_be_visible()
         case_id = re.search(r"#case/(CASE-[0-9A-F]+)", page.url).group(1)  # type: ignore[union-attr]
         await expect(page.locator("#next-actor")).to_contain_text("等待被申请人确认是否同意调解")

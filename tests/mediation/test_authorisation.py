@@ -8,6 +8,7 @@ case → 404, exactly as for a case that does not exist, and nothing changes in 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,7 +17,7 @@ from signaling.openapi import api as registry
 
 from .api_client import Api, User
 from .conftest import MEDIATION_TAGS
-from .doubles import id_number
+from .doubles import START, id_number
 from .scenario import case_with_filed_confirmation, cast_of_characters, database_snapshot, strangers
 
 ACCOUNTS = {"party", "agent", "mediator", "org_admin", "court_clerk", "judge", "platform_admin"}
@@ -71,6 +72,13 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/court/applications/{application_id}/extension"): {"judge"},
     ("POST", "/api/court/applications/{application_id}/ruling"): {"judge"},
     ("GET", "/api/me/flags"): ACCOUNTS,
+    ("GET", "/api/me/application-draft"): {"party", "agent"},  # before PUT: nobody has a draft yet
+    ("PUT", "/api/me/application-draft"): {"party", "agent"},
+    ("DELETE", "/api/me/application-draft"): {"party", "agent"},
+    ("GET", "/api/me/desk"): {"mediator"},
+    ("POST", "/api/cases/{case_id}/sessions"): {"mediator"},
+    ("GET", "/api/cases/{case_id}/sessions"): EVERYONE,
+    ("POST", "/api/cases/{case_id}/sessions/{session_id}/cancel"): {"mediator"},
     ("POST", "/api/deadlines/scan"): {"platform_admin", "service"},
     ("GET", "/api/court/applications/{application_id}/ruling.pdf"): {"party", "agent", "court_clerk", "judge"},
     ("GET", "/api/courts"): PUBLIC,
@@ -86,6 +94,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/cases/{case_id}/video"): {},
     ("POST", "/api/cases/{case_id}/video/conclude"): {},
     ("POST", "/api/cases/{case_id}/video/guest-links"): {"side": "applicant"},
+    ("POST", "/api/cases/{case_id}/sessions"): {"starts_at": (START + timedelta(days=1)).isoformat()},
+    ("POST", "/api/cases/{case_id}/sessions/{session_id}/cancel"): {},
     ("PUT", "/api/cases/{case_id}/recording-policy"): {"mode": "joint"},
     ("POST", "/api/cases/{case_id}/agreement"): {},
     ("POST", "/api/cases/{case_id}/failure"): {"reasons": ["no"]},
@@ -126,7 +136,7 @@ async def test_every_role_against_every_case_endpoint(api: Api, engine: AsyncEng
             for target_case, target_app in ((case_id, application_id), ("CASE-0000000000", "J-0000000000")):
                 # The case's real document under the missing case too: a document id grants nothing.
                 path = template.replace("{case_id}", target_case).replace("{application_id}", target_app) \
-                    .replace("{document_id}", document["id"])
+                    .replace("{document_id}", document["id"]).replace("{session_id}", "VS-0")
                 if (method, template) in RAW:
                     path += "?name=evidence.pdf"
                 body = BODIES.get((method, template))
@@ -192,15 +202,18 @@ async def test_every_role_against_every_other_endpoint(api: Api) -> None:
             return body, None, path
         if key == ("POST", "/api/courts"):
             return {"name": f"Court {n}", "region": "Chengdu"}, None, path
+        if key == ("PUT", "/api/me/application-draft"):
+            return {"data": {"claims": "c"}}, None, path
         return ({} if method == "POST" else None), None, path  # type: ignore[return-value]
 
     # Success where a role may act; the org admin's staff call is refused by the domain when
     # the organisation is not its own (403), the platform admin's succeeds.
     success = {("POST", "/api/auth/code"): 202, ("POST", "/api/accounts/staff"): 201,
                ("POST", "/api/accounts/agents"): 201, ("POST", "/api/cases"): 201,
-               ("POST", "/api/cases/delegations"): 201, ("POST", "/api/courts"): 201}
+               ("POST", "/api/cases/delegations"): 201, ("POST", "/api/courts"): 201,
+               ("DELETE", "/api/me/application-draft"): 204}
     refused_anyway = {("POST", "/api/accounts/register"): 401, ("POST", "/api/auth/login"): 401,
-                      ("POST", "/api/auth/login/code"): 401}
+                      ("POST", "/api/auth/login/code"): 401, ("GET", "/api/me/application-draft"): 404}
     order = [k for k in ALLOWED if "{" not in k[1] and k != ("POST", "/api/auth/logout")]
     order.append(("POST", "/api/auth/logout"))  # last: it ends the caller's session
     for key in order:
@@ -211,7 +224,7 @@ async def test_every_role_against_every_other_endpoint(api: Api) -> None:
             if raw is not None:
                 headers["Content-Type"] = "application/pdf"
             got = await api.client.request(key[0], path, json=body if raw is None else None, data=raw, headers=headers)
-            payload = await got.json()
+            payload = await got.json() if got.content_type == "application/json" else await got.read()
             if allowed != PUBLIC and who is None:
                 expected = 401
             elif allowed != PUBLIC and role not in allowed:

@@ -138,6 +138,14 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/courts"): row(PUBLIC),
     ("POST", "/api/courts"): row({"platform_admin"}),
     ("GET", "/api/me/flags"): row(ACCOUNTS),
+    # The caller's own draft and desk: no object named, nothing of anyone else's to reach.
+    ("GET", "/api/me/application-draft"): row({"agent", "party"}),
+    ("PUT", "/api/me/application-draft"): row({"agent", "party"}),
+    ("DELETE", "/api/me/application-draft"): row({"agent", "party"}),
+    ("GET", "/api/me/desk"): row({"mediator"}),
+    ("POST", "/api/cases/{case_id}/sessions"): row({"mediator"}, "case"),
+    ("GET", "/api/cases/{case_id}/sessions"): row(EVERYONE, "case"),
+    ("POST", "/api/cases/{case_id}/sessions/{session_id}/cancel"): row({"mediator"}, "case"),
     ("POST", "/api/deadlines/scan"): row({"platform_admin", "service"}),
     ("GET", "/api/directory/categories"): row(PUBLIC),
     ("GET", "/api/directory/organisations"): row(PUBLIC),
@@ -240,6 +248,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/sign/identity/code/verify"): {"field_name": "sig_01_party_applicant", "code": "000000"},
     ("PUT", "/api/directory/mediators/{mediator_id}"): {"category": "lawyer", "region": "Chengdu"},
     ("POST", "/api/courts"): {"name": "Matrix Court", "region": "Chengdu"},
+    ("PUT", "/api/me/application-draft"): {"data": {"claims": "matrix"}},
+    ("POST", "/api/cases/{case_id}/sessions"): {
+        "starts_at": (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat(), "duration_minutes": 60},
     ("POST", "/api/directory/organisations"): {"name": "Matrix Org", "category": "peoples", "region": "Chengdu",
                                                "address": "1 Road", "contact": "028"},
 }

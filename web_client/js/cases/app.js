@@ -1,19 +1,22 @@
 // The case pages: sign in through a role's channel, then the views that role works with.
-// Routes live in the hash: #cases, #apply, #case/<id>, #court, #admin.
+// Routes live in the hash: #cases (a mediator's desk), #apply, #submitted/<id>, #case/<id>, #court, #admin.
 
 import * as i18n from "../i18n.js";
 import { renderAdmin } from "./admin.js";
 import { SIGNED_OUT, register, sendCode, signIn, signOut, whoAmI } from "./api.js";
-import { renderApplication } from "./application.js";
+import { renderApplication, renderConfirmation } from "./application.js";
+import { APPLICATION_MESSAGES } from "./application_messages.js";
 import { renderCase } from "./case_page.js";
 import { renderCaseList } from "./case_list.js";
 import { renderCourtQueue } from "./court_queue.js";
+import { renderDesk } from "./desk.js";
 import { $, busy, errorText, notify } from "./dom.js";
 import { arrowKeysMoveBetweenTabs } from "../tabs.js";
 import { MESSAGES } from "./messages.js";
 import { openLinksInViewer } from "../viewer/viewer.js";
 
 i18n.register(MESSAGES);
+i18n.register(APPLICATION_MESSAGES);
 openLinksInViewer(document);
 
 const COURT_ROLES = ["court_clerk", "judge"];
@@ -32,6 +35,9 @@ function parseRoute() {
   const [name, arg] = decodeURIComponent(window.location.hash.replace(/^#/, "")).split("/");
   if (name === "case" && /^[A-Za-z0-9_-]{1,64}$/.test(arg ?? "")) return { name, arg };
   if (name === "apply" && PARTY_ROLES.includes(account.role)) return { name };
+  if (name === "submitted" && PARTY_ROLES.includes(account.role) && /^[A-Za-z0-9_-]{1,64}$/.test(arg ?? "")) {
+    return { name, arg };
+  }
   if (name === "court" && COURT_ROLES.includes(account.role)) return { name };
   if (name === "admin" && ADMIN_ROLES.includes(account.role)) return { name };
   if (name === "cases") return { name };
@@ -55,7 +61,9 @@ async function show() {
   if (route.name === "apply") leaveView = await renderApplication(context);
   else if (route.name === "case") leaveView = await renderCase(context, route.arg);
   else if (route.name === "court") leaveView = await renderCourtQueue(context);
+  else if (route.name === "submitted") leaveView = await renderConfirmation(context, route.arg);
   else if (route.name === "admin") leaveView = await renderAdmin(context);
+  else if (account.role === "mediator") leaveView = await renderDesk(context);
   else leaveView = await renderCaseList(context);
   document.body.dataset.state = "ready";
 }

@@ -10,6 +10,8 @@ import { courtPanel } from "./court_panel.js";
 import { failurePanel } from "./failure_panel.js";
 import { mediatorChoicePanel } from "./mediator_choice.js";
 import { myActions } from "./next_actions.js";
+import { enterRoom } from "./room_entry.js";
+import { sessionsPanel } from "./sessions_panel.js";
 
 const PARTY_ROLES = ["party", "agent"];
 /** Besides the parties, who has a seat in the case's video session (clerks and judges observe). */
@@ -101,23 +103,6 @@ async function counsellingPanel(c, account, refresh) {
   return p.node;
 }
 
-/** Open the room in a new tab for the signed-in person's own seat: the tab is opened within the
- * click (so no popup blocker stands between the person and the room), then sent to the link the
- * server issues for their seat. Nobody copies a link to enter their own case's room. */
-async function enterRoom(c, side) {
-  const tab = window.open("", "_blank");
-  if (tab) tab.opener = null;
-  try {
-    const query = side ? `?side=${side}` : "";
-    const { url } = await api.get(casePath(c, `invitation${query}`));
-    if (tab) tab.location.replace(url);
-    else window.location.assign(url);
-  } catch (error) {
-    tab?.close();
-    throw error;
-  }
-}
-
 /** The mediator's links for parties who cannot sign in: each opens that named party's own seat. */
 function guestLinks(c, notice) {
   const list = el("ul", { class: "guest-links" });
@@ -188,6 +173,9 @@ export async function actionPanels({ caseView: c, account, applications, refresh
   if (myActions(c, account, "accept_assignment").length > 0) panels.push(assignmentPanel(c, refresh));
   if ((party || account.role === "mediator") && ["counselling", "video_mediation"].includes(c.step)) {
     panels.push(await counsellingPanel(c, account, refresh));
+  }
+  if ((party || account.role === "mediator") && ["counselling", "video_mediation"].includes(c.step)) {
+    panels.push(await sessionsPanel(c, account, side, refresh));
   }
   if ((party || SEATED_STAFF.includes(account.role)) && c.step === "video_mediation") {
     panels.push(videoPanel(c, account, side, refresh));

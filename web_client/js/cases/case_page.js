@@ -6,7 +6,7 @@ import { api } from "./api.js";
 import { actionPanels } from "./case_actions.js";
 import { finalState } from "./court_panel.js";
 import { busy, el, errorText, notify, size, when, yuan } from "./dom.js";
-import { disputeLabel, loadDisputeTypes, STEPS, stepLabel } from "./labels.js";
+import { disputeLabel, loadDisputeTypes, partyIdentity, STEPS, stepLabel } from "./labels.js";
 import { followCase } from "./live.js";
 import { nextActionsBox } from "./next_actions.js";
 import { recordingsSection } from "./recordings_panel.js";
@@ -95,7 +95,7 @@ function summary(c, mediatorName, mayUpload, refresh) {
     el("dl", { class: "facts" }, facts.map(([key, value]) => [el("dt", { text: i18n.t(key) }), el("dd", { text: value })])),
     el("h3", { text: i18n.t("case.parties") }),
     el("ul", { class: "parties" }, c.parties.map((p) => el("li", { dataset: { consent: p.consent } },
-      el("strong", { text: `${i18n.t(`side.${p.side}`)} ${p.name}` }), ` ${p.id_number} `,
+      el("strong", { text: `${i18n.t(`side.${p.side}`)} ${p.name}` }), ` ${partyIdentity(p)} `,
       el("span", { class: "consent", text: i18n.t(`consent.${p.consent}`) })))),
     el("h3", { text: i18n.t("case.documents") }),
     c.documents.length === 0 ? el("p", { class: "hint", text: i18n.t("case.noDocuments") })

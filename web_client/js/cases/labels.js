@@ -24,3 +24,12 @@ export function disputeLabel(type) {
 export function stepLabel(step) {
   return `${STEPS.indexOf(step) + 1}. ${i18n.t(`step.${step}`)}`;
 }
+
+/** How a party is identified on the case page: a person's masked ID number (or that it is not yet
+ * known), a company's masked credit code and legal representative. */
+export function partyIdentity(party) {
+  if (party.kind === "company") {
+    return i18n.t("party.companyIdentity", { code: party.id_number ?? "—", representative: party.representative ?? "—" });
+  }
+  return party.id_number ?? i18n.t("party.idUnknown");
+}
