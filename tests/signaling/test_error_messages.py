@@ -147,7 +147,10 @@ def test_the_case_timeline_has_words_for_every_audit_action(tables: dict[str, di
     literal = _literal_audit_actions()
     assert {"case.created", "video.guest_link", "identity.check_failed"} <= literal  # the scan works
     actions = literal | {f"room.{a}" for a in moderation}
-    cases = tables[f"{CLIENT / 'cases' / 'messages.js'}#MESSAGES"]
+    # cases.html registers both tables (cases/app.js)
+    page_tables = (tables[f"{CLIENT / 'cases' / 'messages.js'}#MESSAGES"],
+                   tables[f"{CLIENT / 'cases' / 'application_messages.js'}#APPLICATION_MESSAGES"])
+    cases = {language: {k: v for table in page_tables for k, v in table[language].items()} for language in ("zh", "en")}
     for language in ("zh", "en"):
         missing = sorted(a for a in actions if f"log.{a}" not in cases[language])
         assert not missing, (language, missing)
