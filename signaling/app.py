@@ -20,6 +20,7 @@ from .api import agreements as agreements_api
 from .api import api_keys as _api_keys_api  # noqa: F401  (registers /api/admin/api-keys)
 from .api import cases as cases_api
 from .api import directory as directory_api
+from .api import guidance as guidance_api
 from .api import identity as identity_api
 from .api import notifications as notifications_api
 from .api import pki as pki_api
@@ -170,6 +171,7 @@ def create_app(settings: Settings) -> web.Application:
     webhooks_api.setup_webhooks(app, services, outbound=webhooks_api.outbound_policy(settings))
     notifications_api.setup_notifications(app, settings, services)
     directory_api.setup_directory(app, services)
+    guidance_api.setup_guidance(app, settings, services, sio)
     api.install(app, public_url=settings.base_url)
     _static_routes(app)
 

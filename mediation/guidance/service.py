@@ -1,0 +1,298 @@
+"""Guidance over the database: the assistant's entries (seeded from the shipped file, edited by
+platform administrators), its log of unanswered questions, consultation requests, the estimator's
+platform figures (SQL aggregates) and the similar-case corpus. Searching and index building run in
+a worker thread; the indexes are caches of tables, rebuilt when the tables change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterable
+
+from sqlalchemy import case as when, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ..accounts import Actor, Role
+from ..clock import Clock
+from ..directory_models import Organisation
+from ..errors import Forbidden, InvalidInput, NotFound
+from ..guidance_models import ConsultationRequest, GuidanceEntry, PastCase, UnansweredQuestion
+from ..models import Case, CaseResult
+from ..workflow import Outcome
+from .assistant import Assistant, Entry, Language, Reply, shipped_entries
+from .diagnosis import Answers, Diagnosis, diagnose
+from .fees import LawyerFees, LitigationCost, litigation_cost, payment_order_fee
+from .similar import CaseIndex, Piece, PastCaseIn, highlight, query_words
+
+#: How long a node trusts its copy of the knowledge base before asking whether it changed.
+RECHECK_SECONDS = 2.0
+MAX_SIMILAR = 20
+
+
+@dataclass(frozen=True)
+class MediationFigures:
+    """The platform's own record for a dispute type (or all types when it has too few cases)."""
+
+    dispute_type: str | None
+    decided: int
+    settled: int
+    settlement_rate: float | None
+    median_days: float | None
+    fee: Decimal  # people's mediation: nothing
+
+
+@dataclass(frozen=True)
+class Estimate:
+    dispute_type: str
+    amount: Decimal
+    litigation: LitigationCost
+    payment_order_fee: Decimal
+    mediation: MediationFigures
+    explanation_zh: str
+    explanation_en: str
+
+
+@dataclass(frozen=True)
+class SimilarCase:
+    reference: str
+    court: str
+    dispute_type: str
+    outcome: str
+    result: str
+    amount_yuan: int | None
+    duration_days: int
+    decided_on: str
+    score: float
+    facts: list[Piece]
+    claims: list[Piece]
+
+
+MIN_CASES_FOR_TYPE = 5
+
+
+class GuidanceService:
+    def __init__(self, db: async_sessionmaker[AsyncSession], clock: Clock, *, lawyer: LawyerFees | None = None):
+        self.db = db
+        self.clock = clock
+        self.lawyer = lawyer or LawyerFees()
+        self._assistant: Assistant | None = None
+        self._entries_version: tuple[int, Any] | None = None
+        self._checked_at = 0.0
+        self._cases: CaseIndex | None = None
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ knowledge base
+    async def seed(self, entries: Iterable[Entry] | None = None) -> int:
+        """Add the shipped entries whose id the table does not have yet; the number added."""
+        entries = list(entries if entries is not None else await asyncio.to_thread(shipped_entries))
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            have = set((await s.execute(select(GuidanceEntry.id))).scalars())
+            new = [e for e in entries if e.id not in have]
+            s.add_all(_row(e, now, "seed") for e in new)
+        return len(new)
+
+    async def entries(self) -> list[Entry]:
+        async with self.db() as s:
+            rows = (await s.execute(select(GuidanceEntry).order_by(GuidanceEntry.topic, GuidanceEntry.id))).scalars()
+            return [_entry(r) for r in rows]
+
+    async def put_entry(self, actor: Actor, entry: Entry) -> Entry:
+        _editor(actor)
+        async with self.db.begin() as s:
+            await s.merge(_row(entry, self.clock.now(), actor.id))
+        self._checked_at = 0.0
+        return entry
+
+    async def delete_entry(self, actor: Actor, entry_id: str) -> None:
+        _editor(actor)
+        async with self.db.begin() as s:
+            if (await s.execute(delete(GuidanceEntry).where(GuidanceEntry.id == entry_id))).rowcount == 0:
+                raise NotFound("not_found", "no such guidance entry")
+        self._checked_at = 0.0
+
+    async def unanswered(self, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
+        _editor(actor)
+        async with self.db() as s:
+            rows = (await s.execute(select(UnansweredQuestion).order_by(UnansweredQuestion.id.desc())
+                                    .limit(limit))).scalars()
+            return [{"question": r.question, "lang": r.lang, "outcome": r.outcome, "confidence": r.confidence,
+                     "best_entry": r.best_entry, "asked_at": r.asked_at.isoformat()} for r in rows]
+
+    async def _current_assistant(self) -> Assistant:
+        if self._assistant is not None and time.monotonic() - self._checked_at < RECHECK_SECONDS:
+            return self._assistant
+        async with self._lock:
+            async with self.db() as s:
+                version = tuple((await s.execute(select(func.count(), func.max(GuidanceEntry.updated_at)))).one())
+            if self._assistant is None or version != self._entries_version:
+                entries = await self.entries()
+                self._assistant = await asyncio.to_thread(Assistant, entries)
+                self._entries_version = version
+            self._checked_at = time.monotonic()
+            return self._assistant
+
+    async def ask(self, question: str, lang: Language | None = None) -> Reply:
+        """Answer; a declined or uncertain question is logged for the editors."""
+        question = question.strip()
+        if not question:
+            raise InvalidInput("bad_question", "ask a question")
+        assistant = await self._current_assistant()
+        reply = await asyncio.to_thread(assistant.reply, question, lang)
+        if reply.outcome != "answer":
+            async with self.db.begin() as s:
+                s.add(UnansweredQuestion(question=question[:300], lang=reply.lang, outcome=reply.outcome,
+                                         confidence=reply.confidence,
+                                         best_entry=reply.citation.entry_id if reply.citation else None,
+                                         asked_at=self.clock.now()))
+        return reply
+
+    # ------------------------------------------------------------------ consultations
+    async def request_consultation(self, organisation_id: str, name: str, phone: str, question: str,
+                                   dispute_type: str | None) -> str:
+        async with self.db.begin() as s:
+            if await s.get(Organisation, organisation_id) is None:
+                raise NotFound("not_found", "no such organisation")
+            request_id = "gc_" + secrets.token_hex(8)
+            s.add(ConsultationRequest(id=request_id, organisation_id=organisation_id, name=name, phone=phone,
+                                      question=question, dispute_type=dispute_type, created_at=self.clock.now()))
+        return request_id
+
+    async def consultations(self, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
+        """An organisation's administrator sees the requests to their organisation; the platform's all."""
+        query = select(ConsultationRequest, Organisation.name).join(
+            Organisation, Organisation.id == ConsultationRequest.organisation_id)
+        if actor.role == Role.ORG_ADMIN:
+            query = query.where(Organisation.name == actor.organisation)
+        elif actor.role != Role.PLATFORM_ADMIN:
+            raise Forbidden("forbidden", "consultation requests are for organisation administrators")
+        async with self.db() as s:
+            rows = (await s.execute(query.order_by(ConsultationRequest.created_at.desc()).limit(limit))).all()
+        return [{"id": r.id, "organisation": org, "name": r.name, "phone": r.phone, "question": r.question,
+                 "dispute_type": r.dispute_type, "created_at": r.created_at.isoformat()} for r, org in rows]
+
+    # ------------------------------------------------------------------ diagnosis and estimate
+    @staticmethod
+    def diagnose(answers: Answers) -> Diagnosis:
+        return diagnose(answers)
+
+    async def mediation_figures(self, dispute_type: str | None) -> MediationFigures:
+        """Settlement rate and median time to a result on this platform: grouped SQL, the median by
+        ordering the durations in SQL and reading the middle row(s)."""
+        async with self.db() as s:
+            dialect = s.bind.dialect.name
+            days = (func.julianday(CaseResult.recorded_at) - func.julianday(Case.created_at)
+                    if dialect == "sqlite" else
+                    func.extract("epoch", CaseResult.recorded_at - Case.created_at) / 86400.0)
+            where = [Case.outcome.in_((str(Outcome.SETTLED), str(Outcome.FAILED)))]
+            if dispute_type is not None:
+                where.append(Case.dispute_type == dispute_type)
+            decided, settled = (await s.execute(select(
+                func.count(), func.coalesce(func.sum(when((Case.outcome == str(Outcome.SETTLED), 1), else_=0)), 0))
+                .where(*where))).one()
+            decided, settled = int(decided), int(settled)
+            if dispute_type is not None and decided < MIN_CASES_FOR_TYPE:
+                return await self.mediation_figures(None)
+            median = None
+            if decided:
+                middle = (await s.execute(select(days.label("d")).select_from(Case)
+                                          .join(CaseResult, CaseResult.case_id == Case.id).where(*where)
+                                          .order_by(days).offset((decided - 1) // 2)
+                                          .limit(2 - decided % 2))).scalars().all()
+                if middle:
+                    median = round(sum(float(d) for d in middle) / len(middle), 1)
+        return MediationFigures(dispute_type, decided, settled, round(settled / decided, 4) if decided else None,
+                                median, Decimal(0))
+
+    async def estimate(self, dispute_type: str, amount: Decimal, *, simplified: bool, with_lawyer: bool) -> Estimate:
+        lit = litigation_cost(dispute_type, amount, simplified=simplified, lawyer=self.lawyer if with_lawyer else None)
+        med = await self.mediation_figures(dispute_type)
+        rate = f"{med.settlement_rate * 100:.1f}%" if med.settlement_rate is not None else "—"
+        days = f"{med.median_days:g}" if med.median_days is not None else "—"
+        scope_zh = "同类纠纷" if med.dispute_type else "全部纠纷（同类案件太少）"
+        scope_en = "disputes of this type" if med.dispute_type else "all disputes (too few of this type)"
+        zh = (f"起诉需预交案件受理费约{lit.acceptance_fee}元"
+              f"{'（简易程序减半）' if simplified else ''}，"
+              f"{f'律师费约{lit.lawyer_fee}元，' if with_lawyer else ''}一审法定审限{lit.months}个月，"
+              f"还不含上诉和执行的时间。人民调解免费；本平台{scope_zh}的调解成功率为{rate}，"
+              f"从申请到出结果的中位用时为{days}天。调解不成仍可起诉，申请调解使诉讼时效中断。")
+        en = (f"Suing means advancing a court fee of about {lit.acceptance_fee} yuan"
+              f"{' (halved under simplified procedure)' if simplified else ''}"
+              f"{f', a lawyer about {lit.lawyer_fee} yuan' if with_lawyer else ''}; first instance may take up to "
+              f"{lit.months} months, before any appeal or enforcement. People's mediation is free; on this platform "
+              f"{scope_en} settled in {rate} of decided cases, with a median of {days} days from application to "
+              f"result. If mediation fails you can still sue, and applying interrupts the limitation period.")
+        return Estimate(dispute_type, amount, lit, payment_order_fee(amount), med, zh, en)
+
+    # ------------------------------------------------------------------ similar cases
+    async def import_cases(self, cases: Iterable[PastCaseIn], batch: int = 2000) -> int:
+        """Add past cases (their terms computed in a thread); a reference already stored is refused."""
+        count = 0
+        pending: list[PastCaseIn] = []
+        for case in cases:
+            pending.append(case)
+            if len(pending) >= batch:
+                count += await self._insert(pending)
+                pending = []
+        if pending:
+            count += await self._insert(pending)
+        return count
+
+    async def _insert(self, cases: list[PastCaseIn]) -> int:
+        searchable = await asyncio.to_thread(lambda: [c.search_terms() for c in cases])
+        async with self.db.begin() as s:
+            refs = [c.reference for c in cases]
+            taken = set((await s.execute(select(PastCase.reference).where(PastCase.reference.in_(refs)))).scalars())
+            if taken or len(set(refs)) != len(refs):
+                raise InvalidInput("duplicate_reference", f"references already imported: {sorted(taken)[:5]}")
+            s.add_all(PastCase(reference=c.reference, court=c.court, dispute_type=c.dispute_type, facts=c.facts,
+                               claims=c.claims, outcome=c.outcome, result=c.result, amount_yuan=c.amount_yuan,
+                               duration_days=c.duration_days, decided_on=c.decided_on, terms=t)
+                      for c, t in zip(cases, searchable))
+        return len(cases)
+
+    async def _case_index(self) -> CaseIndex:
+        async with self.db() as s:
+            version = tuple((await s.execute(select(func.count(), func.coalesce(func.max(PastCase.id), 0)))).one())
+        if self._cases is not None and self._cases.version == version:
+            return self._cases
+        async with self._lock:
+            if self._cases is None or self._cases.version != version:
+                async with self.db() as s:
+                    rows = (await s.execute(select(PastCase.id, PastCase.terms).order_by(PastCase.id))).all()
+                ids = [r[0] for r in rows]
+                self._cases = await asyncio.to_thread(CaseIndex, version, ids, [r[1].split() for r in rows])
+            return self._cases
+
+    async def similar(self, description: str, limit: int = 5) -> list[SimilarCase]:
+        index = await self._case_index()
+        hits = await asyncio.to_thread(index.search, description, min(limit, MAX_SIMILAR))
+        if not hits:
+            return []
+        async with self.db() as s:
+            rows = {r.id: r for r in (await s.execute(select(PastCase).where(
+                PastCase.id.in_([i for i, _ in hits])))).scalars()}
+        words = await asyncio.to_thread(query_words, description)
+        return [SimilarCase(r.reference, r.court, r.dispute_type, r.outcome, r.result, r.amount_yuan, r.duration_days,
+                            r.decided_on.isoformat(), round(score, 3), highlight(r.facts, words),
+                            highlight(r.claims, words))
+                for i, score in hits if (r := rows.get(i)) is not None]
+
+
+def _editor(actor: Actor) -> None:
+    if actor.role != Role.PLATFORM_ADMIN:
+        raise Forbidden("forbidden", "the knowledge base is edited by platform administrators")
+
+
+def _row(e: Entry, now: Any, by: str) -> GuidanceEntry:
+    return GuidanceEntry(id=e.id, topic=e.topic, question_zh=e.question_zh, question_en=e.question_en,
+                         answer_zh=e.answer_zh, answer_en=e.answer_en, source=e.source, keywords=list(e.keywords),
+                         updated_at=now, updated_by=by)
+
+
+def _entry(r: GuidanceEntry) -> Entry:
+    return Entry(r.id, r.topic, r.question_zh, r.question_en, r.answer_zh, r.answer_en, r.source, tuple(r.keywords))
