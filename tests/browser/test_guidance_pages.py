@@ -1,0 +1,77 @@
+"""The guidance page and the assistant widget in headless Chromium: a question answered with its
+citation (over HTTP on the page, over Socket.IO in the widget), a diagnosis, the estimator's side by
+side table and similar cases with highlighted words. Screenshots: test-artifacts/guidance-*.png."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from mediation.guidance.demo_corpus import demo_cases
+from signaling.api.guidance import GUIDANCE_KEY
+
+from .case_site import ARTIFACTS, SAME_LOOP, Site, browser, site  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+@SAME_LOOP
+async def test_the_guidance_page_answers_diagnoses_estimates_and_finds_cases(site: Site, browser: Browser) -> None:
+    guidance = site.app[GUIDANCE_KEY]
+    if not await guidance.similar("押金", 1):
+        await guidance.import_cases(demo_cases(200))
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        await page.goto(f"{site.base_url}/")
+        await page.click("a[href='/guidance.html']")
+        await expect(page.locator("body")).to_have_attribute("data-state", "ready")
+        await page.fill("#ask-form input[name=q]", "司法确认要交钱吗？")
+        await page.click("#ask-form button")
+        reply = page.locator("#answers .reply").first
+        await expect(reply).to_have_attribute("data-outcome", "answer")
+        await expect(reply.locator(".citation")).to_have_attribute("data-entry", "jc-fee")
+        await expect(reply).to_contain_text("诉讼费用交纳办法")
+
+        await page.select_option("#diagnosis-form [name=dispute_type]", "labour")
+        await page.click("#diagnosis-form button")
+        await expect(page.locator("#diagnosis-result")).to_contain_text("劳动争议仲裁")
+
+        await page.select_option("#estimate-form [name=dispute_type]", "loan")
+        await page.fill("#estimate-form [name=amount]", "100000")
+        await page.uncheck("#estimate-form [name=lawyer]")
+        await page.click("#estimate-form button")
+        await expect(page.locator("#estimate-result table")).to_contain_text("¥2,300")
+
+        await page.fill("#similar-form input[name=q]", "房东退租时扣押金不退")
+        await page.click("#similar-form button")
+        await expect(page.locator("#similar-result mark").first).to_be_visible()
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "guidance-page-1280.png"), full_page=True)
+        assert not errors, errors
+    finally:
+        await context.close()
+
+
+@SAME_LOOP
+async def test_the_widget_answers_over_socketio_on_a_public_page(site: Site, browser: Browser) -> None:
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = await context.new_page()
+    try:
+        await page.goto(f"{site.base_url}/mediators.html")
+        await page.click("#assistant-widget .assistant-toggle")
+        await page.fill("#assistant-widget input[name=q]", "对方不履行调解协议怎么办")
+        await page.click("#assistant-widget form button")
+        reply = page.locator("#assistant-widget .reply").first
+        await expect(reply).to_be_visible()
+        await expect(reply.locator(".citation")).to_have_attribute("data-entry", "agreement-breach")
+        await page.fill("#assistant-widget input[name=q]", "推荐一部好看的电影")
+        await page.click("#assistant-widget form button")
+        await expect(page.locator("#assistant-widget .reply").nth(1)).to_have_attribute("data-outcome", "declined")
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "guidance-widget-390.png"))
+    finally:
+        await context.close()
