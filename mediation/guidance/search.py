@@ -12,6 +12,10 @@ import bm25s
 import numpy as np
 
 
+#: Prefixes of terms that are character fragments, not words (see ``text.terms``).
+FRAGMENT_MARKS = ("~",)
+
+
 @dataclass(frozen=True)
 class Hit:
     position: int  # the document's position in the list the index was built from
@@ -42,9 +46,10 @@ class SearchIndex:
         return [Hit(int(i), float(scores[i])) for i in ranked if scores[i] > 0]
 
     def coverage(self, query: Sequence[str], position: int) -> float:
-        """How much of the question the document covers, each term weighted by its rarity (a word
-        the corpus never uses weighs most: a question about something else is mostly such words)."""
-        wanted = set(query)
+        """How much of the question the document covers, each word weighted by its rarity (a word
+        the corpus never uses weighs most: a question about something else is mostly such words).
+        Character fragments help ranking only; they are left out here."""
+        wanted = {t for t in query if not t.startswith(FRAGMENT_MARKS)}
         if not wanted:
             return 0.0
         weight = {t: self._idf.get(t, self._unknown_idf) for t in wanted}

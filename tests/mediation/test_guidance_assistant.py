@@ -1,5 +1,6 @@
 """The assistant on questions it was not built from (``guidance_heldout.yaml``): top-1 accuracy on
-paraphrased questions and the decline rate on off-topic ones, printed and held to stated floors."""
+paraphrased questions and the decline rate on off-topic ones, printed and held to stated floors.
+Tuning (synonyms, keywords, thresholds) is done on ``guidance_dev.yaml``, never on the held-out set."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from mediation.guidance.assistant import Assistant, shipped_entries
 
 HELD_OUT = yaml.safe_load((Path(__file__).parent / "guidance_heldout.yaml").read_text(encoding="utf-8"))
 #: Floors below which the test fails (the goals are 90 % and 95 %; see README, "Guidance").
-ACCURACY_FLOOR = 0.75
+ACCURACY_FLOOR = 0.80
 DECLINE_FLOOR = 0.95
 
 
