@@ -99,3 +99,24 @@ def test_import_format_is_validated() -> None:
                 good.replace('"2025-03-01"', '"yesterday"'), "[1]", good.replace('"duration_days": 9', '"duration_days": -1')):
         with pytest.raises(ImportError_):
             list(parse_lines([bad], ["loan"]))
+
+
+async def test_consultation_requests_reach_their_organisation_only(services: MediationServices,
+                                                                   guidance: GuidanceService) -> None:
+    from mediation.directory_models import Organisation
+    from mediation.errors import NotFound
+
+    now = services.cases.clock.now()
+    async with services.db.begin() as s:
+        for oid, name in (("o_a", "甲调解委员会"), ("o_b", "乙调解中心")):
+            s.add(Organisation(id=oid, name=name, category="peoples", region="成都", address="x", contact="y",
+                               intro="", created_at=now))
+    await guidance.request_consultation("o_a", "张三", "13800000000", "借钱不还怎么办", "loan")
+    await guidance.request_consultation("o_b", "李四", "13900000000", "物业费", None)
+    with pytest.raises(NotFound):
+        await guidance.request_consultation("o_missing", "王五", "13700000000", "?", None)
+    mine = await guidance.consultations(Actor("a_oa", "org_admin", "A", organisation="甲调解委员会"))
+    assert [c["name"] for c in mine] == ["张三"]
+    assert len(await guidance.consultations(ADMIN)) == 2
+    with pytest.raises(Forbidden):
+        await guidance.consultations(MEDIATOR)
