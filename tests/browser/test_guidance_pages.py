@@ -4,13 +4,14 @@ side table and similar cases with highlighted words. Screenshots: test-artifacts
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 from playwright.async_api import Browser, expect
 
 from mediation.guidance.demo_corpus import demo_cases
 from signaling.api.guidance import GUIDANCE_KEY
 
-from .case_site import ARTIFACTS, SAME_LOOP, Site, browser, site  # noqa: F401
+from .case_site import ARTIFACTS, SAME_LOOP, Site, browser, person, sign_in, site  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -73,5 +74,33 @@ async def test_the_widget_answers_over_socketio_on_a_public_page(site: Site, bro
         await expect(page.locator("#assistant-widget .reply").nth(1)).to_have_attribute("data-outcome", "declined")
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "guidance-widget-390.png"))
+    finally:
+        await context.close()
+
+
+@SAME_LOOP
+async def test_the_administrator_edits_the_knowledge_base_and_the_assistant_uses_it(site: Site, browser: Browser) -> None:
+    context = await person(browser)
+    try:
+        page = await context.new_page()
+        await sign_in(page, site, "admin", "root")
+        await page.click('#nav a[data-route="admin"]')
+        form = page.locator("#guidance-form")
+        await expect(form).to_be_visible()
+        await page.fill("#guidance-form [name=id]", "pets-in-rentals")
+        for name, value in {"topic": "disputes", "question_zh": "租房能养宠物吗？", "question_en": "May tenants keep pets?",
+                            "answer_zh": "看租赁合同的约定；没有约定的，不得影响邻居。", "answer_en": "It depends on the lease.",
+                            "source": "《民法典》第七百零九条", "keywords": "宠物, 养狗, 养猫"}.items():
+            await page.fill(f"#guidance-form [name={name}]", value)
+        await page.click("#guidance-save")
+        await expect(page.locator("#guidance-form .notice")).to_contain_text("pets-in-rentals")
+        await page.screenshot(path=str(ARTIFACTS / "guidance-admin.png"), full_page=True)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{site.base_url}/api/guidance/answer", params={"q": "租的房子能养宠物吗"}) as resp:
+                reply = await resp.json()
+        assert reply["citation"]["entry_id"] == "pets-in-rentals", reply
+        await page.select_option("#guidance-entry", "pets-in-rentals")
+        await page.click("#guidance-delete")
+        await expect(page.locator("#guidance-form .notice")).to_contain_text("pets-in-rentals")
     finally:
         await context.close()
