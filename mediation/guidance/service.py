@@ -83,7 +83,9 @@ class GuidanceService:
         self._entries_version: tuple[int, Any] | None = None
         self._checked_at = 0.0
         self._cases: CaseIndex | None = None
-        self._lock = asyncio.Lock()
+        # Two locks: a long rebuild of the case index must not hold up a knowledge-base refresh.
+        self._entries_lock = asyncio.Lock()
+        self._cases_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ knowledge base
     async def seed(self, entries: Iterable[Entry] | None = None) -> int:
@@ -126,7 +128,7 @@ class GuidanceService:
     async def _current_assistant(self) -> Assistant:
         if self._assistant is not None and time.monotonic() - self._checked_at < RECHECK_SECONDS:
             return self._assistant
-        async with self._lock:
+        async with self._entries_lock:
             async with self.db() as s:
                 version = tuple((await s.execute(select(func.count(), func.max(GuidanceEntry.updated_at)))).one())
             if self._assistant is None or version != self._entries_version:
@@ -260,7 +262,7 @@ class GuidanceService:
             version = tuple((await s.execute(select(func.count(), func.coalesce(func.max(PastCase.id), 0)))).one())
         if self._cases is not None and self._cases.version == version:
             return self._cases
-        async with self._lock:
+        async with self._cases_lock:
             if self._cases is None or self._cases.version != version:
                 async with self.db() as s:
                     rows = (await s.execute(select(PastCase.id, PastCase.terms).order_by(PastCase.id))).all()
