@@ -21,7 +21,7 @@ KNOWLEDGE_FILE = Path(__file__).parent / "knowledge.yaml"
 #: A question is declined when its best entry both scores below this (BM25) and covers less than
 #: :data:`DECLINE_COVERAGE` of it: off-topic questions meet the knowledge base on one common word.
 DECLINE_SCORE = 6.0
-DECLINE_COVERAGE = 0.30
+DECLINE_COVERAGE = 0.35
 #: Below this coverage, the answer is given as uncertain and a human consultation is offered.
 CONFIDENT_FROM = 0.50
 MAX_QUESTION_CHARS = 300
