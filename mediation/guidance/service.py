@@ -244,6 +244,13 @@ class GuidanceService:
             count += await self._insert(pending)
         return count
 
+    async def import_cases_if_none(self, cases: Iterable[PastCaseIn]) -> int:
+        """The demo's corpus: imported only into an empty table, so running the demo again adds nothing."""
+        async with self.db() as s:
+            if (await s.execute(select(func.count()).select_from(PastCase))).scalar_one():
+                return 0
+        return await self.import_cases(cases)
+
     async def _insert(self, cases: list[PastCaseIn]) -> int:
         searchable = await asyncio.to_thread(lambda: [c.search_terms() for c in cases])
         async with self.db.begin() as s:

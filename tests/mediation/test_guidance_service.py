@@ -120,3 +120,8 @@ async def test_consultation_requests_reach_their_organisation_only(services: Med
     assert len(await guidance.consultations(ADMIN)) == 2
     with pytest.raises(Forbidden):
         await guidance.consultations(MEDIATOR)
+
+
+async def test_the_demo_corpus_goes_only_into_an_empty_table(guidance: GuidanceService) -> None:
+    assert await guidance.import_cases_if_none(demo_cases(20)) == 20
+    assert await guidance.import_cases_if_none(demo_cases(20, start=21)) == 0
