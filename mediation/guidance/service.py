@@ -217,17 +217,21 @@ class GuidanceService:
         days = f"{med.median_days:g}" if med.median_days is not None else "—"
         scope_zh = "同类纠纷" if med.dispute_type else "全部纠纷（同类案件太少）"
         scope_en = "disputes of this type" if med.dispute_type else "all disputes (too few of this type)"
+        if med.decided:
+            record_zh = f"本平台{scope_zh}的调解成功率为{rate}，从申请到出结果的中位用时为{days}天。"
+            record_en = (f"On this platform {scope_en} settled in {rate} of decided cases, with a median of {days} "
+                         f"days from application to result. ")
+        else:
+            record_zh, record_en = "本平台还没有已结束的调解案件可供统计。", "This platform has no decided mediation yet to count. "
         zh = (f"起诉需预交案件受理费约{lit.acceptance_fee}元"
               f"{'（简易程序减半）' if simplified else ''}，"
               f"{f'律师费约{lit.lawyer_fee}元，' if with_lawyer else ''}一审法定审限{lit.months}个月，"
-              f"还不含上诉和执行的时间。人民调解免费；本平台{scope_zh}的调解成功率为{rate}，"
-              f"从申请到出结果的中位用时为{days}天。调解不成仍可起诉，申请调解使诉讼时效中断。")
+              f"还不含上诉和执行的时间。人民调解免费；{record_zh}调解不成仍可起诉，申请调解使诉讼时效中断。")
         en = (f"Suing means advancing a court fee of about {lit.acceptance_fee} yuan"
               f"{' (halved under simplified procedure)' if simplified else ''}"
               f"{f', a lawyer about {lit.lawyer_fee} yuan' if with_lawyer else ''}; first instance may take up to "
-              f"{lit.months} months, before any appeal or enforcement. People's mediation is free; on this platform "
-              f"{scope_en} settled in {rate} of decided cases, with a median of {days} days from application to "
-              f"result. If mediation fails you can still sue, and applying interrupts the limitation period.")
+              f"{lit.months} months, before any appeal or enforcement. People's mediation is free. {record_en}"
+              f"If mediation fails you can still sue, and applying interrupts the limitation period.")
         return Estimate(dispute_type, amount, lit, payment_order_fee(amount), med, zh, en)
 
     # ------------------------------------------------------------------ similar cases

@@ -104,3 +104,20 @@ async def test_the_administrator_edits_the_knowledge_base_and_the_assistant_uses
         await expect(page.locator("#guidance-form .notice")).to_contain_text("pets-in-rentals")
     finally:
         await context.close()
+
+
+@SAME_LOOP
+async def test_the_guidance_page_fits_a_phone_and_switches_to_english(site: Site, browser: Browser) -> None:
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = await context.new_page()
+    try:
+        await page.goto(f"{site.base_url}/guidance.html?q=Is%20mediation%20free%3F")
+        await expect(page.locator("#answers .reply").first).to_be_visible()
+        await page.click("#lang")
+        await expect(page.locator("#diagnosis-heading")).to_have_text("Dispute diagnosis")
+        await expect(page.locator("#diagnosis-form [name=relationship] option").first).to_have_text("Stranger")
+        widths = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths
+        await page.screenshot(path=str(ARTIFACTS / "guidance-page-390-en.png"), full_page=True)
+    finally:
+        await context.close()

@@ -35,16 +35,15 @@ async function ask(event) {
   const form = event.target;
   const question = form.q.value.trim();
   if (!question) return;
-  const answers = $("answers");
-  answers.prepend(el("p", question, "mine"));
+  const exchange = el("div", undefined, "exchange");
+  exchange.append(el("p", question, "mine"));
+  $("answers").prepend(exchange);  // the newest question and its answer first
   try {
     const reply = await api.get(`/api/guidance/answer?q=${encodeURIComponent(question)}`);
-    const holder = el("div");
-    renderReply(holder, reply);
-    answers.prepend(holder);
+    renderReply(exchange, reply);
     if (reply.offer_consultation) openConsultation(question);
   } catch {
-    answers.prepend(el("p", t("guide.failed")));
+    exchange.append(el("p", t("guide.failed")));
   }
 }
 
