@@ -2,9 +2,12 @@
 // Socket.IO connection (`guide:ask`, acknowledged with the reply), opened only when first used.
 
 import { Signaling } from "../signaling.js";
-import { t } from "../i18n.js";
+import { errorMessage, t } from "../i18n.js";
 
 let signaling = null;
+
+/** What to say when a call failed: the server's code in words (e.g. too many requests), else "try later". */
+export const failureText = (error) => (error?.code ? errorMessage(error.code, t("guide.failed")) : t("guide.failed"));
 
 /** The connection, once it is up (the first question opens it). */
 export async function connection() {
@@ -91,9 +94,9 @@ export function mountAssistant() {
     try {
       const ack = await (await connection()).request("guide:ask", { question });
       renderReply(log, ack.reply);
-    } catch {
+    } catch (error) {
       const failed = document.createElement("p");
-      failed.textContent = t("guide.failed");
+      failed.textContent = failureText(error);
       log.append(failed);
     }
   });

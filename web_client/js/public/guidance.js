@@ -2,7 +2,7 @@
 // cost estimator and similar cases. Every text from the server is set as text, never as HTML.
 
 import { api, disputeName, loadCategories, startPage, t } from "./common.js";
-import { renderReply } from "./assistant_widget.js";
+import { failureText as failed, renderReply } from "./assistant_widget.js";
 
 const RELATIONSHIPS = ["stranger", "family", "neighbour", "employment", "business", "consumer", "landlord", "other"];
 const URGENCIES = ["normal", "low", "urgent"];
@@ -42,8 +42,8 @@ async function ask(event) {
     const reply = await api.get(`/api/guidance/answer?q=${encodeURIComponent(question)}`);
     renderReply(exchange, reply);
     if (reply.offer_consultation) openConsultation(question);
-  } catch {
-    exchange.append(el("p", t("guide.failed")));
+  } catch (error) {
+    exchange.append(el("p", failed(error)));
   }
 }
 
@@ -66,8 +66,8 @@ async function consult(event) {
       question: form.question.value,
     });
     $("consult-status").textContent = t("guide.consultSent");
-  } catch {
-    $("consult-status").textContent = t("guide.failed");
+  } catch (error) {
+    $("consult-status").textContent = failed(error);
   }
 }
 
@@ -97,8 +97,8 @@ async function diagnose(event) {
     const estimate = document.querySelector("#estimate-form");
     estimate.dispute_type.value = form.dispute_type.value;
     if (form.amount.value) estimate.amount.value = form.amount.value;
-  } catch {
-    out.replaceChildren(el("p", t("guide.failed")));
+  } catch (error) {
+    out.replaceChildren(el("p", failed(error)));
   }
 }
 
@@ -130,8 +130,8 @@ async function estimate(event) {
     const english = document.documentElement.lang === "en";
     out.replaceChildren(table, el("p", english ? e.explanation_en : e.explanation_zh),
                         el("p", e.litigation.basis.join("；"), "citation"));
-  } catch {
-    out.replaceChildren(el("p", t("guide.failed")));
+  } catch (error) {
+    out.replaceChildren(el("p", failed(error)));
   }
 }
 
@@ -158,8 +158,8 @@ async function similar(event) {
                      "outcome"));
       return card;
     }));
-  } catch {
-    out.replaceChildren(el("p", t("guide.failed")));
+  } catch (error) {
+    out.replaceChildren(el("p", failed(error)));
   }
 }
 
