@@ -7,6 +7,7 @@ a worker thread; the indexes are caches of tables, rebuilt when the tables chang
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import secrets
 import time
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from .diagnosis import Answers, Diagnosis, diagnose
 from .fees import LawyerFees, LitigationCost, litigation_cost, payment_order_fee
 from .similar import CaseIndex, Piece, PastCaseIn, highlight, query_words
 
+#: Unanswered questions are kept this long for the editors, then deleted (people type names and
+#: phone numbers into questions).
+UNANSWERED_KEEP = dt.timedelta(days=90)
 #: How long a node trusts its copy of the knowledge base before asking whether it changed.
 RECHECK_SECONDS = 2.0
 MAX_SIMILAR = 20
@@ -96,7 +100,15 @@ class GuidanceService:
             have = set((await s.execute(select(GuidanceEntry.id))).scalars())
             new = [e for e in entries if e.id not in have]
             s.add_all(_row(e, now, "seed") for e in new)
+        await self.forget_old_questions()
         return len(new)
+
+    async def forget_old_questions(self) -> int:
+        """Delete unanswered questions older than :data:`UNANSWERED_KEEP` (at start and when listed)."""
+        async with self.db.begin() as s:
+            result = await s.execute(delete(UnansweredQuestion).where(
+                UnansweredQuestion.asked_at < self.clock.now() - UNANSWERED_KEEP))
+            return result.rowcount or 0
 
     async def entries(self) -> list[Entry]:
         async with self.db() as s:
@@ -119,6 +131,7 @@ class GuidanceService:
 
     async def unanswered(self, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
         _editor(actor)
+        await self.forget_old_questions()
         async with self.db() as s:
             rows = (await s.execute(select(UnansweredQuestion).order_by(UnansweredQuestion.id.desc())
                                     .limit(limit))).scalars()

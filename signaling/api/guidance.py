@@ -9,6 +9,7 @@ nodes gets the limit on each.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from decimal import Decimal
@@ -30,6 +31,8 @@ from ..config import Settings
 from ..errors import ApiError
 from ..openapi import Query, api, query_of
 from .accounts import Strict, actor_of, domain_errors, dump
+
+log = logging.getLogger(__name__)
 
 TAG = "guidance"
 EDITORS = frozenset({"platform_admin"})
@@ -143,7 +146,11 @@ class GuidanceEvents:
             return _refuse("bad_event", f"invalid guide:ask: a question of 1-{MAX_QUESTION_CHARS} characters")
         if not ask.question.strip():
             return _refuse("bad_event", "invalid guide:ask: the question is blank")
-        reply = await self.guidance.ask(ask.question, ask.lang)
+        try:
+            reply = await self.guidance.ask(ask.question, ask.lang)
+        except Exception:  # a bad event never raises into python-socketio (see room_events.py)
+            log.exception("guide:ask failed")
+            return _refuse("internal", "the server could not answer now")
         return {"ok": True, "reply": dump(reply)}
 
 

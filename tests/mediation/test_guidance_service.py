@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from mediation.accounts import Actor
+from mediation.clock import ManualClock
 from mediation.errors import Forbidden
 from mediation.guidance.assistant import Entry
 from mediation.guidance.demo_corpus import demo_cases
@@ -43,7 +44,7 @@ async def test_seeded_then_edited_entries_answer(guidance: GuidanceService) -> N
     assert all(e.id != "pets-in-rentals" for e in await guidance.entries())
 
 
-async def test_declined_and_unsure_questions_are_logged(guidance: GuidanceService) -> None:
+async def test_declined_and_unsure_questions_are_logged(guidance: GuidanceService, clock: ManualClock) -> None:
     await guidance.seed()
     await guidance.ask("明天成都会下雨吗")
     await guidance.ask("人民调解收费吗")
@@ -51,6 +52,8 @@ async def test_declined_and_unsure_questions_are_logged(guidance: GuidanceServic
     assert [q["question"] for q in logged] == ["明天成都会下雨吗"] and logged[0]["outcome"] == "declined"
     with pytest.raises(Forbidden):
         await guidance.unanswered(MEDIATOR)
+    clock.advance(dt.timedelta(days=91))  # kept 90 days, then forgotten
+    assert await guidance.unanswered(ADMIN) == []
 
 
 async def _decided_case(services: MediationServices, n: int, kind: str, outcome: str, days: float) -> None:
