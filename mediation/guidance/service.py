@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import case as when, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..accounts import Actor, Role
@@ -22,11 +22,10 @@ from ..clock import Clock
 from ..directory_models import Organisation
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..guidance_models import ConsultationRequest, GuidanceEntry, PastCase, UnansweredQuestion
-from ..models import Case, CaseResult
-from ..workflow import Outcome
 from .assistant import Assistant, Entry, Language, Reply, shipped_entries
 from .diagnosis import Answers, Diagnosis, diagnose
-from .fees import LawyerFees, LitigationCost, litigation_cost, payment_order_fee
+from .estimate import Estimate, Estimator
+from .fees import LawyerFees
 from .similar import CaseIndex, Piece, PastCaseIn, highlight, query_words
 
 #: Unanswered questions are kept this long for the editors, then deleted (people type names and
@@ -35,29 +34,6 @@ UNANSWERED_KEEP = dt.timedelta(days=90)
 #: How long a node trusts its copy of the knowledge base before asking whether it changed.
 RECHECK_SECONDS = 2.0
 MAX_SIMILAR = 20
-
-
-@dataclass(frozen=True)
-class MediationFigures:
-    """The platform's own record for a dispute type (or all types when it has too few cases)."""
-
-    dispute_type: str | None
-    decided: int
-    settled: int
-    settlement_rate: float | None
-    median_days: float | None
-    fee: Decimal  # people's mediation: nothing
-
-
-@dataclass(frozen=True)
-class Estimate:
-    dispute_type: str
-    amount: Decimal
-    litigation: LitigationCost
-    payment_order_fee: Decimal
-    mediation: MediationFigures
-    explanation_zh: str
-    explanation_en: str
 
 
 @dataclass(frozen=True)
@@ -75,14 +51,11 @@ class SimilarCase:
     claims: list[Piece]
 
 
-MIN_CASES_FOR_TYPE = 5
-
-
 class GuidanceService:
     def __init__(self, db: async_sessionmaker[AsyncSession], clock: Clock, *, lawyer: LawyerFees | None = None):
         self.db = db
         self.clock = clock
-        self.lawyer = lawyer or LawyerFees()
+        self.estimator = Estimator(db, lawyer)
         self._assistant: Assistant | None = None
         self._entries_version: tuple[int, Any] | None = None
         self._checked_at = 0.0
@@ -195,57 +168,8 @@ class GuidanceService:
     def diagnose(answers: Answers) -> Diagnosis:
         return diagnose(answers)
 
-    async def mediation_figures(self, dispute_type: str | None) -> MediationFigures:
-        """Settlement rate and median time to a result on this platform: grouped SQL, the median by
-        ordering the durations in SQL and reading the middle row(s)."""
-        async with self.db() as s:
-            dialect = s.bind.dialect.name
-            days = (func.julianday(CaseResult.recorded_at) - func.julianday(Case.created_at)
-                    if dialect == "sqlite" else
-                    func.extract("epoch", CaseResult.recorded_at - Case.created_at) / 86400.0)
-            where = [Case.outcome.in_((str(Outcome.SETTLED), str(Outcome.FAILED)))]
-            if dispute_type is not None:
-                where.append(Case.dispute_type == dispute_type)
-            decided, settled = (await s.execute(select(
-                func.count(), func.coalesce(func.sum(when((Case.outcome == str(Outcome.SETTLED), 1), else_=0)), 0))
-                .where(*where))).one()
-            decided, settled = int(decided), int(settled)
-            if dispute_type is not None and decided < MIN_CASES_FOR_TYPE:
-                return await self.mediation_figures(None)
-            median = None
-            if decided:
-                middle = (await s.execute(select(days.label("d")).select_from(Case)
-                                          .join(CaseResult, CaseResult.case_id == Case.id).where(*where)
-                                          .order_by(days).offset((decided - 1) // 2)
-                                          .limit(2 - decided % 2))).scalars().all()
-                if middle:
-                    median = round(sum(float(d) for d in middle) / len(middle), 1)
-        return MediationFigures(dispute_type, decided, settled, round(settled / decided, 4) if decided else None,
-                                median, Decimal(0))
-
     async def estimate(self, dispute_type: str, amount: Decimal, *, simplified: bool, with_lawyer: bool) -> Estimate:
-        lit = litigation_cost(dispute_type, amount, simplified=simplified, lawyer=self.lawyer if with_lawyer else None)
-        med = await self.mediation_figures(dispute_type)
-        rate = f"{med.settlement_rate * 100:.1f}%" if med.settlement_rate is not None else "—"
-        days = f"{med.median_days:g}" if med.median_days is not None else "—"
-        scope_zh = "同类纠纷" if med.dispute_type else "全部纠纷（同类案件太少）"
-        scope_en = "disputes of this type" if med.dispute_type else "all disputes (too few of this type)"
-        if med.decided:
-            record_zh = f"本平台{scope_zh}的调解成功率为{rate}，从申请到出结果的中位用时为{days}天。"
-            record_en = (f"On this platform {scope_en} settled in {rate} of decided cases, with a median of {days} "
-                         f"days from application to result. ")
-        else:
-            record_zh, record_en = "本平台还没有已结束的调解案件可供统计。", "This platform has no decided mediation yet to count. "
-        zh = (f"起诉需预交案件受理费约{lit.acceptance_fee}元"
-              f"{'（简易程序减半）' if simplified else ''}，"
-              f"{f'律师费约{lit.lawyer_fee}元，' if with_lawyer else ''}一审法定审限{lit.months}个月，"
-              f"还不含上诉和执行的时间。人民调解免费；{record_zh}调解不成仍可起诉，申请调解使诉讼时效中断。")
-        en = (f"Suing means advancing a court fee of about {lit.acceptance_fee} yuan"
-              f"{' (halved under simplified procedure)' if simplified else ''}"
-              f"{f', a lawyer about {lit.lawyer_fee} yuan' if with_lawyer else ''}; first instance may take up to "
-              f"{lit.months} months, before any appeal or enforcement. People's mediation is free. {record_en}"
-              f"If mediation fails you can still sue, and applying interrupts the limitation period.")
-        return Estimate(dispute_type, amount, lit, payment_order_fee(amount), med, zh, en)
+        return await self.estimator.estimate(dispute_type, amount, simplified=simplified, with_lawyer=with_lawyer)
 
     # ------------------------------------------------------------------ similar cases
     async def import_cases(self, cases: Iterable[PastCaseIn], batch: int = 2000) -> int:

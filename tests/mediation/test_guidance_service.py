@@ -80,12 +80,20 @@ async def test_estimate_uses_the_platforms_own_figures(services: MediationServic
     assert (figures.decided, figures.settled) == (decided, settled) == (6, 4)
     assert figures.settlement_rate == round(4 / 6, 4) and figures.median_days == 11.0
     assert "1650.00" in estimate.explanation_zh and "11" in estimate.explanation_en
+    assert estimate.court.judgments == 0 and estimate.court.median_days is None  # no past cases imported
     # A type with too few cases falls back to the whole platform's figures.
     assert (await guidance.estimate("medical", Decimal(1000), simplified=False, with_lawyer=True)).mediation.dispute_type is None
 
 
-async def test_similar_cases_ranked_and_highlighted(guidance: GuidanceService) -> None:
+async def test_similar_cases_ranked_and_highlighted(services: MediationServices, guidance: GuidanceService) -> None:
     assert await guidance.import_cases(demo_cases(300)) == 300
+    court = (await guidance.estimate("tenancy", Decimal(3000), simplified=True, with_lawyer=False)).court
+    async with services.db() as s:  # independently: every duration, the median taken in Python
+        durations = sorted((await s.execute(text("SELECT duration_days FROM med_past_cases WHERE dispute_type = "
+                                                 "'tenancy' AND outcome = 'judgment'"))).scalars())
+    assert court.judgments == len(durations) > 0
+    middle = durations[(len(durations) - 1) // 2: len(durations) // 2 + 1]
+    assert court.median_days == round(sum(middle) / len(middle), 1)
     found = await guidance.similar("房东扣押金不退", limit=3)
     assert found and all(c.dispute_type == "tenancy" for c in found)
     assert any(p.hit and "押金" in p.text for p in found[0].facts + found[0].claims)

@@ -117,7 +117,8 @@ async function estimate(event) {
       [t("guide.courtFee"), yuan(e.litigation.acceptance_fee), t("guide.mediationFee")],
       [t("guide.lawyerFee"), yuan(e.litigation.lawyer_fee), "—"],
       [t("guide.total"), yuan(e.litigation.total), yuan(e.mediation.fee)],
-      [t("guide.duration"), t("guide.months", { n: e.litigation.months }),
+      [t("guide.duration"), e.court.median_days == null ? t("guide.months", { n: e.litigation.months })
+        : `${t("guide.months", { n: e.litigation.months })}; ${t("guide.pastJudgments", { n: e.court.median_days })}`,
        e.mediation.median_days == null ? "—" : t("guide.medianDays", { n: e.mediation.median_days })],
       [t("guide.settlementRate"), "—",
        e.mediation.settlement_rate == null ? "—" : `${(e.mediation.settlement_rate * 100).toFixed(1)}%`],
