@@ -15,7 +15,7 @@ from typing import Any, Iterable, Literal
 import yaml
 
 from .search import SearchIndex
-from .text import terms
+from .text import intent_words, terms
 
 KNOWLEDGE_FILE = Path(__file__).parent / "knowledge.yaml"
 #: A question is declined when its best entry both scores below this (BM25) and covers less than
@@ -113,7 +113,8 @@ class Assistant:
         question = question[:MAX_QUESTION_CHARS]
         lang = language_of(question, lang)
         query = terms(question)
-        hits = self.index.search(query, 4)
+        intent = intent_words()
+        hits = self.index.search(query + [t for t in query if t in intent], 4)
         if not hits:
             return Reply("declined", lang, 0.0, DECLINED[lang], offer_consultation=True)
         best = hits[0]

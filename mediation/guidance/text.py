@@ -49,6 +49,12 @@ def _synonyms() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def intent_words() -> frozenset[str]:
+    """The synonym table's ``intent`` list: words naming what a question asks about."""
+    return frozenset(yaml.safe_load((HERE / "synonyms.yaml").read_text(encoding="utf-8")).get("intent", ()))
+
+
+@lru_cache(maxsize=1)
 def _segmenter() -> jieba.Tokenizer:
     """A private jieba instance (not the module-global one) with the synonyms as dictionary words."""
     jieba.setLogLevel(logging.WARNING)
