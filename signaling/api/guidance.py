@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from mediation.directory import DISPUTE_TYPES
 from mediation.guidance.assistant import Entry, MAX_QUESTION_CHARS
 from mediation.guidance.diagnosis import Answers
+from mediation.guidance.fees import LawyerFees
 from mediation.guidance.service import GuidanceService
 from mediation.services import MediationServices
 
@@ -84,7 +85,8 @@ class AddressLimit:
 
 def setup_guidance(app: web.Application, settings: Settings, services: MediationServices,
                    sio: socketio.AsyncServer) -> None:
-    guidance = GuidanceService(services.db, services.cases.clock)
+    guidance = GuidanceService(services.db, services.cases.clock, lawyer=LawyerFees(
+        Decimal(str(settings.guidance_lawyer_rate)), Decimal(settings.guidance_lawyer_minimum)))
     app[GUIDANCE_KEY] = guidance
     app[LIMIT_KEY] = AddressLimit(settings)
     GuidanceEvents(sio, guidance, RateLimit(settings.guidance_per_minute))

@@ -19,7 +19,8 @@ PER_MINUTE = 5
 
 @pytest.fixture
 async def url(tmp_path: Path) -> AsyncIterator[str]:
-    app = create_app(load_settings(data_dir=tmp_path / "data", port=0, guidance_per_minute=PER_MINUTE))
+    app = create_app(load_settings(data_dir=tmp_path / "data", port=0, guidance_per_minute=PER_MINUTE,
+                                   guidance_lawyer_rate=0.1, guidance_lawyer_minimum=1000))
     runner = web.AppRunner(app, shutdown_timeout=2)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -46,6 +47,7 @@ async def test_http_answers_cite_and_the_rate_is_bounded(url: str) -> None:
                             params={"dispute_type": "loan", "amount": "100000", "simplified": "true"}) as resp:
             estimate = await resp.json()
         assert estimate["litigation"]["acceptance_fee"] == "1150.00" and estimate["mediation"]["fee"] == "0"
+        assert estimate["litigation"]["lawyer_fee"] == "10000.00"  # the configured 10 %
         async with http.post(f"{url}/api/guidance/diagnosis", json={
                 "dispute_type": "loan", "amount": 20000, "relationship": "family", "written_evidence": False}) as resp:
             diagnosis = await resp.json()
