@@ -54,9 +54,9 @@ function entryForm(entries, onSaved) {
 }
 
 function table(headKeys, rows) {
-  return el("table", { class: "data" },
-    el("tr", {}, headKeys.map((k) => el("th", { text: i18n.t(k) }))),
-    rows.map((cells) => el("tr", {}, cells.map((c) => el("td", { text: c })))));
+  return el("table", { class: "table" },
+    el("thead", {}, el("tr", {}, headKeys.map((k) => el("th", { text: i18n.t(k) })))),
+    el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c) => el("td", { text: c }))))));
 }
 
 /** The cards for `account`'s role, appended to `view` (nothing for other roles). */
@@ -72,7 +72,8 @@ export async function renderGuidanceAdmin(account, view) {
           el("p", { class: "hint", text: i18n.t("guidanceAdmin.intro", { n: entries.length }) }),
           entryForm(entries, draw), el("h2", { text: i18n.t("guidanceAdmin.unanswered") }),
           table(["guidanceAdmin.question", "guidanceAdmin.outcome", "guidanceAdmin.when"],
-                unanswered.map((q) => [q.question, `${q.outcome} ${q.confidence}`, when(q.asked_at)])));
+                unanswered.map((q) => [q.question, i18n.t(`guidanceAdmin.outcome.${q.outcome}`, { confidence: q.confidence }),
+                                      when(q.asked_at)])));
       };
       await draw();
     } else if (account.role === "org_admin") {
