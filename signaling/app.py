@@ -22,6 +22,7 @@ from .api import cases as cases_api
 from .api import datacentre as datacentre_api
 from .api import directory as directory_api
 from .api import drafts as _drafts_api  # noqa: F401  (registers /api/me/application-draft)
+from .api import guidance as guidance_api
 from .api import identity as identity_api
 from .api import notifications as notifications_api
 from .api import pki as pki_api
@@ -193,6 +194,7 @@ def create_app(settings: Settings) -> web.Application:
     directory_api.setup_directory(app, services)
     setup_metrics(app, hub, settings.metrics_token, settings.metrics_bind)
     datacentre_api.setup_datacentre(app)
+    guidance_api.setup_guidance(app, settings, services, sio)
     api.install(app, public_url=settings.base_url)
     _static_routes(app)
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 #: Command modules, in the order ``accord --help`` lists them.
-COMMAND_MODULES = ("serve", "room", "apikey", "admin", "pki", "verify", "audit", "agreements", "recordings", "demo")
+COMMAND_MODULES = ("serve", "room", "apikey", "admin", "pki", "verify", "audit", "agreements", "recordings", "demo", "guidance")
 
 
 _GLOBAL_OPTIONS_WITH_VALUE = ("--config", "--data-dir")

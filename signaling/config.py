@@ -76,6 +76,13 @@ class Settings:
     max_package_bytes: int = 2 * 1024**3
     #: Addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed.
     trusted_proxies: tuple[str, ...] = ()
+    #: Public guidance calls (assistant questions, similar cases, consultation requests) per client
+    #: address, and assistant questions per Socket.IO connection, in any minute.
+    guidance_per_minute: int = 30
+    #: The estimator's typical lawyer fee: this share of the amount in dispute, at least the minimum
+    #: (yuan). Local guide scales differ; set them to your region's.
+    guidance_lawyer_rate: float = 0.05
+    guidance_lawyer_minimum: int = 3000
     reconnect_grace_seconds: float = 60.0
     key_passphrase: str | None = field(default=None, repr=False)
     #: A file holding the PKI passphrase; in production it must lie outside ``data_dir``.
@@ -162,10 +169,11 @@ def _coerce(name: str, raw: Any) -> Any:
         return tuple(Path(v) for v in values) if name == "identity_provider_certificates" else values
     if name in ("port", "token_ttl_seconds", "max_event_bytes", "max_upload_bytes", "max_package_bytes",
                 "recording_link_seconds",
-                "recording_retention_days", "identity_retention_days"):
+                "recording_retention_days", "identity_retention_days", "guidance_per_minute",
+                "guidance_lawyer_minimum"):
         return int(raw)
     if name in ("reconnect_grace_seconds", "deadline_scan_seconds", "recording_segment_seconds",
-                "recording_stamp_seconds", "recording_sweep_seconds"):
+                "recording_stamp_seconds", "recording_sweep_seconds", "guidance_lawyer_rate"):
         return float(raw)
     if name == "ice_public_address":
         return raw or None

@@ -18,6 +18,8 @@ from dataclasses import asdict
 from identity.gate import TestIdentityGate
 from mediation.demo_data import DemoClock, DemoLoader, DemoOutbox, DemoSeedMismatch, DemoSigning, DemoSummary
 from mediation.directory import DirectoryService
+from mediation.guidance.demo_corpus import demo_cases
+from mediation.guidance.service import GuidanceService
 from mediation.recommendation import Recommender
 from mediation.rooms import CaseSeat, RoomInvitation
 from mediation.schema import upgrade_engine
@@ -58,6 +60,10 @@ class DemoRooms:
 
     async def invite(self, room_id: str, seat: CaseSeat) -> RoomInvitation:
         raise RuntimeError("the demo loader does not issue join links; ask the running server for one")
+
+
+#: How many fictional past cases the demo adds for similar-case search.
+DEMO_PAST_CASES = 500
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -115,8 +121,11 @@ def run_load(args: argparse.Namespace) -> int:
             loader = DemoLoader(services, DirectoryService(services.db, clock), Recommender(services.db, services.cases),
                                 outbox.code_for, clock, _signing(settings, services, pki) if args.signed else None,
                                 seed=args.seed, password=args.password)
-            return await loader.load(cases=args.cases, mediators=args.mediators, parties=args.parties,
-                                     signed=args.signed)
+            summary = await loader.load(cases=args.cases, mediators=args.mediators, parties=args.parties,
+                                        signed=args.signed)
+            # Past cases for the guidance page's similar-case search (fictional; once).
+            await GuidanceService(services.db, clock).import_cases_if_none(demo_cases(DEMO_PAST_CASES, args.seed))
+            return summary
         finally:
             await engine.dispose()
 

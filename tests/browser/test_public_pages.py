@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 CLIENT = REPO / "web_client"
 SIZES = [pytest.param((1280, 720), id="desktop"), pytest.param((390, 844), id="phone")]
 PUBLIC_PAGES = ("index.html", "organisations.html", "mediators.html", "mediator.html", "organisation.html",
-                "errors/404.html")
+                "errors/404.html", "guidance.html")
 
 
 async def _page(browser: Browser, size: tuple[int, int]) -> Page:
@@ -67,7 +67,7 @@ async def test_the_home_page_explains_mediation_and_leads_to_the_directory(site:
             assert developer not in text.lower(), developer
         assert await page.locator("pre, code").count() == 0
         assert await page.locator(".steps li").count() == 7
-        assert "即将上线" in await page.locator("#guidance").inner_text()  # a placeholder, no made-up answers
+        assert await page.locator("#guidance a[href='/guidance.html']").count() == 1  # the guidance entry
         await _looks_right(page, "home")
         await _shot(page, "home", size)
         await page.click("#find-mediator")
@@ -209,7 +209,10 @@ def _catalog(body: str) -> dict[str, set[str]]:
 def test_every_public_page_string_exists_in_both_languages() -> None:
     public = _catalog((CLIENT / "js/public/messages.js").read_text())
     cases = _catalog((CLIENT / "js/cases/messages.js").read_text())  # app title, step names
+    guidance = _catalog((CLIENT / "js/public/guidance_messages.js").read_text())
     assert public["zh"] == public["en"], public["zh"] ^ public["en"]
+    assert guidance["zh"] == guidance["en"], guidance["zh"] ^ guidance["en"]
+    public = {lang: public[lang] | guidance[lang] for lang in public}
     used: set[str] = set()
     for page in PUBLIC_PAGES:
         used |= set(re.findall(r'data-i18n(?:-placeholder)?="([\w.]+)"', (CLIENT / page).read_text()))

@@ -162,6 +162,16 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/statistics/dashboard"): row({"court_clerk", "judge", "mediator", "org_admin", "platform_admin"}),
     ("GET", "/api/statistics/dashboard.csv"): row({"court_clerk", "judge", "mediator", "org_admin", "platform_admin"}),
     ("GET", "/api/statistics/public"): row(PUBLIC),
+    ("GET", "/api/guidance/answer"): row(PUBLIC),
+    ("GET", "/api/guidance/entries"): row(PUBLIC),
+    ("PUT", "/api/guidance/entries/{entry_id}"): row({"platform_admin"}),
+    ("DELETE", "/api/guidance/entries/{entry_id}"): row({"platform_admin"}),
+    ("GET", "/api/guidance/unanswered"): row({"platform_admin"}),
+    ("POST", "/api/guidance/consultations"): row(PUBLIC),
+    ("GET", "/api/guidance/consultations"): row({"org_admin", "platform_admin"}),
+    ("POST", "/api/guidance/diagnosis"): row(PUBLIC),
+    ("GET", "/api/guidance/estimate"): row(PUBLIC),
+    ("GET", "/api/guidance/similar-cases"): row(PUBLIC),
     ("GET", "/api/notifications"): row(ACCOUNTS),
     ("POST", "/api/notifications/{notification_id}/read"): row(ACCOUNTS, "notification"),
     ("GET", "/api/notifications/preferences"): row(ACCOUNTS),
@@ -247,6 +257,11 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/sign/identity/code"): {"field_name": "sig_01_party_applicant"},
     ("POST", "/api/sign/identity/code/verify"): {"field_name": "sig_01_party_applicant", "code": "000000"},
     ("PUT", "/api/directory/mediators/{mediator_id}"): {"category": "lawyer", "region": "Chengdu"},
+    ("PUT", "/api/guidance/entries/{entry_id}"): {"topic": "t", "question_zh": "问", "question_en": "q",
+                                                  "answer_zh": "答", "answer_en": "a", "source": "s"},
+    ("POST", "/api/guidance/consultations"): {"organisation_id": "o_0000000000000000", "name": "Mallory",
+                                              "phone": "13900000000", "question": "help"},
+    ("POST", "/api/guidance/diagnosis"): {"dispute_type": "loan", "relationship": "stranger", "written_evidence": True},
     ("POST", "/api/courts"): {"name": "Matrix Court", "region": "Chengdu"},
     ("PUT", "/api/me/application-draft"): {"data": {"claims": "matrix"}},
     ("POST", "/api/cases/{case_id}/sessions"): {
@@ -308,7 +323,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
                   "sha256": "0" * 64, "page": "1", "room_id": room["room_id"], "webhook_id": hook["id"],
                   "notification_id": notification, "organisation_id": org["id"], "mediator_id": c["mediator"].id,
                   "name": "root.crt", "token": "forged-link",
-                  "session_id": "ids_0000000000000000", "key_id": spare_key.info.id}
+                  "session_id": "ids_0000000000000000", "key_id": spare_key.info.id, "entry_id": "matrix-entry"}
         yield World(api, values, callers, room["room_id"], seat["seat"])
     finally:
         await client.close()
@@ -390,9 +405,10 @@ EVENTS: dict[str, dict[str, Any]] = {
     "rec:start": {},
     "rec:stop": {},
     "rec:consent": {"consent": True},
+    "guide:ask": {"question": "人民调解收费吗"},
 }
 #: Events a connection may send before joining a room (the rest answer ``not_joined``).
-BEFORE_JOIN = {"join": "token_invalid", "case:follow": "unauthenticated", "case:unfollow": None}
+BEFORE_JOIN = {"join": "token_invalid", "case:follow": "unauthenticated", "case:unfollow": None, "guide:ask": None}
 
 
 def _payload(event: str, world: World) -> dict[str, Any]:

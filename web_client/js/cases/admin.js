@@ -8,6 +8,7 @@
 import * as i18n from "../i18n.js";
 import { api } from "./api.js";
 import { apiKeysCard } from "./api_keys_panel.js";
+import { renderGuidanceAdmin } from "./guidance_panel.js";
 import { busy, el, errorText, notify } from "./dom.js";
 import { disputeLabel, loadDisputeTypes } from "./labels.js";
 import { MEDIATOR_CATEGORIES_EN } from "./messages.js";
@@ -159,7 +160,10 @@ export async function renderAdmin({ account, view }) {
   }
   const staff = staffCard(account, organisations, courts, categories.mediator_categories, categories.dispute_types);
   view.append(staff.node);
-  if (account.role !== "platform_admin") return;
+  if (account.role !== "platform_admin") {
+    await renderGuidanceAdmin(account, view);
+    return;
+  }
   view.append(courtsCard(courts, staff.addCourt));
   const keys = apiKeysCard();
   view.append(keys.node);
@@ -168,4 +172,5 @@ export async function renderAdmin({ account, view }) {
   } catch (error) {
     keys.node.append(el("p", { class: "notice", dataset: { kind: "error" }, text: errorText(error) }));
   }
+  await renderGuidanceAdmin(account, view);
 }

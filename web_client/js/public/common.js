@@ -4,6 +4,8 @@ import * as i18n from "../i18n.js";
 import { api } from "../cases/api.js";
 import { DISPUTE_TYPES_EN, MEDIATOR_CATEGORIES_EN, MESSAGES } from "../cases/messages.js";
 import { ORGANISATION_CATEGORIES_EN, PUBLIC_MESSAGES } from "./messages.js";
+import { GUIDANCE_MESSAGES } from "./guidance_messages.js";
+import { mountAssistant } from "./assistant_widget.js";
 
 export { api };
 export const t = i18n.t;
@@ -12,12 +14,17 @@ export const t = i18n.t;
 export function startPage(render = () => {}) {
   i18n.register(MESSAGES);
   i18n.register(PUBLIC_MESSAGES);
+  i18n.register(GUIDANCE_MESSAGES);
   i18n.applyTranslations(document);
+  const relabelAssistant = mountAssistant();
   document.getElementById("lang").addEventListener("click", i18n.toggleLanguage);
   for (const link of document.querySelectorAll(".nav a")) {
     if (link.pathname === window.location.pathname) link.setAttribute("aria-current", "page");
   }
-  i18n.onLanguageChange(render);
+  i18n.onLanguageChange(() => {
+    relabelAssistant?.();
+    render();
+  });
 }
 
 let categories = null;

@@ -1,0 +1,133 @@
+"""The Q&A assistant ("成小法" in the seed): the best knowledge-base entry for a question, with how
+sure it is. Three outcomes: an answer citing its entry; an uncertain answer (below the confidence
+threshold: said so, and a human consultation offered); a decline (nothing in the knowledge base is
+about the question). Pure computation over a snapshot of the entries; the database side is
+:mod:`mediation.guidance.service`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+import yaml
+
+from .search import SearchIndex
+from .text import intent_words, terms
+
+KNOWLEDGE_FILE = Path(__file__).parent / "knowledge.yaml"
+#: A question is declined when its best entry both scores below this (BM25) and covers less than
+#: :data:`DECLINE_COVERAGE` of it: off-topic questions meet the knowledge base on one common word.
+DECLINE_SCORE = 6.0
+DECLINE_COVERAGE = 0.35
+#: Below this coverage, the answer is given as uncertain and a human consultation is offered.
+CONFIDENT_FROM = 0.50
+MAX_QUESTION_CHARS = 300
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+Language = Literal["zh", "en"]
+Outcome = Literal["answer", "unsure", "declined"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    topic: str
+    question_zh: str
+    question_en: str
+    answer_zh: str
+    answer_en: str
+    source: str
+    keywords: tuple[str, ...] = ()
+
+    def search_text(self) -> str:
+        """What the index sees: both questions twice (a question is what people rephrase), the
+        keywords and both answers."""
+        questions = f"{self.question_zh} {self.question_en}"
+        return " ".join((questions, questions, " ".join(self.keywords), self.answer_zh, self.answer_en))
+
+    def question(self, lang: Language) -> str:
+        return self.question_en if lang == "en" else self.question_zh
+
+    def answer(self, lang: Language) -> str:
+        return self.answer_en if lang == "en" else self.answer_zh
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Entry:
+        return cls(id=str(data["id"]), topic=str(data["topic"]), question_zh=str(data["question_zh"]),
+                   question_en=str(data["question_en"]), answer_zh=str(data["answer_zh"]),
+                   answer_en=str(data["answer_en"]), source=str(data["source"]),
+                   keywords=tuple(str(k) for k in data.get("keywords") or ()))
+
+
+def shipped_entries(path: Path = KNOWLEDGE_FILE) -> list[Entry]:
+    """The knowledge base that ships with the project (the seed of the database table)."""
+    return [Entry.of(e) for e in yaml.safe_load(path.read_text(encoding="utf-8"))["entries"]]
+
+
+@dataclass(frozen=True)
+class Citation:
+    entry_id: str
+    question: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    outcome: Outcome
+    lang: Language
+    confidence: float  # the rarity-weighted share of the question the entry covers, 0-1
+    text: str  # the answer, or what the assistant says instead
+    citation: Citation | None = None
+    #: Other entries that may be what was meant (for "unsure" and also shown after answers).
+    related: list[Citation] = field(default_factory=list)
+    offer_consultation: bool = False
+
+
+UNSURE = {"zh": "我不太确定下面的内容是否回答了您的问题，仅供参考。建议申请人工咨询，由调解组织的工作人员为您解答。",
+          "en": "I am not sure the following answers your question; take it as a pointer only. "
+                "You can request a consultation with a mediation organisation's staff."}
+DECLINED = {"zh": "抱歉，我只能回答与纠纷调解、诉讼费用、司法确认、支付令、证据和期限等有关的问题。"
+                  "如果您的问题与纠纷有关，可以换个说法，或申请人工咨询。",
+            "en": "Sorry, I can only answer questions about dispute mediation, court fees, judicial confirmation, "
+                  "payment orders, evidence and time limits. If your question is about a dispute, try other words "
+                  "or request a consultation."}
+
+
+def language_of(question: str, preferred: Language | None = None) -> Language:
+    if preferred is not None:
+        return preferred
+    return "zh" if CJK.search(question) else "en"
+
+
+class Assistant:
+    """Built once per snapshot of the knowledge base (rebuilt when an editor changes it)."""
+
+    def __init__(self, entries: Iterable[Entry]):
+        self.entries = list(entries)
+        self.index = SearchIndex([terms(e.search_text()) for e in self.entries], keep_terms=True)
+
+    def reply(self, question: str, lang: Language | None = None) -> Reply:
+        question = question[:MAX_QUESTION_CHARS]
+        lang = language_of(question, lang)
+        query = terms(question)
+        intent = intent_words()
+        hits = self.index.search(query + [t for t in query if t in intent], 4)
+        if not hits:
+            return Reply("declined", lang, 0.0, DECLINED[lang], offer_consultation=True)
+        best = hits[0]
+        confidence = round(self.index.coverage(query, best.position), 3)
+        entry = self.entries[best.position]
+        related = [self._cite(self.entries[h.position], lang) for h in hits[1:]]
+        if best.score < DECLINE_SCORE and confidence < DECLINE_COVERAGE:
+            return Reply("declined", lang, confidence, DECLINED[lang], offer_consultation=True)
+        if confidence < CONFIDENT_FROM:
+            return Reply("unsure", lang, confidence, UNSURE[lang] + "\n\n" + entry.answer(lang),
+                         self._cite(entry, lang), related, offer_consultation=True)
+        return Reply("answer", lang, confidence, entry.answer(lang), self._cite(entry, lang), related)
+
+    @staticmethod
+    def _cite(entry: Entry, lang: Language) -> Citation:
+        return Citation(entry.id, entry.question(lang), entry.source)

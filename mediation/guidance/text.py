@@ -1,0 +1,113 @@
+"""Turning Chinese and English text into search terms for BM25: jieba segmentation (search mode),
+lower-cased English words, stop words dropped, synonyms folded onto one word.
+
+The synonym table (``synonyms.yaml``) is what lets "打官司" find an entry written with "起诉";
+its words also enter the segmenter's dictionary so multi-character synonyms stay whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import jieba
+import yaml
+
+HERE = Path(__file__).parent
+CJK = re.compile(r"[\u3400-\u9fff]+")
+WORD = re.compile(r"[\u3400-\u9fff]+|[a-z0-9]+(?:'[a-z]+)?")
+
+#: Words that say nothing about the subject of a question.
+STOP_WORDS = frozenset("""
+的 了 吗 呢 吧 啊 呀 么 嘛 是 在 有 和 与 或 及 就 都 也 还 又 被 把 给 对 向 从 到 让 跟 个 这 那 这个 那个
+我 你 他 她 它 我们 你们 他们 自己 人家 什么 怎么 怎么样 怎样 如何 为什么 哪 哪些 能 能不能
+可以 可不 要 需要 应该 会 该 想 请问 请 一下 一般 没有 没 不 吗？ 之后 以后 时候 如果 因为 所以 但是 还是 现在
+一直 已经 直接 然后 就是 哦 嗯 等 之 其 这样 那样 东西 事 事情 问题 办 怎么办 处理 解决
+a an the is are was were be been being do does did doing i me my we our you your he him his she her it its they
+them their what which who whom how when where why can could should would will shall may might must to of in on
+at by for with about from into over after before up down out off again then there here this that these those
+and or but if so than too very not no yes am has have had get got go going any some all each other own same
+just also only please tell know want need s t
+""".split())
+
+
+#: Characters whose pairs carry nothing ("的是", "了吗").
+STOP_CHARS = frozenset("的了吗呢吧啊呀么嘛是在有和与或就都也还又被把给对向从到让跟个这那我你他她它们什怎么样如何哪几能可以要会该想请一下")
+
+
+@lru_cache(maxsize=1)
+def _synonyms() -> dict[str, str]:
+    groups = yaml.safe_load((HERE / "synonyms.yaml").read_text(encoding="utf-8"))["groups"]
+    table: dict[str, str] = {}
+    for group in groups:
+        canonical = str(group[0]).lower()
+        for word in group:
+            table.setdefault(str(word).lower(), canonical)
+    return table
+
+
+@lru_cache(maxsize=1)
+def intent_words() -> frozenset[str]:
+    """The synonym table's ``intent`` list: words naming what a question asks about."""
+    return frozenset(yaml.safe_load((HERE / "synonyms.yaml").read_text(encoding="utf-8")).get("intent", ()))
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> jieba.Tokenizer:
+    """A private jieba instance (not the module-global one) with the synonyms as dictionary words."""
+    jieba.setLogLevel(logging.WARNING)
+    segmenter = jieba.Tokenizer()
+    for word in _synonyms():
+        if CJK.fullmatch(word):
+            segmenter.add_word(word, freq=2000)
+    return segmenter
+
+
+def _phrases(text: str) -> list[str]:
+    """English multi-word synonyms ("payment order") are matched before splitting into words."""
+    found = []
+    for phrase, canonical in _synonyms().items():
+        if " " in phrase and phrase in text:
+            found.append(canonical)
+    return found
+
+
+def terms(text: str) -> list[str]:
+    """The search terms of ``text``, in order, duplicates kept (BM25 counts them)."""
+    text = text.lower()
+    synonyms = _synonyms()
+    out: list[str] = _phrases(text)
+    segmenter = _segmenter()
+    for match in WORD.finditer(text):
+        piece = match.group()
+        if not CJK.fullmatch(piece):
+            if piece not in STOP_WORDS:
+                out.append(synonyms.get(_singular(piece), _singular(piece)))
+            continue
+        for word in segmenter.cut_for_search(piece):
+            if word not in STOP_WORDS:
+                out.append(synonyms.get(word, word))
+        out.extend(_bigrams(piece))
+    return out
+
+
+def _bigrams(run: str) -> list[str]:
+    """Overlapping character pairs of a Chinese run (marked with "~" so they never equal a word):
+    they let a paraphrase that the segmenter splits differently still meet its entry."""
+    return [f"~{run[i:i + 2]}" for i in range(len(run) - 1)
+            if run[i] not in STOP_CHARS and run[i + 1] not in STOP_CHARS]
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def warm_up() -> None:
+    """Load the segmenter's dictionary (about half a second) before the first question."""
+    terms("调解")
