@@ -30,11 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-import asyncpg  # noqa: E402
 from aiohttp import web  # noqa: E402
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from mediation.audit import GENESIS  # noqa: E402
 from mediation.clock import SystemClock  # noqa: E402
@@ -55,9 +54,8 @@ from signaling.database import make_engine  # noqa: E402
 from signaling.errors import error_middleware  # noqa: E402
 from signaling.openapi import ApiRegistry  # noqa: E402
 from signaling.openapi import api as registry  # noqa: E402
+from scratch_postgres import scratch_schema  # noqa: E402
 
-PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 PASSWORD = "bench password 123"
 NOW = datetime.now(timezone.utc)
 STEPS = ["start", "choose_mediator", "counselling", "video_mediation", "result", "evaluation", "court_docking"]
@@ -228,16 +226,8 @@ async def main() -> None:
         finally:
             await engine.dispose()
         if args.postgres:
-            schema = f"bench_cases_{secrets.token_hex(4)}"
-            conn = await asyncpg.connect(PG_DSN)
-            await conn.execute(f'CREATE SCHEMA "{schema}"')
-            engine = create_async_engine(PG_URL, connect_args={"server_settings": {"search_path": schema}})
-            try:
+            async with scratch_schema("bench_cases") as engine:
                 await recommendation_time(engine, "postgresql", args.rounds, data_dir / "pg")
-            finally:
-                await engine.dispose()
-                await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-                await conn.close()
 
 
 if __name__ == "__main__":

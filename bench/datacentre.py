@@ -23,7 +23,6 @@ import asyncio
 import itertools
 import logging
 import random
-import secrets
 import statistics
 import sys
 import tempfile
@@ -35,10 +34,10 @@ from typing import Any, Awaitable, Callable
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH.parent), str(BENCH)]  # the project's packages first (bench/signing.py is a script)
 
-import asyncpg  # noqa: E402
-from cases import NOW, PG_DSN, PG_URL, STEPS, bulk_load, emit  # noqa: E402
+from cases import NOW, STEPS, bulk_load, emit  # noqa: E402
+from scratch_postgres import scratch_schema  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker  # noqa: E402
 
 from mediation.accounts import Actor  # noqa: E402
 from mediation.dashboard import PUBLIC_CACHE_SECONDS, DashboardService, Filters  # noqa: E402
@@ -136,16 +135,8 @@ async def main() -> None:
             finally:
                 await engine.dispose()
     if args.postgres or args.no_sqlite:
-        schema = f"bench_datacentre_{secrets.token_hex(4)}"
-        conn = await asyncpg.connect(PG_DSN)
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-        engine = create_async_engine(PG_URL, connect_args={"server_settings": {"search_path": schema}})
-        try:
+        async with scratch_schema("bench_datacentre") as engine:
             await dashboard_time(engine, "postgresql", args.rounds)
-        finally:
-            await engine.dispose()
-            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            await conn.close()
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-import asyncpg  # noqa: E402
 import yaml  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine  # noqa: E402
 
@@ -37,9 +36,8 @@ from mediation.guidance.assistant import Assistant, shipped_entries  # noqa: E40
 from mediation.guidance.demo_corpus import demo_cases  # noqa: E402
 from mediation.guidance.service import GuidanceService  # noqa: E402
 from mediation.schema import upgrade_engine  # noqa: E402
+from scratch_postgres import scratch_schema  # noqa: E402
 
-PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 HELD_OUT = yaml.safe_load((ROOT / "tests/mediation/guidance_heldout.yaml").read_text(encoding="utf-8"))
 QUESTIONS = [q["q"] for q in HELD_OUT["questions"]] + HELD_OUT["off_topic"]
 DESCRIPTIONS = ["房东退租时扣押金不退", "朋友借钱不还，有借条", "公司拖欠工资三个月", "楼上漏水导致天花板发霉",
@@ -117,16 +115,8 @@ async def main() -> None:
         finally:
             await engine.dispose()
     if args.postgres:
-        schema = f"bench_guidance_{secrets.token_hex(4)}"
-        conn = await asyncpg.connect(PG_DSN)
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-        engine = create_async_engine(PG_URL, connect_args={"server_settings": {"search_path": schema}})
-        try:
+        async with scratch_schema("bench_guidance") as engine:
             await run_on(engine, args, "PostgreSQL")
-        finally:
-            await engine.dispose()
-            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            await conn.close()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiortc import RTCRtpReceiver
 from aiortc.codecs import is_rtx

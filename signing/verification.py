@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import re
 from datetime import datetime, timezone
 from io import BytesIO
 from typing import Any

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from mediation.accounts import Actor, Role
+from mediation.accounts import Role
 from mediation.cases import CaseView, PaymentTerms
 from mediation.clock import ManualClock
 from mediation.court import PaymentOrderDeclarations

@@ -7,7 +7,6 @@ import asyncio
 import time
 
 import aiohttp
-import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,7 +73,7 @@ async def test_remove_disconnects_and_the_token_no_longer_works(server, clients)
     await m.call("mod:admit", {"all": True})
     assert (await m.call("mod:remove", {"seat": res["seat"], "reason": "disruptive"}))["ok"]
     assert (await r.wait_for("removed"))["reason"] == "disruptive"
-    state = await m.wait_for("room:state", lambda s: all(p["seat"] != res["seat"] or p["state"] == "left"
+    await m.wait_for("room:state", lambda s: all(p["seat"] != res["seat"] or p["state"] == "left"
                                                          for p in s["participants"]))
     again = await clients()
     ack = await again.call("join", {"token": res["token"]})
@@ -85,7 +84,7 @@ async def test_reconnect_keeps_the_seat_and_others_see_reconnecting(server, clie
     room, (m, _), (a, app), (r, res) = await joined_room(server, clients)
     await m.call("mod:admit", {"all": True})
     await a.close()
-    state = await m.wait_for("room:state", lambda s: any(p["seat"] == app["seat"] and p["state"] == "reconnecting"
+    await m.wait_for("room:state", lambda s: any(p["seat"] == app["seat"] and p["state"] == "reconnecting"
                                                          for p in s["participants"]))
     back = await clients()
     ack = await back.call("join", {"token": app["token"]})

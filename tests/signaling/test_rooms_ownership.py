@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import insert
 
-from mediation.accounts import Actor, NewAccount, Role
+from mediation.accounts import Actor, Role
 from mediation.services import MediationServices
 from signaling.api.accounts import SERVICES_KEY
 from signaling.app import ENGINE_KEY

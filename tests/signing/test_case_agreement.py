@@ -21,7 +21,7 @@ from agreement_samples import agreement_dict
 from agreement_server import FIELDS, Person, Server, start_server
 from signing.pades import signature_timestamp_time
 from signing.verification import async_verify_agreement
-from test_sign_browser import _pdfsig
+from pades_samples import pdfsig
 
 
 SIGNER_KEYS = dict(zip(FIELDS, ("party:applicant", "party:respondent", "agent:respondent", "mediator")))
@@ -232,7 +232,7 @@ async def test_a_case_agreement_signed_by_its_participants_takes_effect_by_itsel
     pdf_path, root_pem = tmp_path / "final.pdf", tmp_path / "root.pem"
     pdf_path.write_bytes(signed)
     root_pem.write_bytes(server.ceremony.pki.root_cert.public_bytes(Encoding.PEM))
-    out = _pdfsig(pdf_path, root_pem, tmp_path)
+    out = pdfsig(pdf_path, root_pem, tmp_path)
     assert out.count("Signature Validation: Signature is Valid.") == 5, out
 
 

@@ -5,7 +5,6 @@ to copy); the organisation's administrator seals from the case page; the case mo
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import AsyncIterator
 from urllib.parse import urlparse
