@@ -38,6 +38,7 @@ SCOPE_POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/cases/{case_id}/documents/{document_id}"): "cases:read",
     ("GET", "/api/cases/{case_id}/recommendations"): "cases:read",
     ("GET", "/api/cases/{case_id}/recording-policy"): "cases:read",
+    ("GET", "/api/cases/{case_id}/sessions"): "cases:read",
     ("POST", "/api/cases/delegations"): "cases:write",
     ("POST", "/api/deadlines/scan"): "cases:write",
     ("GET", "/api/cases/{case_id}/litigation-package"): "court",
