@@ -13,8 +13,8 @@ from urllib.parse import urljoin
 import pytest
 from playwright.async_api import Browser, expect
 
-from mediation.demo_data import DEMO_COURTS
 from mediation.accounts import Actor
+from mediation.demo_data import DEMO_COURTS
 
 from .case_site import ARTIFACTS, COURT, SAME_LOOP, Site, browser, case_at_the_court_step, register_party, site  # noqa: F401
 from .test_document_viewer import PHONE, expect_pdf_shown, expect_refused, signed_in
