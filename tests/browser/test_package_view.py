@@ -17,6 +17,7 @@ from mediation.accounts import Actor
 from mediation.demo_data import DEMO_COURTS
 
 from .case_site import ARTIFACTS, COURT, SAME_LOOP, Site, browser, case_at_the_court_step, register_party, site  # noqa: F401
+from .page_checks import check_layout
 from .test_document_viewer import PHONE, expect_pdf_shown, expect_refused, signed_in
 
 pytestmark = pytest.mark.browser
@@ -48,6 +49,10 @@ async def test_the_party_opens_the_package_and_a_document_in_it(site: Site, brow
         widths = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert widths[0] <= widths[1] == PHONE["width"], widths  # 64-character hashes wrap on the phone
         await page.screenshot(path=str(ARTIFACTS / "package-contents.png"), full_page=True)
+        problems: list[str] = []  # both sizes, and axe over the listed package
+        await check_layout(page, "package-contents", ("#open-package", "#package-contents .package-member"), problems)
+        assert not problems, "\n".join(problems)
+        await page.set_viewport_size(PHONE)
 
         member_url = await ruling.locator("a.document-link").get_attribute("href")
         assert member_url is not None and member_url.startswith(f"/api/cases/{case_id}/package/members/")
