@@ -33,6 +33,7 @@ from .errors import Forbidden
 from .identity_models import IdentityCheckRow
 from .models import CaseResult
 from .package_check import ATTESTATION_CHAIN, ATTESTATIONS, FORMAT
+from .package_contents import PackageContents, PackageMember, read_contents, read_member
 from .recording_citations import recording_citations
 
 #: Reads a recording session's stored manifest bytes (``None`` if the file is gone).
@@ -148,3 +149,11 @@ class CasePackager:
         })
         header = {"format": FORMAT, "case_id": case_id, "exported_at": self.cases.clock.now().isoformat()}
         return await asyncio.to_thread(zip_package, members, header)
+
+    async def contents(self, actor: Actor, case_id: str) -> PackageContents:
+        """What :meth:`export` gives this caller, listed and checked, for the case page."""
+        return await asyncio.to_thread(read_contents, await self.export(actor, case_id))
+
+    async def member(self, actor: Actor, case_id: str, sha256: str) -> tuple[PackageMember, bytes]:
+        """One PDF or image of what :meth:`export` gives this caller (the same checks)."""
+        return await asyncio.to_thread(read_member, await self.export(actor, case_id), sha256)

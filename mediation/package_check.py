@@ -328,22 +328,44 @@ def _check_recordings(archive: zipfile.ZipFile, entries: Any, links: list[_Link]
     return out
 
 
-def check_package(data: bytes, verify_pdf: Callable[[bytes], AgreementReport],
-                  trust_roots: Sequence[x509.Certificate] = ()) -> PackageReport:
-    """The whole package's report. ``verify_pdf`` judges one signed PDF (raising
-    :class:`VerificationError` if it cannot); ``trust_roots`` judge the identity attestations (the
-    platform's root); :class:`PackageError` if this is no case package. Runs its own event loop for
-    the attestations: call it from a worker thread."""
+def open_package(data: bytes) -> tuple[zipfile.ZipFile, dict[str, Any], dict[str, Any]]:
+    """The zip with its manifest and ``case.json``, read within the bounds; :class:`PackageError`
+    if this is no case package."""
     archive = _open(data)
     manifest, case = _json(archive, MANIFEST), _json(archive, CASE_FILE)
     if manifest.get("format") != FORMAT or case.get("format") != FORMAT:
         raise PackageError(f"not an {FORMAT} package (format {manifest.get('format')!r})")
+    return archive, manifest, case
+
+
+def _check_structure(archive: zipfile.ZipFile, manifest: dict[str, Any],
+                     case: dict[str, Any]) -> tuple[str, PackageReport, list[_Link]]:
     view = case.get("case")
     case_id = str(view.get("id") if isinstance(view, dict) else manifest.get("case_id"))
     members, reasons = _check_members(archive, manifest)
     audit, audit_reasons, links = _check_audit(case_id, case.get("audit"))
     reasons += audit_reasons
     reasons += _check_recordings(archive, case.get("recordings"), links)
+    return case_id, PackageReport(not reasons, case_id, members, audit, [], reasons), links
+
+
+def check_structure(data: bytes) -> PackageReport:
+    """The cheap part of the check (every member against the manifest, the audit chain, the
+    recording citations), without judging the signed PDFs: what the case page shows beside the
+    package's contents. Reads every byte: call it from a worker thread."""
+    archive, manifest, case = open_package(data)
+    return _check_structure(archive, manifest, case)[1]
+
+
+def check_package(data: bytes, verify_pdf: Callable[[bytes], AgreementReport],
+                  trust_roots: Sequence[x509.Certificate] = ()) -> PackageReport:
+    """The whole package's report. ``verify_pdf`` judges one signed PDF (raising
+    :class:`VerificationError` if it cannot); ``trust_roots`` judge the identity attestations (the
+    platform's root); :class:`PackageError` if this is no case package. Runs its own event loop for
+    the attestations: call it from a worker thread."""
+    archive, manifest, case = open_package(data)
+    case_id, structure, links = _check_structure(archive, manifest, case)
+    members, audit, reasons = structure.members, structure.audit, structure.reasons
     agreement = case.get("agreement")
     agreements = [_document(archive, agreement, "agreement", verify_pdf, trust_roots, case_id)] \
         if isinstance(agreement, dict) and agreement.get("path") else []

@@ -18,6 +18,7 @@ from aiohttp import web
 from .api import accounts as accounts_api
 from .api import agreements as agreements_api
 from .api import api_keys as _api_keys_api  # noqa: F401  (registers /api/admin/api-keys)
+from .api import case_package as _case_package_api  # noqa: F401  (registers the package's contents)
 from .api import cases as cases_api
 from .api import datacentre as datacentre_api
 from .api import directory as directory_api

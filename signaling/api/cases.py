@@ -22,7 +22,6 @@ from mediation.clock import Clock, SystemClock
 from mediation.court import PaymentOrderDeclarations, RulingSigner
 from mediation.courts import NewCourt
 from mediation.errors import Forbidden, MediationError
-from mediation.package import CasePackager
 from mediation.rooms import CaseSeat, RoomInvitation, RoomScheduler
 from mediation.schema import upgrade_engine
 from mediation.services import MediationServices, build_services
@@ -33,7 +32,6 @@ from ..config import Settings, ensure_secret, pii_key
 from ..errors import ApiError
 from ..openapi import Query, api, query_of
 from ..periodic import run_periodically
-from ..recordings_setup import RECORDING_ACCESS_KEY
 from ..room_store import RoomOwner, RoomStore
 from ..tokens import TokenIssuer
 from .accounts import (ACCOUNT_ROLES, CASES_SETTINGS_KEY, SERVICES_KEY, Empty, Strict, actor_for, actor_of,
@@ -368,20 +366,6 @@ async def verify_case_audit(request: web.Request, _: None) -> Any:
     services = services_of(request)
     await services.cases.ensure_access(actor_of(request), _case_id(request))
     return dump(await verify_chain(services.db, _case_id(request)))
-
-
-@api.route("GET", "/api/cases/{case_id}/package",
-           summary="Export the case: JSON, documents and a manifest of SHA-256 hashes, as a zip",
-           allow=PARTIES | {"court_clerk", "judge", "platform_admin", "service"}, tag=TAG)
-@domain_errors
-async def export_package(request: web.Request, _: None) -> web.Response:
-    services = services_of(request)
-    access = request.app.get(RECORDING_ACCESS_KEY)
-    data = await CasePackager(services.cases, services.court,
-                              None if access is None else access.stored_manifest).export(actor_of(request),
-                                                                                         _case_id(request))
-    return web.Response(body=data, content_type="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="{_case_id(request)}.zip"'})
 
 
 @api.route("POST", "/api/cases/{case_id}/documents", summary="Upload evidence or counselling material",

@@ -27,7 +27,7 @@ from recordings.storage import LocalRecordingStorage
 from recordings.store import RecordingStore
 from signaling.api.recordings import install_access as install_recording_access
 from signaling.api.cases import setup_cases
-from signaling.api import drafts as _drafts, video_sessions as _video_sessions  # noqa: F401  (register endpoints)
+from signaling.api import case_package as _case_package, drafts as _drafts, video_sessions as _video_sessions  # noqa: F401  (register endpoints)
 from signaling.auth import SCOPES, make_auth_middleware
 from signaling.config import Settings
 from signaling.database import make_engine

@@ -34,6 +34,8 @@ SCOPE_POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/cases/{case_id}/timeline"): "cases:read",
     ("GET", "/api/cases/{case_id}/audit"): "cases:read",
     ("GET", "/api/cases/{case_id}/package"): "cases:read",
+    ("GET", "/api/cases/{case_id}/package/contents"): "cases:read",
+    ("GET", "/api/cases/{case_id}/package/members/{sha256}"): "cases:read",
     ("GET", "/api/cases/{case_id}/documents"): "cases:read",
     ("GET", "/api/cases/{case_id}/documents/{document_id}"): "cases:read",
     ("GET", "/api/cases/{case_id}/recommendations"): "cases:read",

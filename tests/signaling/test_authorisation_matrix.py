@@ -108,6 +108,8 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/cases/{case_id}/timeline"): row(EVERYONE, "case"),
     ("GET", "/api/cases/{case_id}/audit"): row(EVERYONE, "case"),
     ("GET", "/api/cases/{case_id}/package"): row({"agent", "court_clerk", "judge", "party", "platform_admin", "service"}, "case"),
+    ("GET", "/api/cases/{case_id}/package/contents"): row({"agent", "court_clerk", "judge", "party", "platform_admin", "service"}, "case"),
+    ("GET", "/api/cases/{case_id}/package/members/{sha256}"): row({"agent", "court_clerk", "judge", "party", "platform_admin", "service"}, "case"),
     ("POST", "/api/cases/{case_id}/documents"): row({"agent", "mediator", "party"}, "case"),
     ("GET", "/api/cases/{case_id}/documents"): row(EVERYONE, "case"),
     ("GET", "/api/cases/{case_id}/documents/{document_id}"): row(EVERYONE, "case"),

@@ -7,7 +7,7 @@ import { applyTranslations, errorMessage, onLanguageChange, register, t, toggleL
 import { MESSAGES } from "./room_messages.js";
 import { Signaling } from "./signaling.js";
 import { PeerLink } from "./peer.js";
-import { LevelMeter, LocalMedia, bindDeviceSelect } from "./devices.js";
+import { LevelMeter, LocalMedia, bindDeviceSelect, deviceFailureKey } from "./devices.js";
 import { VideoGrid } from "./grid.js";
 import { Chat } from "./chat.js";
 import { ParticipantPanel } from "./participants.js";
@@ -144,7 +144,7 @@ class RoomApp {
 
   async openDevices() {
     const result = await this.media.open();
-    if (result.errorKey) this.warn(t(result.errorKey, { detail: result.detail }));
+    if (result.errorKey) this.warn(t(result.errorKey));
     $("preview").srcObject = this.media.stream();
     this.meter.attach(this.media.tracks.audio);
     await this.fillDeviceSelects("camera-select", "mic-select");
@@ -171,7 +171,7 @@ class RoomApp {
       this.grid.setSelf(this.media.stream());
       if (this.peer && this.snapshot?.you.can_publish) await this.peer.setLocalTrack(kind, track);
     } catch (error) {
-      notify(t("devices.failed", { detail: error.message }), "error");
+      notify(t(deviceFailureKey(error)), "error");
     }
   }
 
@@ -295,7 +295,7 @@ class RoomApp {
     }
     if (before && before.can_publish !== me.can_publish) {
       notify(t(me.can_publish ? "notice.permitted" : "notice.revoked"));
-      this.publish().catch((error) => notify(t("devices.failed", { detail: error.message }), "error"));
+      this.publish().catch((error) => notify(t(deviceFailureKey(error)), "error"));
     }
   }
 
@@ -409,7 +409,7 @@ class RoomApp {
     if (!this.snapshot?.you.can_publish) return { audio: null, video: null };
     if (!this.media.tracks.audio && !this.media.tracks.video) {
       const result = await this.media.open();
-      if (result.errorKey) notify(t(result.errorKey, { detail: result.detail }), "error");
+      if (result.errorKey) notify(t(result.errorKey), "error");
       this.grid.setSelf(this.media.stream());
     }
     return { audio: this.media.tracks.audio, video: this.media.tracks.video };

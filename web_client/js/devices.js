@@ -4,22 +4,22 @@
 
 const STORAGE_KEY = "accord.devices";
 
-/** Why the devices could not be opened, as an i18n key (null when they opened). */
-function describeFailure(error) {
+/** The words for each DOMException getUserMedia throws (the room's message table), so a Chinese
+ * page never shows the browser's own English; the browser's text goes to the console only. */
+const FAILURES = {
+  NotAllowedError: "devices.denied",
+  SecurityError: "devices.blocked",
+  NotFoundError: "devices.notFound",
+  OverconstrainedError: "devices.unsupported",
+  NotReadableError: "devices.busy",
+  AbortError: "devices.aborted",
+};
+
+/** Why the devices could not be opened, as an i18n key of the room's table. */
+export function deviceFailureKey(error) {
   if (!window.isSecureContext || !navigator.mediaDevices) return "devices.insecure";
-  switch (error?.name) {
-    case "NotAllowedError":
-    case "SecurityError":
-      return "devices.denied";
-    case "NotFoundError":
-    case "OverconstrainedError":
-      return "devices.notFound";
-    case "NotReadableError":
-    case "AbortError":
-      return "devices.busy";
-    default:
-      return "devices.failed";
-  }
+  if (error) console.warn("camera/microphone:", error.name, error.message);
+  return FAILURES[error?.name] ?? "devices.failed";
 }
 
 function loadChoice() {
@@ -42,11 +42,11 @@ export class LocalMedia {
 
   /**
    * Open camera and microphone (the saved choice if still present).
-   * @returns {Promise<{ok: boolean, errorKey: string|null, detail: string}>}
+   * @returns {Promise<{ok: boolean, errorKey: string|null}>}
    */
   async open() {
     if (!window.isSecureContext || !navigator.mediaDevices?.getUserMedia) {
-      return { ok: false, errorKey: "devices.insecure", detail: "" };
+      return { ok: false, errorKey: "devices.insecure" };
     }
     let lastError = null;
     // Try both, then each alone: a machine without a camera can still join with a microphone.
@@ -54,13 +54,13 @@ export class LocalMedia {
       try {
         const stream = await navigator.mediaDevices.getUserMedia(this.constraints(kinds));
         for (const track of stream.getTracks()) this.adopt(track.kind, track);
-        return { ok: true, errorKey: lastError ? describeFailure(lastError) : null, detail: lastError?.message || "" };
+        return { ok: true, errorKey: lastError ? deviceFailureKey(lastError) : null };
       } catch (error) {
         lastError = lastError ?? error;
         if (error.name === "NotAllowedError" || error.name === "SecurityError") break;
       }
     }
-    return { ok: false, errorKey: describeFailure(lastError), detail: lastError?.message || "" };
+    return { ok: false, errorKey: deviceFailureKey(lastError) };
   }
 
   /** Switch `kind` to another device; returns the new track (already switched on or off as before). */

@@ -8,6 +8,7 @@ import { formatLongDate } from "../dates.js";
 import { api } from "./api.js";
 import { busy, el } from "./dom.js";
 import { myActions } from "./next_actions.js";
+import { packageView } from "./package_panel.js";
 
 const DECLARATIONS = ["no_other_debt_dispute", "debtor_reachable_in_china", "no_pre_suit_preservation"];
 const casePath = (c, rest) => `/api/cases/${encodeURIComponent(c.id)}/${rest}`;
@@ -121,10 +122,12 @@ export function finalState(c, applications, account) {
       href: `/api/court/applications/${encodeURIComponent(a.id)}/ruling.pdf`, target: "_blank", rel: "noopener", "data-viewer": true,
       text: i18n.t(`final.openRuling.${title}`) }));
   }
+  let pack = null;
   if (["party", "agent", "court_clerk", "judge"].includes(account.role)) {
-    links.push(el("a", { class: "button", id: "download-package", href: casePath(c, "package"),
+    pack = packageView(c);
+    links.push(pack.button, el("a", { class: "button", id: "download-package", href: casePath(c, "package"),
       text: i18n.t("final.package") }));
   }
   return el("section", { class: "card final", id: "final-state" }, el("h2", { text: i18n.t("final.heading") }), lines,
-    el("div", { class: "actions" }, links));
+    el("div", { class: "actions" }, links), pack?.notice, pack?.box);
 }
