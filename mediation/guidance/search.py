@@ -23,10 +23,11 @@ class Hit:
 
 
 class SearchIndex:
-    def __init__(self, documents: Sequence[Sequence[str]], *, keep_terms: bool = False):
-        """``keep_terms``: remember each document's term set, for :meth:`coverage` (small corpora)."""
+    def __init__(self, documents: Sequence[Sequence[str]], *, keep_terms: bool = False, b: float = 0.75):
+        """``keep_terms``: remember each document's term set, for :meth:`coverage` (small corpora).
+        ``b``: BM25's length normalisation (0.75 is the usual; less favours short documents less)."""
         self.size = len(documents)
-        self._bm25 = bm25s.BM25()
+        self._bm25 = bm25s.BM25(b=b)
         if self.size:
             # bm25s wants at least one term per document: an empty one gets a placeholder nobody types.
             self._bm25.index([list(d) or ["\x00"] for d in documents], show_progress=False)
@@ -55,6 +56,10 @@ class SearchIndex:
         weight = {t: self._idf.get(t, self._unknown_idf) for t in wanted}
         have = self._terms[position]
         return sum(w for t, w in weight.items() if t in have) / sum(weight.values())
+
+    def knows(self, term: str) -> bool:
+        """Whether some document has ``term`` (needs ``keep_terms``)."""
+        return term in self._idf
 
     def matched(self, query: Sequence[str], position: int) -> list[str]:
         return sorted(set(query) & self._terms[position])
