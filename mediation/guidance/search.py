@@ -51,6 +51,9 @@ class SearchIndex:
         the corpus never uses weighs most: a question about something else is mostly such words).
         Character fragments help ranking only; they are left out here."""
         wanted = {t for t in query if not t.startswith(FRAGMENT_MARKS)}
+        # A compound the corpus lacks whose part it has ("宠物狗" beside "宠物") is said by that part.
+        known = {t for t in wanted if t in self._idf}
+        wanted = {t for t in wanted if t in known or not any(k in t for k in known)}
         if not wanted:
             return 0.0
         weight = {t: self._idf.get(t, self._unknown_idf) for t in wanted}

@@ -31,6 +31,7 @@ STOP_WORDS = frozenset("""
 可以 可不 要 需要 应该 会 该 想 请问 请 一下 一般 没有 没 不 吗？ 之后 以后 时候 如果 因为 所以 但是 还是 现在
 一直 已经 直接 然后 就是 哦 嗯 等 之 其 这样 那样 东西 事 事情 问题 办 怎么办 处理 解决
 我要 我想 得 找 行 行吗 行不行 帮 帮我 还能 是不是 有没有 会不会 可不可以 弄 搞 老是 总是 天天 后来 结果
+期间 上去 下来 起来 出来 着 过 不能 不会 不了
 a an the is are was were be been being do does did doing i me my we our you your he him his she her it its they
 them their what which who whom how when where why can could should would will shall may might must to of in on
 at by for with about from into over after before up down out off again then there here this that these those
@@ -61,11 +62,17 @@ def intent_words() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def generic_words() -> frozenset[str]:
+    """The table's ``generic`` list: words such as 费用 or 期限 that every other kind of question uses too."""
+    return frozenset(yaml.safe_load((HERE / "synonyms.yaml").read_text(encoding="utf-8")).get("generic", ()))
+
+
+@lru_cache(maxsize=1)
 def subject_words() -> frozenset[str]:
     """The table's words for what disputes and procedures are about (its groups' first words, less
-    the ``generic`` ones such as 费用 or 期限, which every other kind of question uses too)."""
-    data = yaml.safe_load((HERE / "synonyms.yaml").read_text(encoding="utf-8"))
-    return frozenset(str(g[0]).lower() for g in data["groups"]) - set(data.get("generic", ()))
+    the generic ones)."""
+    groups = yaml.safe_load((HERE / "synonyms.yaml").read_text(encoding="utf-8"))["groups"]
+    return frozenset(str(g[0]).lower() for g in groups) - generic_words()
 
 
 @lru_cache(maxsize=1)
@@ -118,9 +125,13 @@ def terms(text: str) -> list[str]:
                 continue  # a piece of a table word ("拍下" of "拍下来"): the whole word says it
             if word in synonyms:
                 found.append(synonyms[word])
-            elif QUANTITY.fullmatch(word):
+            elif word in STOP_WORDS:
+                continue
+            elif QUANTITY.fullmatch(word) or len(word) == 1:
+                # Numbers, and single characters outside the table ("字", "算", "登"): everyday
+                # speech is full of them, and they seldom say what a question is about.
                 found.append(f"~{word}")
-            elif word not in STOP_WORDS:
+            else:
                 found.append(word)
         # Table words the segmenter cut apart, each meaning once.
         found.extend(sorted({synonyms[m.group()] for m in _cjk_synonyms().finditer(piece)} - set(found)))
