@@ -52,9 +52,9 @@ class Entry:
     keywords: tuple[str, ...] = ()
 
     def search_terms(self) -> list[str]:
-        """What the index sees: both questions :data:`QUESTION_WEIGHT` times (a question is what people rephrase), the
-        keywords' terms once each (a list of synonyms folds onto one word, which must not count
-        as often as it has synonyms) and both answers."""
+        """What the index sees: both questions :data:`QUESTION_WEIGHT` times (a question is what
+        people rephrase), the keywords' terms once each (a list of synonyms folds onto one word,
+        which must not count as often as it has synonyms) and both answers."""
         questions = terms(f"{self.question_zh} {self.question_en}")
         keywords = list(dict.fromkeys(terms(" ".join(self.keywords))))
         return questions * QUESTION_WEIGHT + keywords + terms(f"{self.answer_zh} {self.answer_en}")
