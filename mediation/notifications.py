@@ -162,6 +162,10 @@ async def concerned(s: AsyncSession, case: Case, kind: str, data: dict[str, Any]
     return found
 
 
+#: At most this many administrators of one organisation are told of a notice not tied to a case.
+MAX_ORGANISATION_NOTICES = 50
+
+
 # --- the notifier -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Recipient:
@@ -203,6 +207,29 @@ class Notifier:
             recipients = await self._recipients(s, urgent) if urgent else []
         for recipient in recipients:
             self.tasks.spawn(self._send_outside(recipient, case_id, kind, text))
+
+    async def tell_organisation(self, organisation: str, kind: str, text: str) -> int:
+        """In-app notice to the live administrators of ``organisation`` (by name) about something not
+        tied to a case, such as a consultation request. ``text`` must carry no personal data: the
+        administrators read the details where their role is checked. Bounded: an administrator who
+        still has an unread notice of this ``kind`` is not told again (a burst of requests leaves one
+        line to act on), and at most :data:`MAX_ORGANISATION_NOTICES` administrators are told.
+        Returns how many were told."""
+        now = self.clock.now()
+        async with self.db.begin() as s:
+            admins = set((await s.scalars(
+                select(Account.id).where(Account.role == str(Role.ORG_ADMIN), Account.organisation == organisation,
+                                         Account.disabled_at.is_(None))
+                .order_by(Account.id).limit(MAX_ORGANISATION_NOTICES))).all())
+            if not admins:
+                return 0
+            pending = set((await s.scalars(select(Notification.account_id).where(
+                Notification.account_id.in_(admins), Notification.kind == kind,
+                Notification.read_at.is_(None)))).all())
+            told = sorted(admins - pending)
+            s.add_all([Notification(account_id=a, case_id=None, kind=kind, text=text[:400], created_at=now)
+                       for a in told])
+        return len(told)
 
     @staticmethod
     async def _recipients(s: AsyncSession, ids: set[str]) -> list[Recipient]:

@@ -9,21 +9,30 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Literal
 
 import yaml
 
 from .search import SearchIndex
-from .text import intent_words, terms
+from .text import intent_words, subject_words, terms
 
 KNOWLEDGE_FILE = Path(__file__).parent / "knowledge.yaml"
-#: A question is declined when its best entry both scores below this (BM25) and covers less than
-#: :data:`DECLINE_COVERAGE` of it: off-topic questions meet the knowledge base on one common word.
-DECLINE_SCORE = 6.0
-DECLINE_COVERAGE = 0.35
+#: A question is declined when it names no subject of the synonym table (a dispute or procedure
+#: word, see ``text.subject_words``) and its best entry both scores below this (BM25) and covers
+#: less than :data:`DECLINE_COVERAGE` of it: off-topic questions meet the knowledge base on common
+#: words ("多少钱", "手机"), everyday questions about disputes name what they are about ("借", "工资").
+DECLINE_SCORE = 10.0
+DECLINE_COVERAGE = 0.45
 #: Below this coverage, the answer is given as uncertain and a human consultation is offered.
 CONFIDENT_FROM = 0.50
+#: The best BM25 hits are re-ranked by score x coverage^COVERAGE_WEIGHT: an entry that answers all
+#: of a question beats a short one that shares its commonest word ("多少钱") more often.
+RERANKED = 8
+QUESTION_WEIGHT = 2
+COVERAGE_WEIGHT = 0.5
+LENGTH_NORMALISATION = 0.5
 MAX_QUESTION_CHARS = 300
 CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -42,11 +51,13 @@ class Entry:
     source: str
     keywords: tuple[str, ...] = ()
 
-    def search_text(self) -> str:
-        """What the index sees: both questions twice (a question is what people rephrase), the
-        keywords and both answers."""
-        questions = f"{self.question_zh} {self.question_en}"
-        return " ".join((questions, questions, " ".join(self.keywords), self.answer_zh, self.answer_en))
+    def search_terms(self) -> list[str]:
+        """What the index sees: both questions :data:`QUESTION_WEIGHT` times (a question is what
+        people rephrase), the keywords' terms once each (a list of synonyms folds onto one word,
+        which must not count as often as it has synonyms) and both answers."""
+        questions = terms(f"{self.question_zh} {self.question_en}")
+        keywords = list(dict.fromkeys(terms(" ".join(self.keywords))))
+        return questions * QUESTION_WEIGHT + keywords + terms(f"{self.answer_zh} {self.answer_en}")
 
     def question(self, lang: Language) -> str:
         return self.question_en if lang == "en" else self.question_zh
@@ -65,6 +76,11 @@ class Entry:
 def shipped_entries(path: Path = KNOWLEDGE_FILE) -> list[Entry]:
     """The knowledge base that ships with the project (the seed of the database table)."""
     return [Entry.of(e) for e in yaml.safe_load(path.read_text(encoding="utf-8"))["entries"]]
+
+
+@lru_cache(maxsize=1)
+def _shipped_ids() -> frozenset[str]:
+    return frozenset(e.id for e in shipped_entries())
 
 
 @dataclass(frozen=True)
@@ -107,21 +123,29 @@ class Assistant:
 
     def __init__(self, entries: Iterable[Entry]):
         self.entries = list(entries)
-        self.index = SearchIndex([terms(e.search_text()) for e in self.entries], keep_terms=True)
+        self.index = SearchIndex([e.search_terms() for e in self.entries], keep_terms=True, b=LENGTH_NORMALISATION)
+        # The shipped entries' subjects are in the synonym table; an entry an editor added is not,
+        # so its own keywords stand in for them.
+        shipped = _shipped_ids()
+        self.subjects = subject_words() | {t for e in self.entries if e.id not in shipped
+                                           for t in terms(" ".join(e.keywords)) if not t.startswith("~")}
 
     def reply(self, question: str, lang: Language | None = None) -> Reply:
         question = question[:MAX_QUESTION_CHARS]
         lang = language_of(question, lang)
         query = terms(question)
         intent = intent_words()
-        hits = self.index.search(query + [t for t in query if t in intent], 4)
+        hits = self.index.search(query + [t for t in query if t in intent], RERANKED)
         if not hits:
             return Reply("declined", lang, 0.0, DECLINED[lang], offer_consultation=True)
+        covered = {h.position: self.index.coverage(query, h.position) for h in hits}
+        hits = sorted(hits, key=lambda h: -h.score * covered[h.position] ** COVERAGE_WEIGHT)[:4]
         best = hits[0]
-        confidence = round(self.index.coverage(query, best.position), 3)
+        confidence = round(covered[best.position], 3)
         entry = self.entries[best.position]
         related = [self._cite(self.entries[h.position], lang) for h in hits[1:]]
-        if best.score < DECLINE_SCORE and confidence < DECLINE_COVERAGE:
+        names_a_subject = any(t in self.subjects and self.index.knows(t) for t in query)
+        if not names_a_subject and best.score < DECLINE_SCORE and confidence < DECLINE_COVERAGE:
             return Reply("declined", lang, confidence, DECLINED[lang], offer_consultation=True)
         if confidence < CONFIDENT_FROM:
             return Reply("unsure", lang, confidence, UNSURE[lang] + "\n\n" + entry.answer(lang),

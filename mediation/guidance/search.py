@@ -23,10 +23,11 @@ class Hit:
 
 
 class SearchIndex:
-    def __init__(self, documents: Sequence[Sequence[str]], *, keep_terms: bool = False):
-        """``keep_terms``: remember each document's term set, for :meth:`coverage` (small corpora)."""
+    def __init__(self, documents: Sequence[Sequence[str]], *, keep_terms: bool = False, b: float = 0.75):
+        """``keep_terms``: remember each document's term set, for :meth:`coverage` (small corpora).
+        ``b``: BM25's length normalisation (0.75 is the usual; less favours short documents less)."""
         self.size = len(documents)
-        self._bm25 = bm25s.BM25()
+        self._bm25 = bm25s.BM25(b=b)
         if self.size:
             # bm25s wants at least one term per document: an empty one gets a placeholder nobody types.
             self._bm25.index([list(d) or ["\x00"] for d in documents], show_progress=False)
@@ -50,11 +51,18 @@ class SearchIndex:
         the corpus never uses weighs most: a question about something else is mostly such words).
         Character fragments help ranking only; they are left out here."""
         wanted = {t for t in query if not t.startswith(FRAGMENT_MARKS)}
+        # A compound the corpus lacks whose part it has ("宠物狗" beside "宠物") is said by that part.
+        known = {t for t in wanted if t in self._idf}
+        wanted = {t for t in wanted if t in known or not any(k in t for k in known)}
         if not wanted:
             return 0.0
         weight = {t: self._idf.get(t, self._unknown_idf) for t in wanted}
         have = self._terms[position]
         return sum(w for t, w in weight.items() if t in have) / sum(weight.values())
+
+    def knows(self, term: str) -> bool:
+        """Whether some document has ``term`` (needs ``keep_terms``)."""
+        return term in self._idf
 
     def matched(self, query: Sequence[str], position: int) -> list[str]:
         return sorted(set(query) & self._terms[position])

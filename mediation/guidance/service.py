@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from ..clock import Clock
 from ..directory_models import Organisation
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..guidance_models import ConsultationRequest, GuidanceEntry, PastCase, UnansweredQuestion
+from ..notifications import Notifier
 from .assistant import Assistant, Entry, Language, Reply, shipped_entries
 from .diagnosis import Answers, Diagnosis, diagnose
 from .estimate import Estimate, Estimator
@@ -34,6 +36,12 @@ UNANSWERED_KEEP = dt.timedelta(days=90)
 #: How long a node trusts its copy of the knowledge base before asking whether it changed.
 RECHECK_SECONDS = 2.0
 MAX_SIMILAR = 20
+#: What an organisation's administrators are told of a consultation request: no name, phone or
+#: question (they read those on the consultation list, where their role is checked).
+CONSULTATION_NOTICE = "consultation.requested"
+CONSULTATION_TEXT = "A new consultation request ({id}) was sent to your organisation; see Guidance, consultation requests."
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,9 +60,11 @@ class SimilarCase:
 
 
 class GuidanceService:
-    def __init__(self, db: async_sessionmaker[AsyncSession], clock: Clock, *, lawyer: LawyerFees | None = None):
+    def __init__(self, db: async_sessionmaker[AsyncSession], clock: Clock, *, lawyer: LawyerFees | None = None,
+                 notifier: Notifier | None = None):
         self.db = db
         self.clock = clock
+        self.notifier = notifier
         self.estimator = Estimator(db, lawyer)
         self._assistant: Assistant | None = None
         self._entries_version: tuple[int, Any] | None = None
@@ -142,12 +152,23 @@ class GuidanceService:
     # ------------------------------------------------------------------ consultations
     async def request_consultation(self, organisation_id: str, name: str, phone: str, question: str,
                                    dispute_type: str | None) -> str:
+        """Stored, then the organisation's administrators are told in the app (a failed notice is
+        logged; the request stands)."""
         async with self.db.begin() as s:
-            if await s.get(Organisation, organisation_id) is None:
+            organisation = await s.get(Organisation, organisation_id)
+            if organisation is None:
                 raise NotFound("not_found", "no such organisation")
             request_id = "gc_" + secrets.token_hex(8)
             s.add(ConsultationRequest(id=request_id, organisation_id=organisation_id, name=name, phone=phone,
                                       question=question, dispute_type=dispute_type, created_at=self.clock.now()))
+            organisation_name = organisation.name
+        if self.notifier is not None:
+            try:
+                await self.notifier.tell_organisation(organisation_name, CONSULTATION_NOTICE,
+                                                      CONSULTATION_TEXT.format(id=request_id))
+            except Exception:
+                log.exception("consultation notice not stored",
+                              extra={"organisation_id": organisation_id, "request_id": request_id})
         return request_id
 
     async def consultations(self, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from ..config import Settings
 from ..errors import ApiError
 from ..openapi import Query, api, query_of
 from .accounts import Strict, actor_of, domain_errors, dump
+from .notifications import NOTIFIER_KEY
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ class AddressLimit:
 def setup_guidance(app: web.Application, settings: Settings, services: MediationServices,
                    sio: socketio.AsyncServer) -> None:
     guidance = GuidanceService(services.db, services.cases.clock, lawyer=LawyerFees(
-        Decimal(str(settings.guidance_lawyer_rate)), Decimal(settings.guidance_lawyer_minimum)))
+        Decimal(str(settings.guidance_lawyer_rate)), Decimal(settings.guidance_lawyer_minimum)),
+        notifier=app.get(NOTIFIER_KEY))
     app[GUIDANCE_KEY] = guidance
     app[LIMIT_KEY] = AddressLimit(settings)
     GuidanceEvents(sio, guidance, RateLimit(settings.guidance_per_minute))

@@ -13,7 +13,7 @@ from mediation.guidance.assistant import Assistant, shipped_entries
 
 HELD_OUT = yaml.safe_load((Path(__file__).parent / "guidance_heldout.yaml").read_text(encoding="utf-8"))
 #: Floors below which the test fails (the goals are 90 % and 95 %; see README, "Guidance").
-ACCURACY_FLOOR = 0.80
+ACCURACY_FLOOR = 0.91
 DECLINE_FLOOR = 0.95
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from mediation.accounts import Actor
 from mediation.clock import ManualClock
@@ -17,7 +18,10 @@ from mediation.guidance.demo_corpus import demo_cases
 from mediation.guidance.service import GuidanceService
 from mediation.guidance.similar import ImportError_, parse_lines
 from mediation.models import Case, CaseResult
+from mediation.notifications import FileEmailSender
 from mediation.services import MediationServices
+
+from .doubles import MemorySms
 
 ADMIN = Actor("a_admin", "platform_admin", "Admin")
 MEDIATOR = Actor("a_med", "mediator", "M")
@@ -131,6 +135,46 @@ async def test_consultation_requests_reach_their_organisation_only(services: Med
     assert len(await guidance.consultations(ADMIN)) == 2
     with pytest.raises(Forbidden):
         await guidance.consultations(MEDIATOR)
+
+
+async def test_a_consultation_request_tells_its_organisations_administrators_only(
+        services: MediationServices, sms: MemorySms) -> None:
+    """In the app, once per unread notice (a burst of requests is one line), without the requester's data."""
+    from mediation.directory_models import Organisation
+    from mediation.models import Account
+    from mediation.notification_models import Notification
+    from mediation.notifications import NotificationInbox, Notifier
+
+    now = services.cases.clock.now()
+    async with services.db.begin() as s:
+        for oid, name in (("o_a", "甲调解委员会"), ("o_b", "乙调解中心")):
+            s.add(Organisation(id=oid, name=name, category="peoples", region="成都", address="x", contact="y",
+                               intro="", created_at=now))
+        for aid, role, org, disabled in (("a_oa1", "org_admin", "甲调解委员会", None),
+                                         ("a_oa2", "org_admin", "甲调解委员会", None),
+                                         ("a_oaoff", "org_admin", "甲调解委员会", now),
+                                         ("a_ob", "org_admin", "乙调解中心", None),
+                                         ("a_meda", "mediator", "甲调解委员会", None)):
+            s.add(Account(id=aid, role=role, login=aid, display_name=aid, organisation=org, created_at=now,
+                          disabled_at=disabled))
+    notifier = Notifier(services.db, services.cases.clock, sms, FileEmailSender(Path("/nonexistent")))
+    guidance = GuidanceService(services.db, services.cases.clock, notifier=notifier)
+    first = await guidance.request_consultation("o_a", "张三", "13800000000", "朋友借了我两万块一直不还", "loan")
+    await guidance.request_consultation("o_a", "赵六", "13600000000", "老板拖欠工资怎么办", "labour")
+    inbox = NotificationInbox(services.db, services.cases.clock)
+    for admin in ("a_oa1", "a_oa2"):
+        told = (await inbox.list(admin)).notifications
+        assert [n.kind for n in told] == ["consultation.requested"] and first in told[0].text
+    async with services.db() as s:
+        rows = (await s.scalars(select(Notification))).all()
+    assert sorted(r.account_id for r in rows) == ["a_oa1", "a_oa2"]  # not the disabled one, o_b or the mediator
+    for r in rows:
+        assert not any(private in r.text for private in ("张三", "赵六", "13800000000", "13600000000", "借", "工资"))
+    await inbox.mark_read("a_oa1", (await inbox.list("a_oa1")).notifications[0].id)
+    await guidance.request_consultation("o_a", "王五", "13700000000", "调解要不要钱", None)
+    assert len((await inbox.list("a_oa1")).notifications) == 2  # read, so told again
+    assert len((await inbox.list("a_oa2")).notifications) == 1  # still unread: not told twice
+    assert sms.sent == []  # in the app only
 
 
 async def test_the_demo_corpus_goes_only_into_an_empty_table(guidance: GuidanceService) -> None:
