@@ -3,7 +3,7 @@ untouched, and a caucus's messages only for the mediator and the side it was hel
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, AsyncIterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,9 +17,19 @@ def _message(prefix: str, n: int) -> dict[str, Any]:
     return {"id": f"m_{prefix}{n}", "seat": "s_1", "name": "张三", "role": "party", "text": f"{prefix}{n}", "ts": 1.0 + n}
 
 
-async def test_the_kept_chat_is_bounded_per_room_and_filtered_by_caucus(
-        engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+async def room_tables(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """The room tables beside the case tables, dropped afterwards: the PostgreSQL schema is shared
+    by the session's tests, and the case schema's own test expects only the migrated tables."""
     await create_schema(engine, [room_store.metadata])
+    yield engine
+    async with engine.begin() as conn:
+        await conn.run_sync(room_store.metadata.drop_all)
+
+
+async def test_the_kept_chat_is_bounded_per_room_and_filtered_by_caucus(
+        room_tables: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = room_tables
     store = RoomStore(engine)
     monkeypatch.setattr(room_store, "CHAT_KEPT", 5)
     owner = RoomOwner(None, "tests", None)

@@ -76,8 +76,8 @@ def test_every_finding_code_has_a_text_in_both_languages() -> None:
     codes = set(re.findall(r'\.add\("([a-z_]+)"', (REPO / "recordings" / "verify.py").read_text()))
     errors = {"bad_recording_package", "package_too_large", "verification_timeout"}
     assert {"altered_file", "missing_file", "swapped_file", "stamp_mismatch"} <= codes
-    messages = (REPO / "web_client" / "js" / "verify" / "messages.js").read_text()
-    zh, en = messages.split("\n  en: {")
-    for table in (zh, en):
-        assert {c for c in codes if f'"finding.{c}":' not in table} == set()
-        assert {c for c in errors if f'"error.{c}":' not in table} == set()
+    findings = (REPO / "web_client" / "js" / "verify" / "messages.js").read_text().split("\n  en: {")
+    shared = (REPO / "web_client" / "js" / "error_messages.js").read_text().split("\n  en: {")  # every page's
+    for page_table, shared_table in zip(findings, shared, strict=True):
+        assert {c for c in codes if f'"finding.{c}":' not in page_table} == set()
+        assert {c for c in errors if f'"error.{c}":' not in shared_table} == set()

@@ -69,7 +69,8 @@ async def test_mediator_edits_the_case_draft_previews_locks_and_hands_out_links(
     await page.fill("#api-key", "ak_wrong")
     await page.click("#use-key")
     await page.wait_for_selector("#auth-error:not([hidden])")
-    assert "unknown API key" in await page.text_content("#auth-error")
+    # the server's code (bad_credentials) in the page's words, never its English message
+    assert await page.text_content("#auth-error") == "凭据无效或无权编辑协议：账号、密码或登录入口不正确。"
     await page.fill("#api-key", server.api_key)
     await page.click("#use-key")
     await page.wait_for_selector("#status[data-status=draft]")
@@ -99,10 +100,11 @@ async def test_mediator_edits_the_case_draft_previews_locks_and_hands_out_links(
     await page.click("#save")
     error = page.locator('[data-field="parties.0.agent.id_number"] .field-error')
     await error.wait_for(state="visible")
-    expected = f"check digit is {wrong_id[17]}, but the first 17 digits require {zhang_id[17]}"
-    assert await error.text_content() == expected  # the API's own message, under the field
+    # the API's precise problem (type id_number_check_digit and its digits), worded by the page's table
+    expected = f"校验码为 {wrong_id[17]}，按前 17 位应为 {zhang_id[17]}，请核对号码"
+    assert await error.text_content() == expected
     assert await page.get_attribute('[data-path="parties.0.agent.id_number"]', "aria-invalid") == "true"
-    assert "at least 1 character" in await page.text_content('label[data-field="facts"] .field-error')
+    assert "至少 1 个字符" in await page.text_content('label[data-field="facts"] .field-error')
     assert "2 处需要修改" in await page.text_content("#notice")
 
     await page.click('[data-path="parties.0.agent"]')  # no agent after all
@@ -195,7 +197,7 @@ async def test_a_mediator_signs_in_with_a_password_and_a_reload_reopens_the_agre
     await page.fill("#password", "wrong password here")
     await page.click("#sign-in")
     await page.wait_for_selector("#auth-error:not([hidden])")
-    assert "wrong login" in await page.text_content("#auth-error")
+    assert await page.text_content("#auth-error") == "账号、密码或登录入口不正确。"
     await page.fill("#password", "correct horse battery")
     await page.click("#sign-in")
     await page.wait_for_selector("body[data-state=ready]")
