@@ -14,57 +14,10 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+
+from .id_numbers import IdNumberError, validate_credit_code, validate_resident_id
 
 # --- identity documents -------------------------------------------------------------------------
-
-#: GB 11643-1999: weights of the first 17 digits and the check character for (sum mod 11).
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-
-
-class IdNumberError(ValueError):
-    """An identity number that cannot be right, with the precise reason: ``kind`` names it for
-    clients (the validation type ``id_number_<kind>``, worded in their language from ``ctx``)."""
-
-    def __init__(self, kind: str, message: str, **ctx: str | int) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.ctx = ctx
-
-    def as_field_error(self) -> PydanticCustomError:
-        """The problem as pydantic reports it, naming the field first ("id_number: …")."""
-        return PydanticCustomError(f"id_number_{self.kind}", "id_number: " + str(self).replace("{", "(").replace("}", ")"),
-                                   dict(self.ctx))
-
-
-def resident_id_check_digit(first17: str) -> str:
-    """The GB 11643 check character for the first 17 digits of a resident ID number."""
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
-
-
-def validate_resident_id(number: str) -> str:
-    """Return the normalised (upper-case X) 18-character resident ID number or raise ``IdNumberError``."""
-    value = number.strip().upper()
-    if len(value) != 18:
-        raise IdNumberError("length", f"a resident ID number has 18 characters, got {len(value)}", length=len(value))
-    if not value[:17].isascii() or not value[:17].isdigit():
-        raise IdNumberError("digits", "the first 17 characters of a resident ID number must be digits")
-    if not (value[17].isascii() and (value[17].isdigit() or value[17] == "X")):
-        raise IdNumberError("last_character", "the last character of a resident ID number must be a digit or X")
-    if value[0] not in "123456789":
-        raise IdNumberError("region", f"region code {value[:6]} does not exist (first digit is 0)", region=value[:6])
-    try:
-        born = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-    except ValueError:
-        raise IdNumberError("birth_date", f"birth date {value[6:14]} is not a calendar date", birth=value[6:14]) from None
-    if born.year < 1900 or born > dt.date.today():
-        raise IdNumberError("birth_date", f"birth date {born.isoformat()} is out of range", birth=value[6:14])
-    expected = resident_id_check_digit(value[:17])
-    if value[17] != expected:
-        raise IdNumberError("check_digit", f"check digit is {value[17]}, but the first 17 digits require {expected}",
-                            given=value[17], expected=expected)
-    return value
 
 
 class IdType(StrEnum):
@@ -96,9 +49,7 @@ def validate_id_number(id_type: IdType, number: str) -> str:
         return validate_resident_id(number)
     value = number.strip().upper()
     if id_type is IdType.CREDIT_CODE:
-        if not re.fullmatch(r"[0-9A-HJ-NPQRTUWXY]{18}", value):
-            raise IdNumberError("credit_code", "a unified social credit code has 18 characters from 0-9 and A-Y without I, O, S, V, Z")
-        return value
+        return validate_credit_code(value)
     if not _OTHER_ID.fullmatch(value):
         raise IdNumberError("document", f"a {id_type.value} number has 5 to 20 letters or digits")
     return value

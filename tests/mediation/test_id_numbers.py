@@ -18,11 +18,12 @@ def test_known_good_number() -> None:
 
 
 @pytest.mark.parametrize("bad, why", [
-    ("110105194912310021", "check character"),
+    ("110105194912310021", "check digit is 1"),
     ("11010519491331002X", "birth date"),
-    ("1101051949123100", "17 digits"),
-    ("11010519491231002Y", "17 digits"),
-    ("", "17 digits"),
+    ("1101051949123100", "18 characters"),
+    ("11010519491231002Y", "last character"),
+    ("", "18 characters"),
+    ("01010519491231002X", "region code"),
 ])
 def test_bad_numbers_say_why(bad: str, why: str) -> None:
     with pytest.raises(InvalidInput) as err:

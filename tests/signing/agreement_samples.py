@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from signing.agreement import AgreementData, resident_id_check_digit
+from signing.agreement import AgreementData
+from signing.id_numbers import resident_id_check_digit
 
 
 def resident_id(region: str = "110105", born: str = "19850312", seq: str = "123") -> str:

@@ -36,7 +36,7 @@ from tests.support.loopback_media import SETTINGS as LOOPBACK_MEDIA
 from agreement_samples import agreement_dict
 from pades_samples import browser_sign
 from provider_keys import ProviderKey
-from signing.agreement import resident_id_check_digit
+from signing.id_numbers import resident_id_check_digit
 from signing.attestation_key import AttestationKeyStore
 from signing.pades import document_digest
 

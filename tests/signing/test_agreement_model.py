@@ -11,14 +11,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from agreement_samples import agreement_dict, resident_id, sample_agreement
-from signing.agreement import (
-    IdNumberError,
-    SignerRole,
-    amount_in_words,
-    resident_id_check_digit,
-    signer_order,
-    validate_resident_id,
-)
+from signing.agreement import SignerRole, amount_in_words, signer_order
+from signing.id_numbers import IdNumberError, resident_id_check_digit, validate_resident_id
 
 
 def test_known_resident_id_check_digit() -> None:
@@ -179,7 +173,7 @@ def test_signer_order_is_the_legal_order() -> None:
 
 def test_legal_person_needs_a_representative() -> None:
     data = agreement_dict()
-    data["parties"][1].update(legal_person=True, id_type="credit_code", id_number="91110105MA01ABCD2X")
+    data["parties"][1].update(legal_person=True, id_type="credit_code", id_number="91350100M000100Y43")  # GB 32100's own example
     with pytest.raises(ValidationError, match="legal representative"):
         sample_agreement(**data)
     data["parties"][1]["representative"] = "李总"
