@@ -16,6 +16,10 @@ import socketio
 from aiohttp import web
 
 from .api import accounts as accounts_api
+from .api import agreement_editing as _agreement_editing_api  # noqa: F401  (registers the drafting endpoints)
+from .api import agreement_identity_checks as _agreement_identity_checks_api  # noqa: F401  (registers identity checks)
+from .api import agreement_sealing as _agreement_sealing_api  # noqa: F401  (registers the seal and the final PDF)
+from .api import agreement_verification as agreement_verification_api
 from .api import agreements as agreements_api
 from .api import api_keys as _api_keys_api  # noqa: F401  (registers /api/admin/api-keys)
 from .api import case_package as _case_package_api  # noqa: F401  (registers the package's contents)
@@ -29,6 +33,7 @@ from .api import notifications as notifications_api
 from .api import pki as pki_api
 from .api import recordings as recordings_api
 from .api import rooms as rooms_api
+from .api import signing_ceremony as _signing_ceremony_api  # noqa: F401  (registers /api/sign/…)
 from .api import signing_identity as signing_identity_api
 from .api import video_sessions as _video_sessions_api  # noqa: F401  (registers sessions and /api/me/desk)
 from .api import system as _system_api  # noqa: F401  (registers /healthz and /api/openapi.json)
@@ -185,6 +190,7 @@ def create_app(settings: Settings) -> web.Application:
     app[API_KEYS_KEY] = api_keys
     pki_api.install_pki(app, pki)
     agreements_api.setup_agreements(app, settings, services)
+    agreement_verification_api.setup_verification(app, settings)
     cases_api.setup_cases(app, settings, engine, services, scan_interval=settings.deadline_scan_seconds)
     setup_recordings(app, settings, services)
     recordings_api.setup_room_recording(app, settings, services, hub)

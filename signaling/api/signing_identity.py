@@ -1,7 +1,7 @@
 """The identity check on the signing page: the live-capture session (WebRTC offer/answer over
 HTTP), its verdict, the one-time code, and where the signer stands against the policy.
 
-The signer is authenticated as for signing (signing link or session, :func:`.agreements.signer_context`)
+The signer is authenticated as for signing (signing link or session, :func:`.signing_ceremony.signer_context`)
 and acts only on their own signature field; anyone else's field is the 404 of a field that does
 not exist. Results come from the server's own checks, never from the browser.
 """
@@ -24,6 +24,7 @@ from mediation.errors import InvalidInput
 from mediation.outbound import OutboundPolicy
 from rtc.errors import RtcError
 from signing.attestation_key import AttestationKeyStore
+from signing.ceremony import slot_subject
 
 from ..auth import PUBLIC
 from ..config import Settings, ice_network
@@ -32,10 +33,10 @@ from ..identity_capture import LIFETIME, CaptureSession, IdentityCapture
 from ..openapi import api
 from ..recordings_setup import RECORDING_STORAGE_KEY, RECORDING_STORE_KEY
 from .accounts import Strict, domain_errors, services_of
-from .agreements import (AGREEMENT_SETTINGS_KEY, GATE_KEY, PROVIDER_ANCHORS_KEY, RECORDER_KEY, current_version,
-                         signer_context, slot_subject)
+from .agreements import AGREEMENT_SETTINGS_KEY, GATE_KEY, PROVIDER_ANCHORS_KEY, RECORDER_KEY, current_version
 from .identity import ENROLMENT_KEY
 from .pki import PKI_KEY
+from .signing_ceremony import signer_context
 
 CAPTURE_KEY = web.AppKey("identity_capture", IdentityCapture)
 #: The configured real-name provider (``identity_provider_url``), when there is one.

@@ -29,6 +29,7 @@ from mediation.services import MediationServices
 from signaling.api.accounts import SERVICES_KEY
 from signaling.app import create_app
 from signaling.api.pki import PKI_KEY
+from signaling.api.signing_ceremony import SIGNING_TOKEN_HEADER
 from signaling.auth import API_KEYS_KEY
 from signaling.config import Settings
 from tests.support.loopback_media import SETTINGS as LOOPBACK_MEDIA
@@ -38,6 +39,7 @@ from pades_samples import browser_sign
 from provider_keys import ProviderKey
 from signing.id_numbers import resident_id_check_digit
 from signing.attestation_key import AttestationKeyStore
+from signing.ceremony import slot_subject
 from signing.pades import document_digest
 
 PASSWORD = "correct horse battery"
@@ -218,7 +220,7 @@ class Server:
                    **kwargs: Any) -> tuple[int, Any]:
         headers = kwargs.pop("headers", {})
         if token is not None:
-            headers[agreements_api.SIGNING_TOKEN_HEADER] = token
+            headers[SIGNING_TOKEN_HEADER] = token
         elif key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         async with self.session.request(method, self.base_url + path, headers=headers, **kwargs) as resp:
@@ -254,7 +256,7 @@ class Server:
         recorder = CheckRecorder(self.app[agreements_api.GATE_KEY], AttestationKeyStore(self.app[PKI_KEY]))
         face = FaceMatchResult(passed=True, score=0.93, threshold=0.4, reason=None, frames_used=8,
                                frames_sha256="ab" * 32, model_sha256=dict(MODEL_SHA256))
-        target = CheckTarget(agreements_api.slot_subject(state, slot), state.version, attested_field or field_name)
+        target = CheckTarget(slot_subject(state, slot), state.version, attested_field or field_name)
         recorded = await recorder.face(target, dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5), face)
         return recorded.attestation_sha256
 

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from agreement_server import Server, start_server
 
+from signaling.api import agreement_verification as verification_api
 from signaling.api import agreements as agreements_api
 from signaling.api.pki import PKI_KEY
 from signing.verification import MAX_PDF_BYTES
@@ -197,13 +198,13 @@ async def test_a_package_larger_than_the_pdf_limit_is_streamed_to_a_private_file
     monkeypatch.setattr(web.BaseRequest, "read", no_buffering)
     monkeypatch.setattr(web.BaseRequest, "post", no_buffering)
     staged: list[tuple[Path, int, int]] = []
-    original = agreements_api.verify_recording_upload
+    original = verification_api.verify_recording_upload
 
     async def spy(path: Path, roots: list) -> dict:
         staged.append((path, path.stat().st_mode & 0o777, path.stat().st_size))
         return await original(path, roots)
 
-    monkeypatch.setattr(agreements_api, "verify_recording_upload", spy)
+    monkeypatch.setattr(verification_api, "verify_recording_upload", spy)
     status, body = await _verify(server, package, "application/zip")
     assert status == 200 and body["kind"] == "recording_package" and body["ok"], body
     ((path, mode, size),) = staged

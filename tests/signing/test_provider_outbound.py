@@ -33,6 +33,7 @@ from provider_keys import ProviderKey
 from signaling.api import agreements as agreements_api
 from signaling.api.pki import PKI_KEY
 from signaling.api.signing_identity import PROVIDER_CLIENT_KEY
+from signing.ceremony import slot_subject
 from tests.identity.face_samples import grace_hopper
 
 PERSON = EnrolledPerson("张三", "resident_id", "110105198503121234")
@@ -102,7 +103,7 @@ async def _target(server: Server) -> CheckTarget:
     agreement_id, _ = await server.locked_agreement()
     state = await server.store.current(agreement_id)
     slot = next(s for s in state.slots if s.signer_key == "party:applicant")
-    return CheckTarget(agreements_api.slot_subject(state, slot), state.version, slot.field_name)
+    return CheckTarget(slot_subject(state, slot), state.version, slot.field_name)
 
 
 async def test_a_signed_verdict_is_recorded_with_its_attestation_and_lets_the_policy_pass(
