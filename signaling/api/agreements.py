@@ -121,8 +121,8 @@ def setup_agreements(app: web.Application, settings: Settings, services: Mediati
     app[PROVIDER_ANCHORS_KEY] = load_anchors(settings.identity_provider_certificates)
     app[CEREMONY_KEY] = SigningCeremony(services.agreements, pki, gate, timestamper,
                                          id_digest_key=ensure_secret(settings, "id-hash"),
-                                         on_effective=services.cases.signatures_took_effect,
-                                         on_revision=services.cases.agreement_revised)
+                                         on_effective=services.results.signatures_took_effect,
+                                         on_revision=services.results.agreement_revised)
     app[SIGNING_TOKENS_KEY] = TokenIssuer(ensure_secret(settings, "signing-token"), settings.token_ttl_seconds)
     app[AGREEMENT_SETTINGS_KEY] = settings
     clear_stale(settings.data_dir / "tmp")  # uploads to /api/verify a killed process left behind
@@ -317,7 +317,7 @@ async def lock_agreement(request: web.Request, _: None) -> AgreementOut:
     with _refusals():
         state = await request.app[STORE_KEY].lock(request.match_info["agreement_id"],
                                                   _int(request.match_info["version"], "version"))
-    await request.app[AGREEMENT_SERVICES_KEY].cases.agreement_locked(actor_for(principal_of(request)), state)
+    await request.app[AGREEMENT_SERVICES_KEY].results.agreement_locked(actor_for(principal_of(request)), state)
     return _agreement_out(state)
 
 
@@ -712,7 +712,7 @@ async def case_agreement_pdf(request: web.Request, _: None) -> web.Response:
     organisation's administrators, the court it went to and platform administrators; the 404 of a
     case one cannot see for anyone else; 409 ``agreement_not_completed`` before."""
     services = request.app[AGREEMENT_SERVICES_KEY]
-    state = await services.cases.final_agreement(actor_for(principal_of(request)), request.match_info["case_id"])
+    state = await services.results.final_agreement(actor_for(principal_of(request)), request.match_info["case_id"])
     with _refusals():
         pdf = await request.app[STORE_KEY].read_pdf(state)
     return _pdf_response(pdf, f"{state.agreement_id}-v{state.version}.pdf")
