@@ -475,8 +475,8 @@ class DemoLoader:
                           FACTS + plan_mark(self.seed, plan.number), cast.details[plan.applicant],
                           cast.details[plan.respondent], amount_fen=plan.amount_fen, court=court)
         if plan.delegated:
-            return (await self.s.cases.delegate(cast.clerks[court], app)).id
-        return (await self.s.cases.apply(cast.parties[plan.applicant], app)).id
+            return (await self.s.filing.delegate(cast.clerks[court], app)).id
+        return (await self.s.filing.apply(cast.parties[plan.applicant], app)).id
 
     async def _see(self, case_id: str) -> _Seen:
         """The case, and what its current step needs to know of it."""
@@ -507,15 +507,15 @@ class DemoLoader:
 
     async def _next(self, plan: CasePlan, seen: _Seen, cast: _Cast) -> Action | None:
         """The next action that takes the case towards its plan, or ``None`` when it is there."""
-        cases, case = self.s.cases, seen.case
+        case = seen.case
         step = Step(case.step)
         applicant, respondent = cast.parties[plan.applicant], cast.parties[plan.respondent]
         if step.number > plan.target.number or (step == plan.target and step in STOPS):
             return None
         if step == Step.START:
             if seen.consents.get("applicant") == "pending":  # a delegated case asks both parties
-                return lambda: cases.answer_consent(applicant, case.id, True)
-            return lambda: cases.answer_consent(respondent, case.id, not plan.refuses,
+                return lambda: self.s.filing.answer_consent(applicant, case.id, True)
+            return lambda: self.s.filing.answer_consent(respondent, case.id, not plan.refuses,
                                                 "不同意调解（演示）" if plan.refuses else "")
         if step == Step.CHOOSE_MEDIATOR:
             return await self._choosing(plan, seen, cast, applicant)
@@ -530,16 +530,16 @@ class DemoLoader:
         if step == Step.COUNSELLING:
             if seen.messages < 4:
                 return self._counselling(seen.messages, case.id, mediator, (applicant, respondent))
-            return None if plan.target == Step.COUNSELLING else (lambda: cases.open_video(mediator, case.id))
+            return None if plan.target == Step.COUNSELLING else (lambda: self.s.video.open_video(mediator, case.id))
         if step == Step.VIDEO_MEDIATION:
-            return lambda: cases.conclude_video(mediator, case.id)
+            return lambda: self.s.video.conclude_video(mediator, case.id)
         if step == Step.RESULT:
             return self._result(plan, seen, mediator)
         side, who, score = next((side, who, score) for side, who, score in (
             ("applicant", applicant, plan.scores[0]), ("respondent", respondent, plan.scores[1]))
             if side not in seen.rated)
         self.counts["ratings"] += 1
-        return lambda: cases.rate(who, case.id, score, "演示评价")
+        return lambda: self.s.evaluation.rate(who, case.id, score, "演示评价")
 
     def _docking(self, plan: CasePlan, seen: _Seen, cast: _Cast, applicant: Actor, respondent: Actor
                  ) -> Action | None:
@@ -547,44 +547,44 @@ class DemoLoader:
         case = seen.case
         if plan.complains and not seen.complained and case.organisation is not None:
             self.counts["complaints"] += 1
-            return lambda: self.s.cases.complain(applicant, case.id, "调解员回复较慢（演示投诉）")
+            return lambda: self.s.evaluation.complain(applicant, case.id, "调解员回复较慢（演示投诉）")
         if case.outcome == Outcome.SETTLED:
             return self._court(plan, seen, cast, applicant, respondent)
         return None
 
     async def _choosing(self, plan: CasePlan, seen: _Seen, cast: _Cast, applicant: Actor) -> Action | None:
         """The party picks from the five recommendations; a mediator sometimes declines."""
-        cases, case_id = self.s.cases, seen.case.id
+        case_id = seen.case.id
         attempt = len(seen.choices)
         proposed = next((c for c in seen.choices if c.status == "proposed"), None)
         if proposed is not None:
             mediator = cast.mediators[proposed.mediator_id]
             if plan.declines[attempt - 1]:
                 self.counts["declines"] += 1
-                return lambda: cases.answer_assignment(mediator, case_id, False, "时间冲突，无法承办（演示）")
-            return lambda: cases.answer_assignment(mediator, case_id, True)
+                return lambda: self.s.mediator_choice.answer_assignment(mediator, case_id, False, "时间冲突，无法承办（演示）")
+            return lambda: self.s.mediator_choice.answer_assignment(mediator, case_id, True)
         if attempt >= MAX_CHOICES:
             return None  # every chosen mediator declined: the case waits at step 2
         recommended = (await self.recommender.for_case(applicant, case_id)).recommendations
         if not recommended:
             return None
         pick = recommended[min(plan.picks[attempt], len(recommended) - 1)].mediator_id
-        return lambda: cases.choose_mediator(applicant, case_id, pick)
+        return lambda: self.s.mediator_choice.choose_mediator(applicant, case_id, pick)
 
     def _counselling(self, sent: int, case_id: str, mediator: Actor, parties: tuple[Actor, Actor]) -> Action:
         """Each side writes to the mediator, who answers on that side's thread."""
         side = ("applicant", "respondent")[sent // 2]
         if sent % 2 == 0:
-            return lambda: self.s.cases.send_message(parties[sent // 2], case_id, "您好，我想说明一下情况（演示）。")
-        return lambda: self.s.cases.send_message(mediator, case_id, "收到，我们约个时间视频调解（演示）。", side)
+            return lambda: self.s.counselling.send_message(parties[sent // 2], case_id, "您好，我想说明一下情况（演示）。")
+        return lambda: self.s.counselling.send_message(mediator, case_id, "收到，我们约个时间视频调解（演示）。", side)
 
     def _result(self, plan: CasePlan, seen: _Seen, mediator: Actor) -> Action | None:
-        cases, case_id = self.s.cases, seen.case.id
+        case_id = seen.case.id
         if seen.result is None:
             if plan.result == "failure":
-                return lambda: cases.record_failure(mediator, case_id, ["双方对金额分歧较大（演示）"])
+                return lambda: self.s.results.record_failure(mediator, case_id, ["双方对金额分歧较大（演示）"])
             if plan.result == "agreement":
-                return lambda: cases.record_agreement(mediator, case_id, self._terms(plan))
+                return lambda: self.s.results.record_agreement(mediator, case_id, self._terms(plan))
             return None
         unsigned = self._to_sign(plan, seen)
         return (lambda: self._sign(plan, unsigned, mediator)) if unsigned else None
@@ -620,7 +620,7 @@ class DemoLoader:
         if state.effective_at is not None:  # an earlier run stopped between the signature and the case
             result = await self._result_row(state.case_id)
             if result is not None and result.agreement_status != "effective":
-                await self.s.cases.signatures_took_effect(state)
+                await self.s.results.signatures_took_effect(state)
 
     @staticmethod
     def _agreed(state: VersionState, plan: CasePlan) -> AgreementData:

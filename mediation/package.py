@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from .accounts import Actor
 from .audit import read_trail, verify_chain
+from .case_documents import readable_documents
 from .cases import CaseService
 from .court import CourtService
 from .errors import Forbidden
@@ -96,7 +97,7 @@ class CasePackager:
             if not (ctx.relation.sides or ctx.relation.court or ctx.relation.oversight):
                 raise Forbidden("forbidden", "the case package is for the parties, the court and integrating systems")
             view = await self.cases._view(s, ctx)  # same session and context: no second load
-            docs = await self.cases.readable_documents(s, ctx)  # another side's counselling material stays out
+            docs = await readable_documents(s, ctx)  # another side's counselling material stays out
             result = await s.get(CaseResult, case_id)
             rulings = await self.court.ruling_files(s, actor, ctx)
             head = {"seq": ctx.case.audit_seq, "hash": ctx.case.audit_head}

@@ -2,7 +2,7 @@
 participant's invitation through this protocol; the API layer wires the real room service.
 
 A room opened here belongs to its case: the room service asks
-:meth:`mediation.cases.CaseService.may_run_room` who may manage it, so a change of mediator
+:meth:`mediation.case_video.CaseVideo.may_run_room` who may manage it, so a change of mediator
 carries over and a room id alone grants nothing.
 
 Its seats are the case's participants (:class:`CaseSeat`): the case system decides who someone

@@ -12,12 +12,20 @@ from .accounts import AccountService
 from .application_drafts import ApplicationDrafts
 from .agreement_store import SqlAgreementStore
 from .clock import Clock
+from .case_documents import CaseDocuments
+from .case_evaluation import CaseEvaluation
+from .case_filing import CaseFiling
+from .case_results import CaseResults
+from .case_video import CaseVideo
 from .cases import CaseService
+from .counselling import Counselling
 from .court import CourtService, RulingSigner
 from .courts import CourtDirectory
 from .deadlines import DeadlineMonitor
 from .events import CaseEventHub
 from .files import FileStore
+from .litigation import Litigation
+from .mediator_choice import MediatorChoices
 from .mediator_desk import MediatorDesk
 from .pii import PiiCipher
 from .recording_policy import RecordingPolicyService
@@ -33,7 +41,15 @@ class MediationServices:
     events: CaseEventHub
     accounts: AccountService
     agreements: SqlAgreementStore
-    cases: CaseService
+    cases: CaseService  # what every step shares, and reading cases
+    filing: CaseFiling  # step 1
+    mediator_choice: MediatorChoices  # step 2
+    counselling: Counselling  # step 3
+    video: CaseVideo  # step 4
+    results: CaseResults  # step 5
+    evaluation: CaseEvaluation  # step 6
+    documents: CaseDocuments
+    litigation: Litigation
     court: CourtService
     courts: CourtDirectory
     deadlines: DeadlineMonitor
@@ -55,9 +71,15 @@ def build_services(engine: AsyncEngine, *, data_dir: Path, pii_key: bytes, code_
     files = FileStore(data_dir / "case-files", max_upload_bytes)
     agreements = SqlAgreementStore(db, files, clock, cipher)
     cases = CaseService(db, clock, events, cipher, files, rooms, sms, agreements, policy)
-    sessions = VideoSessions(cases)
+    litigation = Litigation(cases)
+    video = CaseVideo(cases)
+    sessions = VideoSessions(cases, video)
     return MediationServices(db=db, events=events, accounts=AccountService(db, clock, sms, cipher, files, code_key),
-                             agreements=agreements, cases=cases, court=CourtService(cases, sign_ruling),
+                             agreements=agreements, cases=cases, filing=CaseFiling(cases, litigation),
+                             mediator_choice=MediatorChoices(cases), counselling=Counselling(cases), video=video,
+                             results=CaseResults(cases), evaluation=CaseEvaluation(cases, litigation),
+                             documents=CaseDocuments(cases), litigation=litigation,
+                             court=CourtService(cases, sign_ruling),
                              courts=CourtDirectory(db, clock),
                              deadlines=DeadlineMonitor(db, clock, events),
                              recording_policy=RecordingPolicyService(cases),

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from .accounts import SERVICE_ROLE, Actor, Role
+from .case_video import CaseVideo
 from .cases import CaseService
 from .errors import InvalidInput, NotFound, WrongState
 from .models import Case, CaseParty
@@ -66,8 +67,9 @@ def china_time(at: datetime) -> str:
 
 
 class VideoSessions:
-    def __init__(self, cases: CaseService):
+    def __init__(self, cases: CaseService, video: CaseVideo):
         self.cases = cases
+        self.video = video
         self.db = cases.db
         self.clock = cases.clock
 
@@ -93,7 +95,7 @@ class VideoSessions:
             raise InvalidInput("session_too_far", "a session is set at most 180 days ahead", {"field": "starts_at"})
         async with self.db.begin() as s:
             ctx = await self.cases.load_context(s, actor, case_id, lock=True)
-            self.cases._require_mediator(ctx)
+            self.cases.require_mediator(ctx)
             require_step(Step(ctx.case.step), *SCHEDULING_STEPS)
             upcoming = await s.scalar(select(func.count()).select_from(VideoSession).where(
                 VideoSession.case_id == case_id, VideoSession.cancelled_at.is_(None), VideoSession.starts_at > now))
@@ -113,7 +115,7 @@ class VideoSessions:
         now = self.clock.now()
         async with self.db.begin() as s:
             ctx = await self.cases.load_context(s, actor, case_id, lock=True)
-            self.cases._require_mediator(ctx)
+            self.cases.require_mediator(ctx)
             row = await s.get(VideoSession, session_id) if is_identifier(session_id) else None
             if row is None or row.case_id != case_id:
                 raise NotFound("session_not_found", f"no session {session_id} on this case")
@@ -149,7 +151,7 @@ class VideoSessions:
         if not any(self._view(row, now).open_now for row in near):
             return
         try:
-            await self.cases.open_room(SCHEDULE_ACTOR, ctx)
+            await self.video.open_room(SCHEDULE_ACTOR, ctx)
         except WrongState:
             pass  # another participant arriving at the same moment opened it first
 

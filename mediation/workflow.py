@@ -9,6 +9,9 @@ from enum import StrEnum
 
 from .errors import WrongState
 
+#: The two sides of every case.
+SIDES = ("applicant", "respondent")
+
 
 class Step(StrEnum):
     START = "start"

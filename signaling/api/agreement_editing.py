@@ -100,7 +100,7 @@ async def lock_agreement(request: web.Request, _: None) -> AgreementOut:
     with refusals():
         state = await request.app[STORE_KEY].lock(request.match_info["agreement_id"],
                                                   int_param(request.match_info["version"], "version"))
-    await request.app[AGREEMENT_SERVICES_KEY].cases.agreement_locked(actor_for(principal_of(request)), state)
+    await request.app[AGREEMENT_SERVICES_KEY].results.agreement_locked(actor_for(principal_of(request)), state)
     return agreement_out(state)
 
 

@@ -35,7 +35,7 @@ async def case_agreement_pdf(request: web.Request, _: None) -> web.Response:
     organisation's administrators, the court it went to and platform administrators; the 404 of a
     case one cannot see for anyone else; 409 ``agreement_not_completed`` before."""
     services = request.app[AGREEMENT_SERVICES_KEY]
-    state = await services.cases.final_agreement(actor_for(principal_of(request)), request.match_info["case_id"])
+    state = await services.results.final_agreement(actor_for(principal_of(request)), request.match_info["case_id"])
     with refusals():
         pdf = await request.app[STORE_KEY].read_pdf(state)
     return pdf_response(pdf, f"{state.agreement_id}-v{state.version}.pdf")

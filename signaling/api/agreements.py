@@ -105,8 +105,8 @@ def setup_agreements(app: web.Application, settings: Settings, services: Mediati
     app[PROVIDER_ANCHORS_KEY] = load_anchors(settings.identity_provider_certificates)
     app[CEREMONY_KEY] = SigningCeremony(services.agreements, pki, gate, timestamper,
                                          id_digest_key=ensure_secret(settings, "id-hash"),
-                                         on_effective=services.cases.signatures_took_effect,
-                                         on_revision=services.cases.agreement_revised)
+                                         on_effective=services.results.signatures_took_effect,
+                                         on_revision=services.results.agreement_revised)
     app[SIGNING_TOKENS_KEY] = TokenIssuer(ensure_secret(settings, "signing-token"), settings.token_ttl_seconds)
     app[AGREEMENT_SETTINGS_KEY] = settings
 

@@ -321,14 +321,14 @@ class CourtIn(Strict):
            request=CaseApplication, status=201)
 @domain_errors
 async def apply_for_mediation(request: web.Request, body: CaseApplication) -> Any:
-    return dump(await services_of(request).cases.apply(actor_of(request), body.domain()))
+    return dump(await services_of(request).filing.apply(actor_of(request), body.domain()))
 
 
 @api.route("POST", "/api/cases/delegations", summary="A court delegates a case to mediation (step 1)",
            allow=frozenset({"court_clerk", "service"}), tag=TAG, request=CaseApplication, status=201)
 @domain_errors
 async def delegate_case(request: web.Request, body: CaseApplication) -> Any:
-    return dump(await services_of(request).cases.delegate(actor_of(request), body.domain()))
+    return dump(await services_of(request).filing.delegate(actor_of(request), body.domain()))
 
 
 class CasePage(Query):
@@ -376,7 +376,7 @@ async def upload_document(request: web.Request, _: None) -> Any:
     side = request.query.get("side")
     if side not in (None, "applicant", "respondent"):
         raise ApiError(422, "invalid_side", "side is applicant or respondent")
-    return await services_of(request).cases.add_document(
+    return await services_of(request).documents.add_document(
         actor_of(request), _case_id(request), await request.read(), request.query.get("name", ""),
         request.content_type, side)
 
@@ -390,7 +390,7 @@ async def list_documents(request: web.Request, _: None) -> CaseDocumentsOut:
     judges of the court once the case applied to it, platform administrators, integrating systems);
     counselling material only for its own side, the mediator and oversight. Anyone else: the 404
     of a case that does not exist."""
-    documents = await services_of(request).cases.documents(actor_of(request), _case_id(request))
+    documents = await services_of(request).documents.documents(actor_of(request), _case_id(request))
     return CaseDocumentsOut(documents=[CaseDocumentOut.model_validate(d, from_attributes=True) for d in documents])
 
 
@@ -401,7 +401,7 @@ async def open_document(request: web.Request, _: None) -> web.FileResponse:
     """The file, streamed from the store. A PDF or an image (judged by its bytes, not its name or
     declared type) opens in the browser; anything else is sent as ``application/octet-stream`` to
     download, so an uploaded web page never runs on this origin."""
-    found = await services_of(request).cases.document(actor_of(request), _case_id(request),
+    found = await services_of(request).documents.document(actor_of(request), _case_id(request),
                                                       request.match_info["document_id"])
     disposition = "inline" if found.inline_type is not None else "attachment"
     return web.FileResponse(found.path, headers={
@@ -414,7 +414,7 @@ async def open_document(request: web.Request, _: None) -> web.FileResponse:
            allow=PARTIES, tag=TAG, request=ConsentIn)
 @domain_errors
 async def answer_consent(request: web.Request, body: ConsentIn) -> Any:
-    return dump(await services_of(request).cases.answer_consent(actor_of(request), _case_id(request), body.consent,
+    return dump(await services_of(request).filing.answer_consent(actor_of(request), _case_id(request), body.consent,
                                                                  body.reason, body.side))
 
 
@@ -423,7 +423,7 @@ async def answer_consent(request: web.Request, body: ConsentIn) -> Any:
            request=ChooseMediator)
 @domain_errors
 async def choose_mediator(request: web.Request, body: ChooseMediator) -> Any:
-    return dump(await services_of(request).cases.choose_mediator(actor_of(request), _case_id(request),
+    return dump(await services_of(request).mediator_choice.choose_mediator(actor_of(request), _case_id(request),
                                                                   body.mediator_id, body.side))
 
 
@@ -431,7 +431,7 @@ async def choose_mediator(request: web.Request, body: ChooseMediator) -> Any:
            allow=MEDIATOR, tag=TAG, request=AssignmentIn)
 @domain_errors
 async def answer_assignment(request: web.Request, body: AssignmentIn) -> Any:
-    return dump(await services_of(request).cases.answer_assignment(actor_of(request), _case_id(request), body.accept,
+    return dump(await services_of(request).mediator_choice.answer_assignment(actor_of(request), _case_id(request), body.accept,
                                                                     body.reason))
 
 
@@ -440,7 +440,7 @@ async def answer_assignment(request: web.Request, body: AssignmentIn) -> Any:
            allow=PARTIES | MEDIATOR, tag=TAG, request=MessageIn, status=201)
 @domain_errors
 async def send_message(request: web.Request, body: MessageIn) -> Any:
-    return dump(await services_of(request).cases.send_message(actor_of(request), _case_id(request), body.text,
+    return dump(await services_of(request).counselling.send_message(actor_of(request), _case_id(request), body.text,
                                                                body.side))
 
 
@@ -448,7 +448,7 @@ async def send_message(request: web.Request, body: MessageIn) -> Any:
            allow=PARTIES | MEDIATOR | {"platform_admin"}, tag=TAG)
 @domain_errors
 async def list_messages(request: web.Request, _: None) -> Any:
-    return dump(await services_of(request).cases.messages(actor_of(request), _case_id(request)))
+    return dump(await services_of(request).counselling.messages(actor_of(request), _case_id(request)))
 
 
 # --- step 4 -----------------------------------------------------------------------------------
@@ -456,7 +456,7 @@ async def list_messages(request: web.Request, _: None) -> Any:
            tag=TAG, request=Empty)
 @domain_errors
 async def open_video(request: web.Request, _: Empty) -> Any:
-    return dump(await services_of(request).cases.open_video(actor_of(request), _case_id(request)))
+    return dump(await services_of(request).video.open_video(actor_of(request), _case_id(request)))
 
 
 @api.route("GET", "/api/cases/{case_id}/invitation",
@@ -474,7 +474,7 @@ async def video_invitation(request: web.Request, _: None) -> VideoInvitation:
         raise ApiError(422, "invalid_side", "side is applicant or respondent")
     services, actor = services_of(request), actor_of(request)
     await services.sessions.open_if_due(actor, _case_id(request))
-    return VideoInvitation.of(await services.cases.invitation(actor, _case_id(request), side))
+    return VideoInvitation.of(await services.video.invitation(actor, _case_id(request), side))
 
 
 @api.route("POST", "/api/cases/{case_id}/video/guest-links",
@@ -485,7 +485,7 @@ async def video_guest_link(request: web.Request, body: GuestLinkIn) -> VideoInvi
     """For the case's mediator to pass on to a party who cannot sign in: the link opens that case
     party's own seat under the name the case records (the seat they also get signed in), so a
     removal holds whichever way they come back. The only link anyone copies; recorded in the audit trail."""
-    return VideoInvitation.of(await services_of(request).cases.guest_invitation(actor_of(request), _case_id(request),
+    return VideoInvitation.of(await services_of(request).video.guest_invitation(actor_of(request), _case_id(request),
                                                                                  body.side))
 
 
@@ -493,7 +493,7 @@ async def video_guest_link(request: web.Request, body: GuestLinkIn) -> VideoInvi
            allow=MEDIATOR, tag=TAG, request=Empty)
 @domain_errors
 async def conclude_video(request: web.Request, _: Empty) -> Any:
-    return dump(await services_of(request).cases.conclude_video(actor_of(request), _case_id(request)))
+    return dump(await services_of(request).video.conclude_video(actor_of(request), _case_id(request)))
 
 
 # --- step 5 -----------------------------------------------------------------------------------
@@ -508,7 +508,7 @@ async def record_agreement(request: web.Request, body: AgreementIn) -> Any:
         t = body.payment_terms
         terms = PaymentTerms(t.debtor_side, t.amount_fen, t.due_date.isoformat(), t.money_only, t.counter_obligation)
     services, actor = services_of(request), actor_of(request)
-    agreement_id = await services.cases.record_agreement(actor, _case_id(request), terms)
+    agreement_id = await services.results.record_agreement(actor, _case_id(request), terms)
     return {"agreement_id": agreement_id, "editor_url": f"/agreement.html#{agreement_id}",
             "case": dump(await services.cases.view(actor, _case_id(request)))}
 
@@ -517,7 +517,7 @@ async def record_agreement(request: web.Request, body: AgreementIn) -> Any:
            allow=MEDIATOR, tag=TAG, request=FailureIn)
 @domain_errors
 async def record_failure(request: web.Request, body: FailureIn) -> Any:
-    return dump(await services_of(request).cases.record_failure(actor_of(request), _case_id(request), body.reasons))
+    return dump(await services_of(request).results.record_failure(actor_of(request), _case_id(request), body.reasons))
 
 
 # --- step 6 -----------------------------------------------------------------------------------
@@ -525,7 +525,7 @@ async def record_failure(request: web.Request, body: FailureIn) -> Any:
            request=RatingIn)
 @domain_errors
 async def rate_mediator(request: web.Request, body: RatingIn) -> Any:
-    return dump(await services_of(request).cases.rate(actor_of(request), _case_id(request), body.score, body.comment,
+    return dump(await services_of(request).evaluation.rate(actor_of(request), _case_id(request), body.score, body.comment,
                                                        body.side))
 
 
@@ -533,14 +533,14 @@ async def rate_mediator(request: web.Request, body: RatingIn) -> Any:
            allow=PARTIES, tag=TAG, request=ComplaintIn, status=201)
 @domain_errors
 async def file_complaint(request: web.Request, body: ComplaintIn) -> Any:
-    return await services_of(request).cases.complain(actor_of(request), _case_id(request), body.text)
+    return await services_of(request).evaluation.complain(actor_of(request), _case_id(request), body.text)
 
 
 @api.route("GET", "/api/complaints", summary="Complaints about your organisation's mediators",
            allow=frozenset({"org_admin"}), tag=TAG)
 @domain_errors
 async def list_complaints(request: web.Request, _: None) -> Any:
-    return await services_of(request).cases.complaints(actor_of(request))
+    return await services_of(request).evaluation.complaints(actor_of(request))
 
 
 # --- step 7 -----------------------------------------------------------------------------------
@@ -548,7 +548,7 @@ async def list_complaints(request: web.Request, _: None) -> Any:
            allow=EVERYONE, tag=COURT_TAG)
 @domain_errors
 async def litigation_package(request: web.Request, _: None) -> Any:
-    return await services_of(request).cases.litigation_package(actor_of(request), _case_id(request))
+    return await services_of(request).litigation.package(actor_of(request), _case_id(request))
 
 
 @api.route("POST", "/api/cases/{case_id}/court/confirmation",

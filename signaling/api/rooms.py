@@ -2,7 +2,7 @@
 
 Every room has an owner (:class:`~signaling.room_store.RoomOwner`). A room that belongs to a
 platform case is managed by the case's mediator and the administrators of the case's
-organisation, as the case system says (:meth:`mediation.cases.CaseService.may_run_room`); a room
+organisation, as the case system says (:meth:`mediation.case_video.CaseVideo.may_run_room`); a room
 created here by its creator and the administrators of the creator's organisation. Platform
 administrators and integrating systems manage every room. To anyone else a room is a 404 exactly
 like a missing one: room ids appear in case timelines and join tokens and must grant nothing.
@@ -88,7 +88,7 @@ async def _may_manage(request: web.Request, principal: Principal, owner: RoomOwn
     if owner is None:  # made before owners were recorded
         return False
     if owner.case_id is not None:
-        return await services_of(request).cases.may_run_room(actor_for(principal), owner.case_id)
+        return await services_of(request).video.may_run_room(actor_for(principal), owner.case_id)
     if principal.kind == "user" and principal.subject == owner.created_by:
         return True
     return "org_admin" in principal.roles and owner.organisation is not None \

@@ -91,8 +91,8 @@ def _signing(settings: Settings, services: MediationServices, pki: PlatformPKI) 
     gate = TestIdentityGate()
     ceremony = SigningCeremony(services.agreements, pki, gate, timestamper,
                                id_digest_key=ensure_secret(settings, "id-hash"),
-                               on_effective=services.cases.signatures_took_effect,
-                               on_revision=services.cases.agreement_revised)
+                               on_effective=services.results.signatures_took_effect,
+                               on_revision=services.results.agreement_revised)
     return DemoSigning(ceremony, gate)
 
 

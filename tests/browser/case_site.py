@@ -141,19 +141,18 @@ async def sign_in(page: Page, site: Site, channel: str, login: str) -> None:
 async def case_in_counselling(site: Site, evidence: tuple[tuple[str, bytes, str], ...] = ()) -> str:
     """Alice v. Bob: the respondent consented, the first mediator was chosen and accepted (step 3).
     ``evidence``: (name, bytes, media type) files the applicant filed with the application."""
-    cases = site.services.cases
     alice, bob = site.actor("alice"), site.actor("bob")
-    view = await cases.apply(alice, Application(
+    view = await site.services.filing.apply(alice, Application(
         "loan", "请求被申请人归还借款 12,000 元", "2025 年 1 月 10 日借款，至今未还。",
         PartyDetails(alice.name, site.people["alice"].phone or "", id_number(1), "四川省成都市锦江区示例路 1 号"),
         PartyDetails(bob.name, site.people["bob"].phone or "", id_number(2), "四川省成都市锦江区示例路 2 号"),
         amount_fen=1_200_000))
     for name, data, media_type in evidence:
-        await cases.add_document(alice, view.id, data, name, media_type)
+        await site.services.documents.add_document(alice, view.id, data, name, media_type)
     mediator = site.mediators[0].as_actor()
-    await cases.answer_consent(bob, view.id, True)
-    await cases.choose_mediator(alice, view.id, mediator.id)
-    await cases.answer_assignment(mediator, view.id, True)
+    await site.services.filing.answer_consent(bob, view.id, True)
+    await site.services.mediator_choice.choose_mediator(alice, view.id, mediator.id)
+    await site.services.mediator_choice.answer_assignment(mediator, view.id, True)
     return view.id
 
 
@@ -161,18 +160,17 @@ async def case_to_mediation_result(site: Site) -> tuple[str, Actor]:
     """Alice v. Bob through steps 1-4 (services): consent, mediator, counselling, video concluded."""
     case_id = await case_in_counselling(site)
     mediator = site.mediators[0].as_actor()
-    await site.services.cases.open_video(mediator, case_id)
-    await site.services.cases.conclude_video(mediator, case_id)
+    await site.services.video.open_video(mediator, case_id)
+    await site.services.video.conclude_video(mediator, case_id)
     return case_id, mediator
 
 
 async def case_at_the_court_step(site: Site) -> str:
     """A settled case whose agreement took effect and whose mediator both parties rated."""
-    cases = site.services.cases
     case_id, mediator = await case_to_mediation_result(site)
-    agreement_id = await cases.record_agreement(mediator, case_id, None)
+    agreement_id = await site.services.results.record_agreement(mediator, case_id, None)
     # What the signing ceremony reports in-process once the parties have signed.
-    await cases.agreement_took_effect(case_id, agreement_id, datetime.now(timezone.utc))
-    await cases.rate(site.actor("alice"), case_id, 5, "")
-    await cases.rate(site.actor("bob"), case_id, 5, "")
+    await site.services.results.agreement_took_effect(case_id, agreement_id, datetime.now(timezone.utc))
+    await site.services.evaluation.rate(site.actor("alice"), case_id, 5, "")
+    await site.services.evaluation.rate(site.actor("bob"), case_id, 5, "")
     return case_id

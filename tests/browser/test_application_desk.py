@@ -99,12 +99,12 @@ async def _case_in_counselling(site: Site) -> tuple[str, str]:
     cases = site.services.cases
     alice, bob = site.actor("alice"), site.actor("bob")
     mediator = site.mediators[0]
-    case = await cases.apply(alice, Application("loan", "归还借款 5,000 元", "2025 年借给对方", None,
-                                                PartyDetails("示例当事人乙", "17000000002", None, "示例路 2 号"),
-                                                500_000, applicant_address="示例路 1 号"))
-    await cases.answer_consent(bob, case.id, True)
-    await cases.choose_mediator(alice, case.id, mediator.id)
-    await cases.answer_assignment(mediator.as_actor(), case.id, True)
+    case = await site.services.filing.apply(alice, Application("loan", "归还借款 5,000 元", "2025 年借给对方", None,
+                                                               PartyDetails("示例当事人乙", "17000000002", None, "示例路 2 号"),
+                                                               500_000, applicant_address="示例路 1 号"))
+    await site.services.filing.answer_consent(bob, case.id, True)
+    await site.services.mediator_choice.choose_mediator(alice, case.id, mediator.id)
+    await site.services.mediator_choice.answer_assignment(mediator.as_actor(), case.id, True)
     view = await cases.view(bob, case.id)
     assert next(p for p in view.parties if p.side == "respondent").id_number is not None  # from Bob's account
     return case.id, mediator.login

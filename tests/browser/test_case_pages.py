@@ -51,16 +51,16 @@ async def _fill_application(page: Page, alice: AccountInfo) -> None:
 
 async def _settle_and_file(site: Site, case_id: str, mediator: Actor) -> str:
     """Steps 4-7 through the services: conclude, agreement in effect, ratings, joint confirmation."""
-    cases, court = site.services.cases, site.services.court
+    court = site.services.court
     alice, bob = site.actor("alice"), site.actor("bob")
-    await cases.conclude_video(mediator, case_id)
+    await site.services.video.conclude_video(mediator, case_id)
     due = date.today().isoformat()  # due now: a payment order can be applied for
-    agreement_id = await cases.record_agreement(mediator, case_id,
-                                                PaymentTerms("respondent", 1_200_000, due, True, False))
+    agreement_id = await site.services.results.record_agreement(mediator, case_id,
+                                                                 PaymentTerms("respondent", 1_200_000, due, True, False))
     # What the signing ceremony reports in-process once the parties have signed.
-    await cases.agreement_took_effect(case_id, agreement_id, datetime.now(timezone.utc))
-    await cases.rate(alice, case_id, 5, "耐心细致")
-    await cases.rate(bob, case_id, 4, "")
+    await site.services.results.agreement_took_effect(case_id, agreement_id, datetime.now(timezone.utc))
+    await site.services.evaluation.rate(alice, case_id, 5, "耐心细致")
+    await site.services.evaluation.rate(bob, case_id, 4, "")
     await court.apply_confirmation(alice, case_id, COURT)
     return (await court.apply_confirmation(bob, case_id, None)).id
 

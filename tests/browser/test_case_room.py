@@ -40,17 +40,16 @@ async def media_browser() -> AsyncIterator[Browser]:
 
 async def _case_in_video_session(site: Site) -> tuple[str, Actor]:
     """Alice v. Bob through steps 1-3 (services); the mediator has opened the video session."""
-    cases = site.services.cases
     alice, bob = site.actor("alice"), site.actor("bob")
-    view = await cases.apply(alice, Application(
+    view = await site.services.filing.apply(alice, Application(
         "loan", "请求被申请人归还借款 12,000 元", "2025 年 1 月 10 日借款，至今未还。",
         PartyDetails(alice.name, site.people["alice"].phone or "", id_number(1), "四川省成都市锦江区示例路 1 号"),
         PartyDetails(bob.name, site.people["bob"].phone or "", id_number(2), "四川省成都市锦江区示例路 2 号")))
     mediator = site.mediators[0].as_actor()
-    await cases.answer_consent(bob, view.id, True)
-    await cases.choose_mediator(alice, view.id, mediator.id)
-    await cases.answer_assignment(mediator, view.id, True)
-    await cases.open_video(mediator, view.id)
+    await site.services.filing.answer_consent(bob, view.id, True)
+    await site.services.mediator_choice.choose_mediator(alice, view.id, mediator.id)
+    await site.services.mediator_choice.answer_assignment(mediator, view.id, True)
+    await site.services.video.open_video(mediator, view.id)
     return view.id, mediator
 
 
@@ -59,7 +58,7 @@ async def test_a_signed_in_party_enters_from_the_case_page_and_sees_the_mediator
                                                                                 media_browser: Browser) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     case_id, mediator_actor = await _case_in_video_session(site)
-    mediator = Participant(site.base_url, (await site.services.cases.invitation(mediator_actor, case_id)).token)
+    mediator = Participant(site.base_url, (await site.services.video.invitation(mediator_actor, case_id)).token)
     mediator_ctx, alice_ctx = await person(media_browser), await person(media_browser)
     try:
         # The mediator's case page: a link only for a party who cannot sign in, ready to copy.
@@ -89,7 +88,7 @@ async def test_a_signed_in_party_enters_from_the_case_page_and_sees_the_mediator
         await room.click("#join")
         await wait_js_async(room, "window.accord.state() !== null", 15000)
         you = await room.evaluate("window.accord.state().you")
-        own = await site.services.cases.invitation(site.actor("alice"), case_id)
+        own = await site.services.video.invitation(site.actor("alice"), case_id)
         assert (you["seat"], you["case_role"]) == (own.seat, "applicant_party")  # her own seat, as every time
 
         await mediator.until(lambda: any(p["state"] == "lobby" for p in mediator.state.get("participants", [])))

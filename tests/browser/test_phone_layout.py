@@ -30,7 +30,7 @@ async def _open(context: BrowserContext, url: str) -> Page:
 
 async def _case_at_evaluation(site: Site) -> str:
     case_id, mediator = await case_to_mediation_result(site)
-    await site.services.cases.record_failure(mediator, case_id, ["双方对还款期限分歧过大"])
+    await site.services.results.record_failure(mediator, case_id, ["双方对还款期限分歧过大"])
     return case_id
 
 

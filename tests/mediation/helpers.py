@@ -55,8 +55,8 @@ async def case_in_counselling(services: MediationServices, sms: MemorySms) -> tu
     bob = await register_party(services, sms, "bob", 2)
     admin = (await services.accounts.bootstrap_admin("root", "Root", "correct horse battery")).as_actor()
     mediator = await make_staff(services, admin, Role.MEDIATOR, "med", organisation="Org")
-    case = await services.cases.apply(alice.actor, application(alice, bob))
-    await services.cases.answer_consent(bob.actor, case.id, True)
-    await services.cases.choose_mediator(alice.actor, case.id, mediator.id)
-    await services.cases.answer_assignment(mediator, case.id, True)
+    case = await services.filing.apply(alice.actor, application(alice, bob))
+    await services.filing.answer_consent(bob.actor, case.id, True)
+    await services.mediator_choice.choose_mediator(alice.actor, case.id, mediator.id)
+    await services.mediator_choice.answer_assignment(mediator, case.id, True)
     return case.id, alice.actor, bob.actor

@@ -21,6 +21,6 @@ class TwoCases:
 async def two_cases(services: MediationServices, sms: MemorySms) -> TwoCases:
     alice = await register_party(services, sms, "alice", 1)
     bob = await register_party(services, sms, "bob", 2)
-    first = await services.cases.apply(alice.actor, application(alice, bob))
-    second = await services.cases.apply(alice.actor, application(alice, bob, claims="another claim"))
+    first = await services.filing.apply(alice.actor, application(alice, bob))
+    second = await services.filing.apply(alice.actor, application(alice, bob, claims="another claim"))
     return TwoCases(first.id, second.id, alice, bob)

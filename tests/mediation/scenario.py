@@ -54,7 +54,7 @@ async def signing_service_reports_effect(api: Api, case_id: str, agreement_id: s
                                          effective_at: datetime = START) -> None:
     """What the signing ceremony does in-process when the last party signature is recorded (the
     ceremony itself is tested in tests/signing/test_case_agreement.py): the case moves on."""
-    await api.services.cases.agreement_took_effect(case_id, agreement_id, effective_at)
+    await api.services.results.agreement_took_effect(case_id, agreement_id, effective_at)
 
 
 async def case_with_filed_confirmation(api: Api, c: dict[str, User],

@@ -64,13 +64,12 @@ async def _cast(services: MediationServices, sms: MemorySms) -> Cast:
 
 
 async def _case_at_result(services: MediationServices, c: Cast) -> str:
-    cases = services.cases
-    view = await cases.apply(c.alice.actor, application(c.alice, c.bob))
-    await cases.answer_consent(c.bob.actor, view.id, True)
-    await cases.choose_mediator(c.alice.actor, view.id, c.mediator.id)
-    await cases.answer_assignment(c.mediator, view.id, True)
-    await cases.open_video(c.mediator, view.id)
-    await cases.conclude_video(c.mediator, view.id)
+    view = await services.filing.apply(c.alice.actor, application(c.alice, c.bob))
+    await services.filing.answer_consent(c.bob.actor, view.id, True)
+    await services.mediator_choice.choose_mediator(c.alice.actor, view.id, c.mediator.id)
+    await services.mediator_choice.answer_assignment(c.mediator, view.id, True)
+    await services.video.open_video(c.mediator, view.id)
+    await services.video.conclude_video(c.mediator, view.id)
     return view.id
 
 
@@ -86,7 +85,7 @@ async def _with_mediator_id(services: MediationServices, agreement_id: str) -> V
 async def test_the_draft_is_made_from_the_case(services: MediationServices, sms: MemorySms) -> None:
     c = await _cast(services, sms)
     case_id = await _case_at_result(services, c)
-    agreement_id = await services.cases.record_agreement(c.mediator, case_id, None)
+    agreement_id = await services.results.record_agreement(c.mediator, case_id, None)
     view = await services.cases.view(c.mediator, case_id)
     assert view.result is not None and (view.result.agreement_id, view.result.agreement_status) == (
         agreement_id, "drafted")
@@ -122,7 +121,7 @@ async def test_the_draft_is_made_from_the_case(services: MediationServices, sms:
 async def test_lock_supersede_and_find_by_hash(services: MediationServices, sms: MemorySms) -> None:
     c = await _cast(services, sms)
     store = services.agreements
-    agreement_id = await services.cases.record_agreement(c.mediator, await _case_at_result(services, c), None)
+    agreement_id = await services.results.record_agreement(c.mediator, await _case_at_result(services, c), None)
     with pytest.raises(VersionError) as info:
         await store.lock(agreement_id, 1)
     assert info.value.code == "mediator_id_number_required"
@@ -173,7 +172,7 @@ async def test_the_hash_lookup_is_an_index_seek(services: MediationServices, eng
 
 async def test_the_case_identities_survive_the_editor(services: MediationServices, sms: MemorySms) -> None:
     c = await _cast(services, sms)
-    agreement_id = await services.cases.record_agreement(c.mediator, await _case_at_result(services, c), None)
+    agreement_id = await services.results.record_agreement(c.mediator, await _case_at_result(services, c), None)
     stored = (await services.agreements.current(agreement_id)).data
     shown = masked(stored)
     assert shown["parties"][0]["id_number"] == c.alice.id_number[:3] + "*" * 13 + c.alice.id_number[-2:]
@@ -201,7 +200,7 @@ async def test_the_case_identities_survive_the_editor(services: MediationService
 
 async def test_access_follows_the_case(services: MediationServices, sms: MemorySms) -> None:
     c = await _cast(services, sms)
-    agreement_id = await services.cases.record_agreement(c.mediator, await _case_at_result(services, c), None)
+    agreement_id = await services.results.record_agreement(c.mediator, await _case_at_result(services, c), None)
     info = await services.agreements.info(agreement_id)
     other_mediator = await make_staff(services, c.admin, Role.MEDIATOR, "mediator2", organisation=ORG)
     other_admin = await make_staff(services, c.admin, Role.ORG_ADMIN, "orgadmin2", organisation="武侯区人民调解委员会")
@@ -220,11 +219,11 @@ async def test_only_the_case_mediator_drafts_once_at_step_five(services: Mediati
     case_id = await _case_at_result(services, c)
     other = await make_staff(services, c.admin, Role.MEDIATOR, "mediator2", organisation=ORG)
     with pytest.raises(NotFound):
-        await services.cases.record_agreement(other, case_id, None)
-    await services.cases.record_agreement(c.mediator, case_id, None)
+        await services.results.record_agreement(other, case_id, None)
+    await services.results.record_agreement(c.mediator, case_id, None)
     assert (await services.agreements.of_case(case_id)) is not None
     with pytest.raises(WrongState) as info:
-        await services.cases.record_agreement(c.mediator, case_id, None)
+        await services.results.record_agreement(c.mediator, case_id, None)
     assert info.value.code == "result_exists"
 
 
@@ -305,7 +304,7 @@ async def test_migration_matches_the_agreement_models(engine: AsyncEngine) -> No
 
 async def test_a_preparation_is_a_row_with_an_expiry(services: MediationServices, sms: MemorySms) -> None:
     c = await _cast(services, sms)
-    agreement_id = await services.cases.record_agreement(c.mediator, await _case_at_result(services, c), None)
+    agreement_id = await services.results.record_agreement(c.mediator, await _case_at_result(services, c), None)
     store, now = services.agreements, services.cases.clock.now()
     claim = PreparationClaim(agreement_id, 1, 0, "sig_01_party_applicant", "party:applicant", c.alice.actor.id,
                              now, now + dt.timedelta(seconds=120))
@@ -326,7 +325,7 @@ async def test_lock_cites_the_recordings_finished_before_it(services: MediationS
     await recordings.finish(finished.id, state=FINISHED, end_us=9_000_000, note="stopped")
     await recordings.set_manifest(finished.id, "ab" * 32)
     running = await recordings.start_session(case_id, "room-b", {"mode": "joint"})  # nothing final to cite yet
-    agreement_id = await services.cases.record_agreement(c.mediator, case_id, None)
+    agreement_id = await services.results.record_agreement(c.mediator, case_id, None)
     await _with_mediator_id(services, agreement_id)
 
     locked = await services.agreements.lock(agreement_id, 1)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediation.accounts import normalise_phone
 from mediation.audit import verify_chain
-from mediation.cases import clean_text
+from mediation.text import clean_text
 from mediation.clock import ManualClock
 from mediation.errors import MediationError
 from mediation.id_numbers import validate_id_number

@@ -35,13 +35,13 @@ async def test_numbers_follow_the_court_and_the_year(services: MediationServices
     year = clock.now().year
 
     def delegated(court: str):  # type: ignore[no-untyped-def]
-        return services.cases.delegate(COURT_SYSTEM, application(zhang, li, court=court))
+        return services.filing.delegate(COURT_SYSTEM, application(zhang, li, court=court))
 
     first = await delegated(JINJIANG.name)
     second = await delegated(JINJIANG.name)
     other = await delegated(QINGYANG.name)
     no_code = await delegated("某专门法院")
-    applied = await services.cases.apply(zhang.actor, application(zhang, li))
+    applied = await services.filing.apply(zhang.actor, application(zhang, li))
     assert [v.case_number for v in (first, second, other, no_code, applied)] == [
         f"({year})川0104民调1号", f"({year})川0104民调2号", f"({year})川0105民调1号", f"({year})民调1号",
         f"({year})民调2号"]
@@ -58,7 +58,7 @@ async def test_cases_created_at_once_get_distinct_consecutive_numbers(services: 
     await services.courts.ensure(ADMIN, [JINJIANG])
     zhang = await register_party(services, sms, "zhang", 1)
     li = await register_party(services, sms, "lisi", 2)
-    views = await asyncio.gather(*[services.cases.delegate(COURT_SYSTEM, application(zhang, li, court=JINJIANG.name))
+    views = await asyncio.gather(*[services.filing.delegate(COURT_SYSTEM, application(zhang, li, court=JINJIANG.name))
                                    for _ in range(12)])
     numbers = sorted(int(v.case_number.split("民调")[1].rstrip("号")) for v in views if v.case_number)
     assert numbers == list(range(1, 13))

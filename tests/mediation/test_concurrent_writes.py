@@ -20,7 +20,7 @@ from .helpers import case_in_counselling
 async def test_simultaneous_changes_to_one_case_keep_one_chain(services: MediationServices, sms: MemorySms) -> None:
     case_id, alice, bob = await case_in_counselling(services, sms)
     before = len(await read_trail(services.db, case_id))
-    await asyncio.gather(*[services.cases.send_message(who, case_id, f"message {i}")
+    await asyncio.gather(*[services.counselling.send_message(who, case_id, f"message {i}")
                            for i in range(8) for who in (alice, bob)])
     check = await verify_chain(services.db, case_id)
     assert check.ok and check.entries == before + 16, check
@@ -38,7 +38,7 @@ async def test_two_engines_on_one_sqlite_file_write_one_chain(tmp_path: Path, se
                            rooms=RecordingRooms())
     try:
         before = len(await read_trail(services.db, case_id))
-        await asyncio.gather(*[svc.cases.send_message(who, case_id, "hello")
+        await asyncio.gather(*[svc.counselling.send_message(who, case_id, "hello")
                                for _ in range(6) for svc, who in ((services, alice), (other, bob))])
     finally:
         await other_engine.dispose()

@@ -55,7 +55,7 @@ async def test_a_confirmation_names_a_listed_court(api: Api) -> None:
     await api.call("POST", f"/api/cases/{cid}/video/conclude", mediator, json={}, expect=200)
     drafted = await api.call("POST", f"/api/cases/{cid}/agreement", mediator, json={}, expect=201)
     # What the signing ceremony reports in-process once the parties have signed.
-    await api.services.cases.agreement_took_effect(cid, drafted["agreement_id"], START)
+    await api.services.results.agreement_took_effect(cid, drafted["agreement_id"], START)
     for party in (alice, bob):
         await api.call("POST", f"/api/cases/{cid}/rating", party, json={"score": 4}, expect=200)
     refused = await api.call("POST", f"/api/cases/{cid}/court/confirmation", alice, json={"court": OTHER_COURT},

@@ -30,7 +30,7 @@ async def test_deadlines_survive_a_restart_and_follow_the_policy(engine: AsyncEn
     first = server()
     alice = await register_party(first, sms, "alice", 1)
     bob = await register_party(first, sms, "bob", 2)
-    case = await first.cases.apply(alice.actor, application(alice, bob))
+    case = await first.filing.apply(alice.actor, application(alice, bob))
     (deadline,) = case.deadlines
     assert (deadline.kind, deadline.due_at - deadline.started_at) == ("step:start", timedelta(hours=2))
 
@@ -45,6 +45,6 @@ async def test_deadlines_survive_a_restart_and_follow_the_policy(engine: AsyncEn
     assert view.deadlines[0].overdue is True
 
     # Answering closes the deadline and opens the next step's.
-    view = await restarted.cases.answer_consent(bob.actor, case.id, True)
+    view = await restarted.filing.answer_consent(bob.actor, case.id, True)
     assert [(d.kind, d.completed_at is not None) for d in view.deadlines] == [("step:start", True),
                                                                               ("step:choose_mediator", False)]

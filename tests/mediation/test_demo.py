@@ -71,8 +71,8 @@ def _demo(engine: AsyncEngine, data_dir: Path, pki: PlatformPKI) -> Demo:
                               sign_ruling=CourtRulingSigner(SealRegistry(pki), timestamper))
     gate = TestIdentityGate()
     ceremony = SigningCeremony(services.agreements, pki, gate, timestamper, id_digest_key=secrets.token_bytes(32),
-                               on_effective=services.cases.signatures_took_effect,
-                               on_revision=services.cases.agreement_revised)
+                               on_effective=services.results.signatures_took_effect,
+                               on_revision=services.results.agreement_revised)
     return Demo(services, outbox, clock, DemoSigning(ceremony, gate))
 
 

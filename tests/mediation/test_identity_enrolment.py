@@ -125,9 +125,9 @@ async def test_only_participants_enrol_and_the_mediator_sees_statuses_not_photos
     assert not_mediator.value.code == "not_the_mediator"
     admin = (await services.accounts.bootstrap_admin("root", "Root", "correct horse battery")).as_actor()
     mediator = await make_staff(services, admin, Role.MEDIATOR, "med", organisation="Org")
-    await services.cases.answer_consent(cases.bob.actor, cases.case_id, True)
-    await services.cases.choose_mediator(cases.alice.actor, cases.case_id, mediator.id)
-    await services.cases.answer_assignment(mediator, cases.case_id, True)
+    await services.filing.answer_consent(cases.bob.actor, cases.case_id, True)
+    await services.mediator_choice.choose_mediator(cases.alice.actor, cases.case_id, mediator.id)
+    await services.mediator_choice.answer_assignment(mediator, cases.case_id, True)
     (seen,) = await enrolment.of_case(mediator, cases.case_id)
     assert seen.account_id == cases.bob.actor.id and seen.id_number != cases.bob.id_number
     assert not hasattr(seen, "photo")

@@ -36,7 +36,7 @@ async def test_who_acts_next_through_every_step(services: MediationServices, sms
     a, b = alice.actor, bob.actor
 
     # Step 1: the respondent consents; Bob has an account with the phone the case names, not yet on the case.
-    view = await cases.apply(a, application(alice, bob))
+    view = await services.filing.apply(a, application(alice, bob))
     cid = view.id
     assert who(view) == [("consent", "party", "respondent", b.id)]
     (consent,) = view.next_actions
@@ -45,33 +45,33 @@ async def test_who_acts_next_through_every_step(services: MediationServices, sms
     assert (await cases.view(b, cid)).next_actions[0].overdue is True  # the server's clock says so, not a scan
 
     # Step 2: either party chooses; then the chosen mediator answers.
-    view = await cases.answer_consent(b, cid, True)
+    view = await services.filing.answer_consent(b, cid, True)
     assert who(view) == [("choose_mediator", "party", "applicant", a.id), ("choose_mediator", "party", "respondent", b.id)]
-    view = await cases.choose_mediator(a, cid, mediator.id)
+    view = await services.mediator_choice.choose_mediator(a, cid, mediator.id)
     assert who(view) == [("accept_assignment", "mediator", None, mediator.id)]
-    await cases.answer_assignment(mediator, cid, True)
+    await services.mediator_choice.answer_assignment(mediator, cid, True)
 
     # Steps 3-5: the mediator opens the video session, concludes it and records the result.
     view = await cases.view(a, cid)
     assert who(view) == [("open_video", "mediator", None, mediator.id)]
     assert view.next_actions[0].organisation == ORG
-    assert who(await cases.open_video(mediator, cid)) == [("conclude_video", "mediator", None, mediator.id)]
-    assert who(await cases.conclude_video(mediator, cid)) == [("record_result", "mediator", None, mediator.id)]
+    assert who(await services.video.open_video(mediator, cid)) == [("conclude_video", "mediator", None, mediator.id)]
+    assert who(await services.video.conclude_video(mediator, cid)) == [("record_result", "mediator", None, mediator.id)]
     terms = PaymentTerms("respondent", 500_000, clock.now().date().isoformat(), True, False)
-    agreement_id = await cases.record_agreement(mediator, cid, terms)
+    agreement_id = await services.results.record_agreement(mediator, cid, terms)
     view = await cases.view(a, cid)
     assert who(view) == [("lock_agreement", "mediator", None, mediator.id)]  # the agreement's store tells
     assert view.next_actions[0].due_at == clock.now() + timedelta(days=5)  # within step 5's time limit
 
     # Step 6: both sides rate.
     effective_at = clock.now()
-    await cases.agreement_took_effect(cid, agreement_id, effective_at)  # what the ceremony reports in-process
+    await services.results.agreement_took_effect(cid, agreement_id, effective_at)  # what the ceremony reports in-process
     view = await cases.view(a, cid)
     assert who(view) == [("rate", "party", "applicant", a.id), ("rate", "party", "respondent", b.id)]
-    assert who(await cases.rate(a, cid, 5, "")) == [("rate", "party", "respondent", b.id)]
+    assert who(await services.evaluation.rate(a, cid, 5, "")) == [("rate", "party", "respondent", b.id)]
 
     # Step 7: apply jointly within 30 days of the agreement's effect; then the clerk, then the judge.
-    view = await cases.rate(b, cid, 4, "")
+    view = await services.evaluation.rate(b, cid, 4, "")
     assert who(view) == [("apply_confirmation", "party", "applicant", a.id),
                          ("apply_confirmation", "party", "respondent", b.id)]
     assert {x.due_at for x in view.next_actions} == {effective_at + timedelta(days=30)}
@@ -99,21 +99,20 @@ async def test_who_acts_next_through_every_step(services: MediationServices, sms
 
 
 async def test_a_failed_mediation_leaves_only_the_ratings(services: MediationServices, sms: MemorySms) -> None:
-    cases = services.cases
     admin = (await services.accounts.bootstrap_admin("root", "Root", PASSWORD)).as_actor()
     alice = await register_party(services, sms, "alice", 1)
     bob = await register_party(services, sms, "bob", 2)
     mediator = await make_staff(services, admin, Role.MEDIATOR, "mediator1", organisation=ORG)
-    cid = (await cases.apply(alice.actor, application(alice, bob))).id
-    await cases.answer_consent(bob.actor, cid, True)
-    await cases.choose_mediator(bob.actor, cid, mediator.id)
-    await cases.answer_assignment(mediator, cid, True)
-    await cases.open_video(mediator, cid)
-    await cases.conclude_video(mediator, cid)
-    view = await cases.record_failure(mediator, cid, ["the amount is disputed"])
+    cid = (await services.filing.apply(alice.actor, application(alice, bob))).id
+    await services.filing.answer_consent(bob.actor, cid, True)
+    await services.mediator_choice.choose_mediator(bob.actor, cid, mediator.id)
+    await services.mediator_choice.answer_assignment(mediator, cid, True)
+    await services.video.open_video(mediator, cid)
+    await services.video.conclude_video(mediator, cid)
+    view = await services.results.record_failure(mediator, cid, ["the amount is disputed"])
     assert [(x.action, x.side) for x in view.next_actions] == [("rate", "applicant"), ("rate", "respondent")]
-    await cases.rate(alice.actor, cid, 3, "")
-    view = await cases.rate(bob.actor, cid, 3, "")
+    await services.evaluation.rate(alice.actor, cid, 3, "")
+    view = await services.evaluation.rate(bob.actor, cid, 3, "")
     assert (view.step, view.status, view.next_actions) == ("court_docking", "closed", [])
 
 

@@ -109,22 +109,22 @@ async def test_for_case_leaves_out_decliners_and_strangers_see_nothing(
     staff = [await make_staff(services, ADMIN, "mediator", f"med{i}", organisation=ORG) for i in range(6)]
     for m in staff:
         await directory.set_profile(ADMIN, m.id, ProfileDetails("lawyer", "四川省成都市锦江区", ["loan"], ["普通话"]))
-    case = await services.cases.apply(alice.actor, application(alice, bob))
-    await services.cases.answer_consent(bob.actor, case.id, True)
+    case = await services.filing.apply(alice.actor, application(alice, bob))
+    await services.filing.answer_consent(bob.actor, case.id, True)
     first = await recommender.for_case(alice.actor, case.id, region="四川省成都市")
     assert len(first.recommendations) == 5 and first.case_id == case.id
     declined = first.recommendations[0].mediator_id
-    await services.cases.choose_mediator(alice.actor, case.id, declined)
-    await services.cases.answer_assignment(next(m for m in staff if m.id == declined), case.id, False, "conflict")
+    await services.mediator_choice.choose_mediator(alice.actor, case.id, declined)
+    await services.mediator_choice.answer_assignment(next(m for m in staff if m.id == declined), case.id, False, "conflict")
     again = await recommender.for_case(bob.actor, case.id)
     assert declined not in [r.mediator_id for r in again.recommendations]
     assert len(again.recommendations) == 5
 
     with pytest.raises(NotFound):
         await recommender.for_case(carol.actor, case.id)
-    await services.cases.choose_mediator(alice.actor, case.id, again.recommendations[0].mediator_id)
+    await services.mediator_choice.choose_mediator(alice.actor, case.id, again.recommendations[0].mediator_id)
     chosen = next(m for m in staff if m.id == again.recommendations[0].mediator_id)
-    await services.cases.answer_assignment(chosen, case.id, True)
+    await services.mediator_choice.answer_assignment(chosen, case.id, True)
     with pytest.raises(WrongState):
         await recommender.for_case(alice.actor, case.id)
     async with services.db() as s:

@@ -110,12 +110,12 @@ async def _case_at_video_step(node: Node) -> Cast:
     alice, bob = persons["alice"], persons["bob"]
     await services.accounts.authorise_agent(bob.actor, "dave", b"%PDF power of attorney", "poa.pdf", "application/pdf")
     recorded_as = PartyDetails(APPLICANT_NAME, alice.phone, alice.id_number, "1 Tianfu Road, Chengdu")
-    case = await services.cases.apply(alice.actor, replace(application(alice, bob, court=COURT), applicant=recorded_as))
-    await services.cases.apply(persons["carol"].actor, application(persons["carol"], persons["erin"]))
-    await services.cases.answer_consent(bob.actor, case.id, True)
-    await services.cases.choose_mediator(alice.actor, case.id, staff["mediator"].id)
-    await services.cases.answer_assignment(staff["mediator"], case.id, True)
-    await services.cases.open_video(staff["mediator"], case.id)
+    case = await services.filing.apply(alice.actor, replace(application(alice, bob, court=COURT), applicant=recorded_as))
+    await services.filing.apply(persons["carol"].actor, application(persons["carol"], persons["erin"]))
+    await services.filing.answer_consent(bob.actor, case.id, True)
+    await services.mediator_choice.choose_mediator(alice.actor, case.id, staff["mediator"].id)
+    await services.mediator_choice.answer_assignment(staff["mediator"], case.id, True)
+    await services.video.open_video(staff["mediator"], case.id)
     channels = {"mediator": "mediator", "colleague": "mediator", "org_admin": "mediator", "clerk": "court",
                 "judge_elsewhere": "court"}
     people = {login: Caller(login, await _login(node, "party", login), person.actor)

@@ -125,11 +125,11 @@ async def test_a_case_room_belongs_to_the_cases_mediator_and_organisation(server
     bob = await register_party(services, codes, "bob", 2)  # type: ignore[arg-type]
     mediator = cast["mediator_a"].actor
     assert mediator is not None
-    case = await services.cases.apply(alice.actor, application(alice, bob))
-    await services.cases.answer_consent(bob.actor, case.id, True)
-    await services.cases.choose_mediator(alice.actor, case.id, mediator.id)
-    await services.cases.answer_assignment(mediator, case.id, True)
-    room_id = (await services.cases.open_video(mediator, case.id)).room_id
+    case = await services.filing.apply(alice.actor, application(alice, bob))
+    await services.filing.answer_consent(bob.actor, case.id, True)
+    await services.mediator_choice.choose_mediator(alice.actor, case.id, mediator.id)
+    await services.mediator_choice.answer_assignment(mediator, case.id, True)
+    room_id = (await services.video.open_video(mediator, case.id)).room_id
     assert room_id is not None
 
     party = Caller("alice", await _login(server, "party", "alice"))

@@ -182,17 +182,16 @@ class Server:
         c = await self.cast()
         sample = agreement_dict()
         zhang_data, li_data = sample["parties"]
-        cases = self.services.cases
-        view = await cases.apply(c.zhang.actor, Application(
+        view = await self.services.filing.apply(c.zhang.actor, Application(
             "loan", "请求被申请人归还借款50,000元", sample["facts"],
             PartyDetails(zhang_data["name"], zhang_data["contact"], zhang_data["id_number"], zhang_data["address"]),
             PartyDetails(li_data["name"], li_data["contact"], li_data["id_number"], li_data["address"]),
             amount_fen=5_000_000))
-        await cases.answer_consent(c.li.actor, view.id, True)
-        await cases.choose_mediator(c.zhang.actor, view.id, c.mediator.actor.id)
-        await cases.answer_assignment(c.mediator.actor, view.id, True)
-        await cases.open_video(c.mediator.actor, view.id)
-        await cases.conclude_video(c.mediator.actor, view.id)
+        await self.services.filing.answer_consent(c.li.actor, view.id, True)
+        await self.services.mediator_choice.choose_mediator(c.zhang.actor, view.id, c.mediator.actor.id)
+        await self.services.mediator_choice.answer_assignment(c.mediator.actor, view.id, True)
+        await self.services.video.open_video(c.mediator.actor, view.id)
+        await self.services.video.conclude_video(c.mediator.actor, view.id)
         return view.id
 
     async def drafted_agreement(self, *, agent_signs: bool = True, **changes: Any) -> tuple[str, str]:
