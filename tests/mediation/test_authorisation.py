@@ -42,6 +42,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/cases/{case_id}/timeline"): EVERYONE,
     ("GET", "/api/cases/{case_id}/audit"): EVERYONE,
     ("GET", "/api/cases/{case_id}/package"): {"party", "agent", "court_clerk", "judge", "platform_admin", "service"},
+    ("GET", "/api/cases/{case_id}/package/contents"): {"party", "agent", "court_clerk", "judge", "platform_admin", "service"},
+    ("GET", "/api/cases/{case_id}/package/members/{sha256}"): {"party", "agent", "court_clerk", "judge", "platform_admin", "service"},
     ("POST", "/api/cases/{case_id}/documents"): {"party", "agent", "mediator"},
     ("GET", "/api/cases/{case_id}/documents"): EVERYONE,
     ("GET", "/api/cases/{case_id}/documents/{document_id}"): EVERYONE,
@@ -115,6 +117,7 @@ RAW = {("POST", "/api/cases/{case_id}/documents")}
 #: (settled, at court docking, confirmation filed), not by who they are.
 OVERSIGHT_RESULT: dict[tuple[str, str], int] = {
     ("GET", "/api/cases/{case_id}/litigation-package"): 404,  # settled cases have none
+    ("GET", "/api/cases/{case_id}/package/members/{sha256}"): 404,  # no member has that hash
 }
 
 
@@ -136,7 +139,7 @@ async def test_every_role_against_every_case_endpoint(api: Api, engine: AsyncEng
             for target_case, target_app in ((case_id, application_id), ("CASE-0000000000", "J-0000000000")):
                 # The case's real document under the missing case too: a document id grants nothing.
                 path = template.replace("{case_id}", target_case).replace("{application_id}", target_app) \
-                    .replace("{document_id}", document["id"]).replace("{session_id}", "VS-0")
+                    .replace("{document_id}", document["id"]).replace("{session_id}", "VS-0").replace("{sha256}", "0" * 64)
                 if (method, template) in RAW:
                     path += "?name=evidence.pdf"
                 body = BODIES.get((method, template))
