@@ -45,6 +45,7 @@ from aiortc.utils import uint16_add
 
 from ._hooks import ice as _ice
 from ._hooks.ice import apply_ice_network  # noqa: F401 - every hook is reached through this module
+from ._hooks.introspection import code_names as _names, parameters as _params
 
 log = logging.getLogger(__name__)
 
@@ -523,18 +524,6 @@ def install() -> None:
 
 
 # -- compatibility -----------------------------------------------------------------------
-
-
-def _names(function: Any) -> tuple[str, ...]:
-    code = getattr(function, "__code__", None)
-    return code.co_names if code is not None else ()
-
-
-def _params(function: Any) -> list[str]:
-    try:
-        return list(inspect.signature(function).parameters)
-    except (TypeError, ValueError):
-        return []
 
 
 _SDP_PROBE = (

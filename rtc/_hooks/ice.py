@@ -29,6 +29,7 @@ from aiortc import RTCPeerConnection
 from aiortc.rtcicetransport import RTCIceCandidate, RTCIceGatherer
 
 from ..ice_policy import IceNetwork, LocalAddress
+from .introspection import parameters as _params, source as _source
 
 log = logging.getLogger(__name__)
 
@@ -107,20 +108,6 @@ def _restrict(gatherer: RTCIceGatherer, network: IceNetwork) -> None:
             return candidates
 
         gatherer.getLocalCandidates = advertised  # type: ignore[method-assign]
-
-
-def _params(function: Any) -> list[str]:
-    try:
-        return list(inspect.signature(function).parameters)
-    except (TypeError, ValueError):
-        return []
-
-
-def _source(function: Any) -> str:
-    try:
-        return inspect.getsource(function)
-    except (OSError, TypeError):
-        return ""
 
 
 def compatibility_problems() -> list[str]:

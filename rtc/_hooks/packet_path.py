@@ -15,7 +15,6 @@ depacketise → jitter buffer → decoder-queue step, for the recording and iden
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,6 +29,8 @@ from aiortc.codecs import depayload
 from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter, State
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtp import RtcpPacket, RtpPacket, unwrap_rtx
+
+from .introspection import code_names as _names, parameters as _params
 
 log = logging.getLogger(__name__)
 
@@ -296,18 +297,6 @@ class DirectSender:
 
 
 # -- compatibility -------------------------------------------------------------------------
-
-
-def _names(function: Any) -> tuple[str, ...]:
-    code = getattr(function, "__code__", None)
-    return code.co_names if code is not None else ()
-
-
-def _params(function: Any) -> list[str]:
-    try:
-        return list(inspect.signature(function).parameters)
-    except (TypeError, ValueError):
-        return []
 
 
 def check_compatibility() -> None:
